@@ -1,0 +1,3 @@
+from yilian.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""FastAPI app factory: API routers of every area, problem+json errors, health check and the UI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from yilian import __version__
+from yilian.areas import area_modules, load_models
+from yilian.kit import db
+from yilian.kit.auth import api as auth_api
+from yilian.kit.errors import install_handlers
+from yilian.kit.events import Dispatcher
+from yilian.kit.settings import get_settings
+
+log = logging.getLogger("yilian")
+
+
+def create_app(*, with_ui: bool = True, dispatcher: bool = True) -> FastAPI:
+    """Build the application: ``with_ui`` mounts the NiceGUI pages, ``dispatcher`` delivers events."""
+    load_models()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = Dispatcher(db.session_factory(), get_settings().dispatch_interval_seconds) if dispatcher else None
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    app = FastAPI(
+        title="yilian 医联 API",
+        version=__version__,
+        description="区域智慧医疗平台接口。错误以 RFC 9457 problem+json 返回：title 为中文说明，code 为稳定的英文代码。",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url="/api/redoc",
+        openapi_url="/api/openapi.json",
+    )
+    install_handlers(app)
+    app.include_router(auth_api.router)
+    app.include_router(auth_api.web_router)
+    for module in area_modules("api"):
+        for router in getattr(module, "routers", [getattr(module, "router", None)]):
+            if router is not None:
+                app.include_router(router)
+
+    @app.get("/healthz", tags=["运维"], summary="健康检查")
+    def healthz() -> JSONResponse:
+        body: dict[str, Any] = {"status": "ok", "version": __version__}
+        try:
+            with db.get_engine().connect() as conn:
+                conn.execute(text("SELECT 1"))
+            body["database"] = db.get_engine().dialect.name
+        except Exception as exc:  # report, don't crash the probe
+            body.update(status="degraded", database_error=str(exc)[:200])
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body)
+
+    if with_ui:
+        from yilian.web import shell
+
+        shell.mount(app, area_modules("pages"))
+    return app

@@ -1,0 +1,156 @@
+"""The ``yilian`` command: serve the platform, migrate the database, seed the demo, manage users.
+
+Areas add their own sub-commands in ``<area>/cli.py`` (a Typer app named ``app`` and a ``NAME``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Annotated
+
+import typer
+
+from yilian.areas import area_modules
+from yilian.kit import db
+from yilian.kit.settings import get_settings
+
+app = typer.Typer(
+    help="yilian (医联): regional smart-healthcare platform. Run `yilian COMMAND --help` for details.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema: migrations.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision; 'heads' = latest of every area.")] = "heads",
+) -> None:
+    """Apply the Alembic migrations to the database in YILIAN_DATABASE_URL (default ./var/yilian.db)."""
+    from yilian.kit.migrate import upgrade
+
+    engine = db.get_engine()
+    upgrade(engine, revision)
+    typer.echo(f"database migrated to {revision}: {engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same alliance.")] = 20261122,
+    patients: Annotated[int, typer.Option(min=10, help="Number of patients to create.")] = 2000,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the database has data.")] = False,
+) -> None:
+    """Seed the synthetic demo alliance (institutions, departments, practitioners, patients, users)."""
+    from yilian.demo.alliance import DEMO_PASSWORD, has_data
+    from yilian.demo.alliance import seed as seed_demo
+
+    with db.unit_of_work() as session:
+        if has_data(session):
+            if if_empty:
+                typer.echo("database already has data; demo not seeded")
+                _print_demo_accounts(DEMO_PASSWORD)
+                return
+            typer.echo("the database already has data; use a fresh database for the demo", err=True)
+            raise typer.Exit(1)
+        started = time.perf_counter()
+        summary = seed_demo(session, seed_value=seed, patients=patients)
+    typer.echo(
+        f"demo alliance seeded in {time.perf_counter() - started:.1f}s: {summary.institutions} institutions, "
+        f"{summary.departments} departments, {summary.practitioners} practitioners, {summary.patients} patients, "
+        f"{summary.relations} family relations, {summary.consents} consents"
+    )
+    typer.echo(summary.credentials_text())
+
+
+def _print_demo_accounts(password: str) -> None:
+    from sqlalchemy import select
+
+    from yilian.kit.auth.domain import Role
+    from yilian.kit.auth.models import User
+
+    with db.unit_of_work() as session:
+        users = session.scalars(select(User).order_by(User.id)).all()
+        typer.echo(f"accounts (demo password: {password}):")
+        for u in users:
+            typer.echo(f"  {u.username:<12} {Role(u.role).label}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Serve the web UI and the API (http://127.0.0.1:8000 by default)."""
+    import uvicorn
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    typer.echo(f"yilian serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    uvicorn.run(
+        "yilian.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option(help="Login name: lower-case letters, digits, _ . -")],
+    role: Annotated[str, typer.Option(help="patient, family, doctor, nurse, registrar, cashier, pharmacist, "
+                                           "insurance_officer, bed_manager, security_officer or admin")],
+    display_name: Annotated[str, typer.Option(help="Name shown in the UI.")] = "",
+    institution: Annotated[str | None, typer.Option(help="Institution code, required for staff.")] = None,
+    patient_id: Annotated[int | None, typer.Option(help="Patient record id, for patient/family accounts.")] = None,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Password (asked if omitted).")
+    ] = "",
+) -> None:
+    """Create a user account."""
+    from yilian.kit.auth import service as auth
+    from yilian.kit.errors import YilianError
+    from yilian.registry import repository as registry_repo
+
+    try:
+        with db.unit_of_work() as session:
+            institution_id = None
+            if institution:
+                inst = registry_repo.institution_by_code(session, institution)
+                if inst is None:
+                    raise typer.BadParameter(f"unknown institution code {institution!r} (机构不存在)")
+                institution_id = inst.id
+            user = auth.create_user(
+                session,
+                username=username,
+                password=password,
+                role=role,
+                display_name=display_name or username,
+                institution_id=institution_id,
+                patient_id=patient_id,
+            )
+            typer.echo(f"user {user.username} created (id {user.id}, role {user.role})")
+    except YilianError as exc:
+        typer.echo(f"error: {exc.title}: {exc.detail}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _add_area_commands() -> None:
+    for module in area_modules("cli"):
+        app.add_typer(module.app, name=module.NAME)
+
+
+def main() -> None:
+    """Entry point of the ``yilian`` console script."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    _add_area_commands()
+    app()

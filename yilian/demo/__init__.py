@@ -1,0 +1,1 @@
+"""Synthetic demo alliance for ``yilian demo``: deterministic for a given seed."""

@@ -1,0 +1,1 @@
+"""Shared kernel: settings, database, money, clock, errors, events, access audit, auth primitives."""

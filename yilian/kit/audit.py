@@ -1,0 +1,114 @@
+"""Access-audit log: who read or changed which patient's data, when and why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from yilian.kit.auth.domain import Actor
+from yilian.kit.clock import utcnow
+from yilian.kit.db import Base
+
+ACTION_LABELS = {
+    "read": "查看",
+    "search": "检索",
+    "create": "新建",
+    "update": "修改",
+    "export": "导出",
+    "login": "登录",
+    "login_failed": "登录失败",
+    "logout": "退出",
+}
+
+
+class AccessAudit(Base):
+    """One access to patient data (or a security event), never updated or deleted."""
+
+    __tablename__ = "access_audit"
+    __table_args__ = (Index("ix_access_audit_patient_at", "patient_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    institution_id: Mapped[int | None]
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    resource: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[str] = mapped_column(String(16), default="api")
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+def record_access(
+    session: Session,
+    actor: Actor,
+    *,
+    action: str,
+    resource: str,
+    patient_id: int | None = None,
+    reason: str = "",
+    channel: str | None = None,
+) -> AccessAudit:
+    """Write one access-audit row in the caller's transaction."""
+    row = AccessAudit(
+        at=utcnow(),
+        user_id=actor.user_id,
+        username=actor.username,
+        role=actor.role.value,
+        institution_id=actor.institution_id,
+        patient_id=patient_id,
+        action=action,
+        resource=resource[:200],
+        reason=reason[:200],
+        channel=channel or actor.channel,
+        ip=actor.ip,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_access(
+    session: Session,
+    *,
+    patient_id: int | None = None,
+    user_id: int | None = None,
+    action: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[AccessAudit], int]:
+    """Return a page of audit rows, newest first, and the total count."""
+    query = select(AccessAudit)
+    if patient_id is not None:
+        query = query.where(AccessAudit.patient_id == patient_id)
+    if user_id is not None:
+        query = query.where(AccessAudit.user_id == user_id)
+    if action:
+        query = query.where(AccessAudit.action == action)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(AccessAudit.id.desc()).offset(offset).limit(limit)).all()
+    return list(rows), int(total)
+
+
+def audit_row_dict(row: AccessAudit) -> dict[str, Any]:
+    """Return a plain dict of an audit row, for APIs and pages."""
+    return {
+        "id": row.id,
+        "at": row.at.isoformat(),
+        "user_id": row.user_id,
+        "username": row.username,
+        "role": row.role,
+        "institution_id": row.institution_id,
+        "patient_id": row.patient_id,
+        "action": row.action,
+        "action_label": ACTION_LABELS.get(row.action, row.action),
+        "resource": row.resource,
+        "reason": row.reason,
+        "channel": row.channel,
+        "ip": row.ip,
+    }

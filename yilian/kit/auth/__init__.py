@@ -1,0 +1,1 @@
+"""Auth primitives: roles and permissions, password hashing, users, sessions and request dependencies."""

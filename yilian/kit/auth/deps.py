@@ -1,0 +1,105 @@
+"""FastAPI dependencies: the request's database session, the current actor and permission checks.
+
+The request is the outermost layer: ``TransactionalRoute`` commits the request's session after the
+endpoint succeeds (before the response is sent) and rolls it back on any error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.auth.service import resolve_token
+from yilian.kit.db import session_factory
+from yilian.kit.errors import Forbidden, Unauthorized
+
+COOKIE_NAME = "yilian_session"
+
+
+def get_db(request: Request) -> Session:
+    """Return the request's session; the route commits or rolls it back."""
+    existing = getattr(request.state, "db_session", None)
+    if existing is not None:
+        return existing  # type: ignore[no-any-return]
+    session = session_factory()()
+    request.state.db_session = session
+    request.state.db_owned = True
+    return session
+
+
+def _finish(request: Request, ok: bool) -> None:
+    session: Session | None = getattr(request.state, "db_session", None)
+    if session is None:
+        return
+    try:
+        if ok:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        if getattr(request.state, "db_owned", False):
+            session.close()
+        request.state.db_session = None
+
+
+class TransactionalRoute(APIRoute):
+    """A route whose database session is committed before the response leaves."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except BaseException:
+                await run_in_threadpool(_finish, request, False)
+                raise
+            await run_in_threadpool(_finish, request, True)
+            return response
+
+        return run
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def client_ip(request: Request) -> str | None:
+    """Return the client's address."""
+    return request.client.host if request.client else None
+
+
+def bearer_or_cookie(request: Request) -> str | None:
+    """Return the session token from ``Authorization: Bearer`` or the session cookie."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(COOKIE_NAME)
+
+
+def get_actor(request: Request, session: SessionDep) -> Actor:
+    """Return the logged-in actor or raise Unauthorized."""
+    token = bearer_or_cookie(request)
+    if not token:
+        raise Unauthorized("请先登录")
+    return resolve_token(session, token, ip=client_ip(request))
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+
+def require(*permissions: Permission) -> Any:
+    """Return a dependency giving the actor when it holds every one of ``permissions``."""
+
+    def check(actor: CurrentActor) -> Actor:
+        missing = [p for p in permissions if not actor.has(p)]
+        if missing:
+            raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限: {', '.join(missing)}")
+        return actor
+
+    return Depends(check)

@@ -1,0 +1,170 @@
+"""Transactional outbox: ``emit`` writes an event row in the caller's transaction; after commit a
+dispatcher delivers it at least once to in-process subscribers (handlers must be idempotent).
+
+On PostgreSQL ``emit`` also queues a ``NOTIFY yilian_outbox`` so dispatchers in other workers wake.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, String, Text, event, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from yilian.kit.clock import utcnow
+from yilian.kit.db import Base, is_postgres
+
+log = logging.getLogger("yilian.events")
+
+NOTIFY_CHANNEL = "yilian_outbox"
+
+
+class OutboxEvent(Base):
+    """An event waiting for (or done with) delivery."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_events_pending", "dispatched_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(100), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    dispatched_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class Event:
+    """What a subscriber receives."""
+
+    id: int
+    topic: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+Handler = Callable[[Session, Event], None]
+
+_subscribers: dict[str, list[Handler]] = defaultdict(list)
+_wake = threading.Event()
+
+
+def subscribe(topic: str) -> Callable[[Handler], Handler]:
+    """Register a handler for ``topic`` (``*`` receives every topic)."""
+
+    def register(handler: Handler) -> Handler:
+        if handler not in _subscribers[topic]:
+            _subscribers[topic].append(handler)
+        return handler
+
+    return register
+
+
+def unsubscribe(topic: str, handler: Handler) -> None:
+    """Remove a handler registered with :func:`subscribe`."""
+    if handler in _subscribers.get(topic, []):
+        _subscribers[topic].remove(handler)
+
+
+def emit(session: Session, topic: str, payload: dict[str, Any]) -> OutboxEvent:
+    """Write an event into the outbox within the caller's transaction."""
+    row = OutboxEvent(topic=topic, payload=payload, created_at=utcnow(), attempts=0)
+    session.add(row)
+    session.flush()
+    if is_postgres(session):
+        session.execute(text("SELECT pg_notify(:channel, :topic)"), {"channel": NOTIFY_CHANNEL, "topic": topic})
+    session.info["yilian_emitted"] = True
+    return row
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_after_commit(session: Session) -> None:
+    if session.info.pop("yilian_emitted", False):
+        _wake.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop("yilian_emitted", None)
+
+
+def dispatch_pending(factory: sessionmaker[Session], *, limit: int = 100) -> int:
+    """Deliver up to ``limit`` pending events, each in its own transaction; returns how many were delivered.
+
+    An event is marked dispatched in the same transaction as its handlers' writes, so a crash
+    redelivers it (at least once). A failing handler leaves the event pending with its error.
+    """
+    delivered = 0
+    with factory() as session:
+        query = select(OutboxEvent.id).where(OutboxEvent.dispatched_at.is_(None)).order_by(OutboxEvent.id)
+        ids = list(session.scalars(query.limit(limit)))
+    for event_id in ids:
+        with factory() as session:
+            query = select(OutboxEvent).where(OutboxEvent.id == event_id, OutboxEvent.dispatched_at.is_(None))
+            if is_postgres(session):
+                query = query.with_for_update(skip_locked=True)
+            row = session.scalars(query).first()
+            if row is None:
+                session.rollback()
+                continue
+            item = Event(row.id, row.topic, dict(row.payload), row.created_at)
+            try:
+                with session.begin_nested():
+                    for handler in [*_subscribers.get(item.topic, []), *_subscribers.get("*", [])]:
+                        handler(session, item)
+            except Exception as exc:  # a handler failed: keep the event pending, record why
+                log.exception("event %s (%s) handler failed", item.id, item.topic)
+                row.attempts += 1
+                row.last_error = repr(exc)[:2000]
+                session.commit()
+                continue
+            row.attempts += 1
+            row.dispatched_at = utcnow()
+            row.last_error = None
+            session.commit()
+            delivered += 1
+    return delivered
+
+
+class Dispatcher:
+    """A background thread that delivers outbox events after commits and on a timer."""
+
+    def __init__(self, factory: sessionmaker[Session], interval: float = 1.0) -> None:
+        self.factory = factory
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start delivering in the background."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="yilian-outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background thread."""
+        self._stop.set()
+        _wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            _wake.wait(self.interval)
+            _wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                while dispatch_pending(self.factory) > 0:
+                    pass
+            except Exception:
+                log.exception("outbox dispatch failed")

@@ -1,0 +1,340 @@
+"""Pages of the registry: patient search and record, institution and department browser."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from yilian.kit.audit import audit_row_dict, list_access
+from yilian.kit.auth.domain import Permission
+from yilian.kit.db import unit_of_work
+from yilian.kit.errors import YilianError
+from yilian.registry import service
+from yilian.registry.domain import ConsentScope, InsuranceScheme, Sex, Title
+from yilian.registry.schemas import PatientCreate
+from yilian.web import nav
+from yilian.web.shell import allowed, frame, guard, show_error
+
+nav.register(
+    nav.NavItem(
+        label="患者检索",
+        path="/patients",
+        icon="person_search",
+        group="患者服务",
+        permission=Permission.PATIENT_SEARCH,
+        order=10,
+        description="按姓名、拼音首字母、身份证号或手机号查找患者，建档",
+    )
+)
+nav.register(
+    nav.NavItem(
+        label="机构与科室",
+        path="/institutions",
+        icon="apartment",
+        group="医联体",
+        permission=Permission.REGISTRY_READ,
+        order=50,
+        description="医联体成员机构、院区、科室与医务人员",
+    )
+)
+
+PAGE_SIZE = 20
+
+
+@ui.page("/patients")
+def patients_page(request: Request, q: str = "") -> RedirectResponse | None:
+    """Search patients and create a record."""
+    actor = guard(request, Permission.PATIENT_SEARCH)
+    if isinstance(actor, RedirectResponse):
+        return actor
+    if not allowed(actor, Permission.PATIENT_SEARCH):
+        return None
+    state: dict[str, Any] = {"offset": 0}
+    columns = [
+        {"name": "mpi_id", "label": "主索引号", "field": "mpi_id", "align": "left"},
+        {"name": "name", "label": "姓名", "field": "name", "align": "left"},
+        {"name": "sex", "label": "性别", "field": "sex_label", "align": "left"},
+        {"name": "age", "label": "年龄", "field": "age", "align": "left"},
+        {"name": "id_number", "label": "身份证号", "field": "id_number_masked", "align": "left"},
+        {"name": "phone", "label": "手机号", "field": "phone_masked", "align": "left"},
+        {"name": "insurance", "label": "医保", "field": "insurance_label", "align": "left"},
+    ]
+    with frame(actor, "患者检索"):
+        with ui.row().classes("items-center gap-2 w-full"):
+            box = (
+                ui.input("姓名 / 拼音首字母 / 身份证号 / 手机号", value=q)
+                .props('outlined dense clearable data-testid="patient-query"')
+                .classes("w-96")
+            )
+            box.on("keydown.enter", lambda: load(0))
+            ui.button("查询", icon="search", on_click=lambda: load(0)).props('data-testid="patient-search"')
+            if actor.has(Permission.PATIENT_CREATE):
+                ui.button("新建档案", icon="person_add", on_click=lambda: dialog.open()).props("outline")
+        table = (
+            ui.table(columns=columns, rows=[], row_key="id")
+            .classes("w-full")
+            .props('dense flat bordered data-testid="patient-table"')
+        )
+        table.on("rowClick", lambda e: ui.navigate.to(f"/patients/{e.args[1]['id']}"))
+        with ui.row().classes("items-center gap-2"):
+            prev_btn = ui.button("上一页", on_click=lambda: load(max(0, state["offset"] - PAGE_SIZE))).props("flat")
+            info = ui.label("").props('data-testid="patient-count"')
+            next_btn = ui.button("下一页", on_click=lambda: load(state["offset"] + PAGE_SIZE)).props("flat")
+
+    with ui.dialog() as dialog, ui.card().classes("w-[36rem]"):
+        ui.label("新建患者档案").classes("text-h6")
+        with ui.grid(columns=2).classes("w-full gap-2"):
+            f_name = ui.input("姓名").props("outlined dense")
+            f_id = ui.input("身份证号码").props("outlined dense")
+            f_sex = ui.select({s.value: s.label for s in Sex}, label="性别（可不填）").props("outlined dense clearable")
+            f_birth = ui.input("出生日期 YYYY-MM-DD（可不填）").props("outlined dense")
+            f_phone = ui.input("手机号码").props("outlined dense")
+            f_scheme = ui.select(
+                {s.value: s.label for s in InsuranceScheme}, label="医保类型", value=InsuranceScheme.SELF_PAY.value
+            ).props("outlined dense")
+            f_region = ui.input("参保地区划代码", value="320600").props("outlined dense")
+            f_addr = ui.input("住址").props("outlined dense")
+        with ui.row().classes("justify-end w-full"):
+            ui.button("取消", on_click=dialog.close).props("flat")
+            ui.button("保存", on_click=lambda: create())
+
+    def create() -> None:
+        try:
+            birth = date.fromisoformat(f_birth.value) if f_birth.value else None
+        except ValueError:
+            ui.notify("出生日期格式应为 YYYY-MM-DD", type="negative")
+            return
+        try:
+            data = PatientCreate(
+                name=f_name.value or "",
+                id_number=f_id.value or "",
+                sex=Sex(f_sex.value) if f_sex.value else None,
+                birth_date=birth,
+                phone=f_phone.value or "",
+                insurance_scheme=InsuranceScheme(f_scheme.value),
+                insured_region=f_region.value or "",
+                address=f_addr.value or "",
+                real_name_verified=True,
+            )
+        except ValueError as exc:
+            ui.notify(f"请完整填写：{exc.errors()[0]['loc'][0] if hasattr(exc, 'errors') else exc}", type="negative")
+            return
+        try:
+            with unit_of_work() as session:
+                patient = service.create_patient(session, actor, data)
+                new_id = patient.id
+        except YilianError as exc:
+            show_error(exc)
+            return
+        dialog.close()
+        ui.notify("建档成功", type="positive")
+        ui.navigate.to(f"/patients/{new_id}")
+
+    def load(offset: int) -> None:
+        with unit_of_work() as session:
+            rows, total = service.search_patients(
+                session, actor, q=box.value or "", offset=offset, limit=PAGE_SIZE
+            )
+            table.rows = [service.patient_summary(p).model_dump(mode="json") for p in rows]
+        state["offset"] = offset
+        info.set_text(f"共 {total} 位患者" + (f"，第 {offset + 1}–{min(offset + PAGE_SIZE, total)} 位" if total else ""))
+        prev_btn.set_enabled(offset > 0)
+        next_btn.set_enabled(offset + PAGE_SIZE < total)
+
+    if q:
+        load(0)
+    return None
+
+
+def _field(label: str, value: object, testid: str = "") -> None:
+    with ui.column().classes("gap-0 min-w-40"):
+        ui.label(label).classes("text-xs text-grey-7")
+        el = ui.label(str(value) if value not in (None, "") else "—").classes("text-base")
+        if testid:
+            el.props(f'data-testid="{testid}"')
+
+
+@ui.page("/patients/{patient_id}")
+def patient_page(request: Request, patient_id: int) -> RedirectResponse | None:
+    """A patient's record: identity, insurance, family relations, consents and who looked at it."""
+    actor = guard(request, Permission.PATIENT_READ)
+    if isinstance(actor, RedirectResponse):
+        return actor
+    if not allowed(actor, Permission.PATIENT_READ):
+        return None
+    try:
+        with unit_of_work() as session:
+            patient = service.patient_read(service.get_patient(session, actor, patient_id, reason="查看档案（网页）"))
+            home = service.get_institution(session, patient.home_institution_id) if patient.home_institution_id else None
+            home_name = home.name if home else ""
+            relations = service.relation_reads(session, patient_id)
+            consents = service.list_consents(session, actor, patient_id)
+            consent_rows = [
+                {
+                    "id": c.id,
+                    "scope": c.scope,
+                    "direction": "授出" if c.grantor_id == patient_id else "获得",
+                    "other": c.grantee_id if c.grantor_id == patient_id else c.grantor_id,
+                    "expires_at": c.expires_at.strftime("%Y-%m-%d") if c.expires_at else "长期",
+                    "state": "已撤销" if c.revoked_at else "有效",
+                }
+                for c in consents
+            ]
+            audit_rows = []
+            if actor.has(Permission.AUDIT_READ):
+                rows, _ = list_access(session, patient_id=patient_id, limit=20)
+                audit_rows = [audit_row_dict(r) for r in rows]
+    except YilianError as exc:
+        with frame(actor, "患者档案"):
+            ui.label(f"{exc.title}：{exc.detail}").classes("text-negative").props('data-testid="page-error"')
+        return None
+    with frame(actor, f"患者档案 · {patient.name}"):
+        with ui.card().classes("w-full"):
+            ui.label("基本信息").classes("text-subtitle1 text-primary")
+            with ui.row().classes("gap-8 flex-wrap"):
+                _field("主索引号", patient.mpi_id, "mpi-id")
+                _field("姓名", patient.name, "patient-name")
+                _field("性别", patient.sex_label)
+                _field("出生日期", patient.birth_date.isoformat())
+                _field("年龄", f"{patient.age} 岁")
+                _field("身份证号", patient.id_number_masked, "patient-id-number")
+                _field("手机号", patient.phone_masked)
+                _field("实名认证", "已认证" if patient.real_name_verified else "未认证")
+        with ui.card().classes("w-full"):
+            ui.label("医保与建档").classes("text-subtitle1 text-primary")
+            with ui.row().classes("gap-8 flex-wrap"):
+                _field("医保类型", patient.insurance_label)
+                _field("参保地", patient.insured_region)
+                _field("建档机构", home_name)
+                _field("住址", patient.address)
+        with ui.card().classes("w-full"):
+            ui.label("家庭关系").classes("text-subtitle1 text-primary")
+            if relations:
+                ui.table(
+                    columns=[
+                        {"name": "relative_name", "label": "亲属", "field": "relative_name", "align": "left"},
+                        {"name": "relation_label", "label": "关系", "field": "relation_label", "align": "left"},
+                        {"name": "verification_label", "label": "核验", "field": "verification_label", "align": "left"},
+                    ],
+                    rows=[r.model_dump(mode="json") for r in relations],
+                    row_key="id",
+                ).props("dense flat").classes("w-full")
+            else:
+                ui.label("暂无登记的家庭关系").classes("text-grey-7")
+        with ui.card().classes("w-full"):
+            ui.label("授权").classes("text-subtitle1 text-primary")
+            if consent_rows:
+                for row in consent_rows:
+                    row["scope"] = ConsentScope(row["scope"]).label
+                ui.table(
+                    columns=[
+                        {"name": "scope", "label": "授权事项", "field": "scope", "align": "left"},
+                        {"name": "direction", "label": "方向", "field": "direction", "align": "left"},
+                        {"name": "other", "label": "对方患者ID", "field": "other", "align": "left"},
+                        {"name": "expires_at", "label": "有效期至", "field": "expires_at", "align": "left"},
+                        {"name": "state", "label": "状态", "field": "state", "align": "left"},
+                    ],
+                    rows=consent_rows,
+                    row_key="id",
+                ).props("dense flat").classes("w-full")
+            else:
+                ui.label("暂无授权").classes("text-grey-7")
+        if audit_rows:
+            with ui.card().classes("w-full"):
+                ui.label("最近访问记录").classes("text-subtitle1 text-primary")
+                ui.table(
+                    columns=[
+                        {"name": "at", "label": "时间", "field": "at", "align": "left"},
+                        {"name": "username", "label": "用户", "field": "username", "align": "left"},
+                        {"name": "action", "label": "操作", "field": "action_label", "align": "left"},
+                        {"name": "reason", "label": "事由", "field": "reason", "align": "left"},
+                    ],
+                    rows=audit_rows,
+                    row_key="id",
+                ).props("dense flat").classes("w-full")
+    return None
+
+
+@ui.page("/institutions")
+def institutions_page(request: Request, selected: int | None = None) -> RedirectResponse | None:
+    """The alliance's institutions; choosing one shows its campuses, departments and practitioners."""
+    actor = guard(request, Permission.REGISTRY_READ)
+    if isinstance(actor, RedirectResponse):
+        return actor
+    if not allowed(actor, Permission.REGISTRY_READ):
+        return None
+    with unit_of_work() as session:
+        institutions = [service.institution_read(i) for i in service.list_institutions(session, limit=200)[0]]
+    with frame(actor, "机构与科室"):
+        with ui.row().classes("w-full gap-4 no-wrap items-start"):
+            with ui.column().classes("w-80 gap-2"):
+                for inst in institutions:
+                    with ui.card().classes("w-full cursor-pointer hover:shadow-md q-pa-sm").on(
+                        "click", lambda _e, i=inst.id: show(i)
+                    ):
+                        ui.label(inst.name).classes("text-base text-grey-9")
+                        with ui.row().classes("gap-1"):
+                            ui.badge(inst.rank_label).props("outline color=primary")
+                            ui.badge(inst.category_label).props("outline color=secondary")
+            detail = ui.column().classes("flex-grow gap-3")
+
+    def show(institution_id: int) -> None:
+        detail.clear()
+        with unit_of_work() as session:
+            inst = service.institution_read(service.get_institution(session, institution_id))
+            campuses = {c.id: c.name for c in service.campuses_of(session, institution_id)}
+            depts, _ = service.list_departments(session, institution_id=institution_id, limit=200)
+            practitioners, _ = service.list_practitioners(session, institution_id=institution_id, limit=200)
+            reads = service.practitioner_reads(session, practitioners)
+            dept_names = {d.id: d.name for d in depts}
+            dept_rows = [
+                {"code": d.code, "name": d.name, "campus": campuses.get(d.campus_id or 0, ""), "location": d.location}
+                for d in depts
+            ]
+        with detail:
+            ui.label(inst.name).classes("text-h6")
+            ui.label(f"{inst.rank_label} · {inst.category_label} · 编码 {inst.code} · {inst.address}").classes(
+                "text-grey-8"
+            )
+            if campuses:
+                ui.label("院区：" + "、".join(campuses.values())).classes("text-grey-8")
+            ui.table(
+                columns=[
+                    {"name": "code", "label": "科室编码", "field": "code", "align": "left"},
+                    {"name": "name", "label": "科室", "field": "name", "align": "left"},
+                    {"name": "campus", "label": "院区", "field": "campus", "align": "left"},
+                    {"name": "location", "label": "位置", "field": "location", "align": "left"},
+                ],
+                rows=dept_rows,
+                row_key="code",
+                title=f"科室（{len(dept_rows)}）",
+            ).props("dense flat bordered").classes("w-full")
+            ui.table(
+                columns=[
+                    {"name": "code", "label": "工号", "field": "code", "align": "left"},
+                    {"name": "name", "label": "姓名", "field": "name", "align": "left"},
+                    {"name": "title", "label": "职称", "field": "title", "align": "left"},
+                    {"name": "dept", "label": "科室", "field": "dept", "align": "left"},
+                ],
+                rows=[
+                    {
+                        "code": p.code,
+                        "name": p.name,
+                        "title": Title(p.title).value,
+                        "dept": "、".join(dept_names.get(d, "") for d in p.department_ids),
+                    }
+                    for p in reads
+                ],
+                row_key="code",
+                title=f"医务人员（{len(reads)}）",
+                pagination=15,
+            ).props("dense flat bordered").classes("w-full")
+
+    if selected or institutions:
+        show(selected or institutions[0].id)
+    return None
+

@@ -1,0 +1,244 @@
+"""Every query of the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy.orm import Session
+
+from yilian.kit.db import paginate
+from yilian.registry.models import (
+    Alliance,
+    Campus,
+    Consent,
+    Department,
+    FamilyRelation,
+    Institution,
+    Patient,
+    PatientAccessGrant,
+    Practitioner,
+    PractitionerDepartment,
+)
+
+
+def list_alliances(session: Session) -> Sequence[Alliance]:
+    return session.scalars(select(Alliance).order_by(Alliance.id)).all()
+
+
+def get_institution(session: Session, institution_id: int) -> Institution | None:
+    return session.get(Institution, institution_id)
+
+
+def institution_by_code(session: Session, code: str) -> Institution | None:
+    return session.scalar(select(Institution).where(Institution.code == code))
+
+
+def list_institutions(
+    session: Session,
+    *,
+    q: str = "",
+    category: str | None = None,
+    alliance_id: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[Institution], int]:
+    query = select(Institution)
+    if q:
+        like = f"%{q}%"
+        query = query.where(or_(Institution.name.like(like), Institution.code.like(like)))
+    if category:
+        query = query.where(Institution.category == category)
+    if alliance_id is not None:
+        query = query.where(Institution.alliance_id == alliance_id)
+    return paginate(session, query.order_by(Institution.level.desc(), Institution.id), offset, limit)
+
+
+def campuses_of(session: Session, institution_id: int) -> Sequence[Campus]:
+    return session.scalars(
+        select(Campus).where(Campus.institution_id == institution_id).order_by(Campus.id)
+    ).all()
+
+
+def get_campus(session: Session, campus_id: int) -> Campus | None:
+    return session.get(Campus, campus_id)
+
+
+def campus_by_code(session: Session, institution_id: int, code: str) -> Campus | None:
+    return session.scalar(select(Campus).where(Campus.institution_id == institution_id, Campus.code == code))
+
+
+def get_department(session: Session, department_id: int) -> Department | None:
+    return session.get(Department, department_id)
+
+
+def department_by_code(session: Session, institution_id: int, code: str) -> Department | None:
+    return session.scalar(
+        select(Department).where(Department.institution_id == institution_id, Department.code == code)
+    )
+
+
+def list_departments(
+    session: Session, *, institution_id: int | None = None, q: str = "", offset: int = 0, limit: int = 200
+) -> tuple[list[Department], int]:
+    query = select(Department)
+    if institution_id is not None:
+        query = query.where(Department.institution_id == institution_id)
+    if q:
+        query = query.where(Department.name.like(f"%{q}%"))
+    return paginate(session, query.order_by(Department.institution_id, Department.code), offset, limit)
+
+
+def get_practitioner(session: Session, practitioner_id: int) -> Practitioner | None:
+    return session.get(Practitioner, practitioner_id)
+
+
+def practitioner_by_code(session: Session, institution_id: int, code: str) -> Practitioner | None:
+    return session.scalar(
+        select(Practitioner).where(Practitioner.institution_id == institution_id, Practitioner.code == code)
+    )
+
+
+def list_practitioners(
+    session: Session,
+    *,
+    institution_id: int | None = None,
+    department_id: int | None = None,
+    q: str = "",
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[Practitioner], int]:
+    query = select(Practitioner)
+    if institution_id is not None:
+        query = query.where(Practitioner.institution_id == institution_id)
+    if department_id is not None:
+        query = query.where(
+            exists().where(
+                PractitionerDepartment.practitioner_id == Practitioner.id,
+                PractitionerDepartment.department_id == department_id,
+            )
+        )
+    if q:
+        query = query.where(or_(Practitioner.name.like(f"%{q}%"), Practitioner.name_initials.like(f"{q}%")))
+    return paginate(session, query.order_by(Practitioner.institution_id, Practitioner.code), offset, limit)
+
+
+def memberships_of(session: Session, practitioner_ids: Sequence[int]) -> dict[int, list[PractitionerDepartment]]:
+    rows = session.scalars(
+        select(PractitionerDepartment).where(PractitionerDepartment.practitioner_id.in_(practitioner_ids))
+    ).all()
+    out: dict[int, list[PractitionerDepartment]] = {pid: [] for pid in practitioner_ids}
+    for row in rows:
+        out[row.practitioner_id].append(row)
+    return out
+
+
+def get_patient(session: Session, patient_id: int) -> Patient | None:
+    return session.get(Patient, patient_id)
+
+
+def patient_by_id_number(session: Session, id_number: str) -> Patient | None:
+    return session.scalar(select(Patient).where(Patient.id_number == id_number))
+
+
+def patients_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Patient]:
+    if not ids:
+        return {}
+    return {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
+
+
+def live_grant_exists(session: Session, patient_id: int, institution_id: int, at: datetime) -> bool:
+    query = select(PatientAccessGrant.id).where(
+        PatientAccessGrant.patient_id == patient_id,
+        PatientAccessGrant.institution_id == institution_id,
+        or_(PatientAccessGrant.expires_at.is_(None), PatientAccessGrant.expires_at > at),
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def institution_scope_clause(institution_id: int, at: datetime) -> ColumnElement[bool]:
+    """Patients homed at the institution or with a live access grant for it."""
+    granted = exists().where(
+        PatientAccessGrant.patient_id == Patient.id,
+        PatientAccessGrant.institution_id == institution_id,
+        or_(PatientAccessGrant.expires_at.is_(None), PatientAccessGrant.expires_at > at),
+    )
+    return or_(Patient.home_institution_id == institution_id, granted)
+
+
+def consent_grantor_clause(grantee_id: int, scopes: Sequence[str], at: datetime) -> ColumnElement[bool]:
+    """Patients who gave ``grantee_id`` a live consent of one of ``scopes``."""
+    return exists().where(
+        Consent.grantor_id == Patient.id,
+        Consent.grantee_id == grantee_id,
+        Consent.scope.in_(scopes),
+        Consent.revoked_at.is_(None),
+        or_(Consent.expires_at.is_(None), Consent.expires_at > at),
+    )
+
+
+def search_patients(
+    session: Session,
+    *,
+    where: Sequence[ColumnElement[bool]],
+    offset: int,
+    limit: int,
+) -> tuple[list[Patient], int]:
+    query: Select[Any] = select(Patient)
+    for clause in where:
+        query = query.where(clause)
+    return paginate(session, query.order_by(Patient.name_pinyin, Patient.id), offset, limit)
+
+
+def relations_of(session: Session, patient_id: int) -> Sequence[FamilyRelation]:
+    """Relations where the patient is either side."""
+    return session.scalars(
+        select(FamilyRelation)
+        .where(or_(FamilyRelation.patient_id == patient_id, FamilyRelation.relative_id == patient_id))
+        .order_by(FamilyRelation.id)
+    ).all()
+
+
+def relation_between(session: Session, a: int, b: int) -> FamilyRelation | None:
+    return session.scalar(
+        select(FamilyRelation).where(
+            or_(
+                (FamilyRelation.patient_id == a) & (FamilyRelation.relative_id == b),
+                (FamilyRelation.patient_id == b) & (FamilyRelation.relative_id == a),
+            )
+        )
+    )
+
+
+def get_relation(session: Session, relation_id: int) -> FamilyRelation | None:
+    return session.get(FamilyRelation, relation_id)
+
+
+def get_consent(session: Session, consent_id: int) -> Consent | None:
+    return session.get(Consent, consent_id)
+
+
+def consents_of(session: Session, patient_id: int) -> Sequence[Consent]:
+    return session.scalars(
+        select(Consent)
+        .where(or_(Consent.grantor_id == patient_id, Consent.grantee_id == patient_id))
+        .order_by(Consent.id.desc())
+    ).all()
+
+
+def live_consent(
+    session: Session, *, grantor_id: int, grantee_id: int, scopes: Sequence[str], at: datetime
+) -> Consent | None:
+    return session.scalar(
+        select(Consent)
+        .where(
+            Consent.grantor_id == grantor_id,
+            Consent.grantee_id == grantee_id,
+            Consent.scope.in_(scopes),
+            Consent.revoked_at.is_(None),
+            or_(Consent.expires_at.is_(None), Consent.expires_at > at),
+        )
+        .limit(1)
+    )
