@@ -1,0 +1,76 @@
+"""Shared fixtures: a migrated test database (SQLite or PostgreSQL), a session per test rolled back
+afterwards, an API client bound to that session, a frozen clock and typed builders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from tests.dbutil import fresh_database, is_postgres_run, test_base_url
+from yilian.kit import clock, db
+from yilian.kit.auth.deps import get_db
+from yilian.kit.migrate import upgrade
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"yilian test database: {'PostgreSQL' if is_postgres_run() else 'SQLite'} ({test_base_url()})"
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    """A fresh database for the run, migrated with Alembic, also bound as the process-wide engine."""
+    with fresh_database("unit") as url:
+        eng = db.configure(url)
+        upgrade(eng)
+        yield eng
+        eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test; commits become savepoints."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    s = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield s
+    finally:
+        s.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def api_app(engine: Engine) -> FastAPI:
+    from yilian.app import create_app
+
+    return create_app(with_ui=False, dispatcher=False)
+
+
+@pytest.fixture
+def client(api_app: FastAPI, session: Session) -> Iterator[TestClient]:
+    """An HTTP client whose requests use the test's session (so the test's rollback undoes them)."""
+
+    def _db(request: Request) -> Session:
+        request.state.db_session = session
+        request.state.db_owned = False
+        return session
+
+    api_app.dependency_overrides[get_db] = _db
+    with TestClient(api_app, raise_server_exceptions=False) as c:
+        yield c
+    api_app.dependency_overrides.pop(get_db, None)
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[clock.FrozenClock]:
+    """The process clock frozen at 2026-05-07 09:00 Asia/Shanghai (01:00 UTC); move it with .set/.advance."""
+    fc = clock.FrozenClock(datetime(2026, 5, 7, 1, 0, tzinfo=UTC))
+    with clock.use_clock(fc):
+        yield fc
