@@ -63,6 +63,8 @@ def demo(
         f"{summary.departments} departments, {summary.practitioners} practitioners, {summary.patients} patients, "
         f"{summary.relations} family relations, {summary.consents} consents"
     )
+    for line in summary.extras:
+        typer.echo(line)
     typer.echo(summary.credentials_text())
 
 

@@ -16,6 +16,7 @@ from faker import Faker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yilian.areas import area_modules
 from yilian.kit.auth import service as auth
 from yilian.kit.auth.domain import Actor, Role
 from yilian.kit.clock import business_date
@@ -131,6 +132,7 @@ class DemoSummary:
     relations: int = 0
     consents: int = 0
     users: list[tuple[str, str, str, str]] = field(default_factory=list)  # username, password, role, where
+    extras: list[str] = field(default_factory=list)  # one line per area seeder
 
     def credentials_text(self) -> str:
         """Return the demo accounts as a printable table."""
@@ -356,6 +358,10 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
         )
         summary.users.append((username, DEMO_PASSWORD, role.label, f"患者 {person.name}（{person.mpi_id}）"))
     session.flush()
+    # Areas add their own demo data in <area>/demo.py: seed(session, *, seed_value, scale) -> str
+    for module in area_modules("demo"):
+        summary.extras.append(module.seed(session, seed_value=seed_value, scale=patients / 2000))
+        session.flush()
     return summary
 
 

@@ -52,19 +52,72 @@ class Permission(StrEnum):
     REGISTRY_READ = "registry:read"
     REGISTRY_MANAGE = "registry:manage"
     USER_MANAGE = "user:manage"
-    AUDIT_READ = "audit:read"
+    AUDIT_READ = "audit:read"  # the access-audit log
+    # scheduling (号源、预约挂号、候诊叫号)
+    SCHEDULE_READ = "schedule:read"
+    SCHEDULE_MANAGE = "schedule:manage"
+    BOOKING_BOOK = "booking:book"  # book / cancel for oneself (patient) or for others (registrar)
+    REGISTRATION_DESK = "registration:desk"  # walk-in, check-in, return visits at the desk
+    QUEUE_CALL = "queue:call"  # call next, recall, skip
+    # results registry and mutual recognition (检查检验结果互认)
+    RESULTS_READ = "results:read"
+    RESULTS_INGEST = "results:ingest"
+    RESULTS_RECOGNIZE = "results:recognize"
+    RESULTS_QUALIFY = "results:qualify"
+    RESULTS_STATS = "results:stats"
+    # smart insurance audit (医保智能审核)
+    CLAIMS_PRECHECK = "claims:precheck"
+    CLAIMS_AUDIT = "claims:audit"
+    CLAIMS_RULES = "claims:rules"
+    CLAIMS_APPEAL = "claims:appeal"
+    # CHS-DRG
+    DRG_GROUP = "drg:group"
+    DRG_ANALYZE = "drg:analyze"
+    DRG_MANAGE = "drg:manage"
 
 
-_STAFF_BASE = {Permission.REGISTRY_READ, Permission.PATIENT_READ, Permission.PATIENT_SEARCH}
+_STAFF_BASE = {
+    Permission.REGISTRY_READ,
+    Permission.PATIENT_READ,
+    Permission.PATIENT_SEARCH,
+    Permission.SCHEDULE_READ,
+}
+_CLINICAL = {
+    Permission.RESULTS_READ,
+    Permission.RESULTS_RECOGNIZE,
+    Permission.CLAIMS_PRECHECK,
+    Permission.CLAIMS_APPEAL,
+    Permission.DRG_GROUP,
+    Permission.QUEUE_CALL,
+}
+_INSURANCE_OFFICE = {
+    Permission.CLAIMS_PRECHECK,
+    Permission.CLAIMS_AUDIT,
+    Permission.CLAIMS_RULES,
+    Permission.DRG_GROUP,
+    Permission.DRG_ANALYZE,
+    Permission.DRG_MANAGE,
+    Permission.RESULTS_STATS,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.PATIENT: frozenset({Permission.PATIENT_READ, Permission.FAMILY_MANAGE}),
-    Role.FAMILY: frozenset({Permission.PATIENT_READ}),
-    Role.DOCTOR: frozenset(_STAFF_BASE),
-    Role.NURSE: frozenset(_STAFF_BASE),
+    Role.PATIENT: frozenset(
+        {
+            Permission.PATIENT_READ,
+            Permission.FAMILY_MANAGE,
+            Permission.SCHEDULE_READ,
+            Permission.BOOKING_BOOK,
+            Permission.RESULTS_READ,
+        }
+    ),
+    Role.FAMILY: frozenset({Permission.PATIENT_READ, Permission.SCHEDULE_READ, Permission.RESULTS_READ}),
+    Role.DOCTOR: frozenset(_STAFF_BASE | _CLINICAL | {Permission.RESULTS_STATS}),
+    Role.NURSE: frozenset(_STAFF_BASE | {Permission.RESULTS_READ, Permission.QUEUE_CALL, Permission.REGISTRATION_DESK}),
     Role.REGISTRAR: frozenset(
         _STAFF_BASE
         | {
+            Permission.BOOKING_BOOK,
+            Permission.REGISTRATION_DESK,
             Permission.PATIENT_CREATE,
             Permission.PATIENT_UPDATE,
             Permission.PATIENT_ALLIANCE,
@@ -73,7 +126,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.CASHIER: frozenset(_STAFF_BASE),
     Role.PHARMACIST: frozenset(_STAFF_BASE),
-    Role.INSURANCE_OFFICER: frozenset(_STAFF_BASE),
+    Role.INSURANCE_OFFICER: frozenset(_STAFF_BASE | _INSURANCE_OFFICE),
     Role.BED_MANAGER: frozenset(_STAFF_BASE),
     Role.SECURITY_OFFICER: frozenset({Permission.REGISTRY_READ}),
     Role.ADMIN: frozenset(
@@ -86,7 +139,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REGISTRY_MANAGE,
             Permission.USER_MANAGE,
             Permission.AUDIT_READ,
+            Permission.SCHEDULE_MANAGE,
+            Permission.BOOKING_BOOK,
+            Permission.REGISTRATION_DESK,
+            Permission.QUEUE_CALL,
+            Permission.RESULTS_READ,
+            Permission.RESULTS_INGEST,
+            Permission.RESULTS_QUALIFY,
+            Permission.RESULTS_STATS,
+            Permission.DRG_MANAGE,
         }
+        | _INSURANCE_OFFICE
     ),
 }
 

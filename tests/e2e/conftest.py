@@ -1,0 +1,142 @@
+"""Browser tests: a real server process (uvicorn) on a fresh database with a small demo alliance,
+driven by Playwright with Debian's Chromium. Screenshots go to ``test-output/``.
+
+Without /usr/bin/chromium the tests are skipped with a message naming the Debian package; under
+CI (``CI=true``) a missing browser fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.dbutil import fresh_database
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "test-output"
+CHROMIUM = os.environ.get("YILIAN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEMO_PASSWORD = "Demo@2026"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _yilian(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "yilian", *args], env=env, cwd=ROOT, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of ``yilian serve`` on a fresh, migrated database seeded with a 200-patient demo."""
+    var = tmp_path_factory.mktemp("var")
+    with fresh_database("e2e") as url:
+        env = {**os.environ, "YILIAN_DATABASE_URL": url, "YILIAN_VAR_DIR": str(var), "YILIAN_DISPATCH_INTERVAL_SECONDS": "0.2"}
+        _yilian(["db", "upgrade"], env)
+        _yilian(["demo", "--patients", "200"], env)
+        port = _free_port()
+        log = open(var / "server.log", "w")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "yilian", "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(120):
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if proc.poll() is not None:
+                    raise RuntimeError((var / "server.log").read_text()[-3000:])
+                time.sleep(0.5)
+            else:
+                raise RuntimeError("server did not answer /healthz")
+            os.environ["YILIAN_E2E_DATABASE_URL"] = url
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """A headless Debian Chromium driven by Playwright."""
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        message = (
+            "browser tests need Chromium: install the Debian package `chromium` "
+            "(and `fonts-noto-cjk` for Chinese text): apt-get install chromium fonts-noto-cjk"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object, live_server: str) -> Iterator[object]:
+    """A fresh browser context and page (desktop size); ``page.goto`` paths are relative to the server."""
+    context = browser.new_context(base_url=live_server, viewport={"width": 1366, "height": 900}, locale="zh-CN")  # type: ignore[attr-defined]
+    context.set_default_timeout(15000)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser: object, live_server: str) -> Iterator[object]:
+    """A phone-sized page (390×844, touch), for patient pages."""
+    context = browser.new_context(  # type: ignore[attr-defined]
+        base_url=live_server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    context.set_default_timeout(15000)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def login(page: object, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Log in through the login page and wait for the start page."""
+    page.goto("/login")  # type: ignore[attr-defined]
+    page.get_by_test_id("username").locator("input").fill(username)  # type: ignore[attr-defined]
+    page.get_by_test_id("password").locator("input").fill(password)  # type: ignore[attr-defined]
+    page.get_by_test_id("login").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("current-user").wait_for()  # type: ignore[attr-defined]
+
+
+def screenshot(page: object, name: str) -> Path:
+    """Save a full-page screenshot under test-output/ and return its path."""
+    OUTPUT.mkdir(exist_ok=True)
+    path = OUTPUT / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
