@@ -41,7 +41,8 @@ def fresh_database(label: str = "t") -> Iterator[str]:
         finally:
             with admin.connect() as conn:
                 conn.execute(
-                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                    {"n": name},
                 )
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
             admin.dispose()

@@ -15,8 +15,8 @@ from yilian import __version__
 from yilian.areas import area_modules, load_models
 from yilian.kit import db
 from yilian.kit.auth import api as auth_api
-from yilian.kit.errors import install_handlers
 from yilian.kit.events import Dispatcher
+from yilian.kit.problems import install_handlers
 from yilian.kit.settings import get_settings
 
 log = logging.getLogger("yilian")
@@ -28,7 +28,9 @@ def create_app(*, with_ui: bool = True, dispatcher: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = Dispatcher(db.session_factory(), get_settings().dispatch_interval_seconds) if dispatcher else None
+        worker = (
+            Dispatcher(db.session_factory(), get_settings().dispatch_interval_seconds) if dispatcher else None
+        )
         if worker is not None:
             worker.start()
         try:
@@ -40,7 +42,10 @@ def create_app(*, with_ui: bool = True, dispatcher: bool = True) -> FastAPI:
     app = FastAPI(
         title="yilian 医联 API",
         version=__version__,
-        description="区域智慧医疗平台接口。错误以 RFC 9457 problem+json 返回：title 为中文说明，code 为稳定的英文代码。",
+        description=(
+            "区域智慧医疗平台接口。错误以 RFC 9457 problem+json 返回："
+            "title 为中文说明，code 为稳定的英文代码。"
+        ),
         lifespan=lifespan,
         docs_url="/api/docs",
         redoc_url="/api/redoc",

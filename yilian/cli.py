@@ -28,7 +28,9 @@ app.add_typer(user_app, name="user")
 
 @db_app.command("upgrade")
 def db_upgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision; 'heads' = latest of every area.")] = "heads",
+    revision: Annotated[
+        str, typer.Argument(help="Target revision; 'heads' = latest of every area.")
+    ] = "heads",
 ) -> None:
     """Apply the Alembic migrations to the database in YILIAN_DATABASE_URL (default ./var/yilian.db)."""
     from yilian.kit.migrate import upgrade
@@ -42,7 +44,9 @@ def db_upgrade(
 def demo(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same alliance.")] = 20261122,
     patients: Annotated[int, typer.Option(min=10, help="Number of patients to create.")] = 2000,
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the database has data.")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the database has data.")
+    ] = False,
 ) -> None:
     """Seed the synthetic demo alliance (institutions, departments, practitioners, patients, users)."""
     from yilian.demo.alliance import DEMO_PASSWORD, has_data
@@ -60,7 +64,8 @@ def demo(
         summary = seed_demo(session, seed_value=seed, patients=patients)
     typer.echo(
         f"demo alliance seeded in {time.perf_counter() - started:.1f}s: {summary.institutions} institutions, "
-        f"{summary.departments} departments, {summary.practitioners} practitioners, {summary.patients} patients, "
+        f"{summary.departments} departments, {summary.practitioners} practitioners, "
+        f"{summary.patients} patients, "
         f"{summary.relations} family relations, {summary.consents} consents"
     )
     for line in summary.extras:
@@ -108,13 +113,23 @@ def serve(
 @user_app.command("create")
 def user_create(
     username: Annotated[str, typer.Option(help="Login name: lower-case letters, digits, _ . -")],
-    role: Annotated[str, typer.Option(help="patient, family, doctor, nurse, registrar, cashier, pharmacist, "
-                                           "insurance_officer, bed_manager, security_officer or admin")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="patient, family, doctor, nurse, registrar, cashier, pharmacist, "
+            "insurance_officer, bed_manager, security_officer or admin"
+        ),
+    ],
     display_name: Annotated[str, typer.Option(help="Name shown in the UI.")] = "",
     institution: Annotated[str | None, typer.Option(help="Institution code, required for staff.")] = None,
-    patient_id: Annotated[int | None, typer.Option(help="Patient record id, for patient/family accounts.")] = None,
+    patient_id: Annotated[
+        int | None, typer.Option(help="Patient record id, for patient/family accounts.")
+    ] = None,
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Password (asked if omitted).")
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="Password (asked if omitted)."
+        ),
     ] = "",
 ) -> None:
     """Create a user account."""

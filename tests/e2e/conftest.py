@@ -44,7 +44,9 @@ def _free_port() -> int:
 
 
 def _yilian(args: list[str], env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "-m", "yilian", *args], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "yilian", *args], env=env, cwd=ROOT, check=True, capture_output=True
+    )
 
 
 @pytest.fixture(scope="session")
@@ -52,13 +54,22 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of ``yilian serve`` on a fresh, migrated database seeded with a 200-patient demo."""
     var = tmp_path_factory.mktemp("var")
     with fresh_database("e2e") as url:
-        env = {**os.environ, "YILIAN_DATABASE_URL": url, "YILIAN_VAR_DIR": str(var), "YILIAN_DISPATCH_INTERVAL_SECONDS": "0.2"}
+        env = {
+            **os.environ,
+            "YILIAN_DATABASE_URL": url,
+            "YILIAN_VAR_DIR": str(var),
+            "YILIAN_DISPATCH_INTERVAL_SECONDS": "0.2",
+        }
         _yilian(["db", "upgrade"], env)
         _yilian(["demo", "--patients", "200"], env)
         port = _free_port()
         log = open(var / "server.log", "w")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "yilian", "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log
+            [sys.executable, "-m", "yilian", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -106,7 +117,9 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser: object, live_server: str) -> Iterator[object]:
     """A fresh browser context and page (desktop size); ``page.goto`` paths are relative to the server."""
-    context = browser.new_context(base_url=live_server, viewport={"width": 1366, "height": 900}, locale="zh-CN")  # type: ignore[attr-defined]
+    context = browser.new_context(
+        base_url=live_server, viewport={"width": 1366, "height": 900}, locale="zh-CN"
+    )  # type: ignore[attr-defined]
     context.set_default_timeout(15000)
     p = context.new_page()
     yield p
@@ -117,7 +130,11 @@ def page(browser: object, live_server: str) -> Iterator[object]:
 def phone_page(browser: object, live_server: str) -> Iterator[object]:
     """A phone-sized page (390×844, touch), for patient pages."""
     context = browser.new_context(  # type: ignore[attr-defined]
-        base_url=live_server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
+        base_url=live_server,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
     )
     context.set_default_timeout(15000)
     p = context.new_page()

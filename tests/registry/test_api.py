@@ -46,7 +46,10 @@ def test_registrar_creates_reads_and_searches_by_pinyin(client: TestClient, sess
 
     found = client.get("/api/v1/patients", params={"q": "wxm"}, headers=headers).json()
     assert [p["id"] for p in found["items"]] == [patient["id"]]
-    assert found["items"][0]["id_number_masked"] == patient["id_number"][:6] + "********" + patient["id_number"][-4:]
+    assert (
+        found["items"][0]["id_number_masked"]
+        == patient["id_number"][:6] + "********" + patient["id_number"][-4:]
+    )
     assert found["items"][0]["phone_masked"] == "139****5678"
     assert "id_number" not in found["items"][0]
 
@@ -78,19 +81,39 @@ def test_bad_input_is_refused_and_stores_nothing(client: TestClient, session: Se
     bad_check = good_id[:-1] + ("0" if good_id[-1] != "0" else "1")
     patients_before = _count(session, Patient)
 
-    _assert_problem(client.post("/api/v1/patients", json=_new_patient_body(id_number=bad_check), headers=headers), 400, "invalid_id_number")
     _assert_problem(
-        client.post("/api/v1/patients", json=_new_patient_body(birth_date="1990-03-09"), headers=headers), 400, "id_birth_date_mismatch"
+        client.post("/api/v1/patients", json=_new_patient_body(id_number=bad_check), headers=headers),
+        400,
+        "invalid_id_number",
     )
-    _assert_problem(client.post("/api/v1/patients", json=_new_patient_body(sex="2"), headers=headers), 400, "id_sex_mismatch")
-    _assert_problem(client.post("/api/v1/patients", json=_new_patient_body(phone="12345678901"), headers=headers), 400, "invalid_phone")
     _assert_problem(
-        client.post("/api/v1/patients", json=_new_patient_body(home_institution_id=999999), headers=headers), 400, "unknown_institution"
+        client.post("/api/v1/patients", json=_new_patient_body(birth_date="1990-03-09"), headers=headers),
+        400,
+        "id_birth_date_mismatch",
+    )
+    _assert_problem(
+        client.post("/api/v1/patients", json=_new_patient_body(sex="2"), headers=headers),
+        400,
+        "id_sex_mismatch",
+    )
+    _assert_problem(
+        client.post("/api/v1/patients", json=_new_patient_body(phone="12345678901"), headers=headers),
+        400,
+        "invalid_phone",
+    )
+    _assert_problem(
+        client.post("/api/v1/patients", json=_new_patient_body(home_institution_id=999999), headers=headers),
+        400,
+        "unknown_institution",
     )
     assert _count(session, Patient) == patients_before
 
     assert client.post("/api/v1/patients", json=_new_patient_body(), headers=headers).status_code == 201
-    dup = _assert_problem(client.post("/api/v1/patients", json=_new_patient_body(name="王大明"), headers=headers), 409, "duplicate_patient")
+    dup = _assert_problem(
+        client.post("/api/v1/patients", json=_new_patient_body(name="王大明"), headers=headers),
+        409,
+        "duplicate_patient",
+    )
     assert "已建档" in str(dup["detail"])
     assert _count(session, Patient) == patients_before + 1
 
@@ -100,8 +123,12 @@ def test_missing_permission_and_scope(client: TestClient, session: Session) -> N
     doctor_a = make_user(session, role=Role.DOCTOR, institution=a)
     patient_b = make_patient(session, institution=b)
     headers = bearer(client, doctor_a)
-    _assert_problem(client.post("/api/v1/patients", json=_new_patient_body(), headers=headers), 403, "forbidden")
-    _assert_problem(client.get(f"/api/v1/patients/{patient_b.id}", headers=headers), 403, "patient_out_of_scope")
+    _assert_problem(
+        client.post("/api/v1/patients", json=_new_patient_body(), headers=headers), 403, "forbidden"
+    )
+    _assert_problem(
+        client.get(f"/api/v1/patients/{patient_b.id}", headers=headers), 403, "patient_out_of_scope"
+    )
     assert client.get("/api/v1/patients", params={"q": "zs"}, headers=headers).json()["total"] == 0
     security = make_user(session, role=Role.SECURITY_OFFICER, institution=a)
     _assert_problem(client.get("/api/v1/audit/access", headers=bearer(client, security)), 403, "forbidden")
@@ -113,7 +140,11 @@ def test_wrong_password_and_expired_token(client: TestClient, session: Session, 
     hospital = make_institution(session)
     user = make_user(session, role=Role.NURSE, institution=hospital)
     sessions_before = _count(session, AuthSession)
-    _assert_problem(client.post("/api/v1/auth/token", json={"username": user.username, "password": "nope-Wrong1"}), 401, "invalid_credentials")
+    _assert_problem(
+        client.post("/api/v1/auth/token", json={"username": user.username, "password": "nope-Wrong1"}),
+        401,
+        "invalid_credentials",
+    )
     assert _count(session, AuthSession) == sessions_before
 
     headers = bearer(client, user)
@@ -121,7 +152,9 @@ def test_wrong_password_and_expired_token(client: TestClient, session: Session, 
     frozen_clock.advance(timedelta(hours=13))  # type: ignore[attr-defined]
     _assert_problem(client.get("/api/v1/auth/me", headers=headers), 401, "token_expired")
     _assert_problem(client.get("/api/v1/patients"), 401, "unauthorized")
-    _assert_problem(client.get("/api/v1/patients", headers={"Authorization": "Bearer forged"}), 401, "unauthorized")
+    _assert_problem(
+        client.get("/api/v1/patients", headers={"Authorization": "Bearer forged"}), 401, "unauthorized"
+    )
 
 
 def test_login_attempts_are_rate_limited(client: TestClient, session: Session) -> None:
@@ -130,7 +163,9 @@ def test_login_attempts_are_rate_limited(client: TestClient, session: Session) -
     for _ in range(5):
         client.post("/api/v1/auth/token", json={"username": user.username, "password": "Wrong-pass1"})
     body = _assert_problem(
-        client.post("/api/v1/auth/token", json={"username": user.username, "password": "Test@2026"}), 429, "too_many_requests"
+        client.post("/api/v1/auth/token", json={"username": user.username, "password": "Test@2026"}),
+        429,
+        "too_many_requests",
     )
     assert "分钟" in str(body["detail"])
 
@@ -138,5 +173,7 @@ def test_login_attempts_are_rate_limited(client: TestClient, session: Session) -
 def test_payload_shape_errors_are_422_problems(client: TestClient, session: Session) -> None:
     hospital = make_institution(session)
     headers = bearer(client, make_user(session, role=Role.REGISTRAR, institution=hospital))
-    body = _assert_problem(client.post("/api/v1/patients", json={"name": "王"}, headers=headers), 422, "validation_error")
+    body = _assert_problem(
+        client.post("/api/v1/patients", json={"name": "王"}, headers=headers), 422, "validation_error"
+    )
     assert any(e["field"] == "id_number" for e in body["errors"])  # type: ignore[union-attr]

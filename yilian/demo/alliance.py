@@ -64,56 +64,150 @@ class InstitutionSpec:
 
 
 _GH_DEPTS = (
-    ("NK01", "心血管内科", "MAIN"), ("NK02", "呼吸与危重症医学科", "MAIN"), ("NK03", "消化内科", "MAIN"),
-    ("NK04", "内分泌科", "MAIN"), ("NK05", "神经内科", "MAIN"), ("NK06", "肾内科", "EAST"),
-    ("WK01", "普外科", "MAIN"), ("WK02", "骨科", "MAIN"), ("WK03", "泌尿外科", "EAST"),
-    ("WK04", "神经外科", "MAIN"), ("FK01", "妇产科", "EAST"), ("EK01", "儿科", "EAST"),
-    ("YK01", "眼科", "MAIN"), ("EB01", "耳鼻咽喉科", "MAIN"), ("ZY01", "中医科", "EAST"),
-    ("JZ01", "急诊医学科", "MAIN"), ("JY01", "检验科", "MAIN"), ("YX01", "医学影像科", "MAIN"),
+    ("NK01", "心血管内科", "MAIN"),
+    ("NK02", "呼吸与危重症医学科", "MAIN"),
+    ("NK03", "消化内科", "MAIN"),
+    ("NK04", "内分泌科", "MAIN"),
+    ("NK05", "神经内科", "MAIN"),
+    ("NK06", "肾内科", "EAST"),
+    ("WK01", "普外科", "MAIN"),
+    ("WK02", "骨科", "MAIN"),
+    ("WK03", "泌尿外科", "EAST"),
+    ("WK04", "神经外科", "MAIN"),
+    ("FK01", "妇产科", "EAST"),
+    ("EK01", "儿科", "EAST"),
+    ("YK01", "眼科", "MAIN"),
+    ("EB01", "耳鼻咽喉科", "MAIN"),
+    ("ZY01", "中医科", "EAST"),
+    ("JZ01", "急诊医学科", "MAIN"),
+    ("JY01", "检验科", "MAIN"),
+    ("YX01", "医学影像科", "MAIN"),
 )
 
 INSTITUTIONS = (
     InstitutionSpec(
-        "NTGH", "南通医联总医院", "医联总院", InstitutionCategory.GENERAL_HOSPITAL, 3, Grade.A, "320602",
+        "NTGH",
+        "南通医联总医院",
+        "医联总院",
+        InstitutionCategory.GENERAL_HOSPITAL,
+        3,
+        Grade.A,
+        "320602",
         "南通市崇川区青年中路 20 号",
         (("MAIN", "主院区", "崇川区青年中路 20 号"), ("EAST", "东院区", "通州区金新街道世纪大道 88 号")),
         _GH_DEPTS,
     ),
     InstitutionSpec(
-        "NTCH", "南通肿瘤专科医院", "肿瘤医院", InstitutionCategory.SPECIALIST_HOSPITAL, 3, Grade.A, "320602",
-        "南通市崇川区通江路 30 号", (("MAIN", "本部", "崇川区通江路 30 号"),),
-        (("ZL01", "肿瘤内科", "MAIN"), ("ZL02", "肿瘤外科", "MAIN"), ("ZL03", "放射治疗科", "MAIN"),
-         ("ZL04", "乳腺外科", "MAIN"), ("ZL05", "胸外科", "MAIN"), ("JY01", "检验科", "MAIN"),
-         ("YX01", "医学影像科", "MAIN")),
+        "NTCH",
+        "南通肿瘤专科医院",
+        "肿瘤医院",
+        InstitutionCategory.SPECIALIST_HOSPITAL,
+        3,
+        Grade.A,
+        "320602",
+        "南通市崇川区通江路 30 号",
+        (("MAIN", "本部", "崇川区通江路 30 号"),),
+        (
+            ("ZL01", "肿瘤内科", "MAIN"),
+            ("ZL02", "肿瘤外科", "MAIN"),
+            ("ZL03", "放射治疗科", "MAIN"),
+            ("ZL04", "乳腺外科", "MAIN"),
+            ("ZL05", "胸外科", "MAIN"),
+            ("JY01", "检验科", "MAIN"),
+            ("YX01", "医学影像科", "MAIN"),
+        ),
     ),
     InstitutionSpec(
-        "HARH", "海安市第二人民医院", "海安二院", InstitutionCategory.GENERAL_HOSPITAL, 2, Grade.A, "320685",
-        "海安市城东镇长江西路 66 号", (("MAIN", "本部", "长江西路 66 号"),),
-        (("NK01", "内科", "MAIN"), ("WK01", "外科", "MAIN"), ("FK01", "妇产科", "MAIN"), ("EK01", "儿科", "MAIN"),
-         ("JZ01", "急诊科", "MAIN"), ("JY01", "检验科", "MAIN"), ("YX01", "放射科", "MAIN")),
+        "HARH",
+        "海安市第二人民医院",
+        "海安二院",
+        InstitutionCategory.GENERAL_HOSPITAL,
+        2,
+        Grade.A,
+        "320685",
+        "海安市城东镇长江西路 66 号",
+        (("MAIN", "本部", "长江西路 66 号"),),
+        (
+            ("NK01", "内科", "MAIN"),
+            ("WK01", "外科", "MAIN"),
+            ("FK01", "妇产科", "MAIN"),
+            ("EK01", "儿科", "MAIN"),
+            ("JZ01", "急诊科", "MAIN"),
+            ("JY01", "检验科", "MAIN"),
+            ("YX01", "放射科", "MAIN"),
+        ),
     ),
     InstitutionSpec(
-        "CCCD", "崇川区城东社区卫生服务中心", "城东社区", InstitutionCategory.COMMUNITY_CENTRE, 1, Grade.UNRATED,
-        "320602", "南通市崇川区城东街道永兴路 5 号", (),
-        (("QK01", "全科医学科", ""), ("ZY01", "中医科", ""), ("YF01", "预防保健科", ""), ("JY01", "检验科", "")),
+        "CCCD",
+        "崇川区城东社区卫生服务中心",
+        "城东社区",
+        InstitutionCategory.COMMUNITY_CENTRE,
+        1,
+        Grade.UNRATED,
+        "320602",
+        "南通市崇川区城东街道永兴路 5 号",
+        (),
+        (
+            ("QK01", "全科医学科", ""),
+            ("ZY01", "中医科", ""),
+            ("YF01", "预防保健科", ""),
+            ("JY01", "检验科", ""),
+        ),
     ),
     InstitutionSpec(
-        "TZJS", "通州区金沙社区卫生服务中心", "金沙社区", InstitutionCategory.COMMUNITY_CENTRE, 1, Grade.UNRATED,
-        "320612", "南通市通州区金沙街道新金路 12 号", (),
-        (("QK01", "全科医学科", ""), ("ZY01", "中医科", ""), ("KF01", "康复医学科", ""), ("JY01", "检验科", "")),
+        "TZJS",
+        "通州区金沙社区卫生服务中心",
+        "金沙社区",
+        InstitutionCategory.COMMUNITY_CENTRE,
+        1,
+        Grade.UNRATED,
+        "320612",
+        "南通市通州区金沙街道新金路 12 号",
+        (),
+        (
+            ("QK01", "全科医学科", ""),
+            ("ZY01", "中医科", ""),
+            ("KF01", "康复医学科", ""),
+            ("JY01", "检验科", ""),
+        ),
     ),
     InstitutionSpec(
-        "GZQZ", "崇川区秦灶社区卫生服务中心", "秦灶社区", InstitutionCategory.COMMUNITY_CENTRE, 1, Grade.UNRATED,
-        "320602", "南通市崇川区秦灶街道秦灶路 9 号", (),
+        "GZQZ",
+        "崇川区秦灶社区卫生服务中心",
+        "秦灶社区",
+        InstitutionCategory.COMMUNITY_CENTRE,
+        1,
+        Grade.UNRATED,
+        "320602",
+        "南通市崇川区秦灶街道秦灶路 9 号",
+        (),
         (("QK01", "全科医学科", ""), ("ZY01", "中医科", ""), ("JY01", "检验科", "")),
     ),
     InstitutionSpec(
-        "HAXH", "海安市白甸镇新河村卫生室", "新河村卫生室", InstitutionCategory.VILLAGE_CLINIC, 0, Grade.UNRATED,
-        "320685", "海安市白甸镇新河村 3 组", (), (("QK01", "全科诊室", ""),), parent="HARH",
+        "HAXH",
+        "海安市白甸镇新河村卫生室",
+        "新河村卫生室",
+        InstitutionCategory.VILLAGE_CLINIC,
+        0,
+        Grade.UNRATED,
+        "320685",
+        "海安市白甸镇新河村 3 组",
+        (),
+        (("QK01", "全科诊室", ""),),
+        parent="HARH",
     ),
     InstitutionSpec(
-        "RDTP", "如东县岔河镇太平村卫生室", "太平村卫生室", InstitutionCategory.VILLAGE_CLINIC, 0, Grade.UNRATED,
-        "320623", "如东县岔河镇太平村 7 组", (), (("QK01", "全科诊室", ""),), parent="TZJS",
+        "RDTP",
+        "如东县岔河镇太平村卫生室",
+        "太平村卫生室",
+        InstitutionCategory.VILLAGE_CLINIC,
+        0,
+        Grade.UNRATED,
+        "320623",
+        "如东县岔河镇太平村 7 组",
+        (),
+        (("QK01", "全科诊室", ""),),
+        parent="TZJS",
     ),
 )
 
@@ -155,7 +249,9 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
     system = Actor.system("demo")
     summary = DemoSummary()
 
-    alliance = registry.create_alliance(session, code="NT-YLT", name="南通城市医疗集团（演示）", region_code=NANTONG)
+    alliance = registry.create_alliance(
+        session, code="NT-YLT", name="南通城市医疗集团（演示）", region_code=NANTONG
+    )
     by_code: dict[str, int] = {}
     depts_by_inst: dict[str, list[int]] = {}
     for spec in INSTITUTIONS:
@@ -181,7 +277,9 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
         campus_ids = {}
         for c_code, c_name, c_addr in spec.campuses:
             campus = registry.create_campus(
-                session, system, CampusCreate(institution_id=inst.id, code=c_code, name=c_name, address=c_addr)
+                session,
+                system,
+                CampusCreate(institution_id=inst.id, code=c_code, name=c_name, address=c_addr),
             )
             campus_ids[c_code] = campus.id
         depts_by_inst[spec.code] = []
@@ -254,7 +352,8 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
             given = fake.first_name_male() if sex is Sex.MALE else fake.first_name_female()
             surname_here = surname if role != "mother" else fake.last_name()
             scheme = rng.choices(
-                [InsuranceScheme.EMPLOYEE, InsuranceScheme.RESIDENT, InsuranceScheme.SELF_PAY], weights=[55, 35, 10]
+                [InsuranceScheme.EMPLOYEE, InsuranceScheme.RESIDENT, InsuranceScheme.SELF_PAY],
+                weights=[55, 35, 10],
             )[0]
             age = today.year - birth.year
             if age < 18 and scheme is InsuranceScheme.EMPLOYEE:
@@ -302,7 +401,9 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
                 for scope in scopes:
                     if rng.random() < 0.6:
                         registry.grant_consent(
-                            session, system, ConsentCreate(relation_id=relation.id, grantor_id=patient_id, scope=scope)
+                            session,
+                            system,
+                            ConsentCreate(relation_id=relation.id, grantor_id=patient_id, scope=scope),
                         )
                         summary.consents += 1
                 relative = registry.find_patient(session, relative_id)
@@ -310,14 +411,16 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
                     registry.grant_consent(
                         session,
                         system,
-                        ConsentCreate(relation_id=relation.id, grantor_id=relative_id, scope=ConsentScope.MUTUAL_AID),
+                        ConsentCreate(
+                            relation_id=relation.id, grantor_id=relative_id, scope=ConsentScope.MUTUAL_AID
+                        ),
                     )
                     summary.consents += 1
 
     # Demo users: a patient whose parent follows with consent, and one member of staff per role.
     patient_user, family_user = _demo_family(session, system, households)
     gh = by_code["NTGH"]
-    staff = [
+    staff: list[tuple[str, Role, str, int | None, int | None]] = [
         ("admin", Role.ADMIN, "系统管理员", None, None),
         ("registrar", Role.REGISTRAR, "挂号员 王静", gh, None),
         ("doctor", Role.DOCTOR, "", gh, practitioner_of["NTGH"]),
@@ -329,7 +432,7 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
         ("security", Role.SECURITY_OFFICER, "保卫科 吴强", gh, None),
         ("doctor2", Role.DOCTOR, "", by_code["CCCD"], practitioner_of["CCCD"]),
     ]
-    for username, role, display, inst_id, practitioner_id in staff:
+    for username, role, display, user_inst, practitioner_id in staff:
         if practitioner_id is not None:
             display = f"医生 {registry.get_practitioner(session, practitioner_id).name}"
         auth.create_user(
@@ -338,10 +441,10 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
             password=DEMO_PASSWORD,
             role=role,
             display_name=display,
-            institution_id=inst_id,
+            institution_id=user_inst,
             practitioner_id=practitioner_id,
         )
-        where = next((s.name for s in INSTITUTIONS if by_code[s.code] == inst_id), "全医联体")
+        where = next((s.name for s in INSTITUTIONS if by_code[s.code] == user_inst), "全医联体")
         summary.users.append((username, DEMO_PASSWORD, role.label, where))
     for username, role, patient_id in (
         ("patient", Role.PATIENT, patient_user),
@@ -371,9 +474,7 @@ def _demo_family(session: Session, system: Actor, households: list[list[tuple[in
         roles = dict((r, pid) for pid, r in members)
         if "child" in roles and "father" in roles:
             child, parent = roles["child"], roles["father"]
-            relation = next(
-                r for r in registry.relation_reads(session, child) if r.relative_id == parent
-            )
+            relation = next(r for r in registry.relation_reads(session, child) if r.relative_id == parent)
             if relation.verification_state.value != "verified":
                 registry.confirm_relation(session, system, relation.id)
                 registry.verify_relation(session, system, relation.id)
@@ -389,4 +490,3 @@ def _demo_family(session: Session, system: Actor, households: list[list[tuple[in
 def _mobile(rng: random.Random) -> str:
     prefix = rng.choice(["138", "139", "150", "151", "158", "166", "177", "186", "187", "189", "199"])
     return normalize_mobile(prefix + f"{rng.randint(0, 99999999):08d}")
-

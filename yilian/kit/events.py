@@ -79,7 +79,9 @@ def emit(session: Session, topic: str, payload: dict[str, Any]) -> OutboxEvent:
     session.add(row)
     session.flush()
     if is_postgres(session):
-        session.execute(text("SELECT pg_notify(:channel, :topic)"), {"channel": NOTIFY_CHANNEL, "topic": topic})
+        session.execute(
+            text("SELECT pg_notify(:channel, :topic)"), {"channel": NOTIFY_CHANNEL, "topic": topic}
+        )
     session.info["yilian_emitted"] = True
     return row
 
@@ -107,10 +109,10 @@ def dispatch_pending(factory: sessionmaker[Session], *, limit: int = 100) -> int
         ids = list(session.scalars(query.limit(limit)))
     for event_id in ids:
         with factory() as session:
-            query = select(OutboxEvent).where(OutboxEvent.id == event_id, OutboxEvent.dispatched_at.is_(None))
+            claim = select(OutboxEvent).where(OutboxEvent.id == event_id, OutboxEvent.dispatched_at.is_(None))
             if is_postgres(session):
-                query = query.with_for_update(skip_locked=True)
-            row = session.scalars(query).first()
+                claim = claim.with_for_update(skip_locked=True)
+            row = session.scalars(claim).first()
             if row is None:
                 session.rollback()
                 continue

@@ -52,9 +52,7 @@ def allocate(total: Fen, weights: Sequence[int]) -> list[Fen]:
     sign = -1 if total < 0 else 1
     magnitude = abs(total)
     parts = [magnitude * w // weight_sum for w in weights]
-    remainders = sorted(
-        range(len(weights)), key=lambda i: (-(magnitude * weights[i] % weight_sum), i)
-    )
+    remainders = sorted(range(len(weights)), key=lambda i: (-(magnitude * weights[i] % weight_sum), i))
     for i in remainders[: magnitude - sum(parts)]:
         parts[i] += 1
     return [sign * p for p in parts]

@@ -134,9 +134,7 @@ def patients(
     session: SessionDep,
     actor: CurrentActor,
     paging: PagingDep,
-    q: Annotated[
-        str, Query(max_length=40, description="姓名、拼音首字母、身份证号、手机号或主索引号")
-    ] = "",
+    q: Annotated[str, Query(max_length=40, description="姓名、拼音首字母、身份证号、手机号或主索引号")] = "",
 ) -> Page[PatientSummary]:
     """Search the patients you may see; identifiers are masked in the list."""
     rows, total = service.search_patients(session, actor, q=q, **paging.model_dump())
@@ -156,7 +154,9 @@ def patient(patient_id: int, session: SessionDep, actor: CurrentActor) -> Patien
 
 
 @router.patch("/patients/{patient_id}", response_model=PatientRead, summary="修改患者档案")
-def update_patient(patient_id: int, body: PatientUpdate, session: SessionDep, actor: CurrentActor) -> PatientRead:
+def update_patient(
+    patient_id: int, body: PatientUpdate, session: SessionDep, actor: CurrentActor
+) -> PatientRead:
     return service.patient_read(service.update_patient(session, actor, patient_id, body))
 
 
@@ -165,8 +165,12 @@ def relations(patient_id: int, session: SessionDep, actor: CurrentActor) -> list
     return service.list_relations(session, actor, patient_id)
 
 
-@router.post("/patients/{patient_id}/relations", response_model=RelationRead, status_code=201, summary="登记家庭关系")
-def add_relation(patient_id: int, body: RelationCreate, session: SessionDep, actor: CurrentActor) -> RelationRead:
+@router.post(
+    "/patients/{patient_id}/relations", response_model=RelationRead, status_code=201, summary="登记家庭关系"
+)
+def add_relation(
+    patient_id: int, body: RelationCreate, session: SessionDep, actor: CurrentActor
+) -> RelationRead:
     relation = service.add_relation(session, actor, patient_id, body)
     return next(r for r in service.relation_reads(session, patient_id) if r.id == relation.id)
 

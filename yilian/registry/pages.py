@@ -63,6 +63,7 @@ def patients_page(request: Request, q: str = "") -> RedirectResponse | None:
         {"name": "phone", "label": "手机号", "field": "phone_masked", "align": "left"},
         {"name": "insurance", "label": "医保", "field": "insurance_label", "align": "left"},
     ]
+    dialog = ui.dialog()
     with frame(actor, "患者检索"):
         with ui.row().classes("items-center gap-2 w-full"):
             box = (
@@ -81,20 +82,26 @@ def patients_page(request: Request, q: str = "") -> RedirectResponse | None:
         )
         table.on("rowClick", lambda e: ui.navigate.to(f"/patients/{e.args[1]['id']}"))
         with ui.row().classes("items-center gap-2"):
-            prev_btn = ui.button("上一页", on_click=lambda: load(max(0, state["offset"] - PAGE_SIZE))).props("flat")
+            prev_btn = ui.button("上一页", on_click=lambda: load(max(0, state["offset"] - PAGE_SIZE))).props(
+                "flat"
+            )
             info = ui.label("").props('data-testid="patient-count"')
             next_btn = ui.button("下一页", on_click=lambda: load(state["offset"] + PAGE_SIZE)).props("flat")
 
-    with ui.dialog() as dialog, ui.card().classes("w-[36rem]"):
+    with dialog, ui.card().classes("w-[36rem]"):
         ui.label("新建患者档案").classes("text-h6")
         with ui.grid(columns=2).classes("w-full gap-2"):
             f_name = ui.input("姓名").props("outlined dense")
             f_id = ui.input("身份证号码").props("outlined dense")
-            f_sex = ui.select({s.value: s.label for s in Sex}, label="性别（可不填）").props("outlined dense clearable")
+            f_sex = ui.select({s.value: s.label for s in Sex}, label="性别（可不填）").props(
+                "outlined dense clearable"
+            )
             f_birth = ui.input("出生日期 YYYY-MM-DD（可不填）").props("outlined dense")
             f_phone = ui.input("手机号码").props("outlined dense")
             f_scheme = ui.select(
-                {s.value: s.label for s in InsuranceScheme}, label="医保类型", value=InsuranceScheme.SELF_PAY.value
+                {s.value: s.label for s in InsuranceScheme},
+                label="医保类型",
+                value=InsuranceScheme.SELF_PAY.value,
             ).props("outlined dense")
             f_region = ui.input("参保地区划代码", value="320600").props("outlined dense")
             f_addr = ui.input("住址").props("outlined dense")
@@ -121,7 +128,9 @@ def patients_page(request: Request, q: str = "") -> RedirectResponse | None:
                 real_name_verified=True,
             )
         except ValueError as exc:
-            ui.notify(f"请完整填写：{exc.errors()[0]['loc'][0] if hasattr(exc, 'errors') else exc}", type="negative")
+            ui.notify(
+                f"请完整填写：{exc.errors()[0]['loc'][0] if hasattr(exc, 'errors') else exc}", type="negative"
+            )
             return
         try:
             with unit_of_work() as session:
@@ -141,7 +150,9 @@ def patients_page(request: Request, q: str = "") -> RedirectResponse | None:
             )
             table.rows = [service.patient_summary(p).model_dump(mode="json") for p in rows]
         state["offset"] = offset
-        info.set_text(f"共 {total} 位患者" + (f"，第 {offset + 1}–{min(offset + PAGE_SIZE, total)} 位" if total else ""))
+        info.set_text(
+            f"共 {total} 位患者" + (f"，第 {offset + 1}–{min(offset + PAGE_SIZE, total)} 位" if total else "")
+        )
         prev_btn.set_enabled(offset > 0)
         next_btn.set_enabled(offset + PAGE_SIZE < total)
 
@@ -168,8 +179,14 @@ def patient_page(request: Request, patient_id: int) -> RedirectResponse | None:
         return None
     try:
         with unit_of_work() as session:
-            patient = service.patient_read(service.get_patient(session, actor, patient_id, reason="查看档案（网页）"))
-            home = service.get_institution(session, patient.home_institution_id) if patient.home_institution_id else None
+            patient = service.patient_read(
+                service.get_patient(session, actor, patient_id, reason="查看档案（网页）")
+            )
+            home = (
+                service.get_institution(session, patient.home_institution_id)
+                if patient.home_institution_id
+                else None
+            )
             home_name = home.name if home else ""
             relations = service.relation_reads(session, patient_id)
             consents = service.list_consents(session, actor, patient_id)
@@ -217,8 +234,18 @@ def patient_page(request: Request, patient_id: int) -> RedirectResponse | None:
                 ui.table(
                     columns=[
                         {"name": "relative_name", "label": "亲属", "field": "relative_name", "align": "left"},
-                        {"name": "relation_label", "label": "关系", "field": "relation_label", "align": "left"},
-                        {"name": "verification_label", "label": "核验", "field": "verification_label", "align": "left"},
+                        {
+                            "name": "relation_label",
+                            "label": "关系",
+                            "field": "relation_label",
+                            "align": "left",
+                        },
+                        {
+                            "name": "verification_label",
+                            "label": "核验",
+                            "field": "verification_label",
+                            "align": "left",
+                        },
                     ],
                     rows=[r.model_dump(mode="json") for r in relations],
                     row_key="id",
@@ -229,7 +256,7 @@ def patient_page(request: Request, patient_id: int) -> RedirectResponse | None:
             ui.label("授权").classes("text-subtitle1 text-primary")
             if consent_rows:
                 for row in consent_rows:
-                    row["scope"] = ConsentScope(row["scope"]).label
+                    row["scope"] = ConsentScope(str(row["scope"])).label
                 ui.table(
                     columns=[
                         {"name": "scope", "label": "授权事项", "field": "scope", "align": "left"},
@@ -273,8 +300,10 @@ def institutions_page(request: Request, selected: int | None = None) -> Redirect
         with ui.row().classes("w-full gap-4 no-wrap items-start"):
             with ui.column().classes("w-80 gap-2"):
                 for inst in institutions:
-                    with ui.card().classes("w-full cursor-pointer hover:shadow-md q-pa-sm").on(
-                        "click", lambda _e, i=inst.id: show(i)
+                    with (
+                        ui.card()
+                        .classes("w-full cursor-pointer hover:shadow-md q-pa-sm")
+                        .on("click", lambda _e, i=inst.id: show(i))
                     ):
                         ui.label(inst.name).classes("text-base text-grey-9")
                         with ui.row().classes("gap-1"):
@@ -292,14 +321,19 @@ def institutions_page(request: Request, selected: int | None = None) -> Redirect
             reads = service.practitioner_reads(session, practitioners)
             dept_names = {d.id: d.name for d in depts}
             dept_rows = [
-                {"code": d.code, "name": d.name, "campus": campuses.get(d.campus_id or 0, ""), "location": d.location}
+                {
+                    "code": d.code,
+                    "name": d.name,
+                    "campus": campuses.get(d.campus_id or 0, ""),
+                    "location": d.location,
+                }
                 for d in depts
             ]
         with detail:
             ui.label(inst.name).classes("text-h6")
-            ui.label(f"{inst.rank_label} · {inst.category_label} · 编码 {inst.code} · {inst.address}").classes(
-                "text-grey-8"
-            )
+            ui.label(
+                f"{inst.rank_label} · {inst.category_label} · 编码 {inst.code} · {inst.address}"
+            ).classes("text-grey-8")
             if campuses:
                 ui.label("院区：" + "、".join(campuses.values())).classes("text-grey-8")
             ui.table(
@@ -337,4 +371,3 @@ def institutions_page(request: Request, selected: int | None = None) -> Redirect
     if selected or institutions:
         show(selected or institutions[0].id)
     return None
-

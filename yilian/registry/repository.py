@@ -125,7 +125,9 @@ def list_practitioners(
     return paginate(session, query.order_by(Practitioner.institution_id, Practitioner.code), offset, limit)
 
 
-def memberships_of(session: Session, practitioner_ids: Sequence[int]) -> dict[int, list[PractitionerDepartment]]:
+def memberships_of(
+    session: Session, practitioner_ids: Sequence[int]
+) -> dict[int, list[PractitionerDepartment]]:
     rows = session.scalars(
         select(PractitionerDepartment).where(PractitionerDepartment.practitioner_id.in_(practitioner_ids))
     ).all()

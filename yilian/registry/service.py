@@ -160,7 +160,9 @@ def create_institution(session: Session, actor: Actor, data: InstitutionCreate) 
     return inst
 
 
-def update_institution(session: Session, actor: Actor, institution_id: int, data: InstitutionUpdate) -> Institution:
+def update_institution(
+    session: Session, actor: Actor, institution_id: int, data: InstitutionUpdate
+) -> Institution:
     """Change an institution's name, rank, alliance or contact data."""
     _require(actor, Permission.REGISTRY_MANAGE)
     inst = get_institution(session, institution_id)
@@ -332,7 +334,8 @@ def patient_read(p: Patient) -> PatientRead:
 
 
 def can_read_patient(session: Session, actor: Actor, patient: Patient) -> bool:
-    """Tell whether the actor may read this patient: own record, consent, alliance index or institution scope."""
+    """Tell whether the actor may read this patient: own record, consent, alliance index or
+    institution scope."""
     if not actor.has(Permission.PATIENT_READ):
         return False
     if actor.role is Role.PATIENT:
@@ -398,7 +401,9 @@ def search_patients(
     if clause is not None:
         where.append(clause)
     rows, total = repo.search_patients(session, where=where, offset=offset, limit=limit)
-    record_access(session, actor, action="search", resource=f"patients?{logged}"[:200], reason=f"{total} 条结果")
+    record_access(
+        session, actor, action="search", resource=f"patients?{logged}"[:200], reason=f"{total} 条结果"
+    )
     return rows, total
 
 
@@ -409,7 +414,9 @@ def get_patient(session: Session, actor: Actor, patient_id: int, *, reason: str 
         raise PatientNotFound(f"患者不存在: {patient_id}")
     if not can_read_patient(session, actor, patient):
         raise PatientOutOfScope("该患者不在您的机构范围内，且无授权")
-    record_access(session, actor, action="read", resource=f"patients/{patient.id}", patient_id=patient.id, reason=reason)
+    record_access(
+        session, actor, action="read", resource=f"patients/{patient.id}", patient_id=patient.id, reason=reason
+    )
     return patient
 
 
@@ -438,7 +445,8 @@ def create_patient(session: Session, actor: Actor, data: PatientCreate) -> Patie
     existing = repo.patient_by_id_number(session, resident.number)
     if existing is not None:
         raise DuplicatePatient(
-            f"身份证号码 {mask_id_number(resident.number)} 已建档（主索引号 {existing.mpi_id}），请使用已有档案",
+            f"身份证号码 {mask_id_number(resident.number)} 已建档"
+            f"（主索引号 {existing.mpi_id}），请使用已有档案",
             existing_mpi_id=existing.mpi_id,
         )
     full, initials = name_pinyin(name)
@@ -469,7 +477,14 @@ def create_patient(session: Session, actor: Actor, data: PatientCreate) -> Patie
         raise DuplicatePatient(f"身份证号码 {mask_id_number(resident.number)} 已建档") from exc
     patient.mpi_id = f"YL{patient.id:010d}"
     session.flush()
-    record_access(session, actor, action="create", resource=f"patients/{patient.id}", patient_id=patient.id, reason="建档")
+    record_access(
+        session,
+        actor,
+        action="create",
+        resource=f"patients/{patient.id}",
+        patient_id=patient.id,
+        reason="建档",
+    )
     events.emit(session, "registry.patient_created", {"patient_id": patient.id, "institution_id": home})
     return patient
 
@@ -493,7 +508,14 @@ def update_patient(session: Session, actor: Actor, patient_id: int, data: Patien
             setattr(patient, key, value.value if isinstance(value, InsuranceScheme) else value)
     patient.updated_at = utcnow()
     session.flush()
-    record_access(session, actor, action="update", resource=f"patients/{patient.id}", patient_id=patient.id, reason="修改档案")
+    record_access(
+        session,
+        actor,
+        action="update",
+        resource=f"patients/{patient.id}",
+        patient_id=patient.id,
+        reason="修改档案",
+    )
     events.emit(session, "registry.patient_updated", {"patient_id": patient.id})
     return patient
 
@@ -590,7 +612,14 @@ def add_relation(session: Session, actor: Actor, patient_id: int, data: Relation
     )
     session.add(relation)
     session.flush()
-    record_access(session, actor, action="create", resource=f"relations/{relation.id}", patient_id=patient.id, reason="登记家庭关系")
+    record_access(
+        session,
+        actor,
+        action="create",
+        resource=f"relations/{relation.id}",
+        patient_id=patient.id,
+        reason="登记家庭关系",
+    )
     events.emit(session, "registry.relation_added", {"relation_id": relation.id, "patient_id": patient.id})
     return relation
 
@@ -613,16 +642,27 @@ def confirm_relation(session: Session, actor: Actor, relation_id: int) -> Family
     return relation
 
 
-def verify_relation(session: Session, actor: Actor, relation_id: int, *, approve: bool = True) -> FamilyRelation:
+def verify_relation(
+    session: Session, actor: Actor, relation_id: int, *, approve: bool = True
+) -> FamilyRelation:
     """A registrar checks the documents (户口簿 / 结婚证) and verifies or rejects the relation."""
     _require(actor, Permission.PATIENT_UPDATE)
     relation = get_relation(session, relation_id)
     if approve and relation.relation_type == RelationType.SPOUSE.value and not relation.relative_confirmed:
         raise InvalidRelation("配偶关系须经配偶本人确认后才能核验")
-    relation.verification_state = (VerificationState.VERIFIED if approve else VerificationState.REJECTED).value
+    relation.verification_state = (
+        VerificationState.VERIFIED if approve else VerificationState.REJECTED
+    ).value
     relation.verified_at = utcnow()
     session.flush()
-    record_access(session, actor, action="update", resource=f"relations/{relation.id}", patient_id=relation.patient_id, reason="核验家庭关系")
+    record_access(
+        session,
+        actor,
+        action="update",
+        resource=f"relations/{relation.id}",
+        patient_id=relation.patient_id,
+        reason="核验家庭关系",
+    )
     return relation
 
 
@@ -655,7 +695,14 @@ def grant_consent(session: Session, actor: Actor, data: ConsentCreate) -> Consen
     )
     session.add(consent)
     session.flush()
-    record_access(session, actor, action="create", resource=f"consents/{consent.id}", patient_id=data.grantor_id, reason=f"授权 {data.scope.label}")
+    record_access(
+        session,
+        actor,
+        action="create",
+        resource=f"consents/{consent.id}",
+        patient_id=data.grantor_id,
+        reason=f"授权 {data.scope.label}",
+    )
     events.emit(session, "registry.consent_granted", {"consent_id": consent.id, "scope": consent.scope})
     return consent
 
@@ -669,7 +716,14 @@ def revoke_consent(session: Session, actor: Actor, consent_id: int) -> Consent:
     if consent.revoked_at is None:
         consent.revoked_at = utcnow()
         session.flush()
-        record_access(session, actor, action="update", resource=f"consents/{consent.id}", patient_id=consent.grantor_id, reason="撤销授权")
+        record_access(
+            session,
+            actor,
+            action="update",
+            resource=f"consents/{consent.id}",
+            patient_id=consent.grantor_id,
+            reason="撤销授权",
+        )
         events.emit(session, "registry.consent_revoked", {"consent_id": consent.id, "scope": consent.scope})
     return consent
 

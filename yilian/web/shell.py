@@ -90,9 +90,10 @@ def frame(actor: Actor, title: str) -> Iterator[ui.column]:
         "<style>body{font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei',sans-serif;}</style>"
     )
     ui.colors(primary="#0f6e8c", secondary="#2a9d8f", accent="#e76f51")
+    drawer: ui.left_drawer | None = None
     with ui.header().classes("items-center justify-between bg-primary text-white q-px-md"):
         with ui.row().classes("items-center gap-2"):
-            ui.button(icon="menu", on_click=lambda: drawer.toggle()).props("flat round dense color=white")
+            ui.button(icon="menu", on_click=lambda: drawer.toggle() if drawer else None).props("flat round dense color=white")
             ui.label(APP_NAME).classes("text-lg font-medium")
         with ui.row().classes("items-center gap-3"):
             ui.label(f"{actor.display_name}（{actor.role.label}）").classes("text-sm").props(
@@ -205,8 +206,10 @@ def audit_page(request: Request, patient_id: int | None = None) -> RedirectRespo
         with ui.row().classes("items-center gap-2"):
             pid = ui.number("患者ID", value=patient_id).props("dense outlined clearable").classes("w-40")
             ui.button("查询", on_click=lambda: load(0))
-        table = ui.table(columns=columns, rows=[], row_key="id").classes("w-full").props(
-            'dense flat bordered data-testid="audit-table"'
+        table = (
+            ui.table(columns=columns, rows=[], row_key="id")
+            .classes("w-full")
+            .props('dense flat bordered data-testid="audit-table"')
         )
         with ui.row().classes("items-center gap-2"):
             prev_btn = ui.button("上一页", on_click=lambda: load(max(0, state["offset"] - 50))).props("flat")
@@ -219,7 +222,11 @@ def audit_page(request: Request, patient_id: int | None = None) -> RedirectRespo
                 session, patient_id=int(pid.value) if pid.value else None, offset=offset, limit=50
             )
             table.rows = [
-                {**audit_row_dict(r), "role": ROLE_LABELS.get(Role(r.role), r.role), "at": r.at.strftime("%Y-%m-%d %H:%M:%S")}
+                {
+                    **audit_row_dict(r),
+                    "role": ROLE_LABELS.get(Role(r.role), r.role),
+                    "at": r.at.strftime("%Y-%m-%d %H:%M:%S"),
+                }
                 for r in rows
             ]
         state["offset"] = offset
@@ -247,14 +254,18 @@ def users_page(request: Request) -> RedirectResponse | None:
         {"name": "last_login_at", "label": "最近登录", "field": "last_login_at", "align": "left"},
     ]
     with frame(actor, "用户管理"):
-        table = ui.table(columns=columns, rows=[], row_key="id").classes("w-full").props("dense flat bordered")
+        table = (
+            ui.table(columns=columns, rows=[], row_key="id").classes("w-full").props("dense flat bordered")
+        )
         with ui.expansion("新建用户", icon="person_add").classes("w-full"):
             with ui.row().classes("gap-2 items-end"):
                 username = ui.input("用户名").props("dense outlined")
                 display = ui.input("姓名").props("dense outlined")
-                role = ui.select({r.value: r.label for r in Role}, label="角色", value=Role.DOCTOR.value).props(
-                    "dense outlined"
-                ).classes("w-40")
+                role = (
+                    ui.select({r.value: r.label for r in Role}, label="角色", value=Role.DOCTOR.value)
+                    .props("dense outlined")
+                    .classes("w-40")
+                )
                 inst = ui.number("机构ID").props("dense outlined").classes("w-28")
                 pwd = ui.input("初始密码", password=True).props("dense outlined")
                 ui.button("创建", on_click=lambda: create())

@@ -20,8 +20,8 @@ from yilian.kit.auth.deps import (
 )
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.auth.schemas import LoginRequest, MeRead, TokenRead, UserCreate, UserRead
-from yilian.kit.paging import Page, PagingDep
 from yilian.kit.errors import InvalidCredentials, Unauthorized
+from yilian.kit.paging import Page, PagingDep
 from yilian.kit.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["账号与登录"], route_class=TransactionalRoute)
@@ -70,9 +70,7 @@ UserAdmin = Annotated[Actor, require(Permission.USER_MANAGE)]
 
 
 @router.get("/users", response_model=Page[UserRead], summary="用户列表")
-def list_users(
-    session: SessionDep, _actor: UserAdmin, paging: PagingDep
-) -> Page[UserRead]:
+def list_users(session: SessionDep, _actor: UserAdmin, paging: PagingDep) -> Page[UserRead]:
     rows, total = service.list_users(session, offset=paging.offset, limit=paging.limit)
     return Page[UserRead](
         items=[UserRead.model_validate(u) for u in rows], total=total, **paging.model_dump()

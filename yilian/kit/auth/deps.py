@@ -6,7 +6,7 @@ endpoint succeeds (before the response is sent) and rolls it back on any error.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -51,7 +51,7 @@ def _finish(request: Request, ok: bool) -> None:
 class TransactionalRoute(APIRoute):
     """A route whose database session is committed before the response leaves."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:

@@ -112,7 +112,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.FAMILY: frozenset({Permission.PATIENT_READ, Permission.SCHEDULE_READ, Permission.RESULTS_READ}),
     Role.DOCTOR: frozenset(_STAFF_BASE | _CLINICAL | {Permission.RESULTS_STATS}),
-    Role.NURSE: frozenset(_STAFF_BASE | {Permission.RESULTS_READ, Permission.QUEUE_CALL, Permission.REGISTRATION_DESK}),
+    Role.NURSE: frozenset(
+        _STAFF_BASE | {Permission.RESULTS_READ, Permission.QUEUE_CALL, Permission.REGISTRATION_DESK}
+    ),
     Role.REGISTRAR: frozenset(
         _STAFF_BASE
         | {
