@@ -143,10 +143,14 @@ def phone_page(browser: object, live_server: str) -> Iterator[object]:
 
 
 def login(page: object, username: str, password: str = DEMO_PASSWORD) -> None:
-    """Log in through the login page and wait for the start page."""
+    """Log in through the login page and wait for the start page.
+
+    Note: NiceGUI puts a ``data-testid`` given to ``ui.input(...).props(...)`` on the native <input>,
+    so ``page.get_by_test_id("x").fill(...)`` works directly on inputs.
+    """
     page.goto("/login")  # type: ignore[attr-defined]
-    page.get_by_test_id("username").locator("input").fill(username)  # type: ignore[attr-defined]
-    page.get_by_test_id("password").locator("input").fill(password)  # type: ignore[attr-defined]
+    page.get_by_test_id("username").fill(username)  # type: ignore[attr-defined]
+    page.get_by_test_id("password").fill(password)  # type: ignore[attr-defined]
     page.get_by_test_id("login").click()  # type: ignore[attr-defined]
     page.get_by_test_id("current-user").wait_for()  # type: ignore[attr-defined]
 
