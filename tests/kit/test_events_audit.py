@@ -1,0 +1,92 @@
+"""Outbox delivery after commit, at least once, with failing handlers retried; the access-audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from yilian.kit import events
+from yilian.kit.events import OutboxEvent, dispatch_pending
+
+
+@pytest.fixture
+def factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Real commits on the test database (the outbox is about what happens after commit)."""
+    f = sessionmaker(bind=engine, expire_on_commit=False)
+    with f() as s:
+        s.execute(delete(OutboxEvent))
+        s.commit()
+    yield f
+    with f() as s:
+        s.execute(delete(OutboxEvent))
+        s.commit()
+
+
+def test_event_is_delivered_only_after_commit(factory: sessionmaker[Session]) -> None:
+    seen: list[dict[str, object]] = []
+
+    def handler(_s: Session, event: events.Event) -> None:
+        seen.append(event.payload)
+
+    events.subscribe("test.thing_done")(handler)
+    try:
+        with factory() as s:
+            events.emit(s, "test.thing_done", {"n": 1})
+            s.rollback()
+        assert dispatch_pending(factory) == 0
+
+        with factory() as s:
+            events.emit(s, "test.thing_done", {"n": 2})
+            s.commit()
+        assert dispatch_pending(factory) == 1
+        assert seen == [{"n": 2}]
+        assert dispatch_pending(factory) == 0  # delivered once, marked dispatched
+    finally:
+        events.unsubscribe("test.thing_done", handler)
+
+
+def test_failing_handler_keeps_event_pending_and_retries(factory: sessionmaker[Session]) -> None:
+    calls = {"n": 0}
+
+    def flaky(_s: Session, _event: events.Event) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("temporary failure")
+
+    events.subscribe("test.flaky")(flaky)
+    try:
+        with factory() as s:
+            events.emit(s, "test.flaky", {})
+            s.commit()
+        assert dispatch_pending(factory) == 0
+        with factory() as s:
+            row = s.scalars(select(OutboxEvent).where(OutboxEvent.topic == "test.flaky")).one()
+            assert (
+                row.dispatched_at is None
+                and row.attempts == 1
+                and "temporary failure" in (row.last_error or "")
+            )
+        assert dispatch_pending(factory) == 1
+        assert calls["n"] == 2
+    finally:
+        events.unsubscribe("test.flaky", flaky)
+
+
+def test_handler_writes_are_rolled_back_with_a_failure(factory: sessionmaker[Session]) -> None:
+    def writes_then_fails(s: Session, _event: events.Event) -> None:
+        events.emit(s, "test.side_effect", {})
+        raise RuntimeError("boom")
+
+    events.subscribe("test.partial")(writes_then_fails)
+    try:
+        with factory() as s:
+            events.emit(s, "test.partial", {})
+            s.commit()
+        dispatch_pending(factory)
+        with factory() as s:
+            assert s.scalars(select(OutboxEvent).where(OutboxEvent.topic == "test.side_effect")).all() == []
+    finally:
+        events.unsubscribe("test.partial", writes_then_fails)
