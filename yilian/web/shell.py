@@ -90,17 +90,8 @@ def frame(actor: Actor, title: str) -> Iterator[ui.column]:
         "<style>body{font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei',sans-serif;}</style>"
     )
     ui.colors(primary="#0f6e8c", secondary="#2a9d8f", accent="#e76f51")
-    drawer: ui.left_drawer | None = None
-    with ui.header().classes("items-center justify-between bg-primary text-white q-px-md"):
-        with ui.row().classes("items-center gap-2"):
-            ui.button(icon="menu", on_click=lambda: drawer.toggle() if drawer else None).props("flat round dense color=white")
-            ui.label(APP_NAME).classes("text-lg font-medium")
-        with ui.row().classes("items-center gap-3"):
-            ui.label(f"{actor.display_name}（{actor.role.label}）").classes("text-sm").props(
-                'data-testid="current-user"'
-            )
-            ui.link("退出", "/auth/logout").classes("text-white text-sm")
-    with ui.left_drawer(value=True).classes("bg-grey-1").props("width=220 bordered") as drawer:
+    drawer = ui.left_drawer(value=True).classes("bg-grey-1").props("width=220 bordered")
+    with drawer:
         group = None
         for item in nav.items_for(actor):
             if item.group != group:
@@ -110,6 +101,15 @@ def frame(actor: Actor, title: str) -> Iterator[ui.column]:
                 with ui.row().classes("items-center gap-2 q-py-xs q-px-sm rounded hover:bg-grey-3 w-full"):
                     ui.icon(item.icon).classes("text-primary")
                     ui.label(item.label)
+    with ui.header().classes("items-center justify-between bg-primary text-white q-px-md"):
+        with ui.row().classes("items-center gap-2"):
+            ui.button(icon="menu", on_click=drawer.toggle).props("flat round dense color=white")
+            ui.label(APP_NAME).classes("text-lg font-medium")
+        with ui.row().classes("items-center gap-3"):
+            ui.label(f"{actor.display_name}（{actor.role.label}）").classes("text-sm").props(
+                'data-testid="current-user"'
+            )
+            ui.link("退出", "/auth/logout").classes("text-white text-sm")
     with ui.column().classes("w-full q-pa-md gap-4") as content:
         ui.label(title).classes("text-h5 text-grey-9")
         yield content
