@@ -16,7 +16,9 @@ from yilian.registry.models import Patient
 def test_registrar_finds_patient_by_pinyin_and_read_is_audited(page: object) -> None:
     engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
     with engine.connect() as conn:
-        patient = conn.execute(select(Patient.id, Patient.name, Patient.name_initials).order_by(Patient.id)).first()
+        patient = conn.execute(
+            select(Patient.id, Patient.name, Patient.name_initials).order_by(Patient.id)
+        ).first()
     assert patient is not None
     initials = patient.name_initials
 
@@ -63,3 +65,15 @@ def test_pages_need_login_and_permission(page: object) -> None:
     login(page, "security")
     page.goto("/patients")  # type: ignore[attr-defined]
     page.get_by_text("不能使用此页面").wait_for()  # type: ignore[attr-defined]
+
+
+def test_family_member_sees_consented_record(page: object) -> None:
+    login(page, "family")
+    page.goto("/me")  # type: ignore[attr-defined]
+    card = page.locator(".q-card").first  # type: ignore[attr-defined]
+    card.wait_for()
+    name = card.locator(".text-lg").inner_text()
+    card.click()
+    page.get_by_test_id("patient-name").wait_for()  # type: ignore[attr-defined]
+    assert page.get_by_test_id("patient-name").inner_text() == name  # type: ignore[attr-defined]
+    screenshot(page, "foundation-family-view")

@@ -45,7 +45,16 @@ from yilian.registry.schemas import (
 
 DEMO_PASSWORD = "Demo@2026"
 NANTONG = "320600"
-DISTRICTS = ["320602", "320611", "320612", "320623", "320681", "320682", "320685"]
+DISTRICT_NAMES = {
+    "320602": "崇川区",
+    "320611": "崇川区",
+    "320612": "通州区",
+    "320623": "如东县",
+    "320681": "启东市",
+    "320682": "如皋市",
+    "320685": "海安市",
+}
+DISTRICTS = list(DISTRICT_NAMES)
 
 
 @dataclass(frozen=True)
@@ -369,7 +378,7 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
                     insured_region=NANTONG if scheme is not InsuranceScheme.SELF_PAY else "",
                     insurance_number=f"NT{seq:08d}" if scheme is not InsuranceScheme.SELF_PAY else "",
                     home_institution_id=home,
-                    address=fake.street_address(),
+                    address=f"南通市{DISTRICT_NAMES[region]}{fake.street_name()}{rng.randint(1, 300)}号",
                     real_name_verified=rng.random() < 0.9,
                 ),
             )

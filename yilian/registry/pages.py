@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from yilian.kit.audit import audit_row_dict, list_access
-from yilian.kit.auth.domain import Permission
+from yilian.kit.auth.domain import Permission, Role
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
 from yilian.registry import service
@@ -42,7 +42,42 @@ nav.register(
     )
 )
 
+nav.register(
+    nav.NavItem(
+        label="我的档案",
+        path="/me",
+        icon="badge",
+        group="患者服务",
+        roles=frozenset({Role.PATIENT, Role.FAMILY}),
+        order=5,
+        description="本人档案；家属可查看已授权家人的档案",
+    )
+)
+
 PAGE_SIZE = 20
+
+
+@ui.page("/me")
+def me_page(request: Request) -> RedirectResponse | None:
+    """A patient's own record, or for a family member the relatives who gave consent."""
+    actor = guard(request)
+    if isinstance(actor, RedirectResponse):
+        return actor
+    with unit_of_work() as session:
+        people = [service.patient_summary(p) for p in service.my_patients(session, actor)]
+    if actor.role is Role.PATIENT and people:
+        return RedirectResponse(f"/patients/{people[0].id}", status_code=303)
+    with frame(actor, "我的档案"):
+        if not people:
+            ui.label("暂无可查看的档案。家人授权后，这里会显示其档案。").classes("text-grey-7")
+        for p in people:
+            with ui.link(target=f"/patients/{p.id}").classes("no-underline"):
+                with ui.card().classes("w-96 cursor-pointer hover:shadow-md"):
+                    ui.label(p.name).classes("text-lg text-grey-9")
+                    ui.label(f"{p.sex_label} · {p.age} 岁 · {p.insurance_label} · {p.mpi_id}").classes(
+                        "text-grey-7"
+                    )
+    return None
 
 
 @ui.page("/patients")

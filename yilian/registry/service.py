@@ -420,6 +420,17 @@ def get_patient(session: Session, actor: Actor, patient_id: int, *, reason: str 
     return patient
 
 
+def my_patients(session: Session, actor: Actor) -> list[Patient]:
+    """Return the patient records the actor follows as a patient or family member."""
+    if actor.patient_id is None:
+        return []
+    if actor.role is Role.PATIENT:
+        own = repo.get_patient(session, actor.patient_id)
+        return [own] if own else []
+    rows, _ = repo.search_patients(session, where=[_scope_clause(actor)], offset=0, limit=50)
+    return rows
+
+
 def find_patient(session: Session, patient_id: int) -> Patient:
     """Return a patient without an access check, for other areas' services that check access themselves."""
     patient = repo.get_patient(session, patient_id)
