@@ -13,6 +13,7 @@ import typer
 
 from yilian.areas import area_modules
 from yilian.kit import db
+from yilian.kit.masking import install_log_masking
 from yilian.kit.settings import get_settings
 
 app = typer.Typer(
@@ -99,8 +100,14 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     typer.echo(f"yilian serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    log_config = dict(uvicorn.config.LOGGING_CONFIG)
+    log_config["filters"] = {"masking": {"()": "yilian.kit.masking.MaskingFilter"}}
+    log_config["handlers"] = {
+        name: {**handler, "filters": ["masking"]} for name, handler in log_config["handlers"].items()
+    }
     uvicorn.run(
         "yilian.app:create_app",
+        log_config=log_config,
         factory=True,
         host=host,
         port=port,
@@ -169,5 +176,6 @@ def main() -> None:
     """Entry point of the ``yilian`` console script."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    install_log_masking()
     _add_area_commands()
     app()

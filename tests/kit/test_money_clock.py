@@ -80,3 +80,13 @@ def test_masking() -> None:
     assert mask_name("张三丰") == "张*丰"
     assert mask_name("李四") == "李*"
     assert mask_id_number("") == "" and mask_phone(None) == ""
+
+
+def test_mask_text_in_log_lines() -> None:
+    from yilian.kit.masking import mask_text
+
+    line = 'GET /api/v1/patients?q=32060219900101123X&phone=13812345678 HTTP/1.1" 200'
+    masked = mask_text(line)
+    assert "32060219900101123X" not in masked and "320602********123X" in masked
+    assert "13812345678" not in masked and "138****5678" in masked
+    assert mask_text("order 20261122000123 total 1234") == "order 20261122000123 total 1234"
