@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
+from sqlalchemy.orm import Session
 
 from yilian.kit.audit import audit_row_dict, list_access
-from yilian.kit.auth.domain import Permission, Role
+from yilian.kit.auth.domain import Actor, Permission, Role
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
 from yilian.registry import service
-from yilian.registry.domain import ConsentScope, InsuranceScheme, Sex, Title
-from yilian.registry.schemas import PatientCreate
+from yilian.registry.domain import ConsentScope, InsuranceScheme, RelationType, Sex, Title
+from yilian.registry.schemas import ConsentCreate, PatientCreate, RelationCreate, RelationRead
 from yilian.web import nav
 from yilian.web.shell import allowed, frame, guard, show_error
 
@@ -225,12 +227,13 @@ def patient_page(request: Request, patient_id: int) -> RedirectResponse | None:
             home_name = home.name if home else ""
             relations = service.relation_reads(session, patient_id)
             consents = service.list_consents(session, actor, patient_id)
+            names = {r.relative_id: r.relative_name for r in relations}
             consent_rows = [
                 {
                     "id": c.id,
                     "scope": c.scope,
                     "direction": "授出" if c.grantor_id == patient_id else "获得",
-                    "other": c.grantee_id if c.grantor_id == patient_id else c.grantor_id,
+                    "other": names.get(c.grantee_id if c.grantor_id == patient_id else c.grantor_id, ""),
                     "expires_at": c.expires_at.strftime("%Y-%m-%d") if c.expires_at else "长期",
                     "state": "已撤销" if c.revoked_at else "有效",
                 }
@@ -287,6 +290,10 @@ def patient_page(request: Request, patient_id: int) -> RedirectResponse | None:
                 ).props("dense flat").classes("w-full")
             else:
                 ui.label("暂无登记的家庭关系").classes("text-grey-7")
+            if actor.has(Permission.FAMILY_MANAGE) and (
+                actor.role is not Role.PATIENT or actor.patient_id == patient_id
+            ):
+                _family_actions(actor, patient_id, relations)
         with ui.card().classes("w-full"):
             ui.label("授权").classes("text-subtitle1 text-primary")
             if consent_rows:
@@ -296,7 +303,7 @@ def patient_page(request: Request, patient_id: int) -> RedirectResponse | None:
                     columns=[
                         {"name": "scope", "label": "授权事项", "field": "scope", "align": "left"},
                         {"name": "direction", "label": "方向", "field": "direction", "align": "left"},
-                        {"name": "other", "label": "对方患者ID", "field": "other", "align": "left"},
+                        {"name": "other", "label": "对方", "field": "other", "align": "left"},
                         {"name": "expires_at", "label": "有效期至", "field": "expires_at", "align": "left"},
                         {"name": "state", "label": "状态", "field": "state", "align": "left"},
                     ],
@@ -321,6 +328,95 @@ def patient_page(request: Request, patient_id: int) -> RedirectResponse | None:
     return None
 
 
+def _family_actions(actor: Actor, patient_id: int, relations: list[RelationRead]) -> None:
+    """Forms to register a relative, verify a relation and grant a consent."""
+
+    def run(action: Callable[[Session], object], done: str) -> None:
+        try:
+            with unit_of_work() as session:
+                action(session)
+        except YilianError as exc:
+            show_error(exc)
+            return
+        ui.notify(done, type="positive")
+        ui.navigate.reload()
+
+    with ui.expansion("登记亲属", icon="group_add").classes("w-full"):
+        with ui.row().classes("items-end gap-2"):
+            id_number = ui.input("亲属身份证号码").props("dense outlined").classes("w-64")
+            relation = (
+                ui.select(
+                    {r.value: r.label for r in RelationType},
+                    label="亲属是本人的",
+                    value=RelationType.PARENT.value,
+                )
+                .props("dense outlined")
+                .classes("w-40")
+            )
+            ui.button(
+                "登记",
+                on_click=lambda: run(
+                    lambda s: service.add_relation(
+                        s,
+                        actor,
+                        patient_id,
+                        RelationCreate(
+                            relative_id_number=id_number.value, relation_type=RelationType(relation.value)
+                        ),
+                    ),
+                    "已登记，待核验",
+                ),
+            )
+    if not relations:
+        return
+    options = {r.id: f"{r.relative_name}（{r.relation_label}，{r.verification_label}）" for r in relations}
+    with ui.expansion("核验关系与授权", icon="verified_user").classes("w-full"):
+        with ui.row().classes("items-end gap-2"):
+            chosen = (
+                ui.select(options, label="家庭关系", value=relations[0].id)
+                .props("dense outlined")
+                .classes("w-72")
+            )
+            if actor.has(Permission.PATIENT_UPDATE):
+                ui.button(
+                    "亲属已确认",
+                    on_click=lambda: run(
+                        lambda s: service.confirm_relation(s, actor, int(chosen.value)), "已确认"
+                    ),
+                ).props("outline")
+                ui.button(
+                    "核验通过",
+                    on_click=lambda: run(
+                        lambda s: service.verify_relation(s, actor, int(chosen.value)), "已核验"
+                    ),
+                ).props("outline")
+        with ui.row().classes("items-end gap-2"):
+            scope = (
+                ui.select(
+                    {c.value: c.label for c in ConsentScope},
+                    label="授权事项",
+                    value=ConsentScope.COMPANION.value,
+                )
+                .props("dense outlined")
+                .classes("w-56")
+            )
+            ui.button(
+                "本人授权给亲属",
+                on_click=lambda: run(
+                    lambda s: service.grant_consent(
+                        s,
+                        actor,
+                        ConsentCreate(
+                            relation_id=int(chosen.value),
+                            grantor_id=patient_id,
+                            scope=ConsentScope(scope.value),
+                        ),
+                    ),
+                    "已授权",
+                ),
+            )
+
+
 @ui.page("/institutions")
 def institutions_page(request: Request, selected: int | None = None) -> RedirectResponse | None:
     """The alliance's institutions; choosing one shows its campuses, departments and practitioners."""
@@ -343,7 +439,8 @@ def institutions_page(request: Request, selected: int | None = None) -> Redirect
                         ui.label(inst.name).classes("text-base text-grey-9")
                         with ui.row().classes("gap-1"):
                             ui.badge(inst.rank_label).props("outline color=primary")
-                            ui.badge(inst.category_label).props("outline color=secondary")
+                            if inst.category_label != inst.rank_label:
+                                ui.badge(inst.category_label).props("outline color=secondary")
             detail = ui.column().classes("flex-grow gap-3")
 
     def show(institution_id: int) -> None:
