@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
 from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.errors import YilianError
 from yilian.kit.paging import Page, PagingDep
-from yilian.registry import service
+from yilian.registry import fhir, service
 from yilian.registry.domain import InstitutionCategory
 from yilian.registry.schemas import (
     AllianceRead,
@@ -33,6 +35,8 @@ from yilian.registry.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["主数据"], route_class=TransactionalRoute)
+fhir_router = APIRouter(prefix="/fhir", tags=["FHIR R4"], route_class=TransactionalRoute)
+routers = [router, fhir_router]
 
 Reader = Annotated[Actor, require(Permission.REGISTRY_READ)]
 Manager = Annotated[Actor, require(Permission.REGISTRY_MANAGE)]
@@ -202,3 +206,57 @@ def grant_consent(body: ConsentCreate, session: SessionDep, actor: CurrentActor)
 @router.post("/consents/{consent_id}/revoke", response_model=ConsentRead, summary="撤销授权")
 def revoke_consent(consent_id: int, session: SessionDep, actor: CurrentActor) -> ConsentRead:
     return ConsentRead.model_validate(service.revoke_consent(session, actor, consent_id))
+
+
+def _fhir(body: dict[str, object], status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=fhir.FHIR_JSON)
+
+
+def _fhir_error(exc: YilianError) -> JSONResponse:
+    return _fhir(fhir.outcome(exc), exc.status)
+
+
+@fhir_router.get("/Patient/{mpi_id}", summary="FHIR Patient read")
+def fhir_patient(mpi_id: str, session: SessionDep, actor: CurrentActor) -> JSONResponse:
+    """Read a patient by master-index number (the FHIR logical id); access-audited."""
+    try:
+        found = service.patient_by_mpi(session, mpi_id)
+        patient = service.get_patient(session, actor, found.id, reason="FHIR Patient read")
+    except YilianError as exc:
+        return _fhir_error(exc)
+    return _fhir(fhir.patient_resource(patient))
+
+
+@fhir_router.get("/Patient", summary="FHIR Patient search")
+def fhir_patient_search(
+    session: SessionDep,
+    actor: CurrentActor,
+    identifier: Annotated[str, Query(description="system|value or value (resident ID or MPI number)")] = "",
+    name: Annotated[str, Query(max_length=40)] = "",
+    _count: Annotated[int, Query(ge=1, le=100, alias="_count")] = 20,
+) -> JSONResponse:
+    """Search patients by identifier or name, within what the actor may see."""
+    q = identifier.split("|")[-1] if identifier else name
+    try:
+        rows, total = service.search_patients(session, actor, q=q, limit=_count)
+    except YilianError as exc:
+        return _fhir_error(exc)
+    return _fhir(fhir.bundle([fhir.patient_resource(p) for p in rows], total))
+
+
+@fhir_router.get("/Organization/{institution_id}", summary="FHIR Organization read")
+def fhir_organization(institution_id: int, session: SessionDep, _actor: Reader) -> JSONResponse:
+    try:
+        inst = service.get_institution(session, institution_id)
+    except YilianError as exc:
+        return _fhir_error(exc)
+    return _fhir(fhir.organization_resource(inst, service.institution_read(inst)))
+
+
+@fhir_router.get("/Practitioner/{practitioner_id}", summary="FHIR Practitioner read")
+def fhir_practitioner(practitioner_id: int, session: SessionDep, _actor: Reader) -> JSONResponse:
+    try:
+        p = service.get_practitioner(session, practitioner_id)
+    except YilianError as exc:
+        return _fhir_error(exc)
+    return _fhir(fhir.practitioner_resource(p))

@@ -145,6 +145,10 @@ def patient_by_id_number(session: Session, id_number: str) -> Patient | None:
     return session.scalar(select(Patient).where(Patient.id_number == id_number))
 
 
+def patient_by_mpi(session: Session, mpi_id: str) -> Patient | None:
+    return session.scalar(select(Patient).where(Patient.mpi_id == mpi_id))
+
+
 def patients_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Patient]:
     if not ids:
         return {}

@@ -431,6 +431,14 @@ def my_patients(session: Session, actor: Actor) -> list[Patient]:
     return rows
 
 
+def patient_by_mpi(session: Session, mpi_id: str) -> Patient:
+    """Return a patient by master-index number, without an access check (callers check)."""
+    patient = repo.patient_by_mpi(session, mpi_id)
+    if patient is None:
+        raise PatientNotFound(f"患者不存在: {mpi_id}")
+    return patient
+
+
 def find_patient(session: Session, patient_id: int) -> Patient:
     """Return a patient without an access check, for other areas' services that check access themselves."""
     patient = repo.get_patient(session, patient_id)
