@@ -90,3 +90,40 @@ def test_handler_writes_are_rolled_back_with_a_failure(factory: sessionmaker[Ses
             assert s.scalars(select(OutboxEvent).where(OutboxEvent.topic == "test.side_effect")).all() == []
     finally:
         events.unsubscribe("test.partial", writes_then_fails)
+
+
+def test_dispatcher_delivers_soon_after_commit_from_another_connection(
+    factory: sessionmaker[Session], engine: Engine
+) -> None:
+    """The background dispatcher wakes on commit (in-process) or on NOTIFY (PostgreSQL), not on its timer."""
+    import threading
+
+    delivered = threading.Event()
+
+    def handler(_s: Session, _event: events.Event) -> None:
+        delivered.set()
+
+    events.subscribe("test.wake")(handler)
+    worker = events.Dispatcher(factory, interval=60.0)
+    worker.start()
+    try:
+        time_to_listen = threading.Event()
+        time_to_listen.wait(1.0)  # let the PostgreSQL listener connect
+        if engine.dialect.name == "postgresql":
+            # commit through a raw connection, as another worker process would: only NOTIFY can wake us
+            with engine.connect() as conn:
+                conn.execute(
+                    OutboxEvent.__table__.insert().values(
+                        topic="test.wake", payload={}, created_at=events.utcnow(), attempts=0
+                    )
+                )
+                conn.exec_driver_sql("NOTIFY yilian_outbox")
+                conn.commit()
+        else:
+            with factory() as s:
+                events.emit(s, "test.wake", {})
+                s.commit()
+        assert delivered.wait(10.0), "the dispatcher did not wake within 10 s (its timer is 60 s)"
+    finally:
+        worker.stop()
+        events.unsubscribe("test.wake", handler)

@@ -143,13 +143,36 @@ class Dispatcher:
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start delivering in the background."""
+        """Start delivering in the background (and, on PostgreSQL, listening for NOTIFY)."""
         if self._thread is not None:
             return
         self._thread = threading.Thread(target=self._run, name="yilian-outbox", daemon=True)
         self._thread.start()
+        bind = self.factory.kw.get("bind")
+        if bind is not None and bind.dialect.name == "postgresql":
+            url = bind.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._listener = threading.Thread(
+                target=self._listen, args=(url,), name="yilian-listen", daemon=True
+            )
+            self._listener.start()
+
+    def _listen(self, url: str) -> None:
+        """Wake the dispatcher when another worker commits an event (LISTEN yilian_outbox)."""
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    while not self._stop.is_set():
+                        for _note in conn.notifies(timeout=1.0, stop_after=1):
+                            _wake.set()
+            except Exception:
+                log.exception("outbox listener lost its connection; retrying")
+                self._stop.wait(2.0)
 
     def stop(self) -> None:
         """Stop the background thread."""
@@ -158,6 +181,9 @@ class Dispatcher:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._listener is not None:
+            self._listener.join(timeout=5)
+            self._listener = None
 
     def _run(self) -> None:
         while not self._stop.is_set():
