@@ -70,6 +70,9 @@ class Permission(StrEnum):
     CLAIMS_AUDIT = "claims:audit"
     CLAIMS_RULES = "claims:rules"
     CLAIMS_APPEAL = "claims:appeal"
+    # billing (收费、对账)
+    BILLING_CASHIER = "billing:cashier"
+    BILLING_RECONCILE = "billing:reconcile"
     # CHS-DRG
     DRG_GROUP = "drg:group"
     DRG_ANALYZE = "drg:analyze"
@@ -126,7 +129,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FAMILY_MANAGE,
         }
     ),
-    Role.CASHIER: frozenset(_STAFF_BASE),
+    Role.CASHIER: frozenset(_STAFF_BASE | {Permission.BILLING_CASHIER, Permission.BILLING_RECONCILE}),
     Role.PHARMACIST: frozenset(_STAFF_BASE),
     Role.INSURANCE_OFFICER: frozenset(_STAFF_BASE | _INSURANCE_OFFICE),
     Role.BED_MANAGER: frozenset(_STAFF_BASE),
@@ -150,6 +153,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RESULTS_QUALIFY,
             Permission.RESULTS_STATS,
             Permission.DRG_MANAGE,
+            Permission.BILLING_CASHIER,
+            Permission.BILLING_RECONCILE,
         }
         | _INSURANCE_OFFICE
     ),

@@ -1,0 +1,105 @@
+"""Pure rules of billing's payment layer: channels, payment states and signed gateway messages.
+
+Gateway messages (callbacks, statements) are signed with HMAC-SHA256 over the canonical form
+``k1=v1&k2=v2`` of their fields sorted by name (the ``sign`` field excluded), as Chinese payment
+gateways do; a message whose signature does not verify is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from yilian.kit.money import Fen
+
+
+class Channel(StrEnum):
+    WECHAT = "wechat"
+    ALIPAY = "alipay"
+    UNIONPAY = "unionpay"
+    CASH = "cash"
+    INSURANCE_CREDENTIAL = "insurance_credential"  # 医保电子凭证 (脱卡付 / 一码支付)
+
+    @property
+    def label(self) -> str:
+        return {
+            "wechat": "微信支付",
+            "alipay": "支付宝",
+            "unionpay": "银联",
+            "cash": "现金",
+            "insurance_credential": "医保电子凭证（脱卡付）",
+        }[self.value]
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return {"pending": "处理中", "succeeded": "已支付", "failed": "失败"}[self.value]
+
+
+def canonical(fields: Mapping[str, object]) -> str:
+    """Return a message's canonical string: sorted ``k=v`` pairs joined by ``&``, empty values left out."""
+    return "&".join(f"{k}={fields[k]}" for k in sorted(fields) if k != "sign" and fields[k] not in (None, ""))
+
+
+def sign(secret: str, fields: Mapping[str, object]) -> str:
+    """Return the upper-case hex HMAC-SHA256 signature of a message."""
+    return hmac.new(secret.encode(), canonical(fields).encode(), hashlib.sha256).hexdigest().upper()
+
+
+def verify(secret: str, fields: Mapping[str, object]) -> bool:
+    """Tell whether a message carries a valid signature (constant-time comparison)."""
+    given = str(fields.get("sign") or "")
+    return bool(given) and hmac.compare_digest(given, sign(secret, fields))
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One transaction in a channel's daily statement (对账单)."""
+
+    trade_no: str  # the channel's transaction number
+    out_trade_no: str  # our payment number
+    kind: str  # "pay" | "refund"
+    amount: Fen
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A difference found by reconciliation (对账差异)."""
+
+    out_trade_no: str
+    kind: str
+    reason: str  # "missing_at_channel" | "missing_here" | "amount_differs"
+    ours: Fen | None
+    theirs: Fen | None
+
+    @property
+    def label(self) -> str:
+        return {
+            "missing_at_channel": "本院有、渠道无（长款）",
+            "missing_here": "渠道有、本院无（短款）",
+            "amount_differs": "金额不一致",
+        }[self.reason]
+
+
+def reconcile(ours: list[StatementLine], theirs: list[StatementLine]) -> list[Mismatch]:
+    """Compare our ledger with a channel's statement for one day; returns every difference."""
+    mine = {(s.out_trade_no, s.kind): s for s in ours}
+    other = {(s.out_trade_no, s.kind): s for s in theirs}
+    out: list[Mismatch] = []
+    for key in sorted(set(mine) | set(other)):
+        a, b = mine.get(key), other.get(key)
+        if b is None and a is not None:
+            out.append(Mismatch(key[0], key[1], "missing_at_channel", a.amount, None))
+        elif a is None and b is not None:
+            out.append(Mismatch(key[0], key[1], "missing_here", None, b.amount))
+        elif a is not None and b is not None and a.amount != b.amount:
+            out.append(Mismatch(key[0], key[1], "amount_differs", a.amount, b.amount))
+    return out
