@@ -70,6 +70,9 @@ class Permission(StrEnum):
     CLAIMS_AUDIT = "claims:audit"
     CLAIMS_RULES = "claims:rules"
     CLAIMS_APPEAL = "claims:appeal"
+    # outpatient care (门诊就诊与医嘱)
+    ENCOUNTER_WRITE = "encounter:write"
+    ORDER_PERFORM = "order:perform"
     # billing (收费、对账)
     BILLING_CASHIER = "billing:cashier"
     BILLING_RECONCILE = "billing:reconcile"
@@ -92,6 +95,8 @@ _CLINICAL = {
     Permission.CLAIMS_APPEAL,
     Permission.DRG_GROUP,
     Permission.QUEUE_CALL,
+    Permission.ENCOUNTER_WRITE,
+    Permission.ORDER_PERFORM,
 }
 _INSURANCE_OFFICE = {
     Permission.CLAIMS_PRECHECK,
@@ -116,7 +121,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.FAMILY: frozenset({Permission.PATIENT_READ, Permission.SCHEDULE_READ, Permission.RESULTS_READ}),
     Role.DOCTOR: frozenset(_STAFF_BASE | _CLINICAL | {Permission.RESULTS_STATS}),
     Role.NURSE: frozenset(
-        _STAFF_BASE | {Permission.RESULTS_READ, Permission.QUEUE_CALL, Permission.REGISTRATION_DESK}
+        _STAFF_BASE
+        | {
+            Permission.RESULTS_READ,
+            Permission.QUEUE_CALL,
+            Permission.REGISTRATION_DESK,
+            Permission.ORDER_PERFORM,
+        }
     ),
     Role.REGISTRAR: frozenset(
         _STAFF_BASE
@@ -130,7 +141,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.CASHIER: frozenset(_STAFF_BASE | {Permission.BILLING_CASHIER, Permission.BILLING_RECONCILE}),
-    Role.PHARMACIST: frozenset(_STAFF_BASE),
+    Role.PHARMACIST: frozenset(_STAFF_BASE | {Permission.ORDER_PERFORM}),
     Role.INSURANCE_OFFICER: frozenset(_STAFF_BASE | _INSURANCE_OFFICE),
     Role.BED_MANAGER: frozenset(_STAFF_BASE),
     Role.SECURITY_OFFICER: frozenset({Permission.REGISTRY_READ}),

@@ -1,0 +1,40 @@
+"""Every query of outpatient care."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yilian.outpatient.models import Encounter, EncounterDiagnosis, Order
+
+
+def get_encounter(session: Session, encounter_id: int, *, for_update: bool = False) -> Encounter | None:
+    query = select(Encounter).where(Encounter.id == encounter_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def encounter_by_registration(session: Session, registration_id: int) -> Encounter | None:
+    return session.scalar(select(Encounter).where(Encounter.registration_id == registration_id))
+
+
+def diagnoses_of(session: Session, encounter_id: int) -> Sequence[EncounterDiagnosis]:
+    return session.scalars(
+        select(EncounterDiagnosis)
+        .where(EncounterDiagnosis.encounter_id == encounter_id)
+        .order_by(EncounterDiagnosis.id)
+    ).all()
+
+
+def orders_of(session: Session, encounter_id: int) -> Sequence[Order]:
+    return session.scalars(select(Order).where(Order.encounter_id == encounter_id).order_by(Order.id)).all()
+
+
+def get_order(session: Session, order_id: int, *, for_update: bool = False) -> Order | None:
+    query = select(Order).where(Order.id == order_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalar(query)

@@ -1,0 +1,255 @@
+"""Use cases of outpatient care: open an encounter, diagnose, place orders and move them through
+their lifecycle. Charging, credit holds and refunds are billing's, which calls these functions and
+listens to the events emitted here."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from yilian.catalog import service as catalog
+from yilian.catalog.domain import ItemKind
+from yilian.kit import events
+from yilian.kit.audit import record_access
+from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.clock import business_date, utcnow
+from yilian.kit.errors import Forbidden
+from yilian.outpatient import repository as repo
+from yilian.outpatient.domain import (
+    OrderKind,
+    OrderStatus,
+    check_transition,
+    line_amount,
+    refundable_on_cancel,
+)
+from yilian.outpatient.errors import EncounterClosed, EncounterNotFound, InvalidOrder, OrderNotFound
+from yilian.outpatient.models import Encounter, EncounterDiagnosis, Order
+from yilian.outpatient.schemas import DiagnosisRead, EncounterCreate, EncounterRead, OrderRead
+from yilian.registry import service as registry
+from yilian.registry.errors import UnknownDepartment
+
+ACCESS_DAYS = 3  # a visit lets the institution read the patient for the three-day registration window
+
+
+def _require(actor: Actor, permission: Permission) -> None:
+    if not actor.has(permission):
+        raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限: {permission.value}")
+
+
+def open_encounter(session: Session, actor: Actor, data: EncounterCreate) -> Encounter:
+    """Open an encounter at the actor's institution (from a registration when there is one)."""
+    _require(actor, Permission.ENCOUNTER_WRITE)
+    department = registry.get_department(session, data.department_id)
+    if department.institution_id != actor.institution_id:
+        raise UnknownDepartment("只能在本机构的科室接诊")
+    registry.find_patient(session, data.patient_id)
+    if data.registration_id is not None:
+        existing = repo.encounter_by_registration(session, data.registration_id)
+        if existing is not None:
+            return existing
+    registry.grant_institution_access(
+        session,
+        patient_id=data.patient_id,
+        institution_id=department.institution_id,
+        reason="门诊就诊",
+        days=ACCESS_DAYS,
+    )
+    encounter = Encounter(
+        patient_id=data.patient_id,
+        institution_id=department.institution_id,
+        department_id=department.id,
+        practitioner_id=data.practitioner_id or actor.practitioner_id,
+        registration_id=data.registration_id,
+        clinic_type=data.clinic_type,
+        business_date=business_date(),
+        status="open",
+        opened_at=utcnow(),
+    )
+    session.add(encounter)
+    session.flush()
+    record_access(
+        session,
+        actor,
+        action="create",
+        resource=f"encounters/{encounter.id}",
+        patient_id=data.patient_id,
+        reason="接诊",
+    )
+    events.emit(
+        session, "outpatient.encounter_opened", {"encounter_id": encounter.id, "patient_id": data.patient_id}
+    )
+    return encounter
+
+
+def get_encounter(session: Session, actor: Actor, encounter_id: int) -> Encounter:
+    """Return an encounter the actor may see (its patient must be readable); the read is audited."""
+    encounter = repo.get_encounter(session, encounter_id)
+    if encounter is None:
+        raise EncounterNotFound(f"就诊记录不存在: {encounter_id}")
+    registry.get_patient(session, actor, encounter.patient_id, reason=f"查看就诊 {encounter_id}")
+    return encounter
+
+
+def encounter_read(session: Session, encounter: Encounter) -> EncounterRead:
+    """Return an encounter with its diagnoses and orders."""
+    return EncounterRead(
+        id=encounter.id,
+        patient_id=encounter.patient_id,
+        institution_id=encounter.institution_id,
+        department_id=encounter.department_id,
+        practitioner_id=encounter.practitioner_id,
+        registration_id=encounter.registration_id,
+        clinic_type=encounter.clinic_type,
+        business_date=encounter.business_date,
+        status=encounter.status,
+        diagnoses=[DiagnosisRead.model_validate(d) for d in repo.diagnoses_of(session, encounter.id)],
+        orders=[OrderRead.model_validate(o) for o in repo.orders_of(session, encounter.id)],
+    )
+
+
+def _open_encounter_for_writing(session: Session, actor: Actor, encounter_id: int) -> Encounter:
+    _require(actor, Permission.ENCOUNTER_WRITE)
+    encounter = repo.get_encounter(session, encounter_id, for_update=True)
+    if encounter is None:
+        raise EncounterNotFound(f"就诊记录不存在: {encounter_id}")
+    if encounter.institution_id != actor.institution_id:
+        raise Forbidden("只能在本机构的就诊中书写")
+    if encounter.status != "open":
+        raise EncounterClosed("就诊已结束，不能再开立或诊断")
+    return encounter
+
+
+def add_diagnosis(
+    session: Session, actor: Actor, encounter_id: int, code: str, *, is_primary: bool = False
+) -> EncounterDiagnosis:
+    """Record an ICD-10 diagnosis from the catalogue; the first one is primary."""
+    encounter = _open_encounter_for_writing(session, actor, encounter_id)
+    entry = catalog.get_diagnosis(session, code)
+    existing = repo.diagnoses_of(session, encounter.id)
+    if any(d.code == entry.code for d in existing):
+        raise InvalidOrder(f"诊断 {entry.code} 已存在")
+    primary = is_primary or not existing
+    if primary:
+        for d in existing:
+            d.is_primary = False
+    diagnosis = EncounterDiagnosis(
+        encounter_id=encounter.id, code=entry.code, name=entry.name, is_primary=primary
+    )
+    session.add(diagnosis)
+    session.flush()
+    return diagnosis
+
+
+def place_order(
+    session: Session, actor: Actor, encounter_id: int, item_code: str, quantity: int = 1
+) -> Order:
+    """Place an order for a catalogue item, taking a snapshot of its price and insurance class."""
+    encounter = _open_encounter_for_writing(session, actor, encounter_id)
+    item = catalog.get_item(session, item_code)
+    try:
+        kind = OrderKind(item.kind)
+    except ValueError as exc:
+        raise InvalidOrder(f"“{item.name}”（{ItemKind(item.kind).label}）不能作为医嘱开立") from exc
+    try:
+        amount = line_amount(item.price_fen, quantity)
+    except ValueError as exc:
+        raise InvalidOrder("数量应为 1–999") from exc
+    order = Order(
+        encounter_id=encounter.id,
+        kind=kind.value,
+        item_code=item.code,
+        item_name=item.name,
+        quantity=quantity,
+        unit=item.unit,
+        unit_price=item.price_fen,
+        amount=amount,
+        insurance_class=item.insurance_class,
+        self_pay_permille=item.self_pay_permille,
+        status=OrderStatus.PLACED.value,
+        ordered_by=actor.user_id,
+        placed_at=utcnow(),
+    )
+    session.add(order)
+    session.flush()
+    events.emit(
+        session,
+        "outpatient.order_placed",
+        {
+            "order_id": order.id,
+            "encounter_id": encounter.id,
+            "patient_id": encounter.patient_id,
+            "amount": amount,
+        },
+    )
+    return order
+
+
+def get_order(session: Session, order_id: int, *, for_update: bool = False) -> Order:
+    order = repo.get_order(session, order_id, for_update=for_update)
+    if order is None:
+        raise OrderNotFound(f"医嘱不存在: {order_id}")
+    return order
+
+
+def mark_charged(session: Session, order_id: int) -> Order:
+    """Move an order to 计费 (billing calls this once the charge or credit hold is recorded)."""
+    order = get_order(session, order_id, for_update=True)
+    check_transition(OrderStatus(order.status), OrderStatus.CHARGED)
+    order.status = OrderStatus.CHARGED.value
+    session.flush()
+    return order
+
+
+def perform(session: Session, actor: Actor, order_id: int) -> Order:
+    """Record that a charged order was performed or dispensed (执行 / 发药)."""
+    _require(actor, Permission.ORDER_PERFORM)
+    order = get_order(session, order_id, for_update=True)
+    check_transition(OrderStatus(order.status), OrderStatus.PERFORMED)
+    order.status = OrderStatus.PERFORMED.value
+    order.performed_at = utcnow()
+    session.flush()
+    events.emit(
+        session, "outpatient.order_performed", {"order_id": order.id, "encounter_id": order.encounter_id}
+    )
+    return order
+
+
+def complete(session: Session, order_id: int) -> Order:
+    order = get_order(session, order_id, for_update=True)
+    check_transition(OrderStatus(order.status), OrderStatus.COMPLETED)
+    order.status = OrderStatus.COMPLETED.value
+    session.flush()
+    return order
+
+
+def cancel(session: Session, actor: Actor, order_id: int, reason: str) -> tuple[Order, bool]:
+    """Cancel an order (撤销); returns the order and whether what was charged must be refunded."""
+    _require(actor, Permission.ENCOUNTER_WRITE)
+    order = get_order(session, order_id, for_update=True)
+    status = OrderStatus(order.status)
+    check_transition(status, OrderStatus.CANCELLED)
+    refund_due = refundable_on_cancel(status)
+    order.status = OrderStatus.CANCELLED.value
+    order.cancelled_at = utcnow()
+    order.cancel_reason = reason[:200]
+    session.flush()
+    events.emit(
+        session,
+        "outpatient.order_cancelled",
+        {
+            "order_id": order.id,
+            "encounter_id": order.encounter_id,
+            "refund_due": refund_due,
+            "amount": order.amount,
+        },
+    )
+    return order, refund_due
+
+
+def close_encounter(session: Session, actor: Actor, encounter_id: int) -> Encounter:
+    """End an encounter (the episode is complete); no more orders."""
+    encounter = _open_encounter_for_writing(session, actor, encounter_id)
+    encounter.status = "closed"
+    encounter.closed_at = utcnow()
+    session.flush()
+    events.emit(session, "outpatient.encounter_closed", {"encounter_id": encounter.id})
+    return encounter
