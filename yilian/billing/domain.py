@@ -103,3 +103,51 @@ def reconcile(ours: list[StatementLine], theirs: list[StatementLine]) -> list[Mi
         elif a is not None and b is not None and a.amount != b.amount:
             out.append(Mismatch(key[0], key[1], "amount_differs", a.amount, b.amount))
     return out
+
+
+# ---------------------------------------------------------------- credit care (先诊疗后付费)
+
+
+@dataclass(frozen=True)
+class CreditPolicyValues:
+    """An institution's credit-care policy (DOMAIN.md §2); every number is configurable."""
+
+    enabled: bool
+    daily_limit: Fen  # the patient's own share the credit line covers per day
+    excluded_clinic_types: frozenset[str]
+    excluded_item_codes: frozenset[str]  # e.g. 特需 services, cosmetic care, deposits
+    suspend_after_days: int  # arrears unpaid this many natural days suspend credit
+    reminder_days: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CreditStanding:
+    """What the eligibility check needs to know about a patient."""
+
+    real_name_verified: bool
+    insured: bool
+    has_signed_channel: bool
+    unpaid_arrears: Fen
+    suspended: bool
+
+
+def credit_refusal(policy: CreditPolicyValues, standing: CreditStanding, clinic_type: str) -> str | None:
+    """Return why credit care is refused (Chinese, for people), or None when the patient is eligible."""
+    if not policy.enabled:
+        return "本机构未开通先诊疗后付费"
+    if clinic_type in policy.excluded_clinic_types:
+        return "该门诊类型不适用先诊疗后付费"
+    if not standing.real_name_verified:
+        return "患者未完成实名认证"
+    if not (standing.insured or standing.has_signed_channel):
+        return "患者未参保且未签约支付渠道"
+    if standing.suspended:
+        return "患者因欠费已暂停信用就医，结清欠费后恢复"
+    if standing.unpaid_arrears > 0:
+        return "患者有未结清的欠费"
+    return None
+
+
+def hold_fits(policy: CreditPolicyValues, held_today: Fen, amount: Fen) -> bool:
+    """Tell whether a new credit hold of ``amount`` stays within the daily limit."""
+    return held_today + amount <= policy.daily_limit
