@@ -1,0 +1,32 @@
+"""Fixtures of the DRG tests: the CHS-DRG 1.1 tables from ../shared (beside the clone, never copied)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from yilian.drg import importer
+from yilian.drg.domain import Grouper, Scheme
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "chs-drg-1.1"
+
+
+@pytest.fixture(scope="session")
+def texts() -> dict[str, str]:
+    return importer.read_texts(DATA)
+
+
+@pytest.fixture(scope="session")
+def parsed(texts: dict[str, str]) -> tuple[Scheme, importer.ParseReport]:
+    return importer.build_scheme("chs-1.1", texts)
+
+
+@pytest.fixture(scope="session")
+def scheme(parsed: tuple[Scheme, importer.ParseReport]) -> Scheme:
+    return parsed[0]
+
+
+@pytest.fixture(scope="session")
+def grouper(scheme: Scheme) -> Grouper:
+    return Grouper(scheme)
