@@ -44,3 +44,39 @@ def reconcile(
     typer.echo(f"checked at {datetime.now():%Y-%m-%d %H:%M}")
     if found:
         raise typer.Exit(1)
+
+
+@app.command("settle-day")
+def settle_day_command(
+    day: Annotated[
+        str | None, typer.Option("--date", help="Business date YYYY-MM-DD (default: today)")
+    ] = None,
+) -> None:
+    """Settle every encounter of the day still open (run at 23:00 Asia/Shanghai); safe to rerun."""
+    from yilian.billing.tasks import settle_day
+    from yilian.kit.db import session_factory
+
+    when = date.fromisoformat(day) if day else business_date()
+    report = settle_day(session_factory(), when)
+    typer.echo(
+        f"{when}: settled {report.settled}, arrears {report.arrears}, already settled {report.skipped}, "
+        f"errors {len(report.errors)}"
+    )
+    for line in report.errors:
+        typer.echo(f"  {line}")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reminders(
+    day: Annotated[
+        str | None, typer.Option("--date", help="Business date YYYY-MM-DD (default: today)")
+    ] = None,
+) -> None:
+    """Send the day's arrears reminders (day 1, 3 and 7 by default)."""
+    from yilian.billing.tasks import send_reminders
+
+    when = date.fromisoformat(day) if day else business_date()
+    with unit_of_work() as session:
+        typer.echo(f"{when}: {send_reminders(session, when)} reminders")

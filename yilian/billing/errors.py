@@ -33,3 +33,18 @@ class BadSignature(Unauthorized):
 class ChannelDeclined(Conflict):
     code = "channel_declined"
     title = "支付渠道拒绝了这笔交易"
+
+
+class CreditRefused(Conflict):
+    code = "credit_refused"
+    title = "不能使用先诊疗后付费"
+
+
+class SettlementRefused(InvalidInput):
+    code = "settlement_refused"
+    title = "无法结算"
+
+
+class NothingToSettle(Conflict):
+    code = "nothing_to_settle"
+    title = "没有待结算的费用"

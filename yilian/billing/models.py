@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from yilian.insurance import policies as _insurance_policies  # noqa: F401  (their tables load with billing's)
 from yilian.kit.db import Base
 
 
@@ -64,3 +66,92 @@ class GatewayTransaction(Base):
     amount: Mapped[int]
     business_date: Mapped[date] = mapped_column(Date)
     at: Mapped[datetime]
+
+
+class CreditPolicy(Base):
+    """An institution's credit-care policy (先诊疗后付费); defaults from DOMAIN.md §2."""
+
+    __tablename__ = "credit_policies"
+
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    daily_limit: Mapped[int] = mapped_column(default=100_000)
+    excluded_clinic_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    excluded_item_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    suspend_after_days: Mapped[int] = mapped_column(default=10)
+    reminder_days: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class PaymentAgreement(Base):
+    """A signed payment channel for automatic debits (签约代扣); a relative may sign as payer (亲情付)."""
+
+    __tablename__ = "payment_agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    payer_patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    payer_ref: Mapped[str] = mapped_column(String(100))
+    signed_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Charge(Base):
+    """The charge of one order; on credit it is a credit hold until the day's settlement."""
+
+    __tablename__ = "charges"
+    __table_args__ = (Index("ix_charges_encounter_day", "encounter_id", "business_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    encounter_id: Mapped[int] = mapped_column(ForeignKey("encounters.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[int]
+    hold: Mapped[int]  # the patient's estimated own share held on credit (0 when not on credit)
+    insurance_class: Mapped[str] = mapped_column(String(2))
+    self_pay_permille: Mapped[int]
+    on_credit: Mapped[bool]
+    status: Mapped[str] = mapped_column(String(16))  # open | settled | void
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"))
+    created_at: Mapped[datetime]
+
+
+class Settlement(Base):
+    """The one settlement of an encounter-day: who paid what."""
+
+    __tablename__ = "settlements"
+    __table_args__ = (UniqueConstraint("encounter_id", "business_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    encounter_id: Mapped[int] = mapped_column(ForeignKey("encounters.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    total: Mapped[int]
+    fund: Mapped[int]
+    personal_account: Mapped[int]
+    mutual_aid: Mapped[int]
+    mutual_aid_from: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    cash: Mapped[int]
+    cash_channel: Mapped[str] = mapped_column(String(32), default="")
+    cash_payer_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    mode: Mapped[str] = mapped_column(String(8))  # self | auto
+    status: Mapped[str] = mapped_column(String(16))  # settled | arrears | reversed
+    breakdown: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+
+
+class Arrear(Base):
+    """An unpaid cash part after a failed automatic settlement (欠费)."""
+
+    __tablename__ = "arrears"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    amount: Mapped[int]
+    opened_on: Mapped[date] = mapped_column(Date)
+    reminders_sent: Mapped[list[int]] = mapped_column(JSON, default=list)
+    paid_at: Mapped[datetime | None]
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))

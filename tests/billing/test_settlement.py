@@ -1,0 +1,174 @@
+"""Credit care and the one settlement per encounter-day, with every way of paying."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tests.billing.conftest import World
+from tests.builders import make_patient
+from yilian.billing import settlement as billing
+from yilian.billing.domain import Channel
+from yilian.billing.errors import ChannelDeclined, SettlementRefused
+from yilian.billing.models import Arrear, Payment, Settlement
+from yilian.insurance import policy_service as insurance
+from yilian.kit.auth.domain import Actor
+from yilian.kit.clock import business_date
+from yilian.outpatient import service as outpatient
+from yilian.outpatient.schemas import EncounterCreate
+from yilian.registry import service as registry
+from yilian.registry.domain import ConsentScope, InsuranceScheme, RelationType, Sex
+from yilian.registry.schemas import ConsentCreate, RelationCreate
+
+SYSTEM = Actor.system("test")
+
+
+def _visit(session: Session, world: World, patient_id: int) -> int:
+    return outpatient.open_encounter(
+        session, world.doctor, EncounterCreate(patient_id=patient_id, department_id=world.department.id)
+    ).id
+
+
+def test_credit_orders_run_without_paying_and_settle_once(
+    session: Session, world: World, frozen_clock: object
+) -> None:
+    patient = make_patient(session, institution=world.hospital)
+    eid = _visit(session, world, patient.id)
+    lab, lab_charge, reason = billing.order_with_credit(session, world.doctor, eid, "250301001000000")
+    drug, _charge, _ = billing.order_with_credit(session, world.doctor, eid, "XA10BAM039A001010100001", 2)
+    assert reason is None and lab_charge.on_credit and lab.status == "charged"
+    outpatient.perform(session, world.nurse, lab.id)  # performed before any payment
+
+    day = business_date()
+    first = billing.settle(session, encounter_id=eid, day=day, channel=Channel.WECHAT, idempotency_key="s-1")
+    # 500 + 2 × 1,280 = 3,060; 乙 先行自付 256; new year: all in-policy goes to the ¥800 deductible
+    assert (first.total, first.fund, first.cash) == (3_060, 0, 3_060)
+    again = billing.settle(session, encounter_id=eid, day=day, channel=Channel.WECHAT, idempotency_key="s-1")
+    assert again.id == first.id
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Payment).where(Payment.reference == f"settlement:{first.id}")
+        )
+        == 1
+    )
+    assert drug.status == "charged"
+
+
+def test_mutual_aid_from_a_parent_and_family_payer(session: Session, world: World) -> None:
+    day = business_date()
+    parent = make_patient(session, name="王建国", birth_date=date(1960, 1, 1), institution=world.hospital)
+    child = make_patient(
+        session,
+        name="王小丽",
+        birth_date=date(1990, 1, 1),
+        sex=Sex.FEMALE,
+        institution=world.hospital,
+        scheme=InsuranceScheme.RESIDENT,
+    )
+    relation = registry.add_relation(
+        session, SYSTEM, child.id, RelationCreate(relative_id=parent.id, relation_type=RelationType.PARENT)
+    )
+    registry.verify_relation(session, SYSTEM, relation.id)
+    insurance.set_account_balance(session, parent.id, 50_000)
+    insurance.record_year(
+        session, child.id, day.year, "outpatient", insurance.YearToDate(deductible_used=50_000)
+    )
+
+    eid = _visit(session, world, child.id)
+    billing.order_with_credit(session, world.doctor, eid, "210300001000000")  # CT ¥240, 乙 10 %
+    with pytest.raises(SettlementRefused):  # no consent yet
+        billing.settle(
+            session,
+            encounter_id=eid,
+            day=day,
+            channel=Channel.WECHAT,
+            idempotency_key="m-0",
+            mutual_aid_from=parent.id,
+        )
+    registry.grant_consent(
+        session,
+        SYSTEM,
+        ConsentCreate(relation_id=relation.id, grantor_id=parent.id, scope=ConsentScope.MUTUAL_AID),
+    )
+    registry.grant_consent(
+        session,
+        SYSTEM,
+        ConsentCreate(relation_id=relation.id, grantor_id=child.id, scope=ConsentScope.FAMILY_PAY),
+    )
+    s = billing.settle(
+        session,
+        encounter_id=eid,
+        day=day,
+        channel=Channel.WECHAT,
+        idempotency_key="m-1",
+        mutual_aid_from=parent.id,
+        cash_payer_id=parent.id,
+    )
+    # 24,000: 先行自付 2,400; in policy 21,600 × 50 % = 10,800 fund; co-pay 10,800 from the father's account
+    assert (s.fund, s.mutual_aid, s.cash, s.cash_payer_id) == (10_800, 10_800, 2_400, parent.id)
+    assert s.fund + s.personal_account + s.mutual_aid + s.cash == s.total == 24_000
+    assert insurance.account_balance(session, parent.id) == 50_000 - 10_800
+
+
+def test_ineligible_patient_must_pay_first(session: Session, world: World) -> None:
+    patient = make_patient(session, institution=world.hospital, scheme=InsuranceScheme.SELF_PAY)
+    eid = _visit(session, world, patient.id)
+    order, charge, reason = billing.order_with_credit(session, world.doctor, eid, "250301001000000")
+    assert reason is not None and "未参保" in reason and not charge.on_credit and order.status == "placed"
+    s = billing.settle(
+        session, encounter_id=eid, day=business_date(), channel=Channel.ALIPAY, idempotency_key="p-1"
+    )
+    assert s.cash == 500 and outpatient.get_order(session, order.id).status == "charged"
+
+
+def test_order_over_the_daily_limit_is_not_on_credit(session: Session, world: World) -> None:
+    patient = make_patient(session, institution=world.hospital)
+    eid = _visit(session, world, patient.id)
+    for _ in range(4):  # CT ¥240 each, all within the deductible: the own share is the whole amount
+        _order, _charge, reason = billing.order_with_credit(session, world.doctor, eid, "210300001000000")
+        assert reason is None
+    _order, charge, reason = billing.order_with_credit(session, world.doctor, eid, "210300001000000")
+    assert not charge.on_credit and reason is not None and "信用额度" in reason
+
+
+def test_declined_self_settlement_changes_nothing(session: Session, world: World) -> None:
+    patient = make_patient(session, institution=world.hospital)
+    eid = _visit(session, world, patient.id)
+    billing.order_with_credit(session, world.doctor, eid, "250301001000000")
+    before = session.scalar(select(func.count()).select_from(Settlement))
+    with pytest.raises(ChannelDeclined):
+        with session.begin_nested():
+            billing.settle(
+                session,
+                encounter_id=eid,
+                day=business_date(),
+                channel=Channel.WECHAT,
+                idempotency_key="d-1",
+                payer_ref="x-declined",
+            )
+    assert session.scalar(select(func.count()).select_from(Settlement)) == before
+
+
+def test_failed_auto_settlement_becomes_arrears_and_suspends_credit(session: Session, world: World) -> None:
+    patient = make_patient(session, institution=world.hospital)
+    eid = _visit(session, world, patient.id)
+    billing.order_with_credit(session, world.doctor, eid, "250301001000000")
+    day = business_date()
+    s = billing.settle(
+        session,
+        encounter_id=eid,
+        day=day,
+        channel=Channel.WECHAT,
+        idempotency_key="a-1",
+        payer_ref="u-declined",
+        mode="auto",
+    )
+    assert s.status == "arrears"
+    arrear = session.scalars(select(Arrear).where(Arrear.settlement_id == s.id)).one()
+    policy = billing.credit_policy(session, world.hospital.id)
+    assert billing.standing(session, patient.id, policy, day).unpaid_arrears == arrear.amount
+    assert not billing.standing(session, patient.id, policy, day).suspended
+    assert billing.standing(session, patient.id, policy, date.fromordinal(day.toordinal() + 10)).suspended

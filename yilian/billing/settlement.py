@@ -1,0 +1,324 @@
+"""Credit care (先诊疗后付费) and the one settlement per encounter-day.
+
+Ordering: billing places the order through outpatient, estimates the patient's own share of it with
+the insurance split, and holds that share on the credit line if the patient is eligible and the
+daily limit allows; otherwise the order waits to be paid before it is performed.
+
+Settlement: all open charges of an encounter-day are split once — insurance fund, personal account,
+a relative's account by mutual aid (共济, with the relative's consent), and cash through a channel,
+paid by the patient or a family payer (亲情付). A retry returns the same settlement. At 23:00 the
+day job settles what is left through each patient's signed channel; a failed debit becomes arrears.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from yilian.billing import service as payments
+from yilian.billing.domain import Channel, CreditPolicyValues, CreditStanding, credit_refusal, hold_fits
+from yilian.billing.errors import ChannelDeclined, NothingToSettle, SettlementRefused
+from yilian.billing.models import Arrear, Charge, CreditPolicy, PaymentAgreement, Settlement
+from yilian.insurance import policy_service as insurance
+from yilian.insurance.domain import Accounts, BillLine, Split, split_bill
+from yilian.kit import events
+from yilian.kit.auth.domain import Actor
+from yilian.kit.clock import business_date, utcnow
+from yilian.outpatient import service as outpatient
+from yilian.outpatient.models import Order
+from yilian.registry import service as registry
+from yilian.registry.domain import ConsentScope
+from yilian.registry.models import Patient
+
+VISIT_TYPE = "outpatient"
+DEFAULT_POLICY = CreditPolicyValues(
+    enabled=True,
+    daily_limit=100_000,
+    excluded_clinic_types=frozenset({"special_needs"}),
+    excluded_item_codes=frozenset(),
+    suspend_after_days=10,
+    reminder_days=(1, 3, 7),
+)
+
+
+def credit_policy(session: Session, institution_id: int) -> CreditPolicyValues:
+    """Return an institution's credit policy (the defaults until one is configured)."""
+    row = session.get(CreditPolicy, institution_id)
+    if row is None:
+        return DEFAULT_POLICY
+    return CreditPolicyValues(
+        enabled=row.enabled,
+        daily_limit=row.daily_limit,
+        excluded_clinic_types=frozenset(row.excluded_clinic_types or ()),
+        excluded_item_codes=frozenset(row.excluded_item_codes or ()),
+        suspend_after_days=row.suspend_after_days,
+        reminder_days=tuple(row.reminder_days or ()),
+    )
+
+
+def _unpaid_arrears(session: Session, patient_id: int) -> list[Arrear]:
+    return list(
+        session.scalars(select(Arrear).where(Arrear.patient_id == patient_id, Arrear.paid_at.is_(None)))
+    )
+
+
+def standing(session: Session, patient_id: int, policy: CreditPolicyValues, today: date) -> CreditStanding:
+    """Return what credit eligibility depends on; suspension is derived from arrears' age."""
+    patient = registry.find_patient(session, patient_id)
+    arrears = _unpaid_arrears(session, patient_id)
+    signed = session.scalar(
+        select(PaymentAgreement.id).where(
+            PaymentAgreement.patient_id == patient_id, PaymentAgreement.revoked_at.is_(None)
+        )
+    )
+    return CreditStanding(
+        real_name_verified=patient.real_name_verified,
+        insured=patient.insurance_scheme != "self_pay",
+        has_signed_channel=signed is not None,
+        unpaid_arrears=sum(a.amount for a in arrears),
+        suspended=any((today - a.opened_on).days >= policy.suspend_after_days for a in arrears),
+    )
+
+
+def sign_agreement(
+    session: Session,
+    *,
+    patient_id: int,
+    channel: Channel,
+    payer_ref: str,
+    payer_patient_id: int | None = None,
+) -> PaymentAgreement:
+    """Sign a channel for automatic debits; a relative may pay (亲情付, with the patient's consent)."""
+    if payer_patient_id is not None and payer_patient_id != patient_id:
+        if (
+            registry.active_consent(
+                session, grantor_id=patient_id, grantee_id=payer_patient_id, scope=ConsentScope.FAMILY_PAY
+            )
+            is None
+        ):
+            raise SettlementRefused("该亲属未获得亲情付授权")
+    row = PaymentAgreement(
+        patient_id=patient_id,
+        payer_patient_id=payer_patient_id,
+        channel=channel.value,
+        payer_ref=payer_ref,
+        signed_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _split_for(
+    session: Session,
+    patient_id: int,
+    institution_id: int,
+    lines: list[BillLine],
+    accounts: Accounts,
+    day: date,
+) -> tuple[Patient, Split]:
+    patient = registry.find_patient(session, patient_id)
+    institution = registry.get_institution(session, institution_id)
+    policy = insurance.policy_for(
+        session,
+        region_code=patient.insured_region or institution.region_code[:4] + "00",
+        scheme=patient.insurance_scheme,
+        level=institution.level,
+        visit_type=VISIT_TYPE,
+        year=day.year,
+    )
+    ytd = insurance.year_to_date(session, patient_id, day.year, VISIT_TYPE)
+    return patient, split_bill(lines, policy, ytd, accounts)
+
+
+def order_with_credit(
+    session: Session, actor: Actor, encounter_id: int, item_code: str, quantity: int = 1
+) -> tuple[Order, Charge, str | None]:
+    """Place an order and charge it: on credit when eligible and within the limit, else to be paid first.
+
+    Returns the order, its charge and, when credit was not used, the reason (Chinese).
+    """
+    order = outpatient.place_order(session, actor, encounter_id, item_code, quantity)
+    encounter = outpatient.get_encounter(session, actor, encounter_id)
+    today = business_date()
+    policy = credit_policy(session, encounter.institution_id)
+    line = BillLine(order.amount, order.insurance_class, order.self_pay_permille)
+    _patient, estimate = _split_for(
+        session, encounter.patient_id, encounter.institution_id, [line], Accounts(), today
+    )
+    reason = credit_refusal(
+        policy, standing(session, encounter.patient_id, policy, today), encounter.clinic_type
+    )
+    if reason is None and order.item_code in policy.excluded_item_codes:
+        reason = "该项目不适用先诊疗后付费，请先缴费"
+    held = (
+        session.scalar(
+            select(func.coalesce(func.sum(Charge.hold), 0)).where(
+                Charge.patient_id == encounter.patient_id,
+                Charge.business_date == today,
+                Charge.status == "open",
+            )
+        )
+        or 0
+    )
+    if reason is None and not hold_fits(policy, int(held), estimate.patient_share):
+        reason = f"超出当日信用额度（{policy.daily_limit // 100} 元），请先缴费后执行"
+    on_credit = reason is None
+    charge = Charge(
+        order_id=order.id,
+        encounter_id=encounter.id,
+        patient_id=encounter.patient_id,
+        business_date=today,
+        amount=order.amount,
+        hold=estimate.patient_share if on_credit else 0,
+        insurance_class=order.insurance_class,
+        self_pay_permille=order.self_pay_permille,
+        on_credit=on_credit,
+        status="open",
+        created_at=utcnow(),
+    )
+    session.add(charge)
+    session.flush()
+    if on_credit:
+        outpatient.mark_charged(session, order.id)
+    return order, charge, reason
+
+
+def running_bill(session: Session, encounter_id: int, day: date) -> list[Charge]:
+    """Return the encounter-day's charges (the patient's running bill)."""
+    return list(
+        session.scalars(
+            select(Charge)
+            .where(Charge.encounter_id == encounter_id, Charge.business_date == day)
+            .order_by(Charge.id)
+        )
+    )
+
+
+def settle(
+    session: Session,
+    *,
+    encounter_id: int,
+    day: date,
+    channel: Channel,
+    idempotency_key: str,
+    use_personal_account: bool = False,
+    mutual_aid_from: int | None = None,
+    cash_payer_id: int | None = None,
+    payer_ref: str = "",
+    mode: str = "self",
+) -> Settlement:
+    """Settle an encounter-day once. A second call returns the first settlement (nothing is paid twice)."""
+    existing = session.scalar(
+        select(Settlement).where(Settlement.encounter_id == encounter_id, Settlement.business_date == day)
+    )
+    if existing is not None:
+        return existing
+    charges = list(
+        session.scalars(
+            select(Charge)
+            .where(Charge.encounter_id == encounter_id, Charge.business_date == day, Charge.status == "open")
+            .with_for_update()
+        )
+    )
+    if not charges:
+        raise NothingToSettle("该次就诊当日没有待结算的费用")
+    patient_id = charges[0].patient_id
+    institution_id = outpatient.find_encounter(session, encounter_id).institution_id
+    personal_balance = insurance.account_balance(session, patient_id) if use_personal_account else 0
+    mutual_balance = 0
+    if mutual_aid_from is not None:
+        if (
+            registry.active_consent(
+                session, grantor_id=mutual_aid_from, grantee_id=patient_id, scope=ConsentScope.MUTUAL_AID
+            )
+            is None
+        ):
+            raise SettlementRefused("该亲属未授权共济支付")
+        mutual_balance = insurance.account_balance(session, mutual_aid_from)
+    if cash_payer_id is not None and cash_payer_id != patient_id:
+        if (
+            registry.active_consent(
+                session, grantor_id=patient_id, grantee_id=cash_payer_id, scope=ConsentScope.FAMILY_PAY
+            )
+            is None
+        ):
+            raise SettlementRefused("该亲属未获得亲情付授权")
+    lines = [BillLine(c.amount, c.insurance_class, c.self_pay_permille) for c in charges]
+    _patient, split = _split_for(
+        session,
+        patient_id,
+        institution_id,
+        lines,
+        Accounts(
+            personal_balance=personal_balance,
+            use_personal=use_personal_account,
+            mutual_aid_balance=mutual_balance,
+        ),
+        day,
+    )
+    settlement = Settlement(
+        encounter_id=encounter_id,
+        patient_id=patient_id,
+        business_date=day,
+        total=split.total,
+        fund=split.fund,
+        personal_account=split.personal_account,
+        mutual_aid=split.mutual_aid,
+        mutual_aid_from=mutual_aid_from if split.mutual_aid else None,
+        cash=split.cash,
+        cash_channel=channel.value if split.cash else "",
+        cash_payer_id=cash_payer_id,
+        mode=mode,
+        status="settled",
+        breakdown={k: v for k, v in asdict(split).items() if k != "after"},
+        created_at=utcnow(),
+    )
+    session.add(settlement)
+    session.flush()
+    insurance.debit_account(session, patient_id, split.personal_account)
+    if mutual_aid_from is not None:
+        insurance.debit_account(session, mutual_aid_from, split.mutual_aid)
+    insurance.record_year(session, patient_id, day.year, VISIT_TYPE, split.after)
+    if split.cash:
+        payment = payments.pay(
+            session,
+            reference=f"settlement:{settlement.id}",
+            amount=split.cash,
+            channel=channel,
+            idempotency_key=idempotency_key,
+            patient_id=patient_id,
+            payer_patient_id=cash_payer_id,
+            payer_ref=payer_ref,
+        )
+        settlement.payment_id = payment.id
+        if payment.status != "succeeded":
+            if mode == "self":
+                raise ChannelDeclined(f"支付失败：{payment.failure_reason or '渠道拒绝'}")
+            settlement.status = "arrears"
+            session.add(
+                Arrear(
+                    settlement_id=settlement.id,
+                    patient_id=patient_id,
+                    amount=split.cash,
+                    opened_on=day,
+                    reminders_sent=[],
+                )
+            )
+            events.emit(session, "billing.arrears_opened", {"patient_id": patient_id, "amount": split.cash})
+    for charge in charges:
+        charge.status = "settled"
+        charge.settlement_id = settlement.id
+        order = outpatient.get_order(session, charge.order_id)
+        if order.status == "placed":
+            outpatient.mark_charged(session, order.id)  # paid now: it may be performed
+    session.flush()
+    events.emit(
+        session,
+        "billing.settled",
+        {"settlement_id": settlement.id, "encounter_id": encounter_id, "status": settlement.status},
+    )
+    return settlement

@@ -1,0 +1,120 @@
+"""Scheduled jobs of billing: the automatic end-of-day settlement (23:00 Asia/Shanghai) and arrears
+reminders. Each encounter is settled in its own transaction, so a crash loses at most the one in
+flight and a rerun settles exactly the ones left (the unique encounter-day settlement and the
+payment idempotency key make a repeat a no-op)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from yilian.billing import settlement as billing
+from yilian.billing.domain import Channel
+from yilian.billing.models import Arrear, Charge, PaymentAgreement
+from yilian.kit import events
+from yilian.kit.db import is_postgres
+from yilian.kit.errors import YilianError
+
+log = logging.getLogger("yilian.billing")
+
+
+@dataclass
+class SettleDayReport:
+    day: date
+    settled: int = 0
+    arrears: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def pending_encounters(session: Session, day: date) -> list[int]:
+    """Encounters with open charges on ``day``."""
+    return sorted(
+        set(
+            session.scalars(
+                select(Charge.encounter_id).where(Charge.business_date == day, Charge.status == "open")
+            )
+        )
+    )
+
+
+def settle_day(
+    factory: sessionmaker[Session], day: date, *, stop_after: int | None = None
+) -> SettleDayReport:
+    """Settle every encounter of ``day`` still open, each in its own transaction, through the patient's
+    signed channel (cash via the channel; without a signed channel the cash part becomes arrears)."""
+    report = SettleDayReport(day=day)
+    with factory() as session:
+        todo = pending_encounters(session, day)
+    for n, encounter_id in enumerate(todo):
+        if stop_after is not None and n >= stop_after:
+            break  # used by the crash test: stop as if killed
+        with factory() as session:
+            try:
+                query = select(Charge.id).where(
+                    Charge.encounter_id == encounter_id, Charge.business_date == day, Charge.status == "open"
+                )
+                if is_postgres(session):
+                    query = query.with_for_update(skip_locked=True)
+                if session.scalar(query.limit(1)) is None:
+                    report.skipped += 1  # settled meanwhile by the patient or another worker
+                    session.rollback()
+                    continue
+                patient_id = session.scalar(
+                    select(Charge.patient_id).where(Charge.encounter_id == encounter_id).limit(1)
+                )
+                agreement = session.scalar(
+                    select(PaymentAgreement)
+                    .where(PaymentAgreement.patient_id == patient_id, PaymentAgreement.revoked_at.is_(None))
+                    .order_by(PaymentAgreement.id.desc())
+                )
+                result = billing.settle(
+                    session,
+                    encounter_id=encounter_id,
+                    day=day,
+                    channel=Channel(agreement.channel) if agreement else Channel.CASH,
+                    payer_ref=agreement.payer_ref if agreement else "no-agreement-declined",
+                    cash_payer_id=agreement.payer_patient_id if agreement else None,
+                    idempotency_key=f"auto-settle:{encounter_id}:{day.isoformat()}",
+                    mode="auto",
+                )
+                session.commit()
+                if result.status == "arrears":
+                    report.arrears += 1
+                else:
+                    report.settled += 1
+            except YilianError as exc:
+                session.rollback()
+                report.errors.append(f"encounter {encounter_id}: {exc.title}：{exc.detail}")
+    return report
+
+
+def send_reminders(session: Session, today: date) -> int:
+    """Emit an arrears reminder on each policy reminder day (default day 1, 3, 7); returns how many."""
+    sent = 0
+    for arrear in session.scalars(select(Arrear).where(Arrear.paid_at.is_(None))):
+        policy = billing.credit_policy(session, _institution(session, arrear))
+        age = (today - arrear.opened_on).days
+        if age in policy.reminder_days and age not in (arrear.reminders_sent or []):
+            arrear.reminders_sent = [*(arrear.reminders_sent or []), age]
+            events.emit(
+                session,
+                "billing.arrears_reminder",
+                {"arrear_id": arrear.id, "patient_id": arrear.patient_id, "day": age},
+            )
+            sent += 1
+    session.flush()
+    return sent
+
+
+def _institution(session: Session, arrear: Arrear) -> int:
+    from yilian.billing.models import Settlement
+    from yilian.outpatient import service as outpatient
+
+    settlement = session.get(Settlement, arrear.settlement_id)
+    assert settlement is not None
+    return outpatient.find_encounter(session, settlement.encounter_id).institution_id
