@@ -172,3 +172,32 @@ def test_failed_auto_settlement_becomes_arrears_and_suspends_credit(session: Ses
     assert billing.standing(session, patient.id, policy, day).unpaid_arrears == arrear.amount
     assert not billing.standing(session, patient.id, policy, day).suspended
     assert billing.standing(session, patient.id, policy, date.fromordinal(day.toordinal() + 10)).suspended
+
+
+def test_api_order_bill_and_settle(client, session: Session, world: World) -> None:  # type: ignore[no-untyped-def]
+    from tests.builders import bearer, make_user
+    from yilian.kit.auth.domain import Role
+
+    patient = make_patient(session, institution=world.hospital)
+    eid = _visit(session, world, patient.id)
+    doctor_user = make_user(session, role=Role.DOCTOR, institution=world.hospital)
+    doctor = bearer(client, doctor_user)
+    placed = client.post(
+        f"/api/v1/billing/encounters/{eid}/orders", json={"item_code": "250301003000000"}, headers=doctor
+    )
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["charge"]["on_credit"] is True and placed.json()["order_status"] == "charged"
+
+    me = bearer(client, make_user(session, role=Role.PATIENT, patient=patient))
+    bill = client.get(f"/api/v1/billing/encounters/{eid}/bill", headers=me).json()
+    assert bill["total"] == 6_000 and bill["held_on_credit"] == 6_000 and bill["settlement"] is None
+    stranger = bearer(
+        client, make_user(session, role=Role.PATIENT, patient=make_patient(session, name="李路人"))
+    )
+    assert client.get(f"/api/v1/billing/encounters/{eid}/bill", headers=stranger).status_code == 403
+
+    body = {"channel": "wechat", "idempotency_key": "api-settle-1"}
+    first = client.post(f"/api/v1/billing/encounters/{eid}/settle", json=body, headers=me)
+    second = client.post(f"/api/v1/billing/encounters/{eid}/settle", json=body, headers=me)
+    assert first.status_code == second.status_code == 200 and first.json()["id"] == second.json()["id"]
+    assert first.json()["cash"] == 6_000

@@ -7,12 +7,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 
-from yilian.billing import service
+from yilian.billing import service, settlement
 from yilian.billing.domain import Channel
 from yilian.billing.errors import InvalidPayment
-from yilian.billing.schemas import MismatchRead, ReconciliationRead
-from yilian.kit.auth.deps import SessionDep, TransactionalRoute, require
+from yilian.billing.schemas import (
+    ChargeRead,
+    CreditOrderCreate,
+    CreditOrderRead,
+    MismatchRead,
+    ReconciliationRead,
+    RunningBill,
+    SettlementRead,
+    SettleRequest,
+)
+from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
 from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.clock import business_date
 
 router = APIRouter(prefix="/api/v1/billing", tags=["收费与对账"], route_class=TransactionalRoute)
 
@@ -45,3 +55,62 @@ def reconciliation(
         date=day.isoformat(),
         mismatches=[MismatchRead(**m.__dict__, label=m.label) for m in rows],
     )
+
+
+@router.post(
+    "/encounters/{encounter_id}/orders",
+    response_model=CreditOrderRead,
+    status_code=201,
+    summary="开立医嘱并计费（先诊疗后付费）",
+)
+def order_with_credit(
+    encounter_id: int, body: CreditOrderCreate, session: SessionDep, actor: CurrentActor
+) -> CreditOrderRead:
+    """Place an order and charge it on credit when the patient is eligible; else it must be paid first."""
+    order, charge, reason = settlement.order_with_credit(
+        session, actor, encounter_id, body.item_code, body.quantity
+    )
+    return CreditOrderRead(
+        order_id=order.id,
+        order_status=order.status,
+        charge=ChargeRead.model_validate(charge),
+        credit_refused_reason=reason,
+    )
+
+
+@router.get("/encounters/{encounter_id}/bill", response_model=RunningBill, summary="当日费用清单")
+def running_bill(
+    encounter_id: int, session: SessionDep, actor: CurrentActor, day: date | None = None
+) -> RunningBill:
+    """The encounter-day's running bill, for the patient, family payer, doctor or cashier."""
+    settlement.check_bill_access(session, actor, encounter_id)
+    when = day or business_date()
+    charges = settlement.running_bill(session, encounter_id, when)
+    done = settlement.settlement_of(session, encounter_id, when)
+    return RunningBill(
+        encounter_id=encounter_id,
+        charges=[ChargeRead.model_validate(c) for c in charges],
+        total=sum(c.amount for c in charges),
+        held_on_credit=sum(c.hold for c in charges if c.status == "open"),
+        settlement=SettlementRead.model_validate(done) if done else None,
+    )
+
+
+@router.post("/encounters/{encounter_id}/settle", response_model=SettlementRead, summary="结算（一日一结）")
+def settle(
+    encounter_id: int, body: SettleRequest, session: SessionDep, actor: CurrentActor
+) -> SettlementRead:
+    """Settle the encounter's day once; a retry with the same key returns the same settlement."""
+    settlement.check_bill_access(session, actor, encounter_id)
+    done = settlement.settle(
+        session,
+        encounter_id=encounter_id,
+        day=business_date(),
+        channel=body.channel,
+        idempotency_key=body.idempotency_key,
+        use_personal_account=body.use_personal_account,
+        mutual_aid_from=body.mutual_aid_from,
+        cash_payer_id=body.cash_payer_id,
+        payer_ref=body.payer_ref,
+    )
+    return SettlementRead.model_validate(done)

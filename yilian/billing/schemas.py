@@ -20,3 +20,63 @@ class ReconciliationRead(BaseModel):
     channel: Channel
     date: str
     mismatches: list[MismatchRead]
+
+
+class CreditOrderCreate(BaseModel):
+    item_code: str
+    quantity: int = 1
+
+
+class ChargeRead(BaseModel):
+    model_config = {"from_attributes": True}
+
+    id: int
+    order_id: int
+    amount: int
+    hold: int
+    insurance_class: str
+    on_credit: bool
+    status: str
+
+
+class CreditOrderRead(BaseModel):
+    order_id: int
+    order_status: str
+    charge: ChargeRead
+    credit_refused_reason: str | None
+
+
+class SettleRequest(BaseModel):
+    channel: Channel
+    idempotency_key: str
+    use_personal_account: bool = False
+    mutual_aid_from: int | None = None
+    cash_payer_id: int | None = None
+    payer_ref: str = ""
+
+
+class SettlementRead(BaseModel):
+    model_config = {"from_attributes": True}
+
+    id: int
+    encounter_id: int
+    patient_id: int
+    total: int
+    fund: int
+    personal_account: int
+    mutual_aid: int
+    mutual_aid_from: int | None
+    cash: int
+    cash_channel: str
+    cash_payer_id: int | None
+    mode: str
+    status: str
+    breakdown: dict[str, int]
+
+
+class RunningBill(BaseModel):
+    encounter_id: int
+    charges: list[ChargeRead]
+    total: int
+    held_on_credit: int
+    settlement: SettlementRead | None

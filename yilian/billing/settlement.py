@@ -27,6 +27,7 @@ from yilian.insurance.domain import Accounts, BillLine, Split, split_bill
 from yilian.kit import events
 from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import business_date, utcnow
+from yilian.kit.errors import Forbidden
 from yilian.outpatient import service as outpatient
 from yilian.outpatient.models import Order
 from yilian.registry import service as registry
@@ -322,3 +323,23 @@ def settle(
         {"settlement_id": settlement.id, "encounter_id": encounter_id, "status": settlement.status},
     )
     return settlement
+
+
+def settlement_of(session: Session, encounter_id: int, day: date) -> Settlement | None:
+    """Return the encounter-day's settlement, if it was settled."""
+    return session.scalar(
+        select(Settlement).where(Settlement.encounter_id == encounter_id, Settlement.business_date == day)
+    )
+
+
+def check_bill_access(session: Session, actor: Actor, encounter_id: int) -> None:
+    """The patient, a family member with the 费用 or 亲情付 consent, or staff who may read the patient."""
+    encounter = outpatient.find_encounter(session, encounter_id)
+    if actor.patient_id is not None and actor.patient_id != encounter.patient_id:
+        for scope in (ConsentScope.COMPANION_BILLS, ConsentScope.FAMILY_PAY):
+            if registry.active_consent(
+                session, grantor_id=encounter.patient_id, grantee_id=actor.patient_id, scope=scope
+            ):
+                return
+        raise Forbidden("没有查看该账单的授权")
+    registry.get_patient(session, actor, encounter.patient_id, reason=f"查看账单 {encounter_id}")
