@@ -21,9 +21,11 @@ from pathlib import Path
 from yilian.drg.domain import Adrg, Condition, Mdc, Scheme
 
 DX_RE = re.compile(r"[A-Z]\d{2}(?:\.[0-9A-Za-z]+)?(?:\+[A-Z]\d{2}(?:\.[0-9A-Za-z]+)?\*)?")
+#: inside running text a code always has its dot (``维生素 B12`` in a name is no code)
+DOTTED_DX = r"[A-Z]\d{2}\.[0-9A-Za-z]+(?:\+[A-Z]\d{2}(?:\.[0-9A-Za-z]+)?\*)?"
 PROC_RE = re.compile(r"\d{2}\.[0-9A-Za-z]+")
 LINE_CODE_RE = re.compile(r"^(" + DX_RE.pattern + r"|" + PROC_RE.pattern + r")(?:\s|$)")
-CC_ENTRY_RE = re.compile(r"(?<![0-9A-Za-z.+])(" + DX_RE.pattern + r")\s+(.*?)\s*表\s*7-(\d+)")
+CC_ENTRY_RE = re.compile(r"(?<![0-9A-Za-z.+])(" + DOTTED_DX + r")\s+(.*?)\s*表\s*7-(\d+)", re.S)
 CCE_HEADER_RE = re.compile(r"表\s*7-(\d+)")
 MDC_LINE_RE = re.compile(r"MDC([A-Z])\s*(.*?)(?=MDC[A-Z]|\n|$)")
 ADRG_HEAD_RE = re.compile(r"^([A-Z]{2}\d)\s+(.*)$")
@@ -83,7 +85,7 @@ def parse_exclusions(text: str) -> dict[int, frozenset[str]]:
     for i, head in enumerate(heads):
         end = heads[i + 1].start() if i + 1 < len(heads) else len(flat)
         body = flat[head.end() : end]
-        for m in re.finditer(r"(?<![0-9A-Za-z.+])(" + DX_RE.pattern + r")(?=\s)", body):
+        for m in re.finditer(r"(?<![0-9A-Za-z.+])(" + DOTTED_DX + r")(?=\s|$)", body):
             found[int(head.group(1))].add(m.group(1))
     return {n: frozenset(codes) for n, codes in found.items()}
 
@@ -258,6 +260,8 @@ def _refine(code: str, name: str, c: Condition, report: ParseReport) -> Conditio
         c = replace(c, max_age_days=28)
     elif re.search(r"29天[≤<=]出生年龄[＜<]1周岁", text):
         c = replace(c, min_age_days=29, max_age_days=364)
+    if code[0] == "P" and c.max_age_days is None and c.min_age_days is None:
+        c = replace(c, max_age_days=28)  # MDCP groups other than PV1 are for newborns (< 29 days)
     surgical = code[1] in "ABCDEFGHIJ" and (code[0] != "R" or code[1] == "A")
     has_proc = c.principal_procedure is not None or c.all_procedures or c.any_or_procedure or c.no_procedure
     if surgical and not has_proc:
