@@ -136,7 +136,7 @@ class GroupResult:
         return "\n".join(f"{i}. {s}" for i, s in enumerate(self.steps, 1))
 
 
-def _split_codes(value: str) -> tuple[str, ...]:
+def split_codes(value: str) -> tuple[str, ...]:
     return tuple(c.strip() for c in re.split(r"[|,;，；\s]+", value or "") if c.strip())
 
 
@@ -711,13 +711,13 @@ def record_from_row(row: dict[str, str]) -> DischargeRecord:
     sex_raw = _pick(row, "sex")
     if sex_raw not in _SEX_WORDS:
         raise RecordError("sex", f"性别“{sex_raw}”无法识别")
-    dx = _split_codes(_pick(row, "diagnoses"))
+    dx = split_codes(_pick(row, "diagnoses"))
     if not dx:
         raise RecordError("diagnoses", "缺少主要诊断")
     return make_record(
         principal_dx=dx[0],
         other_dx=dx[1:],
-        procedures=_split_codes(_pick(row, "procedures")),
+        procedures=split_codes(_pick(row, "procedures")),
         sex=_SEX_WORDS[sex_raw],
         age_years=_int(row, "age_years"),
         age_days=_int(row, "age_days"),

@@ -131,6 +131,10 @@ def get_scheme(session: Session, code: str) -> DrgScheme:
     return row
 
 
+def get_scheme_or_none(session: Session, code: str) -> DrgScheme | None:
+    return repository.scheme_by_code(session, code)
+
+
 def list_schemes(session: Session) -> Sequence[DrgScheme]:
     return repository.schemes(session)
 
@@ -476,7 +480,6 @@ def analyse_batch(session: Session, actor: Actor, batch_id: int, department: str
     departments = domain.analyse(facts, "department")
     doctors = domain.analyse(facts, "doctor")
     if department:
-        departments = [d for d in departments if d.unit == department]
         doctors = [d for d in doctors if d.unit.startswith(department + "/")]
     loss: dict[tuple[str, str], list[int]] = {}
     drg_sum: dict[str, list[Any]] = {}

@@ -1,0 +1,418 @@
+"""Pages of the DRG area: single-record grouping (for coders), batch upload, operations dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import events, ui
+
+from yilian.drg import service
+from yilian.drg.domain import RecordError, make_record, split_codes
+from yilian.kit.auth.domain import Permission
+from yilian.kit.db import unit_of_work
+from yilian.kit.errors import YilianError
+from yilian.kit.money import yuan
+from yilian.web import nav
+from yilian.web.shell import frame, guard, show_error
+
+nav.register(
+    nav.NavItem(
+        label="DRG 分组",
+        path="/drg/group",
+        icon="category",
+        group="DRG 与医保",
+        permission=Permission.DRG_GROUP,
+        order=60,
+        description="录入病案首页，查看 CHS-DRG 分组及逐步解释",
+    )
+)
+nav.register(
+    nav.NavItem(
+        label="病案批量分组",
+        path="/drg/batches",
+        icon="upload_file",
+        group="DRG 与医保",
+        permission=Permission.DRG_ANALYZE,
+        order=61,
+        description="上传一个月的出院病案首页（CSV/Excel），批量分组与结算测算",
+    )
+)
+nav.register(
+    nav.NavItem(
+        label="科室 DRG 运营",
+        path="/drg/dashboard",
+        icon="insights",
+        group="DRG 与医保",
+        permission=Permission.DRG_ANALYZE,
+        order=62,
+        description="CMI、费用与时间消耗指数、盈亏、高低倍率病例",
+    )
+)
+
+SEVERITY = {"MCC": "伴严重并发症或合并症（MCC）", "CC": "伴并发症或合并症（CC）", "none": "无有效 CC/MCC"}
+STATUS = {"grouped": "已入组", "ungroupable": "无法入组", "ambiguous": "歧义组", "error": "错误"}
+
+
+def _scheme_codes() -> list[str]:
+    with unit_of_work() as session:
+        return [s.code for s in service.list_schemes(session)]
+
+
+@ui.page("/drg/group")
+def group_page(request: Request) -> RedirectResponse | None:
+    """One record at a time, with the step-by-step explanation (what a coder uses while coding)."""
+    actor = guard(request, Permission.DRG_GROUP)
+    if isinstance(actor, RedirectResponse):
+        return actor
+    codes = _scheme_codes()
+    with frame(actor, "DRG 分组"):
+        if not codes:
+            ui.label("尚未导入分组方案：请先运行 yilian drg import-scheme。").classes("text-negative")
+            return None
+        with ui.card().classes("w-full max-w-5xl"):
+            with ui.row().classes("w-full gap-4"):
+                scheme = ui.select(codes, value=codes[0], label="分组方案").classes("w-40")
+                sex = ui.select({1: "男", 2: "女", 0: "未知"}, value=1, label="性别").classes("w-24")
+                age = ui.number("年龄（岁）", value=50, min=0, max=150, format="%d").classes("w-28")
+                age_days = ui.number("年龄（天，婴儿）", min=0, format="%d").classes("w-36")
+                weight = ui.number("出生体重（克）", format="%d").classes("w-32")
+                vent = ui.number("呼吸机（小时）", min=0, format="%d").classes("w-32")
+            pdx = (
+                ui.input("主要诊断编码", placeholder="如 I63.900")
+                .classes("w-64")
+                .props('data-testid="drg-pdx"')
+            )
+            other = (
+                ui.input("其他诊断编码（用 | 或空格分隔）").classes("w-full").props('data-testid="drg-other"')
+            )
+            procs = (
+                ui.input("手术操作编码（主要手术在前）").classes("w-full").props('data-testid="drg-procs"')
+            )
+            result = ui.column().classes("w-full")
+
+            def run() -> None:
+                result.clear()
+                try:
+                    rec = make_record(
+                        principal_dx=pdx.value or "",
+                        other_dx=split_codes(other.value or ""),
+                        procedures=split_codes(procs.value or ""),
+                        sex=int(sex.value or 0),
+                        age_years=int(age.value) if age.value is not None else None,
+                        age_days=int(age_days.value) if age_days.value is not None else None,
+                        birth_weight_g=int(weight.value) if weight.value else None,
+                        ventilation_hours=int(vent.value) if vent.value is not None else None,
+                    )
+                except RecordError as exc:
+                    ui.notify(f"病案首页数据不合法：{exc.message}", type="negative")
+                    return
+                try:
+                    with unit_of_work() as session:
+                        res = service.group_records(session, scheme.value, [rec])[0]
+                except YilianError as exc:
+                    show_error(exc)
+                    return
+                with result:
+                    with ui.card().classes("w-full bg-blue-50"):
+                        with ui.row().classes("items-baseline gap-4"):
+                            ui.label(res.drg).classes("text-h4 text-primary").props(
+                                'data-testid="drg-result"'
+                            )
+                            ui.label(res.drg_name).classes("text-h6")
+                            ui.badge(
+                                STATUS[res.status],
+                                color="positive" if res.status == "grouped" else "negative",
+                            )
+                        ui.label(
+                            f"MDC：{res.mdc or '—'}　ADRG：{res.adrg or '—'}　{SEVERITY[res.severity]}"
+                            + (f"（由 {res.trigger} 触发）" if res.trigger else "")
+                        ).classes("text-grey-8")
+                        if res.reason:
+                            ui.label(f"原因：{res.reason}").classes("text-negative")
+                    ui.label("分组步骤").classes("text-subtitle1 q-mt-sm")
+                    with ui.column().classes("gap-1").props('data-testid="drg-steps"'):
+                        for i, step in enumerate(res.steps, 1):
+                            ui.label(f"{i}. {step}").classes("text-body2")
+
+            ui.button("分组", icon="play_arrow", on_click=run).props('data-testid="drg-run"')
+    return None
+
+
+def _cases_table(rows: list[dict[str, Any]]) -> None:
+    columns = [
+        {"name": k, "label": label, "field": k, "sortable": True}
+        for k, label in (
+            ("record_no", "病案号"),
+            ("department", "科室"),
+            ("doctor", "医生"),
+            ("principal_dx", "主要诊断"),
+            ("drg", "DRG"),
+            ("status", "状态"),
+            ("severity", "CC/MCC"),
+            ("weight", "权重"),
+            ("cost", "费用"),
+            ("payment", "支付"),
+            ("outlier", "偏差"),
+        )
+    ]
+    ui.table(columns=columns, rows=rows, row_key="record_no", pagination=20).classes("w-full").props(
+        'dense data-testid="drg-cases"'
+    )
+
+
+def _case_rows(batch_id: int, actor: Any) -> list[dict[str, Any]]:
+    with unit_of_work() as session:
+        return [
+            {
+                "record_no": c.record_no,
+                "department": c.department,
+                "doctor": c.doctor,
+                "principal_dx": c.principal_dx,
+                "drg": c.drg,
+                "status": STATUS.get(c.status, c.status),
+                "severity": c.severity,
+                "weight": f"{c.weight:.4f}" if c.weight is not None else "",
+                "cost": yuan(c.total_cost_fen),
+                "payment": yuan(c.payment_fen),
+                "outlier": {"high": "高倍率", "low": "低倍率"}.get(c.outlier, ""),
+            }
+            for c in service.batch_cases(session, actor, batch_id)
+        ]
+
+
+@ui.page("/drg/batches")
+def batches_page(request: Request, batch: int | None = None) -> RedirectResponse | None:
+    """Upload a month of discharge records; see the grouping of each."""
+    actor = guard(request, Permission.DRG_ANALYZE)
+    if isinstance(actor, RedirectResponse):
+        return actor
+    codes = _scheme_codes()
+    with frame(actor, "病案批量分组"):
+        ui.label(
+            "文件格式（CSV UTF-8 或 Excel）：病案号、科室、主治医师、性别、年龄、年龄天数、"
+            "新生儿出生体重、入院日期、出院日期、住院天数、离院方式、诊断编码（| 分隔，第一个为主要诊断）、"
+            "手术操作编码、呼吸机使用小时、总费用（元）。"
+        ).classes("text-grey-7 text-sm")
+        with ui.row().classes("items-end gap-4"):
+            scheme = ui.select(codes, value=codes[0] if codes else None, label="分组方案").classes("w-40")
+            level = ui.select(["三级", "二级", "一级"], value="三级", label="机构等级（费率）").classes(
+                "w-40"
+            )
+        progress = ui.linear_progress(show_value=False).props("indeterminate").classes("w-96")
+        progress.visible = False
+        status = ui.label("").props('data-testid="drg-upload-status"')
+        results = ui.column().classes("w-full")
+
+        async def on_upload(e: events.UploadEventArguments) -> None:
+            progress.visible = True
+            status.text = f"正在分组 {e.file.name} …"
+            data = await e.file.read()
+            try:
+                with unit_of_work() as session:
+                    rows = service.read_table(data, e.file.name)
+                    b = service.upload_batch(
+                        session, actor, scheme.value, rows, name=e.file.name, institution_level=level.value
+                    )
+                    bid, summary = (
+                        b.id,
+                        f"共 {b.rows} 份：入组 {b.grouped}，歧义 {b.ambiguous}，无法入组 {b.ungroupable}",
+                    )
+            except YilianError as exc:
+                progress.visible = False
+                status.text = ""
+                show_error(exc)
+                return
+            progress.visible = False
+            status.text = f"批次 {bid} 已完成。{summary}"
+            results.clear()
+            with results:
+                ui.link("查看科室运营分析", f"/drg/dashboard?batch={bid}")
+                _cases_table(_case_rows(bid, actor))
+
+        ui.upload(label="选择病案首页文件", auto_upload=True, on_upload=on_upload).props(
+            'accept=".csv,.xlsx" data-testid="drg-upload"'
+        ).classes("w-96")
+        with unit_of_work() as session:
+            recent = [(b.id, b.name, b.rows, b.uploaded_at) for b in service.list_batches(session)]
+        if recent:
+            ui.label("最近的批次").classes("text-subtitle1")
+            with ui.column().classes("gap-1"):
+                for bid, name, n, at in recent[:10]:
+                    ui.link(f"#{bid} {name}（{n} 份，{at:%Y-%m-%d %H:%M}）", f"/drg/batches?batch={bid}")
+        if batch is not None:
+            with results:
+                ui.link("查看科室运营分析", f"/drg/dashboard?batch={batch}")
+                try:
+                    _cases_table(_case_rows(batch, actor))
+                except YilianError as exc:
+                    show_error(exc)
+    return None
+
+
+@ui.page("/drg/dashboard")
+def dashboard_page(
+    request: Request, batch: int | None = None, department: str = ""
+) -> RedirectResponse | None:
+    """Department operations: CMI, cost and time indices, profit or loss by DRG, outliers; Excel export."""
+    actor = guard(request, Permission.DRG_ANALYZE)
+    if isinstance(actor, RedirectResponse):
+        return actor
+    with frame(actor, "科室 DRG 运营"):
+        with unit_of_work() as session:
+            recent = service.list_batches(session)
+            if batch is None and recent:
+                batch = recent[0].id
+            options = {b.id: f"#{b.id} {b.name}" for b in recent}
+            if batch is None:
+                ui.label("还没有上传出院病案。").classes("text-grey-7")
+                return None
+            try:
+                a = service.analyse_batch(session, actor, batch, department or None)
+            except YilianError as exc:
+                show_error(exc)
+                return None
+        depts = [d for d in a.departments if not department or d.unit == department]
+        with ui.row().classes("items-end gap-4"):
+            ui.select(
+                options,
+                value=batch,
+                label="批次",
+                on_change=lambda e: ui.navigate.to(f"/drg/dashboard?batch={e.value}"),
+            ).classes("w-72")
+            ui.select(
+                [""] + [d.unit for d in a.departments],
+                value=department,
+                label="科室（空 = 全部）",
+                on_change=lambda e: ui.navigate.to(f"/drg/dashboard?batch={batch}&department={e.value}"),
+            ).classes("w-56")
+
+            def export() -> None:
+                with unit_of_work() as session:
+                    data = service.export_xlsx(session, actor, int(batch or 0))
+                ui.download.content(data, f"drg-batch-{batch}.xlsx")
+
+            ui.button("导出 Excel", icon="download", on_click=export).props('data-testid="drg-export"')
+        cases = sum(d.cases for d in depts)
+        weight = sum(float(d.total_weight) for d in depts)
+        profit = sum(d.profit_fen for d in depts)
+        with ui.row().classes("gap-4"):
+            for label, value in (
+                ("入组病例", f"{cases}"),
+                ("CMI", f"{weight / cases:.2f}" if cases else "—"),
+                ("盈亏", yuan(profit)),
+                ("高倍率", str(sum(d.high_outliers for d in depts))),
+                ("低倍率", str(sum(d.low_outliers for d in depts))),
+            ):
+                with ui.card().classes("w-40"):
+                    ui.label(label).classes("text-grey-7 text-sm")
+                    ui.label(value).classes("text-h6").props(f'data-testid="kpi-{label}"')
+        names = [d.unit for d in depts]
+        ui.echart(
+            {
+                "title": {"text": "科室 CMI 与消耗指数", "textStyle": {"fontSize": 14}},
+                "tooltip": {"trigger": "axis"},
+                "legend": {"top": 24},
+                "grid": {"top": 60, "bottom": 80},
+                "xAxis": {"type": "category", "data": names, "axisLabel": {"rotate": 30}},
+                "yAxis": {"type": "value"},
+                "series": [
+                    {"name": "CMI", "type": "bar", "data": [float(d.cmi) for d in depts]},
+                    {"name": "费用消耗指数", "type": "line", "data": [float(d.cost_index) for d in depts]},
+                    {"name": "时间消耗指数", "type": "line", "data": [float(d.time_index) for d in depts]},
+                ],
+            }
+        ).classes("w-full h-80").props('data-testid="drg-chart-cmi"')
+        ui.echart(
+            {
+                "title": {"text": "科室盈亏（元）", "textStyle": {"fontSize": 14}},
+                "tooltip": {"trigger": "axis"},
+                "grid": {"top": 40, "bottom": 80},
+                "xAxis": {"type": "category", "data": names, "axisLabel": {"rotate": 30}},
+                "yAxis": {"type": "value"},
+                "series": [
+                    {
+                        "type": "bar",
+                        "data": [
+                            {
+                                "value": d.profit_fen / 100,
+                                "itemStyle": {"color": "#2a9d8f" if d.profit_fen >= 0 else "#e76f51"},
+                            }
+                            for d in depts
+                        ],
+                    }
+                ],
+            }
+        ).classes("w-full h-72")
+        columns = [
+            {"name": k, "label": label, "field": k, "sortable": True}
+            for k, label in (
+                ("unit", "科室"),
+                ("cases", "病例数"),
+                ("cmi", "CMI"),
+                ("cost_index", "费用消耗指数"),
+                ("time_index", "时间消耗指数"),
+                ("profit", "盈亏"),
+                ("high", "高倍率"),
+                ("low", "低倍率"),
+            )
+        ]
+        ui.table(
+            columns=columns,
+            rows=[
+                {
+                    "unit": d.unit,
+                    "cases": d.cases,
+                    "cmi": f"{d.cmi:.4f}",
+                    "cost_index": f"{d.cost_index:.2f}",
+                    "time_index": f"{d.time_index:.2f}",
+                    "profit": yuan(d.profit_fen),
+                    "high": d.high_outliers,
+                    "low": d.low_outliers,
+                }
+                for d in depts
+            ],
+            row_key="unit",
+        ).classes("w-full").props('dense data-testid="drg-departments"')
+        ui.label("亏损最多的病组").classes("text-subtitle1")
+        ui.table(
+            columns=[
+                {"name": "department", "label": "科室", "field": "department"},
+                {"name": "drg", "label": "DRG", "field": "drg"},
+                {"name": "cases", "label": "病例数", "field": "cases"},
+                {"name": "loss", "label": "盈亏", "field": "loss"},
+            ],
+            rows=[
+                {"department": d, "drg": g, "cases": n, "loss": yuan(p), "key": f"{d}{g}"}
+                for d, g, n, p in a.losing_drgs
+            ],
+            row_key="key",
+        ).classes("w-full").props("dense")
+        if a.outliers:
+            ui.label(f"高低倍率病例（{len(a.outliers)}）").classes("text-subtitle1")
+            ui.table(
+                columns=[
+                    {"name": k, "label": label, "field": k}
+                    for k, label in (
+                        ("record_no", "病案号"),
+                        ("department", "科室"),
+                        ("drg", "DRG"),
+                        ("cost", "费用"),
+                        ("outlier", "类型"),
+                    )
+                ],
+                rows=[
+                    {
+                        "record_no": c.record_no,
+                        "department": c.department,
+                        "drg": c.drg,
+                        "cost": yuan(c.total_cost_fen),
+                        "outlier": "高倍率" if c.outlier == "high" else "低倍率",
+                    }
+                    for c in a.outliers[:200]
+                ],
+                row_key="record_no",
+                pagination=10,
+            ).classes("w-full").props("dense")
+    return None
