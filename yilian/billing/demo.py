@@ -44,7 +44,7 @@ def seed(session: Session, *, seed_value: int, scale: float) -> str:
     accounts = agreements = 0
     for patient in session.scalars(select(Patient).order_by(Patient.id)):
         if patient.insurance_scheme == "employee":
-            insurance.set_account_balance(session, patient.id, rng.randint(0, 600) * 100)
+            insurance.set_account_balance(session, patient.id, rng.randint(50, 600) * 100)
             accounts += 1
         if rng.random() < 0.4:
             settlement.sign_agreement(

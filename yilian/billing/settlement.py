@@ -343,3 +343,45 @@ def check_bill_access(session: Session, actor: Actor, encounter_id: int) -> None
                 return
         raise Forbidden("没有查看该账单的授权")
     registry.get_patient(session, actor, encounter.patient_id, reason=f"查看账单 {encounter_id}")
+
+
+def encounters_with_charges(session: Session, patient_id: int, day: date) -> list[int]:
+    """Encounters of a patient with charges on ``day``."""
+    return sorted(
+        set(
+            session.scalars(
+                select(Charge.encounter_id).where(
+                    Charge.patient_id == patient_id, Charge.business_date == day
+                )
+            )
+        )
+    )
+
+
+def settlements_of_day(session: Session, institution_id: int, day: date) -> list[Settlement]:
+    """An institution's settlements of a day, newest first (the cashier's list)."""
+    encounter_ids = outpatient.encounter_ids_of_institution(session, institution_id, day)
+    if not encounter_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Settlement)
+            .where(Settlement.encounter_id.in_(encounter_ids), Settlement.business_date == day)
+            .order_by(Settlement.id.desc())
+        )
+    )
+
+
+def payers_for(session: Session, patient_id: int) -> dict[str, list[tuple[int, str]]]:
+    """Relatives who may pay for the patient: by mutual aid (共济) and as family payer (亲情付)."""
+    out: dict[str, list[tuple[int, str]]] = {"mutual_aid": [], "family_pay": []}
+    for rel in registry.relation_reads(session, patient_id):
+        if registry.active_consent(
+            session, grantor_id=rel.relative_id, grantee_id=patient_id, scope=ConsentScope.MUTUAL_AID
+        ):
+            out["mutual_aid"].append((rel.relative_id, f"{rel.relative_name}（{rel.relation_label}）"))
+        if registry.active_consent(
+            session, grantor_id=patient_id, grantee_id=rel.relative_id, scope=ConsentScope.FAMILY_PAY
+        ):
+            out["family_pay"].append((rel.relative_id, f"{rel.relative_name}（{rel.relation_label}）"))
+    return out

@@ -427,7 +427,7 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
                     summary.consents += 1
 
     # Demo users: a patient whose parent follows with consent, and one member of staff per role.
-    patient_user, family_user = _demo_family(session, system, households)
+    patient_user, family_user = _demo_family(session, system, households, by_code["NTGH"])
     gh = by_code["NTGH"]
     staff: list[tuple[str, Role, str, int | None, int | None]] = [
         ("admin", Role.ADMIN, "系统管理员", None, None),
@@ -477,23 +477,48 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
     return summary
 
 
-def _demo_family(session: Session, system: Actor, households: list[list[tuple[int, str]]]) -> tuple[int, int]:
-    """Pick a household with a child and a parent; make sure the parent may follow the child."""
+def _demo_family(
+    session: Session, system: Actor, households: list[list[tuple[int, str]]], home_id: int
+) -> tuple[int, int]:
+    """Pick a household of the general hospital with a child and an employee-insured father; the child
+    lets the father follow her record, see her bills and pay (亲情付), and the father shares his
+    personal account with her (共济)."""
+    candidates = []
     for members in households:
         roles = dict((r, pid) for pid, r in members)
         if "child" in roles and "father" in roles:
-            child, parent = roles["child"], roles["father"]
-            relation = next(r for r in registry.relation_reads(session, child) if r.relative_id == parent)
-            if relation.verification_state.value != "verified":
-                registry.confirm_relation(session, system, relation.id)
-                registry.verify_relation(session, system, relation.id)
-            for scope in (ConsentScope.VIEW_RECORD, ConsentScope.COMPANION):
-                if registry.active_consent(session, grantor_id=child, grantee_id=parent, scope=scope) is None:
-                    registry.grant_consent(
-                        session, system, ConsentCreate(relation_id=relation.id, grantor_id=child, scope=scope)
-                    )
-            return child, parent
-    raise RuntimeError("demo needs at least one household with a child; raise --patients")
+            child, parent = (
+                registry.find_patient(session, roles["child"]),
+                registry.find_patient(session, roles["father"]),
+            )
+            score = (parent.insurance_scheme == "employee") + (child.home_institution_id == home_id)
+            candidates.append((-score, child.id, parent.id))
+    if not candidates:
+        raise RuntimeError("demo needs at least one household with a child; raise --patients")
+    _score, child_id, parent_id = min(candidates)
+    child = registry.find_patient(session, child_id)
+    child.real_name_verified = True
+    if child.insurance_scheme == "self_pay":  # the demo story needs an insured child (居民医保)
+        child.insurance_scheme, child.insured_region = "resident", NANTONG
+    relation = next(r for r in registry.relation_reads(session, child_id) if r.relative_id == parent_id)
+    if relation.verification_state.value != "verified":
+        registry.confirm_relation(session, system, relation.id)
+        registry.verify_relation(session, system, relation.id)
+    wanted = [
+        (child_id, parent_id, ConsentScope.VIEW_RECORD),
+        (child_id, parent_id, ConsentScope.COMPANION),
+        (child_id, parent_id, ConsentScope.COMPANION_BILLS),
+        (child_id, parent_id, ConsentScope.FAMILY_PAY),
+    ]
+    if registry.find_patient(session, parent_id).insurance_scheme == "employee":
+        wanted.append((parent_id, child_id, ConsentScope.MUTUAL_AID))
+    for grantor, grantee, scope in wanted:
+        if registry.active_consent(session, grantor_id=grantor, grantee_id=grantee, scope=scope) is None:
+            registry.grant_consent(
+                session, system, ConsentCreate(relation_id=relation.id, grantor_id=grantor, scope=scope)
+            )
+    session.flush()
+    return child_id, parent_id
 
 
 def _mobile(rng: random.Random) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,3 +39,28 @@ def get_order(session: Session, order_id: int, *, for_update: bool = False) -> O
     if for_update:
         query = query.with_for_update()
     return session.scalar(query)
+
+
+def encounter_ids_of_institution(session: Session, institution_id: int, day: date) -> list[int]:
+    return list(
+        session.scalars(
+            select(Encounter.id).where(
+                Encounter.institution_id == institution_id, Encounter.business_date == day
+            )
+        )
+    )
+
+
+def open_encounters_of(session: Session, patient_id: int, institution_id: int, day: date) -> list[Encounter]:
+    return list(
+        session.scalars(
+            select(Encounter)
+            .where(
+                Encounter.patient_id == patient_id,
+                Encounter.institution_id == institution_id,
+                Encounter.business_date == day,
+                Encounter.status == "open",
+            )
+            .order_by(Encounter.id)
+        )
+    )

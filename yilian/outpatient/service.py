@@ -4,6 +4,8 @@ listens to the events emitted here."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.orm import Session
 
 from yilian.catalog import service as catalog
@@ -78,6 +80,16 @@ def open_encounter(session: Session, actor: Actor, data: EncounterCreate) -> Enc
         session, "outpatient.encounter_opened", {"encounter_id": encounter.id, "patient_id": data.patient_id}
     )
     return encounter
+
+
+def encounter_ids_of_institution(session: Session, institution_id: int, day: date) -> list[int]:
+    """Encounters of an institution on a business day."""
+    return repo.encounter_ids_of_institution(session, institution_id, day)
+
+
+def open_encounters_of(session: Session, patient_id: int, institution_id: int, day: date) -> list[Encounter]:
+    """A patient's open encounters at an institution on a day (so a doctor continues the same visit)."""
+    return repo.open_encounters_of(session, patient_id, institution_id, day)
 
 
 def find_encounter(session: Session, encounter_id: int) -> Encounter:

@@ -90,7 +90,7 @@ def frame(actor: Actor, title: str) -> Iterator[ui.column]:
         "<style>body{font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei',sans-serif;}</style>"
     )
     ui.colors(primary="#0f6e8c", secondary="#2a9d8f", accent="#e76f51")
-    drawer = ui.left_drawer(value=True).classes("bg-grey-1").props("width=220 bordered")
+    drawer = ui.left_drawer(value=None).classes("bg-grey-1").props("width=220 bordered")
     with drawer:
         group = None
         for item in nav.items_for(actor):

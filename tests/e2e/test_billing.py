@@ -1,0 +1,76 @@
+"""Treat first, pay later in a browser: a doctor orders a lab test and a drug without the patient
+paying, the lab is performed, the patient settles once on the phone with mutual aid (共济) from her
+father plus WeChat for the rest, and the cashier's page shows the settlement."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import create_engine, select
+
+from tests.e2e.conftest import login, screenshot
+from yilian.kit.auth.models import User
+from yilian.registry.models import Patient
+
+
+def _pick(page: object, testid: str, text: str) -> None:
+    page.get_by_test_id(testid).click()  # type: ignore[attr-defined]
+    page.get_by_role("option", name=text).first.click()  # type: ignore[attr-defined]
+
+
+def test_credit_visit_settled_once_with_mutual_aid(page: object, phone_page: object) -> None:
+    engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
+    with engine.connect() as conn:
+        patient_id = conn.execute(select(User.patient_id).where(User.username == "patient")).scalar_one()
+        father_id = conn.execute(select(User.patient_id).where(User.username == "family")).scalar_one()
+        child = conn.execute(
+            select(Patient.name, Patient.name_initials).where(Patient.id == patient_id)
+        ).one()
+        father = conn.execute(
+            select(Patient.name, Patient.insurance_scheme).where(Patient.id == father_id)
+        ).one()
+    engine.dispose()
+
+    login(page, "doctor")
+    page.goto("/clinic")  # type: ignore[attr-defined]
+    page.get_by_test_id("clinic-patient-query").fill(child.name)  # type: ignore[attr-defined]
+    page.get_by_test_id("clinic-find").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("clinic-patient").filter(has_text=child.name).wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("clinic-start").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("clinic-visit").filter(has_text="就诊号").wait_for()  # type: ignore[attr-defined]
+    _pick(page, "clinic-item", "葡萄糖测定（血糖）")
+    page.get_by_test_id("clinic-order").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("clinic-message").filter(has_text="已开立").wait_for()  # type: ignore[attr-defined]
+    assert "先诊疗后付费" in page.get_by_test_id("clinic-message").inner_text()  # type: ignore[attr-defined]
+    _pick(page, "clinic-item", "阿托伐他汀钙片")
+    page.get_by_test_id("clinic-order").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("clinic-message").filter(has_text="阿托伐他汀钙片").wait_for()  # type: ignore[attr-defined]
+    orders = page.get_by_test_id("clinic-orders")  # type: ignore[attr-defined]
+    orders.get_by_text("信用").nth(1).wait_for()
+    page.locator("label", has_text="执行医嘱").click()  # type: ignore[attr-defined]
+    page.get_by_role("option", name="葡萄糖测定（血糖）").first.click()  # type: ignore[attr-defined]
+    page.get_by_test_id("clinic-perform").click()  # type: ignore[attr-defined]
+    orders.get_by_text("已执行").wait_for()
+    screenshot(page, "billing-doctor-orders")
+
+    login(phone_page, "patient")
+    phone_page.goto("/pay")  # type: ignore[attr-defined]
+    phone_page.get_by_test_id("pay-settle").wait_for()  # type: ignore[attr-defined]
+    if father.insurance_scheme == "employee":
+        _pick(phone_page, "pay-mutual", father.name)
+    phone_page.get_by_test_id("pay-settle").click()  # type: ignore[attr-defined]
+    phone_page.get_by_text("已结算").wait_for()  # type: ignore[attr-defined]
+    screenshot(phone_page, "billing-patient-settled")
+    mutual = phone_page.get_by_test_id("paid-共济").inner_text()  # type: ignore[attr-defined]
+    cash = phone_page.get_by_test_id("paid-现金").inner_text()  # type: ignore[attr-defined]
+    if father.insurance_scheme == "employee":
+        assert mutual != "¥0.00"
+    assert cash != "¥0.00"  # the drug's self-paid first share (乙类先行自付) is cash through WeChat
+    screenshot(phone_page, "billing-patient-settled")
+
+    login(page, "cashier")
+    page.goto("/cashier")  # type: ignore[attr-defined]
+    table = page.get_by_test_id("cashier-settlements")  # type: ignore[attr-defined]
+    table.get_by_text(child.name).wait_for()
+    assert "微信支付" in table.inner_text()
+    screenshot(page, "billing-cashier")
