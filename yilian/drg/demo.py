@@ -129,7 +129,7 @@ def seed(session: Session, *, seed_value: int, scale: float) -> str:
             other.append(rnd.choice(mcc_codes))
         los = max(1, int(rnd.lognormvariate(math.log(7 * bias[dept]), 0.45)))
         adm = start + timedelta(days=rnd.randint(0, 29))
-        base_cost = 8000 * (2.2 if procs else 1.0) * bias[dept]
+        base_cost = 14000 * (2.5 if procs else 1.0) * bias[dept]
         cost = max(300.0, rnd.lognormvariate(math.log(base_cost), 0.5))
         sex = "2" if letter in "NO" else ("1" if letter == "M" else rnd.choice("12"))
         rows.append(

@@ -313,7 +313,7 @@ def dashboard_page(
             {
                 "title": {"text": "科室 CMI 与消耗指数", "textStyle": {"fontSize": 14}},
                 "tooltip": {"trigger": "axis"},
-                "legend": {"top": 24},
+                "legend": {"right": 10, "top": 0},
                 "grid": {"top": 60, "bottom": 80},
                 "xAxis": {"type": "category", "data": names, "axisLabel": {"rotate": 30}},
                 "yAxis": {"type": "value"},

@@ -1,0 +1,107 @@
+"""DRG in a real browser: a doctor groups one record and reads the explanation; the insurance officer
+uploads a batch of discharges and opens the department dashboard with its charts and Excel export."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select
+
+from tests.e2e.conftest import login, screenshot
+from yilian.drg.models import DrgBatch
+
+
+def test_doctor_groups_one_record_with_explanation(page: object) -> None:
+    login(page, "doctor")
+    page.goto("/drg/group")  # type: ignore[attr-defined]
+    page.get_by_test_id("drg-pdx").fill("I63.900")  # type: ignore[attr-defined]
+    page.get_by_test_id("drg-other").fill("A01.100")  # type: ignore[attr-defined]
+    page.get_by_test_id("drg-run").click()  # type: ignore[attr-defined]
+    result = page.get_by_test_id("drg-result")  # type: ignore[attr-defined]
+    result.wait_for()
+    assert result.inner_text() == "BR21"
+    steps = page.get_by_test_id("drg-steps").inner_text()  # type: ignore[attr-defined]
+    assert "MDCA" in steps and "A01.100" in steps and "MCC" in steps
+    shot = screenshot(page, "drg-group-single")
+    assert shot.stat().st_size > 10_000
+
+
+def test_insurance_uploads_batch_and_sees_dashboard(page: object, tmp_path: Path) -> None:
+    engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
+    with engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(DrgBatch)).scalar_one()
+    path = tmp_path / "2026-05.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(
+            [
+                "病案号",
+                "科室",
+                "主治医师",
+                "性别",
+                "年龄",
+                "入院日期",
+                "出院日期",
+                "诊断编码",
+                "手术操作编码",
+                "总费用",
+            ]
+        )
+        w.writerow(
+            [
+                "E1",
+                "神经内科",
+                "张医生",
+                "1",
+                "70",
+                "2026-05-01",
+                "2026-05-11",
+                "I63.900|A01.100",
+                "",
+                "30000",
+            ]
+        )
+        w.writerow(["E2", "神经内科", "李医生", "2", "66", "2026-05-02", "2026-05-09", "I63.900", "", "9000"])
+        w.writerow(
+            ["E3", "泌尿外科", "王医生", "1", "72", "2026-05-01", "2026-05-15", "C61.x00", "60.5x02", "52000"]
+        )
+    login(page, "insurance")
+    page.goto("/drg/batches")  # type: ignore[attr-defined]
+    page.get_by_test_id("drg-upload").locator("input[type=file]").set_input_files(str(path))  # type: ignore[attr-defined]
+    status = page.get_by_test_id("drg-upload-status")  # type: ignore[attr-defined]
+    page.wait_for_function("() => document.body.innerText.includes('已完成')")  # type: ignore[attr-defined]
+    assert "共 3 份" in status.inner_text()
+    table = page.get_by_test_id("drg-cases")  # type: ignore[attr-defined]
+    table.locator("tbody tr", has_text="BR21").first.wait_for()
+    assert "MA19" in table.inner_text()
+    screenshot(page, "drg-batch-upload")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(DrgBatch)).scalar_one() == before + 1
+    page.get_by_text("查看科室运营分析").click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/drg/dashboard?batch=*")  # type: ignore[attr-defined]
+    depts = page.get_by_test_id("drg-departments")  # type: ignore[attr-defined]
+    depts.locator("tbody tr", has_text="神经内科").first.wait_for()
+    page.locator("[data-testid=drg-chart-cmi] canvas").first.wait_for()  # type: ignore[attr-defined]
+    with page.expect_download() as dl:  # type: ignore[attr-defined]
+        page.get_by_test_id("drg-export").click()  # type: ignore[attr-defined]
+    saved = tmp_path / "export.xlsx"
+    dl.value.save_as(saved)
+    assert saved.read_bytes()[:2] == b"PK"
+    shot = screenshot(page, "drg-dashboard")
+    assert shot.stat().st_size > 10_000
+
+
+def test_demo_dashboard_has_data(page: object) -> None:
+    engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
+    with engine.connect() as conn:
+        demo_batch = conn.execute(select(func.min(DrgBatch.id))).scalar_one()
+    assert demo_batch is not None  # the demo seeded a month of discharges
+    login(page, "admin")
+    page.goto(f"/drg/dashboard?batch={demo_batch}")  # type: ignore[attr-defined]
+    depts = page.get_by_test_id("drg-departments")  # type: ignore[attr-defined]
+    depts.locator("tbody tr").first.wait_for()
+    assert depts.locator("tbody tr").count() >= 3
+    page.locator("[data-testid=drg-chart-cmi] canvas").first.wait_for()  # type: ignore[attr-defined]
+    screenshot(page, "drg-demo-dashboard")
