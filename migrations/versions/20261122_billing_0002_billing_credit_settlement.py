@@ -111,6 +111,7 @@ def upgrade() -> None:
         sa.Column("encounter_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("patient_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("business_date", sa.Date(), nullable=False),
+        sa.Column("attempt", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("total", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("fund", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("personal_account", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -123,6 +124,8 @@ def upgrade() -> None:
         sa.Column("mode", sa.String(length=8), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("breakdown", sa.JSON(), nullable=False),
+        sa.Column("reversed_at", yilian.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("options", sa.JSON(), nullable=False),
         sa.Column("created_at", yilian.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["cash_payer_id"], ["patients.id"], name=op.f("fk_settlements_cash_payer_id_patients")
@@ -141,7 +144,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_settlements")),
         sa.UniqueConstraint(
-            "encounter_id", "business_date", name=op.f("uq_settlements_encounter_id_business_date")
+            "encounter_id", "business_date", "attempt", name=op.f("uq_settlements_encounter_id_business_date_attempt")
         ),
     )
     with op.batch_alter_table("settlements", schema=None) as batch_op:

@@ -18,6 +18,7 @@ from yilian.insurance import policy_service as insurance
 from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import business_date
 from yilian.outpatient import service as outpatient
+from yilian.outpatient.errors import IllegalTransition
 from yilian.outpatient.schemas import EncounterCreate
 from yilian.registry import service as registry
 from yilian.registry.domain import ConsentScope, InsuranceScheme, RelationType, Sex
@@ -201,3 +202,42 @@ def test_api_order_bill_and_settle(client, session: Session, world: World) -> No
     second = client.post(f"/api/v1/billing/encounters/{eid}/settle", json=body, headers=me)
     assert first.status_code == second.status_code == 200 and first.json()["id"] == second.json()["id"]
     assert first.json()["cash"] == 6_000
+
+
+def test_cancel_unperformed_order_after_settlement_refunds_the_difference(
+    session: Session, world: World
+) -> None:
+    from yilian.billing.models import Refund
+
+    day = business_date()
+    patient = make_patient(session, institution=world.hospital)
+    insurance.set_account_balance(session, patient.id, 100_000)
+    insurance.record_year(
+        session, patient.id, day.year, "outpatient", insurance.YearToDate(deductible_used=80_000)
+    )
+    eid = _visit(session, world, patient.id)
+    lab, _c, _r = billing.order_with_credit(session, world.doctor, eid, "250301001000000")  # ¥5 甲
+    ct, _c, _r = billing.order_with_credit(session, world.doctor, eid, "210300001000000")  # ¥240 乙 10 %
+    outpatient.perform(session, world.nurse, lab.id)
+    first = billing.settle(
+        session,
+        encounter_id=eid,
+        day=day,
+        channel=Channel.WECHAT,
+        idempotency_key="c-1",
+        use_personal_account=True,
+    )
+    # in policy 500 + 21,600 = 22,100 → fund 60 % = 13,260; own share 11,240 of which 2,400 先行自付 in cash
+    assert (first.total, first.fund, first.personal_account, first.cash) == (24_500, 13_260, 8_840, 2_400)
+    with pytest.raises(IllegalTransition):
+        billing.cancel_order(session, world.doctor, lab.id, "已执行")  # a performed order cannot be cancelled
+
+    second = billing.cancel_order(session, world.doctor, ct.id, "患者改日检查")
+    assert second is not None and second.attempt == 2
+    assert (second.total, second.fund, second.personal_account, second.cash) == (500, 300, 200, 0)
+    refunds = session.scalars(select(Refund).where(Refund.payment_id == first.payment_id)).all()
+    assert [r.amount for r in refunds] == [2_400]
+    assert insurance.account_balance(session, patient.id) == 100_000 - 200
+    ytd = insurance.year_to_date(session, patient.id, day.year, "outpatient")
+    assert ytd.fund_paid == 300
+    assert billing.settlement_of(session, eid, day).id == second.id

@@ -11,6 +11,7 @@ from yilian.billing import service, settlement
 from yilian.billing.domain import Channel
 from yilian.billing.errors import InvalidPayment
 from yilian.billing.schemas import (
+    CancelOrder,
     ChargeRead,
     CreditOrderCreate,
     CreditOrderRead,
@@ -114,3 +115,27 @@ def settle(
         payer_ref=body.payer_ref,
     )
     return SettlementRead.model_validate(done)
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=SettlementRead | None,
+    summary="撤销医嘱（已结算则冲正并重新结算）",
+)
+def cancel_order(
+    order_id: int, body: CancelOrder, session: SessionDep, actor: CurrentActor
+) -> SettlementRead | None:
+    """Cancel an unperformed order; if its day was settled, the difference is refunded by re-settling."""
+    done = settlement.cancel_order(session, actor, order_id, body.reason)
+    return SettlementRead.model_validate(done) if done else None
+
+
+@router.post("/settlements/{settlement_id}/reverse", response_model=SettlementRead, summary="冲正结算")
+def reverse(
+    settlement_id: int,
+    body: CancelOrder,
+    session: SessionDep,
+    _actor: Annotated[Actor, require(Permission.BILLING_CASHIER)],
+) -> SettlementRead:
+    """Reverse a settlement: cash refunded, accounts restored, charges reopened for a new settlement."""
+    return SettlementRead.model_validate(settlement.reverse(session, settlement_id, reason=body.reason))

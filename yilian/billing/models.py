@@ -121,12 +121,13 @@ class Settlement(Base):
     """The one settlement of an encounter-day: who paid what."""
 
     __tablename__ = "settlements"
-    __table_args__ = (UniqueConstraint("encounter_id", "business_date"),)
+    __table_args__ = (UniqueConstraint("encounter_id", "business_date", "attempt"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     encounter_id: Mapped[int] = mapped_column(ForeignKey("encounters.id"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     business_date: Mapped[date] = mapped_column(Date, index=True)
+    attempt: Mapped[int] = mapped_column(default=1)  # a reversed settlement is followed by the next attempt
     total: Mapped[int]
     fund: Mapped[int]
     personal_account: Mapped[int]
@@ -139,7 +140,9 @@ class Settlement(Base):
     mode: Mapped[str] = mapped_column(String(8))  # self | auto
     status: Mapped[str] = mapped_column(String(16))  # settled | arrears | reversed
     breakdown: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # how the patient chose to pay
     created_at: Mapped[datetime]
+    reversed_at: Mapped[datetime | None]
 
 
 class Arrear(Base):

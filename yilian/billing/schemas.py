@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from yilian.billing.domain import Channel
 
@@ -80,3 +80,7 @@ class RunningBill(BaseModel):
     total: int
     held_on_credit: int
     settlement: SettlementRead | None
+
+
+class CancelOrder(BaseModel):
+    reason: str = Field(min_length=1, max_length=200)

@@ -23,7 +23,7 @@ from yilian.billing.domain import Channel, CreditPolicyValues, CreditStanding, c
 from yilian.billing.errors import ChannelDeclined, NothingToSettle, SettlementRefused
 from yilian.billing.models import Arrear, Charge, CreditPolicy, PaymentAgreement, Settlement
 from yilian.insurance import policy_service as insurance
-from yilian.insurance.domain import Accounts, BillLine, Split, split_bill
+from yilian.insurance.domain import Accounts, BillLine, Split, YearToDate, split_bill
 from yilian.kit import events
 from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import business_date, utcnow
@@ -212,12 +212,19 @@ def settle(
     payer_ref: str = "",
     mode: str = "self",
 ) -> Settlement:
-    """Settle an encounter-day once. A second call returns the first settlement (nothing is paid twice)."""
-    existing = session.scalar(
-        select(Settlement).where(Settlement.encounter_id == encounter_id, Settlement.business_date == day)
-    )
+    """Settle an encounter-day once. A second call returns the first settlement (nothing is paid twice);
+    after a reversal (冲正) the next call settles again as a new attempt."""
+    existing = settlement_of(session, encounter_id, day)
     if existing is not None:
         return existing
+    attempt = 1 + (
+        session.scalar(
+            select(func.coalesce(func.max(Settlement.attempt), 0)).where(
+                Settlement.encounter_id == encounter_id, Settlement.business_date == day
+            )
+        )
+        or 0
+    )
     charges = list(
         session.scalars(
             select(Charge)
@@ -265,6 +272,7 @@ def settle(
         encounter_id=encounter_id,
         patient_id=patient_id,
         business_date=day,
+        attempt=attempt,
         total=split.total,
         fund=split.fund,
         personal_account=split.personal_account,
@@ -276,6 +284,13 @@ def settle(
         mode=mode,
         status="settled",
         breakdown={k: v for k, v in asdict(split).items() if k != "after"},
+        options={
+            "channel": channel.value,
+            "use_personal_account": use_personal_account,
+            "mutual_aid_from": mutual_aid_from,
+            "cash_payer_id": cash_payer_id,
+            "payer_ref": payer_ref,
+        },
         created_at=utcnow(),
     )
     session.add(settlement)
@@ -326,9 +341,89 @@ def settle(
 
 
 def settlement_of(session: Session, encounter_id: int, day: date) -> Settlement | None:
-    """Return the encounter-day's settlement, if it was settled."""
+    """Return the encounter-day's standing (not reversed) settlement, if any."""
     return session.scalar(
-        select(Settlement).where(Settlement.encounter_id == encounter_id, Settlement.business_date == day)
+        select(Settlement).where(
+            Settlement.encounter_id == encounter_id,
+            Settlement.business_date == day,
+            Settlement.status != "reversed",
+        )
+    )
+
+
+def reverse(session: Session, settlement_id: int, *, reason: str) -> Settlement:
+    """Reverse a settlement (冲正): refund its cash, give back the accounts and the year's use, and
+    reopen its charges so they can be settled again. Reversing twice changes nothing."""
+    s = session.get(Settlement, settlement_id, with_for_update=True)
+    if s is None:
+        raise SettlementRefused(f"结算不存在: {settlement_id}")
+    if s.status == "reversed":
+        return s
+    if s.status == "arrears":
+        raise SettlementRefused("欠费结算请先缴清，不能冲正")
+    if s.payment_id is not None and s.cash:
+        payments.refund(
+            session, payment_id=s.payment_id, amount=s.cash, idempotency_key=f"reverse:{s.id}", reason=reason
+        )
+    insurance.credit_account(session, s.patient_id, s.personal_account)
+    if s.mutual_aid_from is not None:
+        insurance.credit_account(session, s.mutual_aid_from, s.mutual_aid)
+    ytd = insurance.year_to_date(session, s.patient_id, s.business_date.year, VISIT_TYPE)
+    insurance.record_year(
+        session,
+        s.patient_id,
+        s.business_date.year,
+        VISIT_TYPE,
+        YearToDate(
+            deductible_used=ytd.deductible_used - int(s.breakdown.get("deductible", 0)),
+            fund_paid=ytd.fund_paid - s.fund,
+        ),
+    )
+    for charge in session.scalars(select(Charge).where(Charge.settlement_id == s.id)):
+        charge.status, charge.settlement_id = "open", None
+    s.status, s.reversed_at = "reversed", utcnow()
+    session.flush()
+    events.emit(session, "billing.settlement_reversed", {"settlement_id": s.id, "reason": reason[:100]})
+    return s
+
+
+def cancel_order(session: Session, actor: Actor, order_id: int, reason: str) -> Settlement | None:
+    """Cancel an order (撤销). If it was charged but not performed and its day was already settled,
+    reverse that settlement and settle the rest again with the same choices, so the difference is
+    refunded. Returns the new settlement, if one was made."""
+    order, _refund_due = outpatient.cancel(session, actor, order_id, reason)
+    charge = session.scalar(select(Charge).where(Charge.order_id == order.id))
+    if charge is None:
+        return None
+    settled_id = charge.settlement_id
+    if settled_id is None:
+        charge.status = "void"
+        session.flush()
+        return None
+    old = reverse(session, settled_id, reason=f"撤销医嘱 {order.item_name}：{reason}")
+    charge.status = "void"
+    session.flush()
+    remaining = session.scalar(
+        select(Charge.id).where(
+            Charge.encounter_id == old.encounter_id,
+            Charge.business_date == old.business_date,
+            Charge.status == "open",
+        )
+    )
+    if remaining is None:
+        return None
+    opts = old.options or {}
+    return settle(
+        session,
+        encounter_id=old.encounter_id,
+        day=old.business_date,
+        channel=Channel(opts.get("channel", Channel.CASH.value)),
+        idempotency_key=f"resettle:{old.id}",
+        use_personal_account=bool(opts.get("use_personal_account")),
+        mutual_aid_from=opts.get("mutual_aid_from"),
+        cash_payer_id=opts.get("cash_payer_id"),
+        payer_ref=str(opts.get("payer_ref", "")),
+        mode=old.mode,
     )
 
 

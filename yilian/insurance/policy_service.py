@@ -134,3 +134,14 @@ def debit_account(session: Session, patient_id: int, amount: int) -> None:
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise ValueError("personal account balance too low")
+
+
+def credit_account(session: Session, patient_id: int, amount: int) -> None:
+    """Give ``amount`` back to a personal account (a reversed settlement)."""
+    if amount == 0:
+        return
+    session.execute(
+        update(PersonalAccount)
+        .where(PersonalAccount.patient_id == patient_id)
+        .values(balance=PersonalAccount.balance + amount)
+    )
