@@ -82,7 +82,27 @@ def test_mdca_ventilation_96_hours_by_hours_field(grouper: Grouper) -> None:
 def test_mdca_ecmo_as_principal_procedure_only(grouper: Grouper) -> None:
     assert grouper.group(rec("I21.001", procs=("39.6500",))).adrg == "AH1"
     # ECMO as a secondary procedure does not make MDCA: the principal procedure decides (see EC11 case)
-    assert grouper.group(rec("I21.001", procs=("36.0601", "39.6500"))).mdc == "MDCF"
+    r = grouper.group(rec("I21.001", procs=("36.0601", "39.6500")))
+    assert (r.mdc, r.drg) == ("MDCF", "FM19")
+
+
+def test_procedure_groups_are_tried_before_ambiguity(grouper: Grouper) -> None:
+    # 36.0601 (coronary stent) is listed by a surgical ADRG of another MDC, yet FM1 (a 操作 group,
+    # after the surgical groups of MDCF) accepts it: the record is not ambiguous
+    assert "36.0601" in grouper.or_procedures
+    assert grouper.group(rec("I21.001", procs=("36.0601",))).drg == "FM19"
+
+
+def test_infant_with_a_newborn_only_diagnosis_is_ungroupable(grouper: Grouper) -> None:
+    r = grouper.group(make_record(principal_dx="P05.900", sex=1, age_years=0, age_days=100))
+    assert r.mdc == "MDCP" and r.drg == "0000" and "ADRG" in (r.reason or "")
+    newborn = grouper.group(make_record(principal_dx="P05.900", sex=1, age_years=0, age_days=10))
+    assert newborn.adrg == "PU1"
+
+
+def test_unknown_sex_cannot_enter_a_sex_limited_mdc(grouper: Grouper) -> None:
+    r = grouper.group(rec("C61.x00", sex=0))
+    assert r.drg == "0000" and "性别未知" in r.explanation
 
 
 def test_mdcp_newborn_by_age_and_diagnosis(grouper: Grouper) -> None:

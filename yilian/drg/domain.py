@@ -230,6 +230,8 @@ class _IndexedAdrg:
     adrg: Adrg
     conditions: tuple[Condition, ...]
 
+    takes_procedure: bool  # some condition asks for a procedure (surgical and 操作 groups)
+
 
 class Grouper:
     """Indexes a :class:`Scheme` once; :meth:`group` is then only look-ups."""
@@ -263,7 +265,8 @@ class Grouper:
                 )
                 for c in a.conditions
             )
-            self.adrgs_by_mdc.setdefault(a.mdc, []).append(_IndexedAdrg(a, conds))
+            takes = any(c.principal_procedure or c.all_procedures or c.any_or_procedure for c in conds)
+            self.adrgs_by_mdc.setdefault(a.mdc, []).append(_IndexedAdrg(a, conds, takes))
             if a.surgical:
                 for c in a.conditions:
                     if c.principal_procedure:
@@ -327,12 +330,13 @@ class Grouper:
         return True
 
     def _scan(self, mdc: str, r: DischargeRecord, age_days: int | None) -> tuple[Adrg | None, bool]:
-        """First ADRG of ``mdc`` in table order; ambiguous when an OR procedure reaches the
-        non-surgical groups unaccepted."""
+        """First ADRG of ``mdc`` in table order. Ambiguous when the principal procedure is an
+        operating-room procedure and the scan reaches the groups that take no procedure (medical
+        groups, "no surgery" groups) without any procedure group having accepted it."""
         pproc = r.procedures[0] if r.procedures else None
         is_or = pproc is not None and pproc in self.or_procedures
         for ia in self.adrgs_by_mdc.get(mdc, ()):
-            if is_or and not ia.adrg.surgical:
+            if is_or and not ia.takes_procedure:
                 return None, True
             for c in ia.conditions:
                 if self._match(c, r, age_days):
@@ -455,35 +459,36 @@ class Grouper:
                     steps.append(f"MDCZ：主要诊断为严重创伤，但创伤部位仅 {len(sites)} 个（需 ≥ 2）")
             else:
                 steps.append("MDCZ：主要诊断不属多发严重创伤主诊表")
-        candidates: list[str]
-        if mdc is not None:
-            candidates = [mdc]
-        else:
+        candidates: list[str] = [mdc] if mdc is not None else []
+        if mdc is None or mdc == "MDCP":
             raw = [
                 m
                 for m in (self.mdc_of_pdx.get(pdx) or self.mdc_of_pdx.get(base_code(pdx)) or ())
                 if m not in PRE_MDC
             ]
-            candidates = []
+            normal = []
             for m in raw:
                 need = self.mdc_by_code[m].sex
                 if need and r.sex != need:
-                    steps.append(
-                        f"{m}（{self.mdc_by_code[m].name}）仅限{SEX_NAMES[need]}性，患者性别不符，排除"
-                    )
+                    who = "患者性别不符" if r.sex in (1, 2) else "患者性别未知"
+                    steps.append(f"{m}（{self.mdc_by_code[m].name}）仅限{SEX_NAMES[need]}性，{who}，排除")
                     continue
-                candidates.append(m)
-            if not candidates:
+                normal.append(m)
+            if mdc is None and not normal:
                 if raw:
                     return ungroupable("主要诊断与患者性别不符", raw[0])
                 return ungroupable(f"主要诊断 {pdx} 不属任何 MDC 的主诊表")
-            if len(candidates) > 1:
-                steps.append(f"主要诊断同时属于 {'、'.join(candidates)}，按表序逐一尝试")
+            if len(normal) > 1:
+                steps.append(f"主要诊断同时属于 {'、'.join(normal)}，按表序逐一尝试")
+            candidates += normal
         if adrg is None:
             for m in candidates:
                 if m not in PRE_MDC:
                     steps.append(f"按主要诊断进入 {m} {self.mdc_by_code[m].name}")
                 found, ambiguous = self._scan(m, r, age_days)
+                if ambiguous and m == "MDCP" and len(candidates) > 1:
+                    steps.append(f"MDCP 内没有接受主要手术 {pproc} 的组，按主要诊断所属其他 MDC 继续")
+                    continue
                 if ambiguous:
                     drg = m[-1] + "QY"
                     reason = f"主要诊断属 {m}，但主要手术 {pproc} 不被该 MDC 的任何外科 ADRG 接受（歧义组）"
