@@ -328,9 +328,8 @@ def settle(
     for charge in charges:
         charge.status = "settled"
         charge.settlement_id = settlement.id
-        order = outpatient.get_order(session, charge.order_id)
-        if order.status == "placed":
-            outpatient.mark_charged(session, order.id)  # paid now: it may be performed
+        if not charge.on_credit and outpatient.get_order(session, charge.order_id).status == "placed":
+            outpatient.mark_charged(session, charge.order_id)  # paid now: it may be performed
     session.flush()
     events.emit(
         session,

@@ -43,54 +43,71 @@ def pending_encounters(session: Session, day: date) -> list[int]:
 
 
 def settle_day(
-    factory: sessionmaker[Session], day: date, *, stop_after: int | None = None
+    factory: sessionmaker[Session], day: date, *, chunk: int = 50, stop_after: int | None = None
 ) -> SettleDayReport:
-    """Settle every encounter of ``day`` still open, each in its own transaction, through the patient's
-    signed channel (cash via the channel; without a signed channel the cash part becomes arrears)."""
+    """Settle every encounter of ``day`` still open through the patient's signed channel (cash via the
+    channel; without a signed channel, or when the debit fails, the cash part becomes arrears).
+
+    Encounters are settled ``chunk`` at a time, each inside its own savepoint, and each chunk is
+    committed: a crash loses only the chunk in flight, and a rerun finds exactly the encounters left.
+    ``stop_after`` stops (as if killed, without committing the current chunk) after that many encounters.
+    """
     report = SettleDayReport(day=day)
     with factory() as session:
         todo = pending_encounters(session, day)
-    for n, encounter_id in enumerate(todo):
-        if stop_after is not None and n >= stop_after:
-            break  # used by the crash test: stop as if killed
+    processed = 0
+    for start in range(0, len(todo), chunk):
+        settled = arrears = skipped = 0
         with factory() as session:
-            try:
-                query = select(Charge.id).where(
-                    Charge.encounter_id == encounter_id, Charge.business_date == day, Charge.status == "open"
-                )
-                if is_postgres(session):
-                    query = query.with_for_update(skip_locked=True)
-                if session.scalar(query.limit(1)) is None:
-                    report.skipped += 1  # settled meanwhile by the patient or another worker
+            for encounter_id in todo[start : start + chunk]:
+                if stop_after is not None and processed >= stop_after:
                     session.rollback()
+                    return report  # killed: the current chunk is lost, nothing half-written
+                processed += 1
+                try:
+                    with session.begin_nested():
+                        outcome = _settle_one(session, encounter_id, day)
+                except YilianError as exc:
+                    report.errors.append(f"encounter {encounter_id}: {exc.title}：{exc.detail}")
                     continue
-                patient_id = session.scalar(
-                    select(Charge.patient_id).where(Charge.encounter_id == encounter_id).limit(1)
-                )
-                agreement = session.scalar(
-                    select(PaymentAgreement)
-                    .where(PaymentAgreement.patient_id == patient_id, PaymentAgreement.revoked_at.is_(None))
-                    .order_by(PaymentAgreement.id.desc())
-                )
-                result = billing.settle(
-                    session,
-                    encounter_id=encounter_id,
-                    day=day,
-                    channel=Channel(agreement.channel) if agreement else Channel.CASH,
-                    payer_ref=agreement.payer_ref if agreement else "no-agreement-declined",
-                    cash_payer_id=agreement.payer_patient_id if agreement else None,
-                    idempotency_key=f"auto-settle:{encounter_id}:{day.isoformat()}",
-                    mode="auto",
-                )
-                session.commit()
-                if result.status == "arrears":
-                    report.arrears += 1
+                if outcome == "skipped":
+                    skipped += 1
+                elif outcome == "arrears":
+                    arrears += 1
                 else:
-                    report.settled += 1
-            except YilianError as exc:
-                session.rollback()
-                report.errors.append(f"encounter {encounter_id}: {exc.title}：{exc.detail}")
+                    settled += 1
+            session.commit()
+        report.settled += settled
+        report.arrears += arrears
+        report.skipped += skipped
     return report
+
+
+def _settle_one(session: Session, encounter_id: int, day: date) -> str:
+    query = select(Charge.patient_id).where(
+        Charge.encounter_id == encounter_id, Charge.business_date == day, Charge.status == "open"
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    patient_id = session.scalar(query.limit(1))
+    if patient_id is None:
+        return "skipped"  # settled meanwhile by the patient or another worker
+    agreement = session.scalar(
+        select(PaymentAgreement)
+        .where(PaymentAgreement.patient_id == patient_id, PaymentAgreement.revoked_at.is_(None))
+        .order_by(PaymentAgreement.id.desc())
+    )
+    result = billing.settle(
+        session,
+        encounter_id=encounter_id,
+        day=day,
+        channel=Channel(agreement.channel) if agreement else Channel.CASH,
+        payer_ref=agreement.payer_ref if agreement else "no-agreement-declined",
+        cash_payer_id=agreement.payer_patient_id if agreement else None,
+        idempotency_key=f"auto-settle:{encounter_id}:{day.isoformat()}",
+        mode="auto",
+    )
+    return "arrears" if result.status == "arrears" else "settled"
 
 
 def send_reminders(session: Session, today: date) -> int:
