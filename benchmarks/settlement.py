@@ -30,12 +30,15 @@ from sqlalchemy import Engine, create_engine, func, insert, select, text  # noqa
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from yilian.billing.models import Charge, PaymentAgreement, Settlement  # noqa: E402
-from yilian.billing.models import Payment  # noqa: E402
+from yilian.billing.models import (  # noqa: E402
+    Charge,
+    Payment,  # noqa: E402
+    PaymentAgreement,
+    Settlement,
+)
 from yilian.billing.tasks import settle_day  # noqa: E402
 from yilian.catalog.models import CatalogItem  # noqa: E402
 from yilian.demo.alliance import seed as seed_demo  # noqa: E402
-from yilian.insurance import policy_service as insurance  # noqa: E402
 from yilian.kit.clock import FrozenClock, business_date, set_clock  # noqa: E402
 from yilian.kit.db import build_engine  # noqa: E402
 from yilian.kit.migrate import upgrade  # noqa: E402
