@@ -73,10 +73,8 @@ def import_policy(
 
 @app.command("group")
 def group(
+    input: Annotated[Path, typer.Option("--input", exists=True, dir_okay=False, help="CSV of records")],
     scheme: Annotated[str, typer.Option(help="scheme code")] = "chs-1.1",
-    input: Annotated[
-        Path, typer.Option("--input", exists=True, dir_okay=False, help="CSV of records")
-    ] = Path("-"),
     output: Annotated[Path, typer.Option("--output", help="CSV to write ('-' = stdout)")] = Path("-"),
 ) -> None:
     """Group every row; writes the input columns plus group_mdc, group_adrg, group_drg, group_status,
