@@ -172,7 +172,11 @@ def test_failed_auto_settlement_becomes_arrears_and_suspends_credit(session: Ses
     policy = billing.credit_policy(session, world.hospital.id)
     assert billing.standing(session, patient.id, policy, day).unpaid_arrears == arrear.amount
     assert not billing.standing(session, patient.id, policy, day).suspended
-    assert billing.standing(session, patient.id, policy, date.fromordinal(day.toordinal() + 10)).suspended
+    later = date.fromordinal(day.toordinal() + 10)
+    assert billing.standing(session, patient.id, policy, later).suspended
+    billing.pay_arrear(session, arrear.id, channel=Channel.ALIPAY, idempotency_key="ar-1")
+    assert not billing.standing(session, patient.id, policy, later).suspended
+    assert billing.standing(session, patient.id, policy, later).unpaid_arrears == 0
 
 
 def test_api_order_bill_and_settle(client, session: Session, world: World) -> None:  # type: ignore[no-untyped-def]

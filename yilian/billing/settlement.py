@@ -479,3 +479,37 @@ def payers_for(session: Session, patient_id: int) -> dict[str, list[tuple[int, s
         ):
             out["family_pay"].append((rel.relative_id, f"{rel.relative_name}（{rel.relation_label}）"))
     return out
+
+
+def pay_arrear(
+    session: Session, arrear_id: int, *, channel: Channel, idempotency_key: str, payer_ref: str = ""
+) -> Arrear:
+    """Pay an arrear (欠费补缴); credit is restored at once because suspension derives from unpaid arrears."""
+    arrear = session.get(Arrear, arrear_id, with_for_update=True)
+    if arrear is None:
+        raise SettlementRefused(f"欠费记录不存在: {arrear_id}")
+    if arrear.paid_at is not None:
+        return arrear
+    payment = payments.pay(
+        session,
+        reference=f"arrear:{arrear.id}",
+        amount=arrear.amount,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        patient_id=arrear.patient_id,
+        payer_ref=payer_ref,
+    )
+    if payment.status != "succeeded":
+        raise ChannelDeclined(f"支付失败：{payment.failure_reason or '渠道拒绝'}")
+    arrear.paid_at, arrear.payment_id = utcnow(), payment.id
+    settled = session.get(Settlement, arrear.settlement_id)
+    if settled is not None:
+        settled.status = "settled"
+    session.flush()
+    events.emit(session, "billing.arrears_paid", {"arrear_id": arrear.id, "patient_id": arrear.patient_id})
+    return arrear
+
+
+def arrears_of(session: Session, patient_id: int) -> list[Arrear]:
+    """A patient's unpaid arrears."""
+    return _unpaid_arrears(session, patient_id)
