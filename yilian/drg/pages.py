@@ -311,6 +311,7 @@ def dashboard_page(
         names = [d.unit for d in depts]
         ui.echart(
             {
+                "animation": False,
                 "title": {"text": "科室 CMI 与消耗指数", "textStyle": {"fontSize": 14}},
                 "tooltip": {"trigger": "axis"},
                 "legend": {"right": 10, "top": 0},
@@ -326,6 +327,7 @@ def dashboard_page(
         ).classes("w-full h-80").props('data-testid="drg-chart-cmi"')
         ui.echart(
             {
+                "animation": False,
                 "title": {"text": "科室盈亏（元）", "textStyle": {"fontSize": 14}},
                 "tooltip": {"trigger": "axis"},
                 "grid": {"top": 40, "bottom": 80},
