@@ -1,0 +1,415 @@
+"""Pure rules of the results registry and mutual recognition of results (检查检验结果互认).
+
+Terms: mutual recognition (互认), the national recognition mark "HR", external quality assessment
+(室间质评, "QA" here), repeat-order prompt (重复开单提醒), one-click look-up (一键查询).
+
+Every number below is policy data (``RecognitionPolicy`` and the catalogue), seeded from DOMAIN.md §5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from yilian.results.errors import InvalidDecision
+
+
+class ItemKind(StrEnum):
+    LAB = "lab"
+    IMAGING = "imaging"
+
+    @property
+    def label(self) -> str:
+        return "检验" if self is ItemKind.LAB else "检查"
+
+
+class ResultStatus(StrEnum):
+    """HL7 v2 OBX-11 / FHIR Observation.status, reduced to what recognition needs."""
+
+    FINAL = "final"
+    CORRECTED = "corrected"
+    PRELIMINARY = "preliminary"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return {"final": "最终", "corrected": "已更正", "preliminary": "初步", "cancelled": "已取消"}[
+            self.value
+        ]
+
+    @property
+    def is_final(self) -> bool:
+        return self in (ResultStatus.FINAL, ResultStatus.CORRECTED)
+
+
+HL7_STATUS = {
+    "F": ResultStatus.FINAL,
+    "C": ResultStatus.CORRECTED,
+    "P": ResultStatus.PRELIMINARY,
+    "R": ResultStatus.PRELIMINARY,
+    "I": ResultStatus.PRELIMINARY,
+    "S": ResultStatus.PRELIMINARY,
+    "X": ResultStatus.CANCELLED,
+    "D": ResultStatus.CANCELLED,
+    "W": ResultStatus.CANCELLED,
+}
+FHIR_STATUS = {
+    "final": ResultStatus.FINAL,
+    "amended": ResultStatus.CORRECTED,
+    "corrected": ResultStatus.CORRECTED,
+    "preliminary": ResultStatus.PRELIMINARY,
+    "registered": ResultStatus.PRELIMINARY,
+    "cancelled": ResultStatus.CANCELLED,
+    "entered-in-error": ResultStatus.CANCELLED,
+}
+
+
+class Decision(StrEnum):
+    RECOGNISED = "互认"
+    NOT_RECOGNISED = "不互认"
+
+
+class NonRecognitionReason(StrEnum):
+    """The standard list of objective reasons for 不互认 (DOMAIN.md §5)."""
+
+    CONDITION_CHANGED = "condition_changed"
+    FAST_CHANGING = "fast_changing"
+    MAJOR_PROCEDURE = "major_procedure"
+    EMERGENCY = "emergency"
+    LEGAL_ASSESSMENT = "legal_assessment"
+    PATIENT_REQUEST = "patient_request"
+    SOURCE_QA_FAILED = "source_qa_failed"
+    TOO_OLD = "too_old"
+    REPEAT_NECESSARY = "repeat_necessary"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return REASON_LABELS[self]
+
+
+REASON_LABELS = {
+    NonRecognitionReason.CONDITION_CHANGED: "病情变化或结果与临床表现不符",
+    NonRecognitionReason.FAST_CHANGING: "检验结果变化快",
+    NonRecognitionReason.MAJOR_PROCEDURE: "手术、输血等重大医疗措施前",
+    NonRecognitionReason.EMERGENCY: "急诊、急救",
+    NonRecognitionReason.LEGAL_ASSESSMENT: "司法、伤残鉴定等",
+    NonRecognitionReason.PATIENT_REQUEST: "患者要求",
+    NonRecognitionReason.SOURCE_QA_FAILED: "来源实验室室间质评不合格",
+    NonRecognitionReason.TOO_OLD: "结果时间过久",
+    NonRecognitionReason.REPEAT_NECESSARY: "医生判断确需复查",
+    NonRecognitionReason.OTHER: "其他",
+}
+NOTE_MAX = 200
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    """A recognisable lab item or imaging exam type with its validity and price (fen)."""
+
+    code: str
+    name: str
+    kind: ItemKind
+    validity_days: int
+    price_fen: int
+    unit: str = ""
+    specimen: str = ""
+    discipline: str = ""  # lab discipline for 室间质评 (临床化学, 临床免疫, 临床血液, ...)
+    modality: str = ""  # CT / MR / DX / US for imaging
+    body_part: str = ""
+    hr: bool = True
+    loinc: str = ""
+
+
+def _lab(
+    code: str,
+    name: str,
+    unit: str,
+    days: int,
+    price: int,
+    loinc: str,
+    disc: str = "临床化学",
+    specimen: str = "血清",
+) -> CatalogueItem:
+    return CatalogueItem(
+        code, name, ItemKind.LAB, days, price, unit=unit, specimen=specimen, discipline=disc, loinc=loinc
+    )
+
+
+def _img(code: str, name: str, modality: str, part: str, days: int, price: int) -> CatalogueItem:
+    return CatalogueItem(
+        code, name, ItemKind.IMAGING, days, price, modality=modality, body_part=part, discipline="医学影像"
+    )
+
+
+# Seed catalogue: validity from a public hospital list (DOMAIN.md §5); prices are demo values in fen.
+SEED_CATALOGUE: tuple[CatalogueItem, ...] = (
+    _lab("K", "钾", "mmol/L", 7, 400, "2823-3"),
+    _lab("NA", "钠", "mmol/L", 7, 400, "2951-2"),
+    _lab("CL", "氯", "mmol/L", 7, 400, "2075-0"),
+    _lab("CA", "钙", "mmol/L", 7, 500, "17861-6"),
+    _lab("MG", "镁", "mmol/L", 7, 500, "19123-9"),
+    _lab("FE", "铁", "μmol/L", 7, 600, "2498-4"),
+    _lab("TIBC", "总铁结合力", "μmol/L", 7, 800, "2500-7"),
+    _lab("PHOS", "无机磷", "mmol/L", 7, 500, "2777-1"),
+    _lab("LI", "锂", "mmol/L", 7, 1500, "14334-7"),
+    _lab("TP", "总蛋白", "g/L", 30, 300, "2885-2"),
+    _lab("ALB", "白蛋白", "g/L", 30, 300, "1751-7"),
+    _lab("FERR", "铁蛋白", "ng/mL", 30, 2500, "2276-4", disc="临床免疫"),
+    _lab("GLU", "葡萄糖测定（血糖）", "mmol/L", 30, 600, "2345-7"),
+    _lab("TC", "总胆固醇", "mmol/L", 30, 500, "2093-3"),
+    _lab("TG", "甘油三酯", "mmol/L", 30, 600, "2571-8"),
+    _lab("TBIL", "总胆红素", "μmol/L", 30, 500, "1975-2"),
+    _lab("HBA1C", "糖化血红蛋白", "%", 60, 4500, "4548-4", disc="临床血液", specimen="全血"),
+    _img("CT-CHEST", "胸部 CT 平扫", "CT", "CHEST", 30, 20000),
+    _img("CT-HEAD", "头颅 CT 平扫", "CT", "HEAD", 30, 18000),
+    _img("MR-HEAD", "头颅 MRI 平扫", "MR", "HEAD", 30, 45000),
+    _img("MR-LSPINE", "腰椎 MRI 平扫", "MR", "LSPINE", 30, 45000),
+    _img("DX-CHEST", "胸部 X 线摄影（DR）", "DX", "CHEST", 30, 6000),
+    _img("US-ABD", "腹部彩超", "US", "ABDOMEN", 14, 15000),
+    _img("US-THYROID", "甲状腺彩超", "US", "NECK", 14, 12000),
+)
+
+
+# ---------------------------------------------------------------- institutions and the Jiangsu matrix
+
+
+class Tier(StrEnum):
+    """Jiangsu 苏卫医政〔2022〕18号: 二级乙等及以下 (LOW) and 二级甲等及以上 (HIGH)."""
+
+    LOW = "low"
+    HIGH = "high"
+
+    @property
+    def label(self) -> str:
+        return "二级乙等及以下" if self is Tier.LOW else "二级甲等及以上"
+
+
+def tier_of(level: int, grade: str) -> Tier:
+    """Return the recognition tier of an institution from its level (0–3) and grade (甲/乙/丙/"")."""
+    if level >= 3 or (level == 2 and grade == "甲"):
+        return Tier.HIGH
+    return Tier.LOW
+
+
+@dataclass(frozen=True)
+class RecognitionPolicy:
+    """Recognition policy data: which receiving tier accepts which source tier, and the alliance rule."""
+
+    matrix: dict[str, dict[str, bool]] = field(
+        default_factory=lambda: {
+            # receiver tier -> source tier -> recognised
+            "low": {"low": True, "high": True},  # 同级互认, 低级认高级
+            "high": {"high": True, "low": False},  # 高级不必认低级 (unless the rules below)
+        }
+    )
+    same_alliance_recognised: bool = True  # 医联体内互认
+    tier3_accepts_lower_with_qa: bool = False  # 三级医院可认可质量合格的下级结果 (off by default)
+    lab_requires_qa: bool = True  # 检验结果须来自室间质评合格的实验室
+    imaging_requires_qa: bool = False
+    require_hr_mark: bool = False  # 仅认可带 HR 标识机构的结果
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "matrix": self.matrix,
+            "same_alliance_recognised": self.same_alliance_recognised,
+            "tier3_accepts_lower_with_qa": self.tier3_accepts_lower_with_qa,
+            "lab_requires_qa": self.lab_requires_qa,
+            "imaging_requires_qa": self.imaging_requires_qa,
+            "require_hr_mark": self.require_hr_mark,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> RecognitionPolicy:
+        default = cls()
+        matrix = data.get("matrix", default.matrix)
+        if not isinstance(matrix, dict) or set(matrix) != {"low", "high"}:
+            raise ValueError("matrix must map low/high to low/high booleans")
+        return cls(
+            matrix={r: {s: bool(v) for s, v in row.items()} for r, row in matrix.items()},
+            same_alliance_recognised=bool(data.get("same_alliance_recognised", True)),
+            tier3_accepts_lower_with_qa=bool(data.get("tier3_accepts_lower_with_qa", False)),
+            lab_requires_qa=bool(data.get("lab_requires_qa", True)),
+            imaging_requires_qa=bool(data.get("imaging_requires_qa", False)),
+            require_hr_mark=bool(data.get("require_hr_mark", False)),
+        )
+
+
+@dataclass(frozen=True)
+class InstitutionProfile:
+    """What recognition needs to know of an institution (from the registry and qualification data)."""
+
+    id: int
+    name: str
+    level: int
+    grade: str
+    alliance_id: int | None
+    hr_mark: bool = False
+
+    @property
+    def tier(self) -> Tier:
+        return tier_of(self.level, self.grade)
+
+
+@dataclass(frozen=True)
+class QaRecord:
+    """One external quality assessment (室间质评) of an institution's lab discipline."""
+
+    discipline: str
+    passed_on: date
+    expires_on: date
+    passed: bool = True
+
+    def valid_on(self, day: date) -> bool:
+        return self.passed and self.passed_on <= day <= self.expires_on
+
+
+@dataclass(frozen=True)
+class CandidateResult:
+    """A stored result considered for recognition."""
+
+    result_id: int
+    item_code: str
+    status: ResultStatus
+    result_date: date  # business date (Asia/Shanghai) of the observation
+    source: InstitutionProfile
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Whether a result may stand in for an order, and why (or why not)."""
+
+    result_id: int
+    qualifies: bool
+    why: tuple[str, ...]
+    why_not: tuple[str, ...]
+    valid_until: date
+
+
+def valid_until(result_date: date, validity_days: int) -> date:
+    """Return the last business day a result is valid: the result day is day 1 (as 一号管三天 counts)."""
+    return result_date + timedelta(days=validity_days - 1)
+
+
+def institution_accepts(
+    receiver: InstitutionProfile, source: InstitutionProfile, policy: RecognitionPolicy, *, qa_ok: bool
+) -> tuple[bool, str]:
+    """Tell whether ``receiver`` recognises results of ``source`` by the matrix and alliance rule, and why."""
+    if receiver.id == source.id:
+        return True, "本机构结果"
+    if (
+        policy.same_alliance_recognised
+        and receiver.alliance_id is not None
+        and (receiver.alliance_id == source.alliance_id)
+    ):
+        return True, "同一医联体内互认"
+    if policy.matrix[receiver.tier.value][source.tier.value]:
+        if receiver.tier is source.tier:
+            return True, f"同级互认（{source.tier.label}）"
+        return True, f"下级认可上级结果（来源{source.tier.label}）"
+    if policy.tier3_accepts_lower_with_qa and receiver.level >= 3 and qa_ok:
+        return True, "三级医院认可质量合格的下级结果"
+    return False, f"{receiver.tier.label}机构不认可{source.tier.label}机构结果"
+
+
+def assess(
+    candidate: CandidateResult,
+    *,
+    item: CatalogueItem,
+    receiver: InstitutionProfile,
+    on: date,
+    qa: Sequence[QaRecord],
+    policy: RecognitionPolicy,
+) -> Assessment:
+    """Assess one result for an order of ``item`` at ``receiver`` on business date ``on``."""
+    why: list[str] = []
+    why_not: list[str] = []
+    until = valid_until(candidate.result_date, item.validity_days)
+    if candidate.status.is_final:
+        why.append(f"结果状态：{candidate.status.label}")
+    else:
+        why_not.append(f"结果非最终状态（{candidate.status.label}）")
+    if candidate.result_date > on:
+        why_not.append("结果日期晚于开单日期")
+    elif on <= until:
+        why.append(f"在有效期内（{item.validity_days} 天，至 {until.isoformat()}）")
+    else:
+        why_not.append(f"已超过有效期（{item.validity_days} 天，至 {until.isoformat()}）")
+    needs_qa = policy.lab_requires_qa if item.kind is ItemKind.LAB else policy.imaging_requires_qa
+    discipline_qa = [r for r in qa if r.discipline == item.discipline]
+    qa_ok = any(r.valid_on(candidate.result_date) for r in discipline_qa)
+    if needs_qa:
+        if qa_ok:
+            why.append(f"来源实验室{item.discipline}室间质评合格")
+        elif discipline_qa:
+            why_not.append(f"来源实验室{item.discipline}室间质评在结果日期不在有效期或未通过")
+        else:
+            why_not.append(f"来源实验室无{item.discipline}室间质评记录")
+    if policy.require_hr_mark and not candidate.source.hr_mark:
+        why_not.append("来源机构无 HR 互认标识")
+    elif item.hr and candidate.source.hr_mark:
+        why.append("HR 标识项目，能认尽认")
+    ok, reason = institution_accepts(receiver, candidate.source, policy, qa_ok=qa_ok)
+    (why if ok else why_not).append(reason)
+    return Assessment(candidate.result_id, not why_not, tuple(why), tuple(why_not), until)
+
+
+def earliest_result_date(on: date, validity_days: int) -> date:
+    """Return the oldest result date still valid on ``on`` (for an indexed range query)."""
+    return on - timedelta(days=validity_days - 1)
+
+
+def check_decision(
+    decision: Decision, reasons: Sequence[NonRecognitionReason], note: str, *, result_chosen: bool
+) -> None:
+    """Check a doctor's decision: 互认 names a result; 不互认 needs ≥1 standard reason; note ≤ 200 chars."""
+    if len(note) > NOTE_MAX:
+        raise InvalidDecision(f"补充说明不能超过 {NOTE_MAX} 字（当前 {len(note)} 字）")
+    if decision is Decision.RECOGNISED:
+        if not result_chosen:
+            raise InvalidDecision("互认时须选择被认可的结果")
+        if reasons:
+            raise InvalidDecision("互认时不填写不互认理由")
+    else:
+        if not reasons:
+            raise InvalidDecision("不互认须至少选择一项客观理由")
+        if NonRecognitionReason.OTHER in reasons and len(reasons) == 1 and not note.strip():
+            raise InvalidDecision("选择“其他”理由时须填写补充说明")
+
+
+def parse_number(text: str) -> float | None:
+    """Return the numeric value of a result text like '5.6', '<0.1' or '>1000', else None."""
+    t = text.strip().lstrip("<>=≤≥ ")
+    try:
+        return float(t)
+    except ValueError:
+        return None
+
+
+def rate(part: int, whole: int) -> float:
+    """Return part/whole as a fraction rounded to 4 places (0 when whole is 0)."""
+    return round(part / whole, 4) if whole else 0.0
+
+
+@dataclass(frozen=True)
+class IncomingResult:
+    """One result as a sender delivered it (HL7 v2 OBX, FHIR Observation, imaging study), before it is
+    matched to the patient index, the sending institution and the regional catalogue."""
+
+    source_key: str  # stable per sender and observation: the idempotency key
+    id_number: str  # resident ID number (PID-3 / Patient.identifier)
+    sender_code: str  # institution code (MSH-4 / Organization identifier)
+    local_code: str  # the sender's item code (OBX-3 / Observation.code)
+    local_name: str
+    value_text: str
+    unit: str
+    reference_range: str
+    abnormal_flag: str
+    status: ResultStatus
+    observed_at: datetime
+    report_text: str = ""
+    study_uid: str = ""
+    modality: str = ""
+    body_part: str = ""

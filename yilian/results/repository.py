@@ -1,0 +1,212 @@
+"""Every query of the results area."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, func, insert, select
+from sqlalchemy.orm import Session
+
+from yilian.results.models import (
+    CatalogueItem,
+    CodeMap,
+    IngestLog,
+    Policy,
+    Prompt,
+    QaRecord,
+    Qualification,
+    RecognitionDecision,
+    Result,
+)
+
+
+def items(session: Session, *, kind: str | None = None) -> Sequence[CatalogueItem]:
+    stmt = (
+        select(CatalogueItem)
+        .where(CatalogueItem.is_active.is_(True))
+        .order_by(CatalogueItem.kind, CatalogueItem.code)
+    )
+    if kind:
+        stmt = stmt.where(CatalogueItem.kind == kind)
+    return session.scalars(stmt).all()
+
+
+def item_by_code(session: Session, code: str) -> CatalogueItem | None:
+    return session.scalar(select(CatalogueItem).where(CatalogueItem.code == code))
+
+
+def item_by_loinc(session: Session, loinc: str) -> CatalogueItem | None:
+    return session.scalar(select(CatalogueItem).where(CatalogueItem.loinc == loinc).limit(1))
+
+
+def code_map(session: Session, institution_id: int, local_code: str) -> CodeMap | None:
+    return session.scalar(
+        select(CodeMap).where(CodeMap.institution_id == institution_id, CodeMap.local_code == local_code)
+    )
+
+
+def code_maps(session: Session, institution_id: int | None = None) -> Sequence[CodeMap]:
+    stmt = select(CodeMap).order_by(CodeMap.institution_id, CodeMap.local_code)
+    if institution_id is not None:
+        stmt = stmt.where(CodeMap.institution_id == institution_id)
+    return session.scalars(stmt).all()
+
+
+def qualification(session: Session, institution_id: int) -> Qualification | None:
+    return session.get(Qualification, institution_id)
+
+
+def qualifications(session: Session) -> Sequence[Qualification]:
+    return session.scalars(select(Qualification)).all()
+
+
+def qa_records(session: Session, institution_ids: Sequence[int] | None = None) -> Sequence[QaRecord]:
+    stmt = select(QaRecord).order_by(QaRecord.institution_id, QaRecord.discipline)
+    if institution_ids is not None:
+        stmt = stmt.where(QaRecord.institution_id.in_(institution_ids))
+    return session.scalars(stmt).all()
+
+
+def qa_record(session: Session, institution_id: int, discipline: str) -> QaRecord | None:
+    return session.scalar(
+        select(QaRecord).where(QaRecord.institution_id == institution_id, QaRecord.discipline == discipline)
+    )
+
+
+def policy(session: Session, key: str) -> Policy | None:
+    return session.get(Policy, key)
+
+
+def ingest_log(session: Session, channel: str, sender: str, message_id: str) -> IngestLog | None:
+    return session.scalar(
+        select(IngestLog).where(
+            IngestLog.channel == channel, IngestLog.sender == sender, IngestLog.message_id == message_id
+        )
+    )
+
+
+def existing_source_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    if not keys:
+        return set()
+    return set(session.scalars(select(Result.source_key).where(Result.source_key.in_(keys))))
+
+
+def insert_results(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk insert (executemany) of result rows."""
+    if rows:
+        session.execute(insert(Result), list(rows))
+
+
+def results_by_keys(session: Session, keys: Sequence[str]) -> Sequence[Result]:
+    return session.scalars(select(Result).where(Result.source_key.in_(keys)).order_by(Result.id)).all()
+
+
+def get_result(session: Session, result_id: int) -> Result | None:
+    return session.get(Result, result_id)
+
+
+def candidate_results(
+    session: Session, *, patient_id: int, item_code: str, since: date, until: date
+) -> Sequence[Result]:
+    """Results of one item for one patient in a date window, newest first (uses ix_results_lookup)."""
+    return session.scalars(
+        select(Result)
+        .where(
+            Result.patient_id == patient_id,
+            Result.item_code == item_code,
+            Result.result_date >= since,
+            Result.result_date <= until,
+        )
+        .order_by(Result.result_date.desc(), Result.observed_at.desc(), Result.id.desc())
+        .limit(50)
+    ).all()
+
+
+def patient_results(
+    session: Session,
+    *,
+    patient_id: int,
+    item_code: str | None = None,
+    kind: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[Sequence[Result], int]:
+    where = [Result.patient_id == patient_id]
+    if item_code:
+        where.append(Result.item_code == item_code)
+    if kind:
+        where.append(Result.kind == kind)
+    total = session.scalar(select(func.count()).select_from(Result).where(*where)) or 0
+    rows = session.scalars(
+        select(Result)
+        .where(*where)
+        .order_by(Result.observed_at.desc(), Result.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return rows, total
+
+
+def get_prompt(session: Session, prompt_id: int, *, for_update: bool = False) -> Prompt | None:
+    stmt = select(Prompt).where(Prompt.id == prompt_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def decision_of(session: Session, prompt_id: int) -> RecognitionDecision | None:
+    return session.scalar(select(RecognitionDecision).where(RecognitionDecision.prompt_id == prompt_id))
+
+
+def indicators(
+    session: Session, *, group: str, since: date, until: date, institution_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Prompts, recognised / not recognised decisions and fees saved, grouped by institution, department
+    or item."""
+    column = {
+        "institution": Prompt.institution_id,
+        "department": Prompt.department_id,
+        "item": Prompt.item_code,
+    }[group]
+    where = [Prompt.business_date >= since, Prompt.business_date <= until]
+    if institution_id is not None:
+        where.append(Prompt.institution_id == institution_id)
+    recognised = case((RecognitionDecision.decision == "互认", 1), else_=0)
+    refused = case((RecognitionDecision.decision == "不互认", 1), else_=0)
+    stmt = (
+        select(
+            column.label("key"),
+            func.count(Prompt.id).label("prompts"),
+            func.coalesce(func.sum(recognised), 0).label("recognised"),
+            func.coalesce(func.sum(refused), 0).label("not_recognised"),
+            func.coalesce(func.sum(RecognitionDecision.fee_saved_fen), 0).label("fee_saved_fen"),
+        )
+        .select_from(Prompt)
+        .outerjoin(RecognitionDecision, RecognitionDecision.prompt_id == Prompt.id)
+        .where(*where)
+        .group_by(column)
+        .order_by(column)
+    )
+    return [dict(r._mapping) for r in session.execute(stmt)]
+
+
+def reason_counts(session: Session, *, since: date, until: date) -> list[str]:
+    """The reason lists of 不互认 decisions in the window."""
+    return list(
+        session.scalars(
+            select(RecognitionDecision.reasons)
+            .join(Prompt, Prompt.id == RecognitionDecision.prompt_id)
+            .where(
+                RecognitionDecision.decision == "不互认",
+                Prompt.business_date >= since,
+                Prompt.business_date <= until,
+            )
+        )
+    )
+
+
+def result_counts_by_institution(session: Session) -> dict[int, int]:
+    rows = session.execute(select(Result.institution_id, func.count()).group_by(Result.institution_id))
+    return {int(i): int(n) for i, n in rows}

@@ -1,0 +1,782 @@
+"""Use cases of the results area: catalogue and code equivalence, qualification and policy, ingest,
+look-up, recognition at ordering (重复开单提醒) and its indicators. Services flush, never commit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from yilian.kit import events
+from yilian.kit.audit import record_access
+from yilian.kit.auth.domain import Actor, Permission, Role
+from yilian.kit.clock import business_date, utcnow
+from yilian.kit.errors import Forbidden
+from yilian.registry import service as registry
+from yilian.registry.domain import ConsentScope, rank_label
+from yilian.results import domain, fhir, hl7, imaging
+from yilian.results import repository as repo
+from yilian.results.domain import (
+    Assessment,
+    CandidateResult,
+    Decision,
+    IncomingResult,
+    InstitutionProfile,
+    ItemKind,
+    NonRecognitionReason,
+    RecognitionPolicy,
+    ResultStatus,
+)
+from yilian.results.errors import (
+    AlreadyDecided,
+    BadMessage,
+    InvalidDecision,
+    InvalidImport,
+    InvalidPolicy,
+    PromptNotFound,
+    ResultAccessDenied,
+    ResultNotFound,
+    UnknownInstitution,
+    UnknownItem,
+    UnknownLocalCode,
+    UnknownPatient,
+)
+from yilian.results.models import (
+    CatalogueItem,
+    CodeMap,
+    IngestLog,
+    Policy,
+    Prompt,
+    QaRecord,
+    Qualification,
+    RecognitionDecision,
+    Result,
+)
+
+POLICY_KEY = "recognition"
+INGEST_ACTOR = Actor.system("results-ingest")
+RESULT_SCOPES = (ConsentScope.COMPANION_RESULTS, ConsentScope.VIEW_RECORD)
+
+
+def _require(actor: Actor, permission: Permission) -> None:
+    if not actor.has(permission):
+        raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限: {permission.value}")
+
+
+# ---------------------------------------------------------------- catalogue and code equivalence
+
+
+def to_domain_item(row: CatalogueItem) -> domain.CatalogueItem:
+    """Return the pure form of a catalogue row."""
+    return domain.CatalogueItem(
+        code=row.code,
+        name=row.name,
+        kind=ItemKind(row.kind),
+        validity_days=row.validity_days,
+        price_fen=row.price_fen,
+        unit=row.unit,
+        specimen=row.specimen,
+        discipline=row.discipline,
+        modality=row.modality,
+        body_part=row.body_part,
+        hr=row.hr,
+        loinc=row.loinc,
+    )
+
+
+def list_items(session: Session, *, kind: ItemKind | None = None) -> Sequence[CatalogueItem]:
+    """Return the active recognisable items (lab first, then imaging)."""
+    return repo.items(session, kind=kind.value if kind else None)
+
+
+def get_item(session: Session, code: str) -> CatalogueItem:
+    """Return a catalogue item by regional code."""
+    row = repo.item_by_code(session, code)
+    if row is None or not row.is_active:
+        raise UnknownItem(f"互认项目不存在: {code}")
+    return row
+
+
+def update_item(
+    session: Session,
+    actor: Actor,
+    code: str,
+    *,
+    validity_days: int | None = None,
+    price_fen: int | None = None,
+    hr: bool | None = None,
+) -> CatalogueItem:
+    """Change an item's validity, price (fen) or HR mark (policy data)."""
+    _require(actor, Permission.RESULTS_QUALIFY)
+    row = get_item(session, code)
+    if validity_days is not None:
+        if not 1 <= validity_days <= 3650:
+            raise InvalidPolicy("有效期须在 1–3650 天之间")
+        row.validity_days = validity_days
+    if price_fen is not None:
+        if price_fen < 0:
+            raise InvalidPolicy("价格不能为负")
+        row.price_fen = price_fen
+    if hr is not None:
+        row.hr = hr
+    session.flush()
+    return row
+
+
+def add_code_map(
+    session: Session,
+    actor: Actor,
+    *,
+    institution_id: int,
+    local_code: str,
+    item_code: str,
+    local_name: str = "",
+) -> CodeMap:
+    """Declare an institution's local code equivalent to a regional item (replaces an earlier mapping)."""
+    _require(actor, Permission.RESULTS_QUALIFY)
+    registry.get_institution(session, institution_id)
+    get_item(session, item_code)
+    local_code = local_code.strip()
+    if not local_code:
+        raise InvalidImport("本地代码不能为空")
+    row = repo.code_map(session, institution_id, local_code)
+    if row is None:
+        row = CodeMap(
+            institution_id=institution_id, local_code=local_code, local_name=local_name, item_code=item_code
+        )
+        session.add(row)
+    else:
+        row.item_code, row.local_name = item_code, local_name or row.local_name
+    session.flush()
+    return row
+
+
+CODE_MAP_COLUMNS = ("institution_code", "local_code", "local_name", "item_code")
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def import_code_maps(session: Session, actor: Actor, text: str) -> ImportReport:
+    """Import local-code ↔ regional-code equivalences from CSV (institution_code, local_code, local_name,
+    item_code); all or nothing: any bad row rejects the file with every error listed."""
+    _require(actor, Permission.RESULTS_QUALIFY)
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [c for c in CODE_MAP_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InvalidImport(f"缺少列: {', '.join(missing)}", errors=[f"缺少列: {', '.join(missing)}"])
+    institutions = {i.code: i.id for i in registry.list_institutions(session, limit=10_000)[0]}
+    items = {i.code for i in list_items(session)}
+    report = ImportReport()
+    parsed: list[tuple[int, str, str, str]] = []
+    seen: set[tuple[int, str]] = set()
+    for n, row in enumerate(reader, start=2):
+        report.rows += 1
+        inst = institutions.get((row.get("institution_code") or "").strip())
+        local = (row.get("local_code") or "").strip()
+        item = (row.get("item_code") or "").strip()
+        if inst is None:
+            report.errors.append(f"第 {n} 行: 机构编码不存在 {row.get('institution_code')!r}")
+            continue
+        if not local:
+            report.errors.append(f"第 {n} 行: 本地代码为空")
+            continue
+        if item not in items:
+            report.errors.append(f"第 {n} 行: 区域项目代码不存在 {item!r}")
+            continue
+        if (inst, local) in seen:
+            report.errors.append(f"第 {n} 行: 本地代码重复 {local!r}")
+            continue
+        seen.add((inst, local))
+        parsed.append((inst, local, (row.get("local_name") or "").strip()[:60], item))
+    if report.errors:
+        raise InvalidImport(f"{len(report.errors)} 行有错误，未导入任何数据", errors=report.errors)
+    for inst, local, name, item in parsed:
+        existing = repo.code_map(session, inst, local)
+        if existing is None:
+            session.add(CodeMap(institution_id=inst, local_code=local, local_name=name, item_code=item))
+            report.created += 1
+        else:
+            existing.item_code, existing.local_name = item, name or existing.local_name
+            report.updated += 1
+    session.flush()
+    return report
+
+
+def list_code_maps(session: Session, institution_id: int | None = None) -> Sequence[CodeMap]:
+    return repo.code_maps(session, institution_id)
+
+
+# ---------------------------------------------------------------- qualification and policy
+
+
+def get_policy(session: Session) -> RecognitionPolicy:
+    """Return the recognition policy in force (the seeded Jiangsu defaults unless changed)."""
+    row = repo.policy(session, POLICY_KEY)
+    return RecognitionPolicy.from_dict(json.loads(row.value)) if row else RecognitionPolicy()
+
+
+def set_policy(session: Session, actor: Actor, data: dict[str, Any]) -> RecognitionPolicy:
+    """Replace the recognition policy (matrix by tier, alliance rule, QA and HR requirements)."""
+    _require(actor, Permission.RESULTS_QUALIFY)
+    try:
+        policy = RecognitionPolicy.from_dict(data)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise InvalidPolicy(str(exc)) from exc
+    row = repo.policy(session, POLICY_KEY)
+    value = json.dumps(policy.to_dict(), ensure_ascii=False)
+    if row is None:
+        session.add(Policy(key=POLICY_KEY, value=value, updated_at=utcnow()))
+    else:
+        row.value, row.updated_at = value, utcnow()
+    session.flush()
+    return policy
+
+
+def set_hr_mark(session: Session, actor: Actor, institution_id: int, hr_mark: bool) -> Qualification:
+    """Give or take an institution's HR recognition mark."""
+    _require(actor, Permission.RESULTS_QUALIFY)
+    registry.get_institution(session, institution_id)
+    row = repo.qualification(session, institution_id)
+    if row is None:
+        row = Qualification(institution_id=institution_id, hr_mark=hr_mark, updated_at=utcnow())
+        session.add(row)
+    else:
+        row.hr_mark, row.updated_at = hr_mark, utcnow()
+    session.flush()
+    return row
+
+
+def set_qa(
+    session: Session,
+    actor: Actor,
+    *,
+    institution_id: int,
+    discipline: str,
+    passed: bool,
+    passed_on: date,
+    expires_on: date,
+) -> QaRecord:
+    """Record an external quality assessment (室间质评) result of one lab discipline."""
+    _require(actor, Permission.RESULTS_QUALIFY)
+    registry.get_institution(session, institution_id)
+    discipline = discipline.strip()
+    if not discipline:
+        raise InvalidPolicy("专业不能为空")
+    if expires_on < passed_on:
+        raise InvalidPolicy("有效期截止日不能早于通过日期")
+    row = repo.qa_record(session, institution_id, discipline)
+    if row is None:
+        row = QaRecord(
+            institution_id=institution_id,
+            discipline=discipline,
+            passed=passed,
+            passed_on=passed_on,
+            expires_on=expires_on,
+        )
+        session.add(row)
+    else:
+        row.passed, row.passed_on, row.expires_on = passed, passed_on, expires_on
+    session.flush()
+    return row
+
+
+def qualification_overview(session: Session) -> list[dict[str, Any]]:
+    """Return every institution with its tier, HR mark and QA records (for the admin page and API)."""
+    institutions, _ = registry.list_institutions(session, limit=10_000)
+    marks = {q.institution_id: q.hr_mark for q in repo.qualifications(session)}
+    qa: dict[int, list[QaRecord]] = {}
+    for r in repo.qa_records(session):
+        qa.setdefault(r.institution_id, []).append(r)
+    today = business_date()
+    return [
+        {
+            "institution_id": i.id,
+            "code": i.code,
+            "name": i.name,
+            "rank_label": rank_label(i.level, i.grade, i.category),
+            "tier": domain.tier_of(i.level, i.grade).value,
+            "tier_label": domain.tier_of(i.level, i.grade).label,
+            "alliance_id": i.alliance_id,
+            "hr_mark": marks.get(i.id, False),
+            "qa": [
+                {
+                    "discipline": r.discipline,
+                    "passed": r.passed,
+                    "passed_on": r.passed_on,
+                    "expires_on": r.expires_on,
+                    "valid_today": domain.QaRecord(
+                        r.discipline, r.passed_on, r.expires_on, r.passed
+                    ).valid_on(today),
+                }
+                for r in qa.get(i.id, [])
+            ],
+        }
+        for i in institutions
+    ]
+
+
+def _profiles(session: Session, institution_ids: Sequence[int]) -> dict[int, InstitutionProfile]:
+    out: dict[int, InstitutionProfile] = {}
+    for iid in set(institution_ids):
+        inst = registry.get_institution(session, iid)
+        q = repo.qualification(session, iid)
+        out[iid] = InstitutionProfile(
+            inst.id, inst.name, inst.level, inst.grade, inst.alliance_id, q.hr_mark if q else False
+        )
+    return out
+
+
+# ---------------------------------------------------------------- ingest
+
+
+@dataclass
+class IngestOutcome:
+    """What happened to one message: stored results (new or already there) or a duplicate message."""
+
+    message_id: str
+    duplicate: bool
+    result_ids: list[int]
+
+
+def _resolve_item(session: Session, institution_id: int, incoming: IncomingResult) -> CatalogueItem:
+    if incoming.local_code.startswith("loinc:"):
+        by_loinc = repo.item_by_loinc(session, incoming.local_code[6:])
+        if by_loinc is not None:
+            return by_loinc
+    elif incoming.local_code:
+        mapped = repo.code_map(session, institution_id, incoming.local_code)
+        if mapped is not None:
+            return get_item(session, mapped.item_code)
+        direct = repo.item_by_code(session, incoming.local_code)
+        if direct is not None:
+            return direct
+    if incoming.modality:
+        for row in repo.items(session, kind=ItemKind.IMAGING.value):
+            if row.modality == incoming.modality and row.body_part == incoming.body_part:
+                return row
+    raise UnknownLocalCode(
+        f"项目代码 {incoming.local_code or incoming.modality + '/' + incoming.body_part} 未对照到区域互认项目"
+    )
+
+
+def ingest(
+    session: Session, *, channel: str, sender: str, message_id: str, results: Sequence[IncomingResult]
+) -> IngestOutcome:
+    """Store the results of one message: the same message (or the same observation) twice stores one result;
+    any unknown patient, sender or item rejects the whole message before anything is written."""
+    if not message_id:
+        raise BadMessage("报文缺少消息控制号")
+    if not results:
+        raise BadMessage("报文中没有结果")
+    seen = repo.ingest_log(session, channel, sender, message_id)
+    if seen is not None and seen.accepted:
+        stored = repo.results_by_keys(session, [r.source_key for r in results])
+        return IngestOutcome(message_id, True, [r.id for r in stored])
+    institutions = {i.code: i for i in registry.list_institutions(session, q=sender, limit=50)[0]}
+    rows: list[dict[str, Any]] = []
+    patients: dict[str, int] = {}
+    now = utcnow()
+    for incoming in results:
+        inst = institutions.get(incoming.sender_code)
+        if inst is None:
+            found = registry.list_institutions(session, q=incoming.sender_code, limit=50)[0]
+            inst = next((i for i in found if i.code == incoming.sender_code), None)
+        if inst is None:
+            raise UnknownInstitution(f"发送机构编码不存在: {incoming.sender_code}")
+        institutions[inst.code] = inst
+        if incoming.id_number not in patients:
+            matches, _ = registry.search_patients(session, INGEST_ACTOR, q=incoming.id_number, limit=2)
+            exact = [p for p in matches if p.id_number == incoming.id_number.upper()]
+            if not exact:
+                raise UnknownPatient(
+                    f"身份证号 {incoming.id_number[:6]}********{incoming.id_number[-4:]} 在患者主索引中不存在"
+                )
+            patients[incoming.id_number] = exact[0].id
+        item = _resolve_item(session, inst.id, incoming)
+        if incoming.observed_at.tzinfo is None:
+            raise BadMessage("观察时间缺少时区")
+        rows.append(
+            {
+                "patient_id": patients[incoming.id_number],
+                "institution_id": inst.id,
+                "item_code": item.code,
+                "local_code": incoming.local_code[:32],
+                "kind": item.kind,
+                "value_text": incoming.value_text[:200],
+                "value_num": domain.parse_number(incoming.value_text) if item.kind == ItemKind.LAB else None,
+                "unit": (incoming.unit or item.unit)[:16],
+                "reference_range": incoming.reference_range[:40],
+                "abnormal_flag": incoming.abnormal_flag[:4],
+                "status": incoming.status.value,
+                "observed_at": incoming.observed_at,
+                "result_date": business_date(incoming.observed_at),
+                "report_text": incoming.report_text,
+                "study_uid": incoming.study_uid[:64],
+                "channel": channel,
+                "source_key": incoming.source_key[:160],
+                "received_at": now,
+            }
+        )
+    keys = [r["source_key"] for r in rows]
+    if len(set(keys)) != len(keys):
+        raise BadMessage("同一报文中结果标识重复")
+    existing = repo.existing_source_keys(session, keys)
+    try:
+        with session.begin_nested():
+            repo.insert_results(session, [r for r in rows if r["source_key"] not in existing])
+            if seen is None:
+                session.add(
+                    IngestLog(
+                        channel=channel,
+                        sender=sender[:64],
+                        message_id=message_id[:100],
+                        accepted=True,
+                        result_count=len(rows),
+                        received_at=now,
+                    )
+                )
+            session.flush()
+    except IntegrityError:
+        # a concurrent delivery of the same message won the race: it is the same result
+        pass
+    stored = repo.results_by_keys(session, keys)
+    if stored:
+        events.emit(
+            session,
+            "results.received",
+            {"result_ids": [r.id for r in stored], "patient_ids": sorted(set(patients.values()))},
+        )
+    return IngestOutcome(message_id, False, [r.id for r in stored])
+
+
+# ---------------------------------------------------------------- look-up
+
+
+def _may_read_results(session: Session, actor: Actor, patient_id: int) -> bool:
+    if not actor.has(Permission.RESULTS_READ):
+        return False
+    if actor.role is Role.PATIENT:
+        return actor.patient_id == patient_id
+    if actor.role is Role.FAMILY:
+        if actor.patient_id is None:
+            return False
+        return any(
+            registry.active_consent(session, grantor_id=patient_id, grantee_id=actor.patient_id, scope=s)
+            for s in RESULT_SCOPES
+        )
+    return registry.can_read_patient(session, actor, registry.find_patient(session, patient_id))
+
+
+def _authorise(session: Session, actor: Actor, patient_id: int, *, reason: str, resource: str) -> None:
+    registry.find_patient(session, patient_id)
+    if not _may_read_results(session, actor, patient_id):
+        raise ResultAccessDenied("您不是该患者的接诊医生、本人或经授权的家属")
+    record_access(
+        session, actor, action="read", resource=resource[:200], patient_id=patient_id, reason=reason
+    )
+
+
+def patient_results(
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    *,
+    item_code: str | None = None,
+    kind: ItemKind | None = None,
+    offset: int = 0,
+    limit: int = 50,
+    reason: str = "查看检查检验结果",
+) -> tuple[Sequence[Result], int]:
+    """Return a patient's results across the alliance, newest first, for an authorised reader (audited)."""
+    _authorise(session, actor, patient_id, reason=reason, resource=f"results?patient={patient_id}")
+    return repo.patient_results(
+        session,
+        patient_id=patient_id,
+        item_code=item_code,
+        kind=kind.value if kind else None,
+        offset=offset,
+        limit=limit,
+    )
+
+
+def get_result(session: Session, actor: Actor, result_id: int) -> Result:
+    """Return one result to an authorised reader (audited)."""
+    row = repo.get_result(session, result_id)
+    if row is None:
+        raise ResultNotFound(f"结果不存在: {result_id}")
+    _authorise(session, actor, row.patient_id, reason="查看结果", resource=f"results/{row.id}")
+    return row
+
+
+def timeline(session: Session, actor: Actor, patient_id: int, item_code: str) -> list[Result]:
+    """Return a patient's values of one item in time order across institutions (audited)."""
+    rows, _ = patient_results(session, actor, patient_id, item_code=item_code, limit=500, reason="结果趋势")
+    return sorted(rows, key=lambda r: (r.observed_at, r.id))
+
+
+# ---------------------------------------------------------------- recognition at ordering
+
+
+@dataclass
+class CandidateView:
+    result: Result
+    institution_name: str
+    assessment: Assessment
+
+
+@dataclass
+class CheckOutcome:
+    """The answer to "can an earlier result stand in for this order?"."""
+
+    item: CatalogueItem
+    business_date: date
+    prompt_id: int | None
+    candidates: list[CandidateView]  # qualifying, newest first
+    rejected: list[CandidateView]  # inside the validity window but not recognisable, with why not
+
+
+def check_recognition(
+    session: Session,
+    actor: Actor,
+    *,
+    patient_id: int,
+    institution_id: int,
+    item_code: str,
+    department_id: int | None = None,
+    practitioner_id: int | None = None,
+    on: date | None = None,
+) -> CheckOutcome:
+    """Return the results that can stand in for an order of ``item_code`` for the patient at the ordering
+    institution on business date ``on`` (today by default), newest first with why each qualifies; a check
+    with candidates is recorded as a prompt (重复开单提醒) for the decision and the indicators."""
+    _require(actor, Permission.RESULTS_RECOGNIZE)
+    if actor.institution_id is not None and actor.institution_id != institution_id:
+        raise Forbidden("只能为本机构的开单核查互认")
+    on = on or business_date()
+    item = get_item(session, item_code)
+    _authorise(
+        session,
+        actor,
+        patient_id,
+        reason=f"互认核查 {item.code}",
+        resource=f"results?patient={patient_id}&code={item.code}",
+    )
+    pure_item = to_domain_item(item)
+    rows = repo.candidate_results(
+        session,
+        patient_id=patient_id,
+        item_code=item.code,
+        since=domain.earliest_result_date(on, item.validity_days),
+        until=on,
+    )
+    profiles = _profiles(session, [institution_id, *(r.institution_id for r in rows)])
+    qa: dict[int, list[domain.QaRecord]] = {}
+    for record in repo.qa_records(session, sorted({r.institution_id for r in rows})):
+        qa.setdefault(record.institution_id, []).append(
+            domain.QaRecord(record.discipline, record.passed_on, record.expires_on, record.passed)
+        )
+    policy = get_policy(session)
+    receiver = profiles[institution_id]
+    candidates: list[CandidateView] = []
+    rejected: list[CandidateView] = []
+    for row in rows:
+        source = profiles[row.institution_id]
+        assessment = domain.assess(
+            CandidateResult(row.id, row.item_code, ResultStatus(row.status), row.result_date, source),
+            item=pure_item,
+            receiver=receiver,
+            on=on,
+            qa=qa.get(row.institution_id, []),
+            policy=policy,
+        )
+        (candidates if assessment.qualifies else rejected).append(CandidateView(row, source.name, assessment))
+    prompt_id = None
+    if candidates:
+        prompt = Prompt(
+            patient_id=patient_id,
+            institution_id=institution_id,
+            department_id=department_id,
+            practitioner_id=practitioner_id,
+            item_code=item.code,
+            business_date=on,
+            candidate_ids=",".join(str(c.result.id) for c in candidates)[:400],
+            created_at=utcnow(),
+        )
+        session.add(prompt)
+        session.flush()
+        prompt_id = prompt.id
+    return CheckOutcome(item, on, prompt_id, candidates, rejected)
+
+
+def decide(
+    session: Session,
+    actor: Actor,
+    *,
+    prompt_id: int,
+    decision: Decision,
+    result_id: int | None = None,
+    reasons: Sequence[NonRecognitionReason] = (),
+    note: str = "",
+) -> RecognitionDecision:
+    """Record the doctor's decision on a prompt: 互认 (no order placed, the item's fee counted as saved; the
+    ordering institution gets access to the patient) or 不互认 with ≥1 standard reason."""
+    _require(actor, Permission.RESULTS_RECOGNIZE)
+    prompt = repo.get_prompt(session, prompt_id, for_update=True)
+    if prompt is None:
+        raise PromptNotFound(f"互认提示不存在: {prompt_id}")
+    if actor.institution_id is not None and actor.institution_id != prompt.institution_id:
+        raise Forbidden("不能为其他机构的提示作出决定")
+    domain.check_decision(decision, reasons, note, result_chosen=result_id is not None)
+    if repo.decision_of(session, prompt_id) is not None:
+        raise AlreadyDecided("该提示已作出互认决定")
+    allowed = {int(x) for x in prompt.candidate_ids.split(",") if x}
+    if result_id is not None and result_id not in allowed:
+        raise InvalidDecision("所选结果不在本次提示的可互认结果中")
+    item = get_item(session, prompt.item_code)
+    row = RecognitionDecision(
+        prompt_id=prompt.id,
+        decision=decision.value,
+        result_id=result_id,
+        reasons=",".join(r.value for r in reasons),
+        note=note.strip(),
+        fee_saved_fen=item.price_fen if decision is Decision.RECOGNISED else 0,
+        user_id=actor.user_id,
+        decided_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    if decision is Decision.RECOGNISED and result_id is not None:
+        result = repo.get_result(session, result_id)
+        if result is not None and result.institution_id != prompt.institution_id:
+            registry.grant_institution_access(
+                session,
+                patient_id=prompt.patient_id,
+                institution_id=prompt.institution_id,
+                reason=f"互认结果 {item.name}",
+                days=item.validity_days,
+            )
+    record_access(
+        session,
+        actor,
+        action="update",
+        resource=f"results/prompts/{prompt.id}",
+        patient_id=prompt.patient_id,
+        reason=f"{decision.value} {item.name}",
+    )
+    events.emit(
+        session,
+        "results.decided",
+        {"prompt_id": prompt.id, "decision": decision.value, "fee_saved_fen": row.fee_saved_fen},
+    )
+    return row
+
+
+# ---------------------------------------------------------------- indicators
+
+
+def indicators(
+    session: Session,
+    actor: Actor,
+    *,
+    group: str = "institution",
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[str, Any]:
+    """Return prompts, decisions, recognition rate and fees saved by institution, department or item."""
+    _require(actor, Permission.RESULTS_STATS)
+    if group not in ("institution", "department", "item"):
+        raise InvalidPolicy("group 须为 institution / department / item")
+    until = until or business_date()
+    since = since or until - timedelta(days=29)
+    scope = actor.institution_id if actor.role is not Role.ADMIN else None
+    rows = repo.indicators(session, group=group, since=since, until=until, institution_id=scope)
+    names: dict[Any, str] = {}
+    if group == "institution":
+        names = {i.id: i.name for i in registry.list_institutions(session, limit=10_000)[0]}
+    elif group == "department":
+        for r in rows:
+            if r["key"] is not None:
+                names[r["key"]] = registry.get_department(session, int(r["key"])).name
+    else:
+        names = {i.code: i.name for i in list_items(session)}
+    out = []
+    for r in rows:
+        decided = int(r["recognised"]) + int(r["not_recognised"])
+        out.append(
+            {
+                "key": r["key"],
+                "name": names.get(r["key"], "未指定" if r["key"] is None else str(r["key"])),
+                "prompts": int(r["prompts"]),
+                "recognised": int(r["recognised"]),
+                "not_recognised": int(r["not_recognised"]),
+                "recognition_rate": domain.rate(int(r["recognised"]), decided),
+                "fee_saved_fen": int(r["fee_saved_fen"]),
+            }
+        )
+    reasons = Counter(
+        x for line in repo.reason_counts(session, since=since, until=until) for x in line.split(",") if x
+    )
+    totals: dict[str, float] = {
+        k: sum(int(r[k]) for r in out) for k in ("prompts", "recognised", "not_recognised", "fee_saved_fen")
+    }
+    totals["recognition_rate"] = domain.rate(
+        int(totals["recognised"]), int(totals["recognised"] + totals["not_recognised"])
+    )
+    return {
+        "group": group,
+        "since": since,
+        "until": until,
+        "rows": out,
+        "totals": totals,
+        "reasons": [
+            {"reason": k, "label": NonRecognitionReason(k).label, "count": v}
+            for k, v in reasons.most_common()
+        ],
+    }
+
+
+def institution_names(session: Session) -> dict[int, str]:
+    """Return institution names by id (for pages)."""
+    return {i.id: i.name for i in registry.list_institutions(session, limit=10_000)[0]}
+
+
+def latest_datetime(rows: Sequence[Result]) -> datetime | None:
+    return max((r.observed_at for r in rows), default=None)
+
+
+def ingest_hl7(session: Session, text: str) -> IngestOutcome:
+    """Parse and store an HL7 v2.5 ORU^R01 message (idempotent by MSH-4 + MSH-10 and per OBX)."""
+    parsed = hl7.parse_oru(text)
+    return ingest(
+        session, channel="hl7", sender=parsed.sender, message_id=parsed.control_id, results=parsed.results
+    )
+
+
+def ingest_fhir_bundle(session: Session, body: dict[str, Any]) -> IngestOutcome:
+    """Validate and store a FHIR R4 Bundle of DiagnosticReport + Observation (+ Patient, Organization)."""
+    parsed = fhir.parse_bundle(body)
+    return ingest(
+        session, channel="fhir", sender=parsed.sender, message_id=parsed.message_id, results=parsed.results
+    )
+
+
+def ingest_imaging(session: Session, study: imaging.ImagingInput) -> IngestOutcome:
+    """Store one imaging study (metadata + report text), e.g. read from a DICOM header."""
+    incoming = imaging.to_incoming(study)
+    return ingest(
+        session, channel="dicom", sender=study.sender_code, message_id=study.study_uid, results=[incoming]
+    )
