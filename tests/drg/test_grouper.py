@@ -319,3 +319,36 @@ def test_any_valid_record_gets_exactly_one_outcome(
     if r.status == "grouped":
         assert r.drg in grouper.drgs and r.drg.startswith(r.adrg or "?")
     assert r.steps[-1].startswith("结论")
+
+
+def test_indexed_scan_agrees_with_table_order_scan(grouper: Grouper) -> None:
+    """The look-up index only skips ADRGs that cannot match: same answer as testing every ADRG."""
+    import random
+
+    rnd = random.Random(5)
+    adrgs = grouper.scheme.adrgs
+    or_procs = sorted(grouper.or_procedures)
+    checked = 0
+    for _ in range(3000):
+        a = rnd.choice(adrgs)
+        c = a.conditions[0] if a.conditions else Condition()
+        dx_pool = sorted(c.principal_dx or c.any_dx or grouper.mdc_dx.get(a.mdc) or {"J18.900"})
+        procs: list[str] = []
+        if c.principal_procedure:
+            procs.append(rnd.choice(sorted(c.principal_procedure)))
+        elif rnd.random() < 0.3:
+            procs.append(rnd.choice(or_procs))
+        r = make_record(
+            principal_dx=rnd.choice(dx_pool),
+            procedures=procs,
+            sex=rnd.choice([1, 2]),
+            age_years=0,
+            age_days=rnd.choice([3, 100, 20000]),
+            birth_weight_g=rnd.choice([None, 1200, 2600]),
+        )
+        age = grouper._age_days(r)
+        for mdc in {a.mdc, *grouper.mdc_of_pdx.get(r.principal_dx, ())}:
+            fast, slow = grouper._scan(mdc, r, age), grouper._scan_linear(mdc, r, age)
+            assert (fast[0], fast[1]) == (slow[0], slow[1]), (mdc, r)
+            checked += 1
+    assert checked >= 3000

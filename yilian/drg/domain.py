@@ -233,6 +233,43 @@ class _IndexedAdrg:
     takes_procedure: bool  # some condition asks for a procedure (surgical and 操作 groups)
 
 
+@dataclass(frozen=True)
+class _MdcIndex:
+    """Which ADRGs (positions in table order) a principal diagnosis or procedure can reach."""
+
+    by_pdx: dict[str, tuple[int, ...]]
+    by_proc: dict[str, tuple[int, ...]]
+    always: tuple[int, ...]
+    first_without_procedure: int
+
+    @staticmethod
+    def build(items: Sequence[_IndexedAdrg]) -> _MdcIndex:
+        by_pdx: dict[str, list[int]] = {}
+        by_proc: dict[str, list[int]] = {}
+        always: list[int] = []
+        first = len(items)
+        for i, ia in enumerate(items):
+            if not ia.takes_procedure and first == len(items):
+                first = i
+            conds = ia.conditions
+            if conds and all(c.principal_dx is not None for c in conds):
+                for c in conds:
+                    for code in c.principal_dx or ():
+                        by_pdx.setdefault(code, []).append(i)
+            elif conds and all(c.principal_procedure is not None for c in conds):
+                for c in conds:
+                    for code in c.principal_procedure or ():
+                        by_proc.setdefault(code, []).append(i)
+            else:
+                always.append(i)
+        return _MdcIndex(
+            {k: tuple(sorted(set(v))) for k, v in by_pdx.items()},
+            {k: tuple(sorted(set(v))) for k, v in by_proc.items()},
+            tuple(always),
+            first,
+        )
+
+
 class Grouper:
     """Indexes a :class:`Scheme` once; :meth:`group` is then only look-ups."""
 
@@ -274,6 +311,9 @@ class Grouper:
                     for t in c.all_procedures:
                         or_procs |= t
         self.or_procedures = frozenset(or_procs)
+        self._index: dict[str, _MdcIndex] = {
+            m: _MdcIndex.build(items) for m, items in self.adrgs_by_mdc.items()
+        }
         self.adrg_names = {a.code: a.name for a in scheme.adrgs}
         self.drgs = scheme.drgs
         suffixes: dict[str, set[str]] = {}
@@ -332,7 +372,41 @@ class Grouper:
     def _scan(self, mdc: str, r: DischargeRecord, age_days: int | None) -> tuple[Adrg | None, bool]:
         """First ADRG of ``mdc`` in table order. Ambiguous when the principal procedure is an
         operating-room procedure and the scan reaches the groups that take no procedure (medical
-        groups, "no surgery" groups) without any procedure group having accepted it."""
+        groups, "no surgery" groups) without any procedure group having accepted it.
+
+        Only the ADRGs whose key lists hold the record's principal diagnosis or procedure (plus the
+        few with other conditions) are tested, in table order; :meth:`_scan_linear` is the plain
+        definition and a test checks both agree."""
+        index = self._index.get(mdc)
+        if index is None:
+            return None, False
+        items = self.adrgs_by_mdc[mdc]
+        pproc = r.procedures[0] if r.procedures else None
+        is_or = pproc is not None and pproc in self.or_procedures
+        pdx = r.principal_dx
+        found: set[int] = set(index.always)
+        hit = index.by_pdx.get(pdx)
+        if hit:
+            found.update(hit)
+        if "+" in pdx:
+            hit = index.by_pdx.get(base_code(pdx))
+            if hit:
+                found.update(hit)
+        if pproc is not None:
+            hit = index.by_proc.get(pproc)
+            if hit:
+                found.update(hit)
+        limit = index.first_without_procedure if is_or else len(items)
+        for i in sorted(found):
+            if i >= limit:
+                break
+            ia = items[i]
+            for c in ia.conditions:
+                if self._match(c, r, age_days):
+                    return ia.adrg, False
+        return None, is_or and limit < len(items)
+
+    def _scan_linear(self, mdc: str, r: DischargeRecord, age_days: int | None) -> tuple[Adrg | None, bool]:
         pproc = r.procedures[0] if r.procedures else None
         is_or = pproc is not None and pproc in self.or_procedures
         for ia in self.adrgs_by_mdc.get(mdc, ()):
