@@ -352,3 +352,47 @@ def test_indexed_scan_agrees_with_table_order_scan(grouper: Grouper) -> None:
             assert (fast[0], fast[1]) == (slow[0], slow[1]), (mdc, r)
             checked += 1
     assert checked >= 3000
+
+
+@pytest.mark.parametrize(
+    ("procs", "adrg"),
+    [
+        (("50.5100",), "AB1"),
+        (("52.8000", "55.6100"), "AC1"),  # 同时包含: pancreas and kidney
+        (("55.6100", "52.8000"), "AC1"),
+        (("52.8000",), "AD1"),
+        (("55.6100",), "AE1"),
+        (("33.5000",), "AF1"),
+        (("41.0000",), "AG1"),
+        (("41.0100",), "AG2"),
+        (("37.5200x001",), "AH1"),
+    ],
+)
+def test_mdca_transplant_groups(grouper: Grouper, procs: tuple[str, ...], adrg: str) -> None:
+    r = grouper.group(rec("N18.500", procs=procs))
+    assert (r.mdc, r.adrg) == ("MDCA", adrg)
+
+
+def _first(codes: frozenset[str] | None) -> str:
+    assert codes
+    return sorted(codes)[0]
+
+
+def test_diagnosis_plus_procedure_tables_alternatives(grouper: Grouper) -> None:
+    """JA1: principal diagnosis + 手术表 1 + 手术表 2, or + 手术表 1 + 手术表 3 + 手术表 4."""
+    ja1 = next(a for a in grouper.scheme.adrgs if a.code == "JA1")
+    first, second = ja1.conditions
+    pdx = _first(first.principal_dx)
+    t1, t2 = (_first(t) for t in first.all_procedures)
+    r = grouper.group(rec(pdx, procs=(t1, t2), sex=2))
+    assert r.adrg == "JA1"
+    u1, u3, u4 = (_first(t) for t in second.all_procedures)
+    assert grouper.group(rec(pdx, procs=(u1, u3, u4), sex=2)).adrg == "JA1"
+    assert grouper.group(rec(pdx, procs=(u1, u3), sex=2)).adrg != "JA1"  # 手术表 4 missing
+
+
+def test_mdcz_with_surgery(grouper: Grouper) -> None:
+    zb1 = next(a for a in grouper.scheme.adrgs if a.code == "ZB1")
+    proc = _first(zb1.conditions[0].principal_procedure)
+    r = grouper.group(rec("S01.800x031", "S21.101", procs=(proc,)))
+    assert (r.mdc, r.adrg) == ("MDCZ", "ZB1")
