@@ -84,6 +84,8 @@ def test_insurance_uploads_batch_and_sees_dashboard(page: object, tmp_path: Path
     depts = page.get_by_test_id("drg-departments")  # type: ignore[attr-defined]
     depts.locator("tbody tr", has_text="神经内科").first.wait_for()
     page.locator("[data-testid=drg-chart-cmi] canvas").first.wait_for()  # type: ignore[attr-defined]
+    page.locator("[data-testid=drg-chart-drg] canvas").first.wait_for()  # type: ignore[attr-defined]
+    assert "神经内科/张医生" in page.get_by_test_id("drg-doctors").inner_text()  # type: ignore[attr-defined]
     with page.expect_download() as dl:  # type: ignore[attr-defined]
         page.get_by_test_id("drg-export").click()  # type: ignore[attr-defined]
     saved = tmp_path / "export.xlsx"

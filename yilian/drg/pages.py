@@ -377,6 +377,56 @@ def dashboard_page(
             ],
             row_key="unit",
         ).classes("w-full").props('dense data-testid="drg-departments"')
+        top = a.by_drg[:15]
+        ui.echart(
+            {
+                "animation": False,
+                "title": {"text": "病组盈亏（病例数前 15 的 DRG，元）", "textStyle": {"fontSize": 14}},
+                "tooltip": {"trigger": "axis"},
+                "grid": {"top": 40, "bottom": 60},
+                "xAxis": {"type": "category", "data": [d[0] for d in top], "axisLabel": {"rotate": 30}},
+                "yAxis": {"type": "value"},
+                "series": [
+                    {
+                        "type": "bar",
+                        "data": [
+                            {
+                                "value": (d[4] - d[3]) / 100,
+                                "itemStyle": {"color": "#2a9d8f" if d[4] >= d[3] else "#e76f51"},
+                            }
+                            for d in top
+                        ],
+                    }
+                ],
+            }
+        ).classes("w-full h-72").props('data-testid="drg-chart-drg"')
+        ui.label("医生").classes("text-subtitle1")
+        ui.table(
+            columns=[
+                {"name": k, "label": label, "field": k, "sortable": True}
+                for k, label in (
+                    ("unit", "科室/医生"),
+                    ("cases", "病例数"),
+                    ("cmi", "CMI"),
+                    ("cost_index", "费用消耗指数"),
+                    ("time_index", "时间消耗指数"),
+                    ("profit", "盈亏"),
+                )
+            ],
+            rows=[
+                {
+                    "unit": d.unit,
+                    "cases": d.cases,
+                    "cmi": f"{d.cmi:.4f}",
+                    "cost_index": f"{d.cost_index:.2f}",
+                    "time_index": f"{d.time_index:.2f}",
+                    "profit": yuan(d.profit_fen),
+                }
+                for d in a.doctors
+            ],
+            row_key="unit",
+            pagination=10,
+        ).classes("w-full").props('dense data-testid="drg-doctors"')
         ui.label("亏损最多的病组").classes("text-subtitle1")
         ui.table(
             columns=[
