@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from sqlalchemy.orm import Session
 
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
@@ -17,11 +21,14 @@ MAX_MESSAGE = 1_000_000
 log = logging.getLogger("yilian.results.mllp")
 
 
-def handle(text: str) -> str:
-    """Process one HL7 message and return the ACK to send back."""
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+def handle(text: str, unit: UnitOfWork = unit_of_work) -> str:
+    """Process one HL7 message in its own unit of work and return the ACK to send back."""
     control_id = hl7.control_id_of(text)
     try:
-        with unit_of_work() as session:
+        with unit() as session:
             outcome = service.ingest_hl7(session, text)
     except BadMessage as exc:
         log.warning("MLLP message %s rejected: %s", control_id, exc.detail)
@@ -33,7 +40,7 @@ def handle(text: str) -> str:
     return hl7.ack(control_id, "AA", note)
 
 
-async def _client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, unit: UnitOfWork) -> None:
     buffer = b""
     try:
         while True:
@@ -51,16 +58,22 @@ async def _client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                 if start < 0:
                     continue
                 text = frame[start + 1 :].decode("utf-8", errors="replace")
-                reply = await asyncio.to_thread(handle, text)
+                reply = await asyncio.to_thread(handle, text, unit)
                 writer.write(START + reply.encode("utf-8") + END)
                 await writer.drain()
     finally:
         writer.close()
 
 
-async def serve(host: str, port: int, *, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    host: str, port: int, *, ready: asyncio.Event | None = None, unit: UnitOfWork = unit_of_work
+) -> None:
     """Listen for MLLP connections until cancelled."""
-    server = await asyncio.start_server(_client, host, port)
+
+    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _client(reader, writer, unit)
+
+    server = await asyncio.start_server(client, host, port)
     log.info("MLLP listening on %s:%s", host, port)
     if ready is not None:
         ready.set()

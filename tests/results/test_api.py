@@ -1,0 +1,307 @@
+"""Recognition at ordering over HTTP, look-up with access rules and audit, FHIR read/search and ingest,
+qualification admin and indicators."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tests.builders import SYSTEM, bearer, make_patient, make_user
+from tests.results.conftest import World
+from tests.results.test_ingest import _bundle
+from yilian.kit.audit import AccessAudit
+from yilian.kit.auth.domain import Role
+from yilian.kit.clock import FrozenClock
+from yilian.registry import service as registry
+from yilian.registry.domain import ConsentScope, RelationType
+from yilian.registry.models import PatientAccessGrant
+from yilian.registry.schemas import ConsentCreate, RelationCreate
+from yilian.results import service
+from yilian.results.models import Result
+
+TODAY = date(2026, 5, 7)  # frozen_clock's business date
+
+
+def _lab(
+    session: Session,
+    world: World,
+    *,
+    sender: str,
+    control: str,
+    day: date,
+    code: str = "GLU",
+    value: str = "5.6",
+    status: str = "F",
+) -> int:
+    text = "\r".join(
+        [
+            f"MSH|^~\\&|LIS|{sender}|YILIAN|REGION|{day:%Y%m%d}090000||ORU^R01^ORU_R01|{control}|P|2.5",
+            f"PID|1||{world.patient.id_number}^^^^NNCHN||王^血糖",
+            f"OBR|1||{control}-F|{code}|||{day:%Y%m%d}080000",
+            f"OBX|1|NM|{code}^项目^L||{value}|mmol/L|3.9-6.1||||{status}|||{day:%Y%m%d}080000",
+        ]
+    )
+    return service.ingest_hl7(session, text).result_ids[0]
+
+
+def test_check_decide_and_indicators(
+    client: TestClient, session: Session, world: World, frozen_clock: FrozenClock
+) -> None:
+    recent = _lab(session, world, sender="TCO", control="A1", day=TODAY - timedelta(days=10))
+    older = _lab(session, world, sender="TCO", control="A2", day=TODAY - timedelta(days=20))
+    unqualified = _lab(session, world, sender="TUNQ", control="A3", day=TODAY - timedelta(days=2))
+    _lab(session, world, sender="TCO", control="A4", day=TODAY - timedelta(days=30))  # expired (day 31)
+    preliminary = _lab(session, world, sender="TCO", control="A5", day=TODAY - timedelta(days=1), status="P")
+    doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary, practitioner=world.doctor)
+    headers = bearer(client, doctor)
+    body = {
+        "patient_id": world.patient.id,
+        "institution_id": world.tertiary.id,
+        "item_code": "GLU",
+        "practitioner_id": world.doctor.id,
+    }
+    checked = client.post("/api/v1/results/recognition/check", json=body, headers=headers)
+    assert checked.status_code == 200, checked.text
+    data = checked.json()
+    assert [c["result"]["id"] for c in data["candidates"]] == [recent, older]  # newest first
+    assert "同一医联体内互认" in data["candidates"][0]["why"]
+    assert (
+        data["candidates"][0]["valid_until"] == (TODAY - timedelta(days=10) + timedelta(days=29)).isoformat()
+    )
+    assert {c["result"]["id"] for c in data["rejected"]} == {unqualified, preliminary}
+    assert data["price_fen"] == 600 and data["prompt_id"]
+
+    refused = client.post(
+        "/api/v1/results/recognition/decisions",
+        headers=headers,
+        json={"prompt_id": data["prompt_id"], "decision": "不互认", "reasons": []},
+    )
+    assert refused.status_code == 400 and refused.json()["code"] == "results_invalid_decision"
+    too_long = client.post(
+        "/api/v1/results/recognition/decisions",
+        headers=headers,
+        json={"prompt_id": data["prompt_id"], "decision": "不互认", "reasons": ["other"], "note": "长" * 201},
+    )
+    assert too_long.status_code == 400
+    not_offered = client.post(
+        "/api/v1/results/recognition/decisions",
+        headers=headers,
+        json={"prompt_id": data["prompt_id"], "decision": "互认", "result_id": unqualified},
+    )
+    assert not_offered.status_code == 400
+
+    decided = client.post(
+        "/api/v1/results/recognition/decisions",
+        headers=headers,
+        json={"prompt_id": data["prompt_id"], "decision": "互认", "result_id": recent},
+    )
+    assert decided.status_code == 201, decided.text
+    assert decided.json()["fee_saved_fen"] == 600 and decided.json()["order_placed"] is False
+    twice = client.post(
+        "/api/v1/results/recognition/decisions",
+        headers=headers,
+        json={"prompt_id": data["prompt_id"], "decision": "互认", "result_id": recent},
+    )
+    assert twice.status_code == 409
+    grant = session.scalar(
+        select(PatientAccessGrant).where(
+            PatientAccessGrant.patient_id == world.patient.id,
+            PatientAccessGrant.institution_id == world.tertiary.id,
+        )
+    )
+    assert grant is not None and "互认" in grant.reason
+
+    second = client.post("/api/v1/results/recognition/check", json=body, headers=headers).json()
+    client.post(
+        "/api/v1/results/recognition/decisions",
+        headers=headers,
+        json={
+            "prompt_id": second["prompt_id"],
+            "decision": "不互认",
+            "reasons": ["condition_changed", "fast_changing"],
+            "note": "血糖波动",
+        },
+    )
+    stats = client.get(
+        "/api/v1/results/recognition/indicators", params={"group": "item"}, headers=headers
+    ).json()
+    glu = next(r for r in stats["rows"] if r["key"] == "GLU")
+    assert glu == {
+        "key": "GLU",
+        "name": "葡萄糖测定（血糖）",
+        "prompts": 2,
+        "recognised": 1,
+        "not_recognised": 1,
+        "recognition_rate": 0.5,
+        "fee_saved_fen": 600,
+    }
+    assert {r["reason"] for r in stats["reasons"]} == {"condition_changed", "fast_changing"}
+    by_inst = client.get("/api/v1/results/recognition/indicators", headers=headers).json()
+    assert by_inst["rows"][0]["name"] == "测试总医院" and by_inst["totals"]["fee_saved_fen"] == 600
+
+
+def test_nothing_to_recognise_records_no_prompt(
+    client: TestClient, session: Session, world: World, frozen_clock: FrozenClock
+) -> None:
+    doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary)
+    out = client.post(
+        "/api/v1/results/recognition/check",
+        headers=bearer(client, doctor),
+        json={"patient_id": world.patient.id, "institution_id": world.tertiary.id, "item_code": "K"},
+    )
+    assert out.status_code == 200 and out.json()["candidates"] == [] and out.json()["prompt_id"] is None
+    other = client.post(
+        "/api/v1/results/recognition/check",
+        headers=bearer(client, doctor),
+        json={"patient_id": world.patient.id, "institution_id": world.county.id, "item_code": "K"},
+    )
+    assert other.status_code == 403
+
+
+def test_equivalent_local_codes_are_recognised(
+    client: TestClient, session: Session, world: World, frozen_clock: FrozenClock
+) -> None:
+    service.add_code_map(session, SYSTEM, institution_id=world.county.id, local_code="XT-01", item_code="GLU")
+    rid = _lab(session, world, sender="TCO", control="L1", day=TODAY - timedelta(days=3), code="XT-01")
+    doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary)
+    data = client.post(
+        "/api/v1/results/recognition/check",
+        headers=bearer(client, doctor),
+        json={"patient_id": world.patient.id, "institution_id": world.tertiary.id, "item_code": "GLU"},
+    ).json()
+    assert [c["result"]["id"] for c in data["candidates"]] == [rid]
+    assert data["candidates"][0]["result"]["local_code"] == "XT-01"
+
+
+def test_results_lookup_access_and_audit(
+    client: TestClient, session: Session, world: World, frozen_clock: FrozenClock
+) -> None:
+    rid = _lab(session, world, sender="TCO", control="R1", day=TODAY - timedelta(days=3))
+    url = f"/api/v1/results/patients/{world.patient.id}"
+    doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary)
+    stranger = make_user(session, role=Role.DOCTOR, institution=world.outside_low)
+    own = make_user(session, role=Role.PATIENT, patient=world.patient)
+    relative = make_patient(session, name="王家属", institution=world.tertiary, birth_date=date(2008, 3, 1))
+    family = make_user(session, role=Role.FAMILY, patient=relative)
+    audits = session.scalar(select(func.count()).select_from(AccessAudit)) or 0
+    seen = client.get(url, headers=bearer(client, doctor))
+    assert seen.status_code == 200 and [r["id"] for r in seen.json()["items"]] == [rid]
+    assert (session.scalar(select(func.count()).select_from(AccessAudit)) or 0) > audits
+    assert client.get(url, headers=bearer(client, own)).json()["total"] == 1
+    assert client.get(url, headers=bearer(client, stranger)).status_code == 403
+    assert client.get(url, headers=bearer(client, family)).status_code == 403
+    relation = registry.add_relation(
+        session,
+        SYSTEM,
+        world.patient.id,
+        RelationCreate(relative_id=relative.id, relation_type=RelationType.CHILD),
+    )
+    registry.confirm_relation(session, SYSTEM, relation.id)
+    registry.verify_relation(session, SYSTEM, relation.id)
+    registry.grant_consent(
+        session,
+        SYSTEM,
+        ConsentCreate(
+            relation_id=relation.id, grantor_id=world.patient.id, scope=ConsentScope.COMPANION_RESULTS
+        ),
+    )
+    assert client.get(url, headers=bearer(client, family)).json()["total"] == 1
+
+
+def test_fhir_ingest_read_and_search(
+    client: TestClient, session: Session, world: World, frozen_clock: FrozenClock
+) -> None:
+    ingester = make_user(session, role=Role.ADMIN)
+    headers = bearer(client, ingester)
+    posted = client.post("/fhir", json=_bundle(world), headers=headers)
+    assert posted.status_code == 201, posted.text
+    location = posted.json()["entry"][0]["response"]["location"]
+    again = client.post("/fhir", json=_bundle(world), headers=headers)
+    assert again.status_code == 200 and again.json()["entry"][0]["response"]["location"] == location
+    bad = _bundle(world)
+    bad["entry"] = bad["entry"][1:]  # type: ignore[index]
+    rejected = client.post("/fhir", json=bad, headers=headers)
+    assert rejected.status_code == 400 and rejected.json()["resourceType"] == "OperationOutcome"
+    assert "Patient" in rejected.json()["issue"][0]["diagnostics"]
+    assert session.scalar(select(func.count()).select_from(Result)) == 1
+
+    doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary)
+    dh = bearer(client, doctor)
+    obs = client.get(f"/fhir/{location}", headers=dh)
+    assert obs.status_code == 200 and obs.headers["content-type"].startswith("application/fhir+json")
+    assert obs.json()["valueQuantity"]["value"] == 6.2 and obs.json()["subject"]["reference"].startswith(
+        "Patient/YL"
+    )
+    found = client.get(
+        "/fhir/Observation",
+        params={"patient": world.patient.mpi_id, "code": "http://loinc.org|2345-7"},
+        headers=dh,
+    ).json()
+    assert found["total"] == 1 and found["entry"][0]["resource"]["code"]["coding"][0]["code"] == "GLU"
+    none = client.get(
+        "/fhir/Observation", params={"patient": world.patient.mpi_id, "code": "K"}, headers=dh
+    ).json()
+    assert none["total"] == 0
+
+
+def test_hl7_over_http_and_qualification_admin(client: TestClient, session: Session, world: World) -> None:
+    admin = make_user(session, role=Role.ADMIN)
+    headers = bearer(client, admin)
+    msg = "\r".join(
+        [
+            "MSH|^~\\&|LIS|TCO|YILIAN|REGION|20261110090000||ORU^R01^ORU_R01|H1|P|2.5",
+            f"PID|1||{world.patient.id_number}^^^^NNCHN",
+            "OBR|1||F1|K|||20261110080000",
+            "OBX|1|NM|K^钾^L||4.0|mmol/L|3.5-5.3||||F|||20261110080000",
+        ]
+    )
+    ok = client.post("/api/v1/results/hl7", content=msg.encode(), headers=headers)
+    assert ok.status_code == 200 and len(ok.json()["result_ids"]) == 1
+    bad = client.post("/api/v1/results/hl7", content=b"hello", headers=headers)
+    assert bad.status_code == 400 and bad.json()["code"] == "results_bad_message"
+    qa = client.put(
+        f"/api/v1/results/qualifications/{world.unqualified.id}/qa",
+        headers=headers,
+        json={
+            "discipline": "临床化学",
+            "passed": True,
+            "passed_on": "2026-02-01",
+            "expires_on": "2026-01-01",
+        },
+    )
+    assert qa.status_code == 400
+    hr = client.put(
+        f"/api/v1/results/qualifications/{world.unqualified.id}/hr", headers=headers, json={"hr_mark": True}
+    )
+    assert hr.status_code == 200
+    rows = client.get("/api/v1/results/qualifications", headers=headers).json()
+    row = next(r for r in rows if r["institution_id"] == world.unqualified.id)
+    assert row["hr_mark"] is True and row["tier"] == "high" and row["qa"] == []
+    csv_text = "institution_code,local_code,local_name,item_code\nTCO,XT,血糖,GLU\nTCO,BAD,坏,NOPE\n"
+    failed = client.post(
+        "/api/v1/results/code-maps/import",
+        headers=headers,
+        files={"file": ("map.csv", csv_text.encode(), "text/csv")},
+    )
+    assert failed.status_code == 400 and len(failed.json()["errors"]) == 1
+    assert service.list_code_maps(session, world.county.id) == []
+    good = client.post(
+        "/api/v1/results/code-maps/import",
+        headers=headers,
+        files={"file": ("map.csv", (csv_text.splitlines()[0] + "\nTCO,XT,血糖,GLU\n").encode(), "text/csv")},
+    )
+    assert good.status_code == 200 and good.json()["created"] == 1
+    policy = client.put("/api/v1/results/policy", headers=headers, json={"matrix": {"low": {}}})
+    assert policy.status_code == 400
+    doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary)
+    assert (
+        client.put(
+            f"/api/v1/results/qualifications/{world.county.id}/hr",
+            json={"hr_mark": False},
+            headers=bearer(client, doctor),
+        ).status_code
+        == 403
+    )
