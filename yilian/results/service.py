@@ -780,3 +780,8 @@ def ingest_imaging(session: Session, study: imaging.ImagingInput) -> IngestOutco
     return ingest(
         session, channel="dicom", sender=study.sender_code, message_id=study.study_uid, results=[incoming]
     )
+
+
+def bulk_insert_results(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many already-matched result rows at once (demo data, benchmarks, migrations from a LIS)."""
+    repo.insert_results(session, rows)
