@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tests.builders import make_department, make_institution
 from yilian.drg import demo
-from yilian.drg.models import DrgBaseRate, DrgCase, DrgGroup, DrgScheme
+from yilian.drg.models import DrgBaseRate, DrgCase, DrgGroup
 
 
 def test_demo_seeds_a_month_of_grouped_discharges(session: Session) -> None:
