@@ -1,0 +1,67 @@
+"""Mutual recognition in a browser: the doctor at 南通医联总医院 orders a blood glucose test for a patient
+who had one at 海安市第二人民医院 10 days ago; the prompt shows it, the doctor chooses 互认, no order is
+placed and the statistics page counts the saved fee."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import create_engine, func, select, text
+
+from tests.e2e.conftest import login, screenshot
+from yilian.kit.auth.models import User
+from yilian.registry.models import Patient
+from yilian.results.models import RecognitionDecision
+
+
+def _orders(conn: object, patient_id: int) -> int:
+    return conn.execute(  # type: ignore[attr-defined,no-any-return]
+        text(
+            "SELECT count(*) FROM orders o JOIN encounters e ON e.id = o.encounter_id WHERE e.patient_id = :p"
+        ),
+        {"p": patient_id},
+    ).scalar_one()
+
+
+def test_doctor_recognises_glucose_from_another_alliance_hospital(page: object) -> None:
+    engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
+    with engine.connect() as conn:
+        patient_id = conn.execute(select(User.patient_id).where(User.username == "patient")).scalar_one()
+        name = conn.execute(select(Patient.name).where(Patient.id == patient_id)).scalar_one()
+        orders_before = _orders(conn, patient_id)
+        decisions_before = conn.execute(select(func.count()).select_from(RecognitionDecision)).scalar_one()
+
+    login(page, "doctor")
+    page.goto("/results/order")  # type: ignore[attr-defined]
+    page.get_by_test_id("order-patient-query").fill(name)  # type: ignore[attr-defined]
+    page.get_by_test_id("order-find").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("order-patient").filter(has_text=name).first.click()  # type: ignore[attr-defined]
+    page.get_by_test_id("order-chosen").filter(has_text=name).wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("order-item").click()  # type: ignore[attr-defined]
+    page.get_by_role("option", name="葡萄糖测定（血糖）").first.click()  # type: ignore[attr-defined]
+    page.get_by_test_id("order-place").click()  # type: ignore[attr-defined]
+    prompt = page.get_by_test_id("order-prompt")  # type: ignore[attr-defined]
+    prompt.wait_for()
+    assert "重复开单提醒" in page.get_by_test_id("order-message").inner_text()  # type: ignore[attr-defined]
+    assert "海安市第二人民医院" in prompt.inner_text()
+    assert "同一医联体内互认" in prompt.inner_text()
+    screenshot(page, "results-order-prompt")
+    page.get_by_test_id("order-recognise").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("order-message").filter(has_text="已互认").wait_for()  # type: ignore[attr-defined]
+    message = page.get_by_test_id("order-message").inner_text()  # type: ignore[attr-defined]
+    assert "未开单" in message and "¥6.00" in message
+
+    with engine.connect() as conn:
+        assert _orders(conn, patient_id) == orders_before  # no order placed
+        assert conn.execute(select(func.count()).select_from(RecognitionDecision)).scalar_one() == (
+            decisions_before + 1
+        )
+    engine.dispose()
+
+    page.goto("/results/stats")  # type: ignore[attr-defined]
+    saved = page.get_by_test_id("stats-saved")  # type: ignore[attr-defined]
+    saved.wait_for()
+    assert saved.inner_text() == "¥6.00"
+    assert page.get_by_test_id("stats-recognised").inner_text() == "1 次"  # type: ignore[attr-defined]
+    assert "葡萄糖测定（血糖）" in page.get_by_test_id("stats-item").inner_text()  # type: ignore[attr-defined]
+    screenshot(page, "results-stats")
