@@ -65,3 +65,23 @@ def test_doctor_recognises_glucose_from_another_alliance_hospital(page: object) 
     assert page.get_by_test_id("stats-recognised").inner_text() == "1 次"  # type: ignore[attr-defined]
     assert "葡萄糖测定（血糖）" in page.get_by_test_id("stats-item").inner_text()  # type: ignore[attr-defined]
     screenshot(page, "results-stats")
+
+
+def test_lookup_timeline_and_qualifications(page: object) -> None:
+    engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
+    with engine.connect() as conn:
+        patient_id = conn.execute(select(User.patient_id).where(User.username == "patient")).scalar_one()
+    engine.dispose()
+    login(page, "doctor")
+    page.goto(f"/results/lookup?patient_id={patient_id}")  # type: ignore[attr-defined]
+    table = page.get_by_test_id("lookup-results")  # type: ignore[attr-defined]
+    table.wait_for()
+    assert "海安市第二人民医院" in table.inner_text() and "6.8 mmol/L" in table.inner_text()
+    page.goto(f"/results/timeline?patient_id={patient_id}&item=GLU")  # type: ignore[attr-defined]
+    page.get_by_test_id("timeline-chart").locator("canvas").first.wait_for()  # type: ignore[attr-defined]
+    screenshot(page, "results-timeline")
+    login(page, "admin")
+    page.goto("/results/qualifications")  # type: ignore[attr-defined]
+    page.get_by_test_id("qual-row").first.wait_for()  # type: ignore[attr-defined]
+    assert "已过期" in page.locator("body").inner_text()  # type: ignore[attr-defined]  # 秦灶社区's lapsed QA
+    screenshot(page, "results-qualifications")
