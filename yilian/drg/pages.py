@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import events, ui
+from nicegui import events, run, ui
 
 from yilian.drg import service
 from yilian.drg.domain import RecordError, make_record, split_codes
@@ -209,22 +209,28 @@ def batches_page(request: Request, batch: int | None = None) -> RedirectResponse
             progress.visible = True
             status.text = f"正在分组 {e.file.name} …"
             data = await e.file.read()
-            try:
+            name, code, lvl = e.file.name, scheme.value, level.value
+
+            def work() -> tuple[int, str]:
                 with unit_of_work() as session:
-                    rows = service.read_table(data, e.file.name)
-                    b = service.upload_batch(
-                        session, actor, scheme.value, rows, name=e.file.name, institution_level=level.value
-                    )
-                    bid, summary = (
+                    rows = service.read_table(data, name)
+                    b = service.upload_batch(session, actor, code, rows, name=name, institution_level=lvl)
+                    return (
                         b.id,
                         f"共 {b.rows} 份：入组 {b.grouped}，歧义 {b.ambiguous}，无法入组 {b.ungroupable}",
                     )
+
+            try:
+                done = await run.io_bound(work)  # grouping off the event loop; the bar keeps moving
             except YilianError as exc:
                 progress.visible = False
                 status.text = ""
                 show_error(exc)
                 return
             progress.visible = False
+            if done is None:  # the server is shutting down
+                return
+            bid, summary = done
             status.text = f"批次 {bid} 已完成。{summary}"
             results.clear()
             with results:
