@@ -41,6 +41,9 @@ def test_scheme_round_trips_through_the_database(
     assert [a.conditions for a in g.scheme.adrgs] == [a.conditions for a in grouper.scheme.adrgs]
     with pytest.raises(SchemeExists):
         service.import_scheme(session, "chs-1.1", texts)
+    again, _ = service.import_scheme(session, "chs-1.1", texts, replace=True)
+    assert again.id == stored.id
+    assert len(service.grouper(session, "chs-1.1").scheme.adrgs) == 376  # tables replaced, not doubled
     with pytest.raises(InvalidScheme, match="7_CCE"):
         service.import_scheme(session, "other", {k: v for k, v in texts.items() if k != "7_CCE"})
     assert session.scalars(select(DrgScheme).where(DrgScheme.code == "other")).first() is None
