@@ -58,6 +58,15 @@ def qualification(session: Session, institution_id: int) -> Qualification | None
     return session.get(Qualification, institution_id)
 
 
+def hr_marks(session: Session, institution_ids: Sequence[int]) -> dict[int, bool]:
+    rows = session.execute(
+        select(Qualification.institution_id, Qualification.hr_mark).where(
+            Qualification.institution_id.in_(institution_ids)
+        )
+    )
+    return {int(i): bool(m) for i, m in rows}
+
+
 def qualifications(session: Session) -> Sequence[Qualification]:
     return session.scalars(select(Qualification)).all()
 

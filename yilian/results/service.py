@@ -330,12 +330,13 @@ def qualification_overview(session: Session) -> list[dict[str, Any]]:
 
 
 def _profiles(session: Session, institution_ids: Sequence[int]) -> dict[int, InstitutionProfile]:
+    ids = sorted(set(institution_ids))
+    marks = repo.hr_marks(session, ids)
     out: dict[int, InstitutionProfile] = {}
-    for iid in set(institution_ids):
+    for iid in ids:
         inst = registry.get_institution(session, iid)
-        q = repo.qualification(session, iid)
         out[iid] = InstitutionProfile(
-            inst.id, inst.name, inst.level, inst.grade, inst.alliance_id, q.hr_mark if q else False
+            inst.id, inst.name, inst.level, inst.grade, inst.alliance_id, marks.get(iid, False)
         )
     return out
 
@@ -466,24 +467,24 @@ def ingest(
 # ---------------------------------------------------------------- look-up
 
 
-def _may_read_results(session: Session, actor: Actor, patient_id: int) -> bool:
+def _may_read_results(session: Session, actor: Actor, patient: Any) -> bool:
     if not actor.has(Permission.RESULTS_READ):
         return False
     if actor.role is Role.PATIENT:
-        return actor.patient_id == patient_id
+        return actor.patient_id == patient.id
     if actor.role is Role.FAMILY:
         if actor.patient_id is None:
             return False
         return any(
-            registry.active_consent(session, grantor_id=patient_id, grantee_id=actor.patient_id, scope=s)
+            registry.active_consent(session, grantor_id=patient.id, grantee_id=actor.patient_id, scope=s)
             for s in RESULT_SCOPES
         )
-    return registry.can_read_patient(session, actor, registry.find_patient(session, patient_id))
+    return registry.can_read_patient(session, actor, patient)
 
 
 def _authorise(session: Session, actor: Actor, patient_id: int, *, reason: str, resource: str) -> None:
-    registry.find_patient(session, patient_id)
-    if not _may_read_results(session, actor, patient_id):
+    patient = registry.find_patient(session, patient_id)
+    if not _may_read_results(session, actor, patient):
         raise ResultAccessDenied("您不是该患者的接诊医生、本人或经授权的家属")
     record_access(
         session, actor, action="read", resource=resource[:200], patient_id=patient_id, reason=reason
