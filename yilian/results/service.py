@@ -332,9 +332,14 @@ def qualification_overview(session: Session) -> list[dict[str, Any]]:
 def _profiles(session: Session, institution_ids: Sequence[int]) -> dict[int, InstitutionProfile]:
     ids = sorted(set(institution_ids))
     marks = repo.hr_marks(session, ids)
+    if len(ids) > 3:
+        # many sources: one listing of the alliance's institutions beats one query per institution
+        found = {i.id: i for i in registry.list_institutions(session, limit=10_000)[0] if i.id in set(ids)}
+    else:
+        found = {}
     out: dict[int, InstitutionProfile] = {}
     for iid in ids:
-        inst = registry.get_institution(session, iid)
+        inst = found.get(iid) or registry.get_institution(session, iid)
         out[iid] = InstitutionProfile(
             inst.id, inst.name, inst.level, inst.grade, inst.alliance_id, marks.get(iid, False)
         )
