@@ -305,3 +305,32 @@ def test_hl7_over_http_and_qualification_admin(client: TestClient, session: Sess
         ).status_code
         == 403
     )
+
+
+def test_dicom_upload_and_fhir_imaging_study(client: TestClient, session: Session, world: World) -> None:
+    from pydicom.uid import generate_uid
+
+    from tests.results.test_ingest import _dicom_bytes
+
+    admin = make_user(session, role=Role.ADMIN)
+    uid = generate_uid()
+    posted = client.post(
+        "/api/v1/results/imaging/dicom",
+        headers=bearer(client, admin),
+        data={"report_text": "双肺未见明显异常。", "sender_code": "TCO"},
+        files={"file": ("ct.dcm", _dicom_bytes(world.patient.id_number, uid), "application/dicom")},
+    )
+    assert posted.status_code == 200, posted.text
+    rid = posted.json()["result_ids"][0]
+    doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary)
+    study = client.get(f"/fhir/ImagingStudy/{rid}", headers=bearer(client, doctor))
+    assert study.status_code == 200, study.text
+    body = study.json()
+    assert body["identifier"][0]["value"] == f"urn:oid:{uid}" and body["modality"][0]["code"] == "CT"
+    bad = client.post(
+        "/api/v1/results/imaging/dicom",
+        headers=bearer(client, admin),
+        data={"report_text": "x", "sender_code": "TCO"},
+        files={"file": ("x.dcm", b"not dicom", "application/dicom")},
+    )
+    assert bad.status_code == 400 and bad.json()["code"] == "results_bad_message"

@@ -289,3 +289,16 @@ def fhir_observation_search(
         return _fhir_error(exc)
     names = {i.code: (i.name, i.loinc) for i in service.list_items(session)}
     return _fhir(fhir.searchset([_observation(session, r, names) for r in rows], total))
+
+
+@fhir_router.get("/ImagingStudy/{result_id}", summary="FHIR ImagingStudy read")
+def fhir_imaging_study(result_id: int, session: SessionDep, actor: Reader) -> JSONResponse:
+    try:
+        row = service.get_result(session, actor, result_id)
+        if row.kind != ItemKind.IMAGING.value:
+            raise BadMessage(f"结果 {result_id} 不是影像检查")
+        item = service.get_item(session, row.item_code)
+    except YilianError as exc:
+        return _fhir_error(exc)
+    mpi = registry.find_patient(session, row.patient_id).mpi_id
+    return _fhir(fhir.imaging_study_resource(row, mpi_id=mpi, modality=item.modality))

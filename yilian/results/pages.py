@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.auth.domain import Actor, Permission, Role
 from yilian.kit.clock import BUSINESS_TZ, business_date
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
@@ -318,8 +318,16 @@ def lookup_page(request: Request, patient_id: int | None = None) -> RedirectResp
                         for code in codes[:12]:
                             ui.link(items[code], f"/results/timeline?patient_id={pid}&item={code}")
 
-        if actor.role.value in ("patient",) and actor.patient_id:
+        if actor.role is Role.PATIENT and actor.patient_id:
             show(actor.patient_id)
+        elif actor.role is Role.FAMILY:
+            with unit_of_work() as session:
+                people = [(p.id, p.name) for p in registry.my_patients(session, actor)]
+            with ui.row().classes("gap-2"):
+                for pid, name in people:
+                    ui.button(name, on_click=lambda _e, p=pid, n=name: show(p, n)).props("outline")
+            if not people:
+                ui.label("暂无家人授权您查看档案").classes("text-grey-7")
         else:
             _patient_picker(actor, show, prefix="lookup")
             if patient_id:
