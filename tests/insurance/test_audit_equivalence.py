@@ -19,9 +19,26 @@ items = st.lists(st.sampled_from(ITEMS), min_size=1, max_size=2, unique=True)
 
 @st.composite
 def rule_yaml(draw: st.DrawFn, n: int) -> str:
-    family = draw(st.sampled_from(["sex", "age", "indication", "level", "scheme", "setting", "quantity",
-                                   "duplicate", "included", "exclusive", "companion", "price", "readmission",
-                                   "stay"]))  # fmt: skip
+    family = draw(
+        st.sampled_from(
+            [
+                "sex",
+                "age",
+                "indication",
+                "level",
+                "scheme",
+                "setting",
+                "quantity",
+                "duplicate",
+                "included",
+                "exclusive",
+                "companion",
+                "price",
+                "readmission",
+                "stay",
+            ]
+        )
+    )
     its = draw(items)
     params = {
         "sex": f"{{items: {its}, sex: {draw(st.sampled_from(['M', 'F']))}}}",
@@ -79,8 +96,12 @@ def claims(draw: st.DrawFn) -> list[ClaimLine]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rules=st.lists(st.integers(0, 10**6), min_size=1, max_size=4).flatmap(
-    lambda ns: st.tuples(*[rule_yaml(i) for i in range(len(ns))])), lines=claims())  # fmt: skip
+@given(
+    rules=st.lists(st.integers(0, 10**6), min_size=1, max_size=4).flatmap(
+        lambda ns: st.tuples(*[rule_yaml(i) for i in range(len(ns))])
+    ),
+    lines=claims(),
+)
 def test_both_engines_identical(rules: tuple[str, ...], lines: list[ClaimLine]) -> None:
     both(library("".join(rules)), lines)
 
@@ -88,9 +109,21 @@ def test_both_engines_identical(rules: tuple[str, ...], lines: list[ClaimLine]) 
 def test_shipped_library_is_valid_and_covers_every_family() -> None:
     lib = default_library()
     assert {r.family.value for r in lib.rules} == {
-        "sex", "age", "indication", "level", "scheme", "setting", "quantity", "duplicate", "included",
-        "exclusive", "companion", "price", "readmission", "stay",
-    }  # fmt: skip
+        "sex",
+        "age",
+        "indication",
+        "level",
+        "scheme",
+        "setting",
+        "quantity",
+        "duplicate",
+        "included",
+        "exclusive",
+        "companion",
+        "price",
+        "readmission",
+        "stay",
+    }
     assert len(next(r for r in lib.rules if r.family == "price").params["prices"]) >= 50
 
 
@@ -128,7 +161,7 @@ def test_synthetic_claims_precision_and_recall_are_one() -> None:
     from yilian.insurance.audit.batch import lines_to_arrow
 
     con.register("extra", lines_to_arrow(extra))
-    con.execute("CREATE TABLE claim_lines AS SELECT * FROM base UNION ALL SELECT * FROM extra")
+    con.sql("CREATE TABLE claim_lines AS SELECT * FROM base UNION ALL SELECT * FROM extra")
     findings = BatchEngine(lib).run(con)
     assert synth.score(findings, truth) == (1.0, 1.0)
     assert len(truth.pairs) == 2 * len(lib.rules)

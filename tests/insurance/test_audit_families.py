@@ -59,16 +59,25 @@ def test_quantity_per_day_visit_and_stay() -> None:
     assert both(per_visit, two_days) == [Finding("R1", "C1", (1, 2), (), 1000, "4")]
     per_stay = library(rule("quantity", "{items: [A, B], per: stay, max: 2}"))
     assert both(per_stay, [line(1, "A"), line(2, "B"), line(3, "B", claim_id="C2")]) == []
-    assert both(per_stay, [line(1, "A"), line(2, "B"), line(3, "B")]) == [Finding("R1", "C1", (1, 2, 3), (), 1000, "3")]
+    assert both(per_stay, [line(1, "A"), line(2, "B"), line(3, "B")]) == [
+        Finding("R1", "C1", (1, 2, 3), (), 1000, "3")
+    ]
 
 
 def test_duplicate_in_period_across_claims() -> None:
     lib = library(rule("duplicate", "{items: [A], period_days: 30}"))
     later = DAY + timedelta(days=29)
-    lines = [line(1, "A"), line(2, "A", claim_id="C2", service_date=later, admit_date=later, discharge_date=later)]
+    lines = [
+        line(1, "A"),
+        line(2, "A", claim_id="C2", service_date=later, admit_date=later, discharge_date=later),
+    ]
     assert both(lib, lines) == [Finding("R1", "C2", (1, 2), (), 1000, "29")]
     apart = DAY + timedelta(days=30)
-    ok = [line(1, "A"), line(2, "A", claim_id="C2", service_date=apart), line(3, "A", patient_id="P2", claim_id="C3")]
+    ok = [
+        line(1, "A"),
+        line(2, "A", claim_id="C2", service_date=apart),
+        line(3, "A", patient_id="P2", claim_id="C3"),
+    ]
     assert both(lib, ok) == []
 
 
@@ -81,7 +90,9 @@ def test_included_sub_item() -> None:
 
 def test_mutually_exclusive_on_one_day() -> None:
     lib = library(rule("exclusive", "{a: [A], b: [B]}"))
-    assert both(lib, [line(1, "A"), line(2, "B", unit_price=700)]) == [Finding("R1", "C1", (1, 2), (), 700, "2")]
+    assert both(lib, [line(1, "A"), line(2, "B", unit_price=700)]) == [
+        Finding("R1", "C1", (1, 2), (), 700, "2")
+    ]
     assert both(lib, [line(1, "A"), line(2, "B", service_date=DAY + timedelta(days=1))]) == []
 
 
@@ -93,8 +104,13 @@ def test_missing_companion() -> None:
 
 def test_price_above_catalogue() -> None:
     lib = library(rule("price", "{prices: {A: 1000, B: 500}}"))
-    assert both(lib, [line(1, "A", unit_price=1200, quantity=3)]) == [Finding("R1", "C1", (1,), (), 600, "1200")]
-    assert both(lib, [line(1, "A", unit_price=1000), line(2, "B", unit_price=400), line(3, "Z", unit_price=9)]) == []
+    assert both(lib, [line(1, "A", unit_price=1200, quantity=3)]) == [
+        Finding("R1", "C1", (1,), (), 600, "1200")
+    ]
+    assert (
+        both(lib, [line(1, "A", unit_price=1000), line(2, "B", unit_price=400), line(3, "Z", unit_price=9)])
+        == []
+    )
 
 
 def test_readmission_same_diagnosis_within_15_days() -> None:
@@ -103,8 +119,18 @@ def test_readmission_same_diagnosis_within_15_days() -> None:
 
     def stay(n: int, claim: str, admit_offset: int, diagnosis: str) -> list:
         admit = out + timedelta(days=admit_offset)
-        return [line(n, "BED", claim_id=claim, setting="inpatient", diagnosis=diagnosis, admit_date=admit,
-                     discharge_date=admit + timedelta(days=3), service_date=admit)]  # fmt: skip
+        return [
+            line(
+                n,
+                "BED",
+                claim_id=claim,
+                setting="inpatient",
+                diagnosis=diagnosis,
+                admit_date=admit,
+                discharge_date=admit + timedelta(days=3),
+                service_date=admit,
+            )
+        ]
 
     first = [line(1, "BED", setting="inpatient", diagnosis="J18.0", discharge_date=out)]
     assert both(lib, first + stay(2, "C2", 15, "J18.9")) == [Finding("R1", "C2", (), ("C1",), 1000, "15")]
@@ -116,15 +142,29 @@ def test_length_of_stay() -> None:
     lib = library(rule("stay", "{max_days: 14, prefixes: [K35]}"))
     long = [line(1, "BED", setting="inpatient", diagnosis="K35.8", discharge_date=DAY + timedelta(days=15))]
     assert both(lib, long) == [Finding("R1", "C1", (), (), 0, "15")]
-    assert both(lib, [line(1, "BED", setting="inpatient", diagnosis="J18.0", discharge_date=DAY + timedelta(days=15))]) == []
-    assert both(lib, [line(1, "BED", setting="inpatient", diagnosis="K35.8", discharge_date=DAY + timedelta(days=14))]) == []
+    assert (
+        both(
+            lib,
+            [line(1, "BED", setting="inpatient", diagnosis="J18.0", discharge_date=DAY + timedelta(days=15))],
+        )
+        == []
+    )
+    assert (
+        both(
+            lib,
+            [line(1, "BED", setting="inpatient", diagnosis="K35.8", discharge_date=DAY + timedelta(days=14))],
+        )
+        == []
+    )
 
 
 def test_effective_dates_and_stages() -> None:
     lib = library(rule("sex", "{items: [A], sex: M}", ", effective_from: 2026-06-01, stages: [post]"))
     assert both(lib, [line(1, "A", sex="F")]) == []
     later = DAY + timedelta(days=30)
-    assert both(lib, [line(1, "A", sex="F", service_date=later)]) == [Finding("R1", "C1", (1,), (), 1000, "F")]
+    assert both(lib, [line(1, "A", sex="F", service_date=later)]) == [
+        Finding("R1", "C1", (1,), (), 1000, "F")
+    ]
     from yilian.insurance.audit.domain import ClaimEngine, Stage
 
     assert ClaimEngine(lib, Stage.PRE).check([line(1, "A", sex="F", service_date=later)]) == []

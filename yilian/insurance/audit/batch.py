@@ -85,11 +85,23 @@ def _param_tables(library: RuleLibrary) -> dict[str, pa.Table]:
         elif f == Family.PRICE:
             for code, price in p["prices"].items():
                 line_rows.append(
-                    {**base, "family": f.value, "item_code": code, "sex": None, "min_age": None, "max_age": None,
-                     "prefixes": None, "min_level": None, "allowed": None, "price": price}
-                )  # fmt: skip
+                    {
+                        **base,
+                        "family": f.value,
+                        "item_code": code,
+                        "sex": None,
+                        "min_age": None,
+                        "max_age": None,
+                        "prefixes": None,
+                        "min_level": None,
+                        "allowed": None,
+                        "price": price,
+                    }
+                )
         elif f == Family.QUANTITY:
-            qty += [{**base, "item_code": c, "by_day": p["per"] == "day", "max_qty": p["max"]} for c in p["items"]]
+            qty += [
+                {**base, "item_code": c, "by_day": p["per"] == "day", "max_qty": p["max"]} for c in p["items"]
+            ]
         elif f == Family.DUPLICATE:
             dup += [{**base, "item_code": c, "period_days": p["period_days"]} for c in p["items"]]
         elif f == Family.INCLUDED:
@@ -108,8 +120,18 @@ def _param_tables(library: RuleLibrary) -> dict[str, pa.Table]:
     d, s, i, b = pa.date32(), pa.string(), pa.int64(), pa.bool_()
     common = [("rule_id", s), ("eff_from", d), ("eff_to", d)]
     schemas = {
-        "r_line": common + [("family", s), ("item_code", s), ("sex", s), ("min_age", i), ("max_age", i),
-                            ("prefixes", pa.list_(s)), ("min_level", i), ("allowed", pa.list_(s)), ("price", i)],
+        "r_line": common
+        + [
+            ("family", s),
+            ("item_code", s),
+            ("sex", s),
+            ("min_age", i),
+            ("max_age", i),
+            ("prefixes", pa.list_(s)),
+            ("min_level", i),
+            ("allowed", pa.list_(s)),
+            ("price", i),
+        ],
         "r_qty": common + [("item_code", s), ("by_day", b), ("max_qty", i)],
         "r_dup": common + [("item_code", s), ("period_days", i)],
         "r_inc": common + [("item_code", s), ("is_sub", b)],
@@ -118,9 +140,18 @@ def _param_tables(library: RuleLibrary) -> dict[str, pa.Table]:
         "r_comp_req": [("rule_id", s), ("item_code", s)],
         "r_readm": common + [("days", i), ("match_chars", i)],
         "r_stay": common + [("max_days", i), ("prefixes", pa.list_(s))],
-    }  # fmt: skip
-    rows = {"r_line": line_rows, "r_qty": qty, "r_dup": dup, "r_inc": inc, "r_exc": exc, "r_comp": comp,
-            "r_comp_req": comp_req, "r_readm": readm, "r_stay": stay}  # fmt: skip
+    }
+    rows = {
+        "r_line": line_rows,
+        "r_qty": qty,
+        "r_dup": dup,
+        "r_inc": inc,
+        "r_exc": exc,
+        "r_comp": comp,
+        "r_comp_req": comp_req,
+        "r_readm": readm,
+        "r_stay": stay,
+    }
     return {name: pa.Table.from_pylist(rows[name], schema=pa.schema(schemas[name])) for name in schemas}
 
 
@@ -132,7 +163,8 @@ QUERIES: dict[str, str] = {
 SELECT r.rule_id, l.claim_id, [l.line_id] AS lines, []::VARCHAR[] AS related,
   CASE WHEN r.family = 'price' THEN (l.unit_price - r.price) * l.quantity ELSE l.amount END AS amount,
   CASE r.family WHEN 'sex' THEN l.sex WHEN 'indication' THEN l.diagnosis WHEN 'scheme' THEN l.scheme
-    WHEN 'setting' THEN l.setting WHEN 'age' THEN CAST(l.age AS VARCHAR) WHEN 'level' THEN CAST(l.level AS VARCHAR)
+    WHEN 'setting' THEN l.setting WHEN 'age' THEN CAST(l.age AS VARCHAR)
+    WHEN 'level' THEN CAST(l.level AS VARCHAR)
     ELSE CAST(l.unit_price AS VARCHAR) END AS value
 FROM {{t}} l JOIN r_line r ON l.item_code = r.item_code
 WHERE {WINDOW} AND CASE r.family
@@ -202,7 +234,8 @@ WITH c AS (
   FROM {t} WHERE setting = 'inpatient' GROUP BY claim_id
 )
 SELECT r.rule_id, b.claim_id, []::BIGINT[] AS lines, list_sort(list(a.claim_id)) AS related,
-  CAST(b.total AS BIGINT) AS amount, CAST(min(date_diff('day', a.discharge_date, b.admit_date)) AS VARCHAR) AS value
+  CAST(b.total AS BIGINT) AS amount,
+  CAST(min(date_diff('day', a.discharge_date, b.admit_date)) AS VARCHAR) AS value
 FROM c b CROSS JOIN r_readm r JOIN c a ON a.patient_id = b.patient_id AND a.claim_id <> b.claim_id
 WHERE b.admit_date BETWEEN r.eff_from AND r.eff_to
   AND date_diff('day', a.discharge_date, b.admit_date) BETWEEN 0 AND r.days
@@ -296,6 +329,8 @@ FINDING_SCHEMA = pa.schema(
 def findings_from_arrow(table: pa.Table) -> list[Finding]:
     rows = table.to_pylist()
     return sorted(
-        Finding(r["rule_id"], r["claim_id"], tuple(r["lines"]), tuple(r["related"]), int(r["amount"]), r["value"])
+        Finding(
+            r["rule_id"], r["claim_id"], tuple(r["lines"]), tuple(r["related"]), int(r["amount"]), r["value"]
+        )
         for r in rows
     )

@@ -83,6 +83,7 @@ SEXES = ("M", "F")
 SCHEMES = ("employee", "resident", "self_pay")
 SETTINGS = ("outpatient", "inpatient")
 PER_VALUES = ("day", "visit", "stay")
+PER_LABELS = {"day": "日", "visit": "次就诊", "stay": "次住院"}
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(9999, 12, 31)
 
@@ -237,7 +238,9 @@ def read_price_csv(text: str, *, line_base: int = 0) -> tuple[dict[str, int], li
     return prices, issues
 
 
-def validate_rule(raw: Mapping[str, Any], line: int, base: Path | None) -> tuple[Rule | None, list[RuleIssue]]:
+def validate_rule(
+    raw: Mapping[str, Any], line: int, base: Path | None
+) -> tuple[Rule | None, list[RuleIssue]]:
     """Turn one mapping of the YAML into a rule, or say by line what is wrong with it."""
     issues: list[RuleIssue] = []
 
@@ -249,9 +252,12 @@ def validate_rule(raw: Mapping[str, Any], line: int, base: Path | None) -> tuple
         bad("缺少规则编号 id")
         rule_id = "?"
     try:
-        family = Family(raw.get("family"))
+        family = Family(str(raw.get("family")))
     except ValueError:
-        bad(f"{rule_id}: 未知的规则类别 family={raw.get('family')!r}（可选 {', '.join(f.value for f in Family)}）")
+        bad(
+            f"{rule_id}: 未知的规则类别 family={raw.get('family')!r}"
+            f"（可选 {', '.join(f.value for f in Family)}）"
+        )
         return None, issues
     description = raw.get("description")
     if not isinstance(description, str) or not description.strip():
@@ -511,7 +517,9 @@ class ClaimEngine:
                 continue
             p = rule.params
             if rule.family == Family.STAY:
-                if stay_days > p["max_days"] and (not p["prefixes"] or _starts(claim.diagnosis, p["prefixes"])):
+                if stay_days > p["max_days"] and (
+                    not p["prefixes"] or _starts(claim.diagnosis, p["prefixes"])
+                ):
                     out.append(Finding(rule.id, claim.claim_id, (), (), 0, str(stay_days)))
             else:
                 n = p["match_chars"]
@@ -523,7 +531,9 @@ class ClaimEngine:
                 }
                 if gaps:
                     out.append(
-                        Finding(rule.id, claim.claim_id, (), tuple(sorted(gaps)), total, str(min(gaps.values())))
+                        Finding(
+                            rule.id, claim.claim_id, (), tuple(sorted(gaps)), total, str(min(gaps.values()))
+                        )
                     )
         return out
 
@@ -570,7 +580,9 @@ def _group_findings(rule: Rule, lines: Sequence[ClaimLine], past: Sequence[Claim
             qty = sum(line.quantity for line in group)
             if qty > p["max"]:
                 amount = sum(line.amount for line in group) * (qty - p["max"]) // qty
-                out.append(Finding(rule.id, claim_id, tuple(sorted(x.line_id for x in group)), (), amount, str(qty)))
+                out.append(
+                    Finding(rule.id, claim_id, tuple(sorted(x.line_id for x in group)), (), amount, str(qty))
+                )
     elif f == Family.DUPLICATE:
         codes = set(p["items"])
         by_item: dict[str, list[ClaimLine]] = defaultdict(list)
@@ -604,7 +616,9 @@ def _group_findings(rule: Rule, lines: Sequence[ClaimLine], past: Sequence[Claim
             b_lines = [x for x in group if x.item_code in b]
             if b_lines and len(b_lines) < len(group):
                 ids = tuple(sorted(x.line_id for x in group))
-                out.append(Finding(rule.id, claim_id, ids, (), sum(x.amount for x in b_lines), str(len(group))))
+                out.append(
+                    Finding(rule.id, claim_id, ids, (), sum(x.amount for x in b_lines), str(len(group)))
+                )
     elif f == Family.COMPANION:
         needs, requires = set(p["items"]), set(p["requires"])
         if not any(line.item_code in requires for line in lines):
@@ -620,14 +634,14 @@ def describe(rule: Rule, finding: Finding) -> str:
     v = finding.value
     f = rule.family
     texts = {
-        Family.SEX: f"限{'男' if p.get('sex') == 'M' else '女'}性使用，患者性别为{'男' if v == 'M' else '女'}",
+        Family.SEX: f"限{'男' if p.get('sex') == 'M' else '女'}性使用，"
+        f"患者性别为{'男' if v == 'M' else '女'}",
         Family.AGE: f"限 {p.get('min_age')}-{p.get('max_age')} 岁使用，患者 {v} 岁",
         Family.INDICATION: f"限诊断 {'/'.join(p.get('prefixes', []))} 使用，主要诊断为 {v}",
         Family.LEVEL: f"限 {p.get('min_level')} 级及以上医疗机构使用，本机构为 {v} 级",
         Family.SCHEME: f"限参保险种 {'/'.join(p.get('schemes', []))}，患者险种为 {v}",
         Family.SETTING: f"限 {'/'.join(p.get('settings', []))} 使用，本次为 {v}",
-        Family.QUANTITY: f"每{ {'day': '日', 'visit': '次就诊', 'stay': '次住院'}.get(str(p.get('per')), '')}"
-        f"限 {p.get('max')}，实际 {v}",
+        Family.QUANTITY: f"每{PER_LABELS.get(str(p.get('per')), '')}限 {p.get('max')}，实际 {v}",
         Family.DUPLICATE: f"{p.get('period_days')} 日内重复收费（间隔 {v} 日）",
         Family.INCLUDED: f"主项目已包含子项目 {v}，不得另行收费",
         Family.EXCLUSIVE: f"同日收取互斥项目（{v} 条）",

@@ -47,7 +47,12 @@ def base_items(library: RuleLibrary) -> dict[str, int]:
 
 
 def create_base_table(
-    con: duckdb.DuckDBPyConnection, library: RuleLibrary, n_lines: int, *, seed: int = 1, table: str = "claim_lines"
+    con: duckdb.DuckDBPyConnection,
+    library: RuleLibrary,
+    n_lines: int,
+    *,
+    seed: int = 1,
+    table: str = "claim_lines",
 ) -> None:
     """Create ``table`` with ``n_lines`` clean lines (8 lines a claim, 3 claims a patient)."""
     items = base_items(library)
@@ -57,7 +62,7 @@ def create_base_table(
     max_stay = max(1, min([*stay_limits, 11]) - 1)
     codes = list(items)
     prices = [items[c] for c in codes]
-    con.execute(
+    con.sql(
         f"""
 CREATE OR REPLACE TABLE {table} AS
 WITH base AS (
@@ -84,9 +89,7 @@ SELECT line_id, 'C' || claim_no AS claim_id, 'P' || patient_no AS patient_id,
 FROM c
 """
     )
-    con.execute(
-        f"ALTER TABLE {table} ALTER unit_price TYPE BIGINT; ALTER TABLE {table} ALTER amount TYPE BIGINT"
-    )
+    con.sql(f"ALTER TABLE {table} ALTER unit_price TYPE BIGINT; ALTER TABLE {table} ALTER amount TYPE BIGINT")
 
 
 def _catalogue(library: RuleLibrary) -> dict[str, int]:
@@ -191,15 +194,43 @@ def _violation(rule: Rule, tag: str, prices: dict[str, int]) -> list[ClaimLine]:
     if f == Family.STAY:
         diagnosis = (p["prefixes"][0] + ".9") if p["prefixes"] else "Z00.0"
         end = day + timedelta(days=p["max_days"] + 1)
-        return [_line(tag, base, prices, setting="inpatient", diagnosis=diagnosis, day=day, admit_date=day,
-                      discharge_date=end)]  # fmt: skip
+        return [
+            _line(
+                tag,
+                base,
+                prices,
+                setting="inpatient",
+                diagnosis=diagnosis,
+                day=day,
+                admit_date=day,
+                discharge_date=end,
+            )
+        ]
     # readmission: a first short stay, then the second admission within the window
     out = day + timedelta(days=2)
     again = out + timedelta(days=max(0, p["days"] - 1))
-    first_stay = _line(tag, base, prices, claim_id=f"{tag}a", setting="inpatient", diagnosis="J18.0",
-                       day=day, admit_date=day, discharge_date=out)  # fmt: skip
-    second = _line(tag, base, prices, claim_id=f"{tag}b", setting="inpatient", diagnosis="J18.1",
-                   day=again, admit_date=again, discharge_date=again + timedelta(days=2))  # fmt: skip
+    first_stay = _line(
+        tag,
+        base,
+        prices,
+        claim_id=f"{tag}a",
+        setting="inpatient",
+        diagnosis="J18.0",
+        day=day,
+        admit_date=day,
+        discharge_date=out,
+    )
+    second = _line(
+        tag,
+        base,
+        prices,
+        claim_id=f"{tag}b",
+        setting="inpatient",
+        diagnosis="J18.1",
+        day=again,
+        admit_date=again,
+        discharge_date=again + timedelta(days=2),
+    )
     return [first_stay, second]
 
 

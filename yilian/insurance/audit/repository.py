@@ -1,0 +1,132 @@
+"""Every query of the smart insurance audit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from yilian.insurance.audit.models import (
+    AuditClaimLine,
+    AuditFinding,
+    AuditFindingEvent,
+    AuditRuleLibrary,
+    AuditRun,
+)
+from yilian.kit.db import paginate
+
+
+def active_library(session: Session) -> AuditRuleLibrary | None:
+    return session.scalar(select(AuditRuleLibrary).where(AuditRuleLibrary.active.is_(True)))
+
+
+def library_by_version(session: Session, version: str) -> AuditRuleLibrary | None:
+    return session.scalar(select(AuditRuleLibrary).where(AuditRuleLibrary.version == version))
+
+
+def list_libraries(session: Session) -> Sequence[AuditRuleLibrary]:
+    return session.scalars(select(AuditRuleLibrary).order_by(AuditRuleLibrary.id.desc())).all()
+
+
+def deactivate_libraries(session: Session) -> None:
+    session.execute(update(AuditRuleLibrary).values(active=False))
+
+
+def add(session: Session, row: Any) -> None:
+    session.add(row)
+    session.flush()
+
+
+def insert_lines(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(AuditClaimLine), rows)
+
+
+def existing_line_ids(session: Session, ids: Sequence[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        found.update(session.scalars(select(AuditClaimLine.line_id).where(AuditClaimLine.line_id.in_(chunk))))
+    return found
+
+
+def line_columns(session: Session, date_from: date, date_to: date) -> dict[str, list[Any]]:
+    """Stored lines of the period, column-wise (for loading into the batch engine)."""
+    cols = [c for c in AuditClaimLine.__table__.columns if c.name != "source"]
+    result = session.execute(
+        select(*cols)
+        .where(AuditClaimLine.service_date.between(date_from, date_to))
+        .order_by(AuditClaimLine.line_id)
+    )
+    rows = result.all()
+    return {c.name: [r[i] for r in rows] for i, c in enumerate(cols)}
+
+
+def count_lines(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(AuditClaimLine)) or 0)
+
+
+def insert_findings(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(AuditFinding), rows)
+
+
+def get_run(session: Session, run_id: int) -> AuditRun | None:
+    return session.get(AuditRun, run_id)
+
+
+def list_runs(session: Session, offset: int, limit: int) -> tuple[list[AuditRun], int]:
+    return paginate(session, select(AuditRun).order_by(AuditRun.id.desc()), offset, limit)
+
+
+def findings_query(
+    run_id: int | None = None,
+    *,
+    status: str | None = None,
+    severity: str | None = None,
+    family: str | None = None,
+    rule_id: str | None = None,
+    claim_id: str | None = None,
+) -> Select[Any]:
+    q = select(AuditFinding)
+    if run_id is not None:
+        q = q.where(AuditFinding.run_id == run_id)
+    if status:
+        q = q.where(AuditFinding.status == status)
+    if severity:
+        q = q.where(AuditFinding.severity == severity)
+    if family:
+        q = q.where(AuditFinding.family == family)
+    if rule_id:
+        q = q.where(AuditFinding.rule_id == rule_id)
+    if claim_id:
+        q = q.where(AuditFinding.claim_id == claim_id)
+    return q.order_by(AuditFinding.amount.desc(), AuditFinding.id)
+
+
+def list_findings(
+    session: Session, query: Select[Any], offset: int, limit: int
+) -> tuple[list[AuditFinding], int]:
+    return paginate(session, query, offset, limit)
+
+
+def all_findings(session: Session, query: Select[Any]) -> Sequence[AuditFinding]:
+    return session.scalars(query).all()
+
+
+def get_finding(session: Session, finding_id: int, *, lock: bool = False) -> AuditFinding | None:
+    q = select(AuditFinding).where(AuditFinding.id == finding_id)
+    if lock:
+        q = q.with_for_update()
+    return session.scalar(q)
+
+
+def finding_events(session: Session, finding_id: int) -> Sequence[AuditFindingEvent]:
+    return session.scalars(
+        select(AuditFindingEvent)
+        .where(AuditFindingEvent.finding_id == finding_id)
+        .order_by(AuditFindingEvent.id)
+    ).all()

@@ -1,0 +1,584 @@
+"""Use cases of the smart insurance audit: the rule library, pre-checks (事前/事中), audit runs
+(事后), the review workflow (确认 / 剔除 / 申诉) and the Excel export. Services flush, never commit."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from yilian.insurance.audit import repository as repo
+from yilian.insurance.audit.batch import LINE_SCHEMA, BatchEngine
+from yilian.insurance.audit.domain import (
+    DEFAULT_LIBRARY,
+    FAMILY_LABELS,
+    LINE_COLUMNS,
+    SEVERITY_LABELS,
+    STAGE_LABELS,
+    ClaimEngine,
+    ClaimLine,
+    Family,
+    Finding,
+    Rule,
+    RuleIssue,
+    RuleLibrary,
+    Severity,
+    Stage,
+    describe,
+    parse_library,
+)
+from yilian.insurance.audit.errors import (
+    ClaimFileInvalid,
+    FindingNotFound,
+    ReasonRequired,
+    ReviewNotAllowed,
+    RuleLibraryInvalid,
+    RuleLibraryNotFound,
+    RunNotFound,
+)
+from yilian.insurance.audit.models import AuditFinding, AuditFindingEvent, AuditRuleLibrary, AuditRun
+from yilian.kit.audit import record_access
+from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.clock import utcnow
+from yilian.kit.errors import Forbidden
+
+RULES_DIR = DEFAULT_LIBRARY.parent
+STATUS_LABELS = {"open": "待审核", "confirmed": "已确认违规", "dismissed": "已剔除", "appealed": "科室申诉中"}
+
+# ---------------------------------------------------------------------------------------------------
+# Rule library
+
+
+def validate_text(text: str) -> tuple[RuleLibrary | None, list[RuleIssue]]:
+    """Validate library YAML (price files resolve against the shipped ``rules/`` folder)."""
+    return parse_library(text, RULES_DIR)
+
+
+_parsed: dict[str, RuleLibrary] = {}
+
+
+def _parse_cached(text: str) -> RuleLibrary:
+    lib = _parsed.get(text)
+    if lib is None:
+        parsed, issues = validate_text(text)
+        if parsed is None:
+            raise RuleLibraryInvalid("; ".join(str(i) for i in issues))
+        lib = _parsed[text] = parsed
+    return lib
+
+
+def shipped_text() -> str:
+    return DEFAULT_LIBRARY.read_text(encoding="utf-8")
+
+
+def active_library(session: Session) -> RuleLibrary:
+    """The active library version, or the shipped default when none has been saved."""
+    row = repo.active_library(session)
+    return _parse_cached(row.text if row else shipped_text())
+
+
+def active_text(session: Session) -> str:
+    row = repo.active_library(session)
+    return row.text if row else shipped_text()
+
+
+def list_libraries(session: Session) -> Sequence[AuditRuleLibrary]:
+    return repo.list_libraries(session)
+
+
+def save_library(session: Session, actor: Actor, text: str, *, activate: bool = True) -> AuditRuleLibrary:
+    """Validate and store a new library version; by default it becomes the active one."""
+    if not actor.has(Permission.CLAIMS_RULES):
+        raise Forbidden("没有维护审核规则库的权限")
+    lib, issues = validate_text(text)
+    if lib is None:
+        raise RuleLibraryInvalid("; ".join(str(i) for i in issues), issues=[str(i) for i in issues])
+    if repo.library_by_version(session, lib.version) is not None:
+        raise RuleLibraryInvalid(f"规则库版本 {lib.version} 已存在，请修改 version")
+    if activate:
+        repo.deactivate_libraries(session)
+    row = AuditRuleLibrary(
+        version=lib.version,
+        name=lib.name,
+        text=text,
+        active=activate,
+        created_at=utcnow(),
+        created_by=actor.username,
+    )
+    repo.add(session, row)
+    return row
+
+
+def activate_library(session: Session, actor: Actor, version: str) -> AuditRuleLibrary:
+    if not actor.has(Permission.CLAIMS_RULES):
+        raise Forbidden("没有维护审核规则库的权限")
+    row = repo.library_by_version(session, version)
+    if row is None:
+        raise RuleLibraryNotFound(f"版本 {version}")
+    repo.deactivate_libraries(session)
+    row.active = True
+    session.flush()
+    return row
+
+
+# ---------------------------------------------------------------------------------------------------
+# Pre-check (事前 / 事中): the function order entry calls
+
+
+@dataclass(frozen=True)
+class FindingView:
+    rule_id: str
+    family: str
+    family_label: str
+    severity: str
+    severity_label: str
+    stage: str
+    claim_id: str
+    lines: tuple[int, ...]
+    related: tuple[str, ...]
+    amount: int
+    value: str
+    text: str
+
+
+_engines: dict[tuple[int, Stage | None], ClaimEngine] = {}
+
+
+def claim_engine(library: RuleLibrary, stage: Stage | None) -> ClaimEngine:
+    key = (id(library), stage)
+    engine = _engines.get(key)
+    if engine is None:
+        if len(_engines) > 16:
+            _engines.clear()
+        engine = _engines[key] = ClaimEngine(library, stage)
+    return engine
+
+
+def view(rule: Rule, finding: Finding, stage: Stage | None) -> FindingView:
+    chosen = stage or (Stage.POST if Stage.POST in rule.stages else sorted(rule.stages)[0])
+    return FindingView(
+        rule_id=rule.id,
+        family=rule.family.value,
+        family_label=FAMILY_LABELS[rule.family],
+        severity=rule.severity.value,
+        severity_label=SEVERITY_LABELS[rule.severity],
+        stage=chosen.value,
+        claim_id=finding.claim_id,
+        lines=finding.lines,
+        related=finding.related,
+        amount=finding.amount,
+        value=finding.value,
+        text=describe(rule, finding),
+    )
+
+
+def precheck(
+    lines: Sequence[ClaimLine],
+    *,
+    history: Sequence[ClaimLine] = (),
+    stage: Stage = Stage.PRE,
+    library: RuleLibrary | None = None,
+) -> list[FindingView]:
+    """Check one order or one visit's bill (all ``lines`` of one claim) before it is placed or settled.
+
+    ``history`` holds the patient's earlier claim lines (for duplicate billing and readmission).
+    Pure apart from the cached engine; uses the shipped library when ``library`` is None.
+    """
+    lib = library or _parse_cached(shipped_text())
+    engine = claim_engine(lib, stage)
+    rules = engine.rules
+    return [view(rules[f.rule_id], f, stage) for f in engine.check(lines, history)]
+
+
+def precheck_for(
+    session: Session,
+    actor: Actor,
+    lines: Sequence[ClaimLine],
+    *,
+    history: Sequence[ClaimLine] = (),
+    stage: Stage = Stage.PRE,
+) -> list[FindingView]:
+    """The pre-check with the active library, the permission check and the access audit."""
+    if not actor.has(Permission.CLAIMS_PRECHECK):
+        raise Forbidden("没有医保事前审核的权限")
+    if lines:
+        record_access(session, actor, action="audit_precheck", resource=f"claim:{lines[0].claim_id}")
+    return precheck(lines, history=history, stage=stage, library=active_library(session))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Claim files and stored claim lines
+
+CLAIM_FILE_LAYOUT = ", ".join(LINE_COLUMNS)
+_TYPES = {
+    "line_id": "BIGINT",
+    "claim_id": "VARCHAR",
+    "patient_id": "VARCHAR",
+    "sex": "VARCHAR",
+    "age": "INTEGER",
+    "scheme": "VARCHAR",
+    "level": "INTEGER",
+    "setting": "VARCHAR",
+    "diagnosis": "VARCHAR",
+    "admit_date": "DATE",
+    "discharge_date": "DATE",
+    "service_date": "DATE",
+    "item_code": "VARCHAR",
+    "quantity": "INTEGER",
+    "unit_price": "BIGINT",
+    "amount": "BIGINT",
+}
+
+
+def load_claim_file(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> int:
+    """Create view ``name`` over a CSV or Parquet claims file with the documented layout."""
+    if not path.is_file():
+        raise ClaimFileInvalid(f"文件不存在: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        src = f"read_parquet('{_quote(path)}')"
+    elif suffix == ".csv":
+        types = ", ".join(f"'{k}': '{v}'" for k, v in _TYPES.items())
+        src = f"read_csv('{_quote(path)}', header = true, columns = {{{types}}})"
+    else:
+        raise ClaimFileInvalid("只支持 .csv 与 .parquet 文件")
+    try:
+        have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+        missing = [c for c in LINE_COLUMNS if c not in have]
+        if missing:
+            raise ClaimFileInvalid(f"缺少列: {', '.join(missing)}（应有 {CLAIM_FILE_LAYOUT}）")
+        cols = ", ".join(f"CAST({c} AS {_TYPES[c]}) AS {c}" for c in LINE_COLUMNS)
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {cols} FROM {src}").fetchall()
+        bad = con.execute(
+            f"SELECT count(*) FROM {name} WHERE sex NOT IN ('M','F') OR quantity < 1 OR unit_price < 0 "
+            "OR setting NOT IN ('outpatient','inpatient') OR line_id IS NULL OR claim_id IS NULL"
+        ).fetchall()[0]
+    except duckdb.Error as exc:
+        raise ClaimFileInvalid(str(exc).splitlines()[0]) from exc
+    if bad and bad[0]:
+        raise ClaimFileInvalid(f"{bad[0]} 行的性别、数量、单价或就医方式不合法")
+    row = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0]
+    return int(row[0]) if row else 0
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def import_claim_file(session: Session, actor: Actor, path: Path) -> int:
+    """Store the lines of a claims file (lines already stored, by line_id, are skipped)."""
+    if not actor.has(Permission.CLAIMS_AUDIT):
+        raise Forbidden("没有医保事后审核的权限")
+    con = duckdb.connect()
+    try:
+        load_claim_file(con, path, "incoming")
+        table = con.sql("SELECT * FROM incoming").to_arrow_table()
+    finally:
+        con.close()
+    rows = table.to_pylist()
+    known = repo.existing_line_ids(session, [r["line_id"] for r in rows])
+    fresh = [{**r, "source": path.name[:100]} for r in rows if r["line_id"] not in known]
+    for start in range(0, len(fresh), 5000):
+        repo.insert_lines(session, fresh[start : start + 5000])
+    session.flush()
+    return len(fresh)
+
+
+def store_lines(session: Session, lines: Sequence[ClaimLine], source: str = "") -> int:
+    """Store claim lines (the hook through which settled bills will be fed in)."""
+    rows = [{**{c: getattr(line, c) for c in LINE_COLUMNS}, "source": source} for line in lines]
+    repo.insert_lines(session, rows)
+    session.flush()
+    return len(rows)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Audit runs (事后审核)
+
+
+def run_audit(
+    session: Session,
+    actor: Actor,
+    date_from: date,
+    date_to: date,
+    *,
+    files: Sequence[Path] = (),
+    include_stored: bool = True,
+    progress: Callable[[int, str], None] | None = None,
+) -> AuditRun:
+    """Audit the stored claim lines and ``files`` whose service date lies in the period; store findings."""
+    if not actor.has(Permission.CLAIMS_AUDIT):
+        raise Forbidden("没有医保事后审核的权限")
+    if date_from > date_to:
+        raise ClaimFileInvalid("开始日期晚于结束日期")
+    library = active_library(session)
+    con = duckdb.connect()
+    try:
+        parts = []
+        if include_stored:
+            con.register(
+                "stored", pa.table(repo.line_columns(session, date_from, date_to), schema=LINE_SCHEMA)
+            )
+            parts.append("SELECT * FROM stored")
+        for n, path in enumerate(files):
+            load_claim_file(con, path, f"file{n}")
+            parts.append(f"SELECT * FROM file{n}")
+        if not parts:
+            raise ClaimFileInvalid("没有可审核的数据")
+        union = " UNION ALL ".join(parts)
+        con.execute(
+            f"CREATE TABLE claim_lines AS SELECT * FROM ({union}) WHERE service_date BETWEEN ? AND ?",
+            [date_from, date_to],
+        ).fetchall()
+        scanned_row = con.execute("SELECT count(*) FROM claim_lines").fetchall()[0]
+        scanned = int(scanned_row[0]) if scanned_row else 0
+        run = AuditRun(
+            date_from=date_from,
+            date_to=date_to,
+            source=", ".join(["已存储明细"] * include_stored + [p.name for p in files])[:200],
+            library_version=library.version,
+            lines_scanned=scanned,
+            started_at=utcnow(),
+            started_by=actor.username,
+        )
+        repo.add(session, run)
+        engine = BatchEngine(library, Stage.POST)
+
+        def step(name: str, n: int, total: int) -> None:
+            if progress:
+                progress(int(90 * n / total), name)
+
+        found = engine.run_arrow(con, "claim_lines", step)
+        rows = _finding_rows(con, library, found, run.id)
+    finally:
+        con.close()
+    repo.insert_findings(session, rows)
+    run.findings_count = len(rows)
+    run.amount_total = sum(r["amount"] for r in rows)
+    by_family: dict[str, int] = {}
+    for r in rows:
+        by_family[r["family"]] = by_family.get(r["family"], 0) + 1
+    run.stats = {"by_family": by_family}
+    run.status = "done"
+    run.progress = 100
+    run.finished_at = utcnow()
+    session.flush()
+    record_access(session, actor, action="audit_run", resource=f"audit_run:{run.id}")
+    if progress:
+        progress(100, "done")
+    return run
+
+
+def _finding_rows(
+    con: duckdb.DuckDBPyConnection, library: RuleLibrary, found: pa.Table, run_id: int
+) -> list[dict[str, Any]]:
+    """Finding rows with the claim's patient, the first service date and the evidence lines."""
+    con.register("found", found)
+    detail = con.sql(
+        """
+WITH f AS (SELECT row_number() OVER () AS n, * FROM found),
+ev AS (
+  SELECT f.n, list({'line_id': l.line_id, 'item_code': l.item_code,
+    'service_date': CAST(l.service_date AS VARCHAR),
+    'quantity': l.quantity, 'unit_price': l.unit_price, 'amount': l.amount} ORDER BY l.line_id) AS lines
+  FROM f, unnest(f.lines) AS u(line_id) JOIN claim_lines l ON l.line_id = u.line_id GROUP BY f.n
+),
+c AS (
+  SELECT claim_id, any_value(patient_id) AS patient_id, min(service_date) AS first_date,
+    any_value(diagnosis) AS diagnosis, any_value(setting) AS setting
+  FROM claim_lines WHERE claim_id IN (SELECT claim_id FROM found) GROUP BY claim_id
+)
+SELECT f.*, c.patient_id, c.first_date, c.diagnosis, c.setting, ev.lines AS evidence
+FROM f LEFT JOIN c USING (claim_id) LEFT JOIN ev USING (n) ORDER BY f.n
+"""
+    ).to_arrow_table()
+    rules = library.by_id()
+    now = utcnow()
+    out = []
+    for r in detail.to_pylist():
+        rule = rules[r["rule_id"]]
+        finding = Finding(
+            r["rule_id"], r["claim_id"], tuple(r["lines"]), tuple(r["related"]), r["amount"], r["value"]
+        )
+        out.append(
+            {
+                "run_id": run_id,
+                "rule_id": rule.id,
+                "family": rule.family.value,
+                "severity": rule.severity.value,
+                "claim_id": finding.claim_id,
+                "patient_id": r["patient_id"] or "",
+                "service_date": r["first_date"],
+                "lines": list(finding.lines),
+                "related": list(finding.related),
+                "evidence": {
+                    "lines": r["evidence"] or [],
+                    "diagnosis": r["diagnosis"],
+                    "setting": r["setting"],
+                    "value": finding.value,
+                    "params": {k: v for k, v in rule.params.items() if k != "prices"},
+                },
+                "amount": finding.amount,
+                "value": finding.value[:200],
+                "text": describe(rule, finding)[:500],
+                "status": "open",
+                "reason": "",
+                "updated_at": now,
+            }
+        )
+    return out
+
+
+def get_run(session: Session, run_id: int) -> AuditRun:
+    run = repo.get_run(session, run_id)
+    if run is None:
+        raise RunNotFound(f"批次 {run_id}")
+    return run
+
+
+def list_runs(session: Session, offset: int = 0, limit: int = 20) -> tuple[list[AuditRun], int]:
+    return repo.list_runs(session, offset, limit)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Findings and review (确认 / 剔除 / 申诉)
+
+
+def list_findings(
+    session: Session,
+    actor: Actor,
+    run_id: int | None,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    **filters: str | None,
+) -> tuple[list[AuditFinding], int]:
+    if not (actor.has(Permission.CLAIMS_AUDIT) or actor.has(Permission.CLAIMS_APPEAL)):
+        raise Forbidden("没有查看医保审核疑点的权限")
+    rows, total = repo.list_findings(session, repo.findings_query(run_id, **filters), offset, limit)
+    record_access(session, actor, action="audit_findings", resource=f"audit_run:{run_id or '*'}")
+    return rows, total
+
+
+def get_finding(session: Session, actor: Actor, finding_id: int) -> AuditFinding:
+    if not (actor.has(Permission.CLAIMS_AUDIT) or actor.has(Permission.CLAIMS_APPEAL)):
+        raise Forbidden("没有查看医保审核疑点的权限")
+    row = repo.get_finding(session, finding_id)
+    if row is None:
+        raise FindingNotFound(f"疑点 {finding_id}")
+    record_access(session, actor, action="audit_finding", resource=f"audit_finding:{finding_id}")
+    return row
+
+
+def finding_trail(session: Session, finding_id: int) -> Sequence[AuditFindingEvent]:
+    return repo.finding_events(session, finding_id)
+
+
+# action -> (permission, statuses it may start from, resulting status, reason required)
+TRANSITIONS: dict[str, tuple[Permission, frozenset[str], str, bool]] = {
+    "confirm": (Permission.CLAIMS_AUDIT, frozenset({"open", "appealed"}), "confirmed", False),
+    "dismiss": (Permission.CLAIMS_AUDIT, frozenset({"open", "appealed"}), "dismissed", True),
+    "appeal": (Permission.CLAIMS_APPEAL, frozenset({"open", "confirmed"}), "appealed", True),
+}
+ACTION_LABELS = {"confirm": "确认违规", "dismiss": "剔除", "appeal": "科室申诉"}
+
+
+def review(session: Session, actor: Actor, finding_id: int, action: str, reason: str = "") -> AuditFinding:
+    """Move a finding through the review workflow and write the trail."""
+    if action not in TRANSITIONS:
+        raise ReviewNotAllowed(f"未知操作 {action}")
+    permission, sources, target, needs_reason = TRANSITIONS[action]
+    if not actor.has(permission):
+        raise Forbidden(f"没有「{ACTION_LABELS[action]}」的权限")
+    reason = reason.strip()
+    if needs_reason and not reason:
+        raise ReasonRequired(f"「{ACTION_LABELS[action]}」需要填写理由")
+    row = repo.get_finding(session, finding_id, lock=True)
+    if row is None:
+        raise FindingNotFound(f"疑点 {finding_id}")
+    if row.status not in sources:
+        raise ReviewNotAllowed(f"疑点当前为「{STATUS_LABELS[row.status]}」，不能{ACTION_LABELS[action]}")
+    event = AuditFindingEvent(
+        finding_id=row.id,
+        at=utcnow(),
+        username=actor.username,
+        action=action,
+        from_status=row.status,
+        to_status=target,
+        reason=reason[:500],
+    )
+    row.status = target
+    row.reason = reason[:500]
+    row.updated_at = event.at
+    repo.add(session, event)
+    return row
+
+
+def export_xlsx(session: Session, actor: Actor, run_id: int) -> bytes:
+    """The findings of a run as an Excel workbook (疑点清单)."""
+    from openpyxl import Workbook
+
+    run = get_run(session, run_id)
+    if not actor.has(Permission.CLAIMS_AUDIT):
+        raise Forbidden("没有导出医保审核结果的权限")
+    record_access(session, actor, action="audit_export", resource=f"audit_run:{run_id}")
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "疑点清单"
+    ws.append(
+        [
+            "疑点编号",
+            "规则编号",
+            "规则类别",
+            "违规程度",
+            "结算单号",
+            "患者",
+            "日期",
+            "违规内容",
+            "违规金额（元）",
+            "涉及明细",
+            "状态",
+            "理由",
+        ]
+    )
+    for f in repo.all_findings(session, repo.findings_query(run_id)):
+        ws.append(
+            [
+                f.id,
+                f.rule_id,
+                FAMILY_LABELS[Family(f.family)],
+                SEVERITY_LABELS[Severity(f.severity)],
+                f.claim_id,
+                f.patient_id,
+                f.service_date.isoformat() if f.service_date else "",
+                f.text,
+                f.amount / 100,
+                ",".join(map(str, f.lines or f.related)),
+                STATUS_LABELS.get(f.status, f.status),
+                f.reason,
+            ]
+        )
+    summary = wb.create_sheet("批次信息")
+    for k, v in [
+        ("批次", run.id),
+        ("期间", f"{run.date_from} 至 {run.date_to}"),
+        ("规则库版本", run.library_version),
+        ("审核明细行数", run.lines_scanned),
+        ("疑点数", run.findings_count),
+        ("疑点金额（元）", run.amount_total / 100),
+    ]:
+        summary.append([k, v])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+__all__ = ["STAGE_LABELS", "FindingView", "precheck", "precheck_for", "run_audit", "review"]
