@@ -245,6 +245,11 @@ def load_claim_file(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> in
     if suffix == ".parquet":
         src = f"read_parquet('{_quote(path)}')"
     elif suffix == ".csv":
+        with path.open(encoding="utf-8-sig") as fh:
+            header = [h.strip() for h in fh.readline().strip().split(",")]
+        missing = [c for c in LINE_COLUMNS if c not in header]
+        if missing:
+            raise ClaimFileInvalid(f"缺少列: {', '.join(missing)}（应有 {CLAIM_FILE_LAYOUT}）")
         types = ", ".join(f"'{k}': '{v}'" for k, v in _TYPES.items())
         src = f"read_csv('{_quote(path)}', header = true, columns = {{{types}}})"
     else:
