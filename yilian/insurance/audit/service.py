@@ -128,6 +128,14 @@ def activate_library(session: Session, actor: Actor, version: str) -> AuditRuleL
     return row
 
 
+def catalogue_price(library: RuleLibrary, code: str) -> int:
+    """The catalogue price (fen) of an item in the library's price rules, 0 when not listed."""
+    for rule in library.rules:
+        if rule.family == Family.PRICE and code in rule.params["prices"]:
+            return int(rule.params["prices"][code])
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------------
 # Pre-check (事前 / 事中): the function order entry calls
 

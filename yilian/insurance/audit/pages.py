@@ -1,0 +1,585 @@
+"""Pages of the smart insurance audit: rule library browser/editor, run launcher with progress, findings
+with filters and drill-down, and the doctor-facing pre-check warning panel."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import events, run, ui
+
+from yilian.insurance.audit import service
+from yilian.insurance.audit.domain import (
+    FAMILY_LABELS,
+    SEVERITY_LABELS,
+    STAGE_LABELS,
+    ClaimLine,
+    Family,
+    Severity,
+    Stage,
+)
+from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.clock import business_date
+from yilian.kit.db import unit_of_work
+from yilian.kit.errors import YilianError
+from yilian.kit.money import yuan
+from yilian.web import nav
+from yilian.web.shell import allowed, frame, guard, show_error
+
+GROUP = "DRG 与医保"
+for item in (
+    nav.NavItem(
+        "审核规则库",
+        "/audit/rules",
+        "rule",
+        GROUP,
+        Permission.CLAIMS_AUDIT,
+        order=70,
+        description="医保智能审核规则的浏览、编辑与校验",
+    ),
+    nav.NavItem(
+        "事后审核",
+        "/audit/runs",
+        "fact_check",
+        GROUP,
+        Permission.CLAIMS_AUDIT,
+        order=71,
+        description="按期间审核结算明细，查看进度与结果",
+    ),
+    nav.NavItem(
+        "审核疑点",
+        "/audit/findings",
+        "report",
+        GROUP,
+        Permission.CLAIMS_APPEAL,
+        order=72,
+        description="疑点筛选、明细、确认 / 剔除 / 申诉",
+    ),
+    nav.NavItem(
+        "事前审核提醒",
+        "/audit/precheck",
+        "health_and_safety",
+        GROUP,
+        Permission.CLAIMS_PRECHECK,
+        order=73,
+        description="开单前检查医保规则，提示违规风险",
+    ),
+):
+    nav.register(item)
+
+STATUS_LABELS = service.STATUS_LABELS
+
+
+@ui.page("/audit/rules")
+def rules_page(request: Request) -> RedirectResponse | None:
+    actor = guard(request, Permission.CLAIMS_AUDIT)
+    if isinstance(actor, RedirectResponse):
+        return actor
+    if not allowed(actor, Permission.CLAIMS_AUDIT):
+        return None
+    with unit_of_work() as session:
+        lib = service.active_library(session)
+        text = service.active_text(session)
+        versions = [(v.version, v.active, v.created_by) for v in service.list_libraries(session)]
+    with frame(actor, "审核规则库"):
+        ui.label(f"当前版本 {lib.version}　{lib.name}　共 {len(lib.rules)} 条规则").props(
+            'data-testid="audit-library-version"'
+        )
+        if versions:
+            ui.label(
+                "历史版本：" + "，".join(f"{v}{'（启用中）' if a else ''}" for v, a, _ in versions)
+            ).classes("text-grey-7 text-sm")
+        family = ui.select(
+            {"": "全部类别", **{f.value: FAMILY_LABELS[f] for f in Family}}, value="", label="规则类别"
+        )
+        rows = [
+            {
+                "id": r.id,
+                "family": r.family.value,
+                "family_label": FAMILY_LABELS[r.family],
+                "description": r.description,
+                "severity": SEVERITY_LABELS[r.severity],
+                "stages": "、".join(STAGE_LABELS[s] for s in sorted(r.stages)),
+                "effective": f"{r.effective_from:%Y-%m-%d} ~ {r.effective_to:%Y-%m-%d}",
+                "items": len(r.items()),
+            }
+            for r in lib.rules
+        ]
+        columns = [
+            {"name": k, "label": label, "field": k, "align": "left", "sortable": True}
+            for k, label in (
+                ("id", "规则编号"),
+                ("family_label", "类别"),
+                ("description", "说明"),
+                ("severity", "违规程度"),
+                ("stages", "适用阶段"),
+                ("effective", "生效期间"),
+                ("items", "项目数"),
+            )
+        ]
+        table = ui.table(columns=columns, rows=rows, row_key="id", pagination=30)
+        table.classes("w-full")
+        table.props('dense data-testid="audit-rules"')
+
+        def refilter() -> None:
+            table.rows = [r for r in rows if not family.value or r["family"] == family.value]
+            table.update()
+
+        family.on_value_change(lambda _: refilter())
+        if not actor.has(Permission.CLAIMS_RULES):
+            return None
+        ui.label("编辑规则库（YAML，保存即生成新版本并启用；请修改 version）").classes(
+            "text-subtitle1 q-mt-md"
+        )
+        editor = (
+            ui.textarea(value=text)
+            .classes("w-full font-mono")
+            .props('rows=18 outlined data-testid="audit-editor"')
+        )
+        issues = ui.column().classes("w-full gap-1").props('data-testid="audit-issues"')
+
+        def validate() -> bool:
+            issues.clear()
+            parsed, found = service.validate_text(editor.value or "")
+            with issues:
+                if parsed is None:
+                    for issue in found:
+                        ui.label(f"第 {issue.line} 行：{issue.message}").classes("text-negative text-sm")
+                else:
+                    ui.label(f"校验通过：版本 {parsed.version}，{len(parsed.rules)} 条规则").classes(
+                        "text-positive"
+                    )
+            return parsed is not None
+
+        def save() -> None:
+            if not validate():
+                return
+            try:
+                with unit_of_work() as session:
+                    row = service.save_library(session, actor, editor.value or "")
+                    version = row.version
+            except YilianError as exc:
+                show_error(exc)
+                return
+            ui.notify(f"已保存并启用规则库版本 {version}", type="positive")
+
+        with ui.row():
+            ui.button("校验", icon="check", on_click=validate).props('data-testid="audit-validate"')
+            ui.button("保存新版本", icon="save", on_click=save).props('data-testid="audit-save"')
+    return None
+
+
+def _run_rows(actor: Actor) -> list[dict[str, Any]]:
+    with unit_of_work() as session:
+        rows, _ = service.list_runs(session, 0, 20)
+        return [
+            {
+                "id": r.id,
+                "period": f"{r.date_from} ~ {r.date_to}",
+                "source": r.source,
+                "status": {"running": "运行中", "done": "完成", "failed": "失败"}.get(r.status, r.status),
+                "lines": f"{r.lines_scanned:,}",
+                "findings": r.findings_count,
+                "amount": yuan(r.amount_total),
+                "library": r.library_version,
+                "by": r.started_by,
+            }
+            for r in rows
+        ]
+
+
+@ui.page("/audit/runs")
+def runs_page(request: Request) -> RedirectResponse | None:
+    actor = guard(request, Permission.CLAIMS_AUDIT)
+    if isinstance(actor, RedirectResponse):
+        return actor
+    if not allowed(actor, Permission.CLAIMS_AUDIT):
+        return None
+    today = business_date()
+    state: dict[str, Any] = {"files": []}
+    with frame(actor, "事后审核"):
+        ui.label(
+            "审核已存储的结算明细，并可上传结算明细文件（CSV / Parquet，列："
+            f"{service.CLAIM_FILE_LAYOUT}）。金额单位为分。"
+        ).classes("text-grey-7 text-sm")
+        with ui.row().classes("items-end gap-4"):
+            start = ui.input("开始日期", value=(today - timedelta(days=365)).isoformat()).props(
+                'type=date data-testid="audit-from"'
+            )
+            end = ui.input("结束日期", value=today.isoformat()).props('type=date data-testid="audit-to"')
+            stored = ui.checkbox("包含已存储明细", value=True)
+
+        async def on_upload(e: events.UploadEventArguments) -> None:
+            suffix = Path(e.file.name).suffix.lower()
+            target = Path(tempfile.mkdtemp(prefix="audit-")) / f"upload{suffix}"
+            await e.file.save(target)
+            state["files"].append(target)
+            files_label.text = "待审核文件：" + "，".join(p.name for p in state["files"])
+
+        ui.upload(label="上传结算明细文件", on_upload=on_upload, auto_upload=True).props(
+            'accept=".csv,.parquet"'
+        )
+        files_label = ui.label("").classes("text-sm")
+        bar = (
+            ui.linear_progress(value=0, show_value=False)
+            .classes("w-96")
+            .props('data-testid="audit-progress"')
+        )
+        status = ui.label("").props('data-testid="audit-status"')
+        columns = [
+            {"name": k, "label": label, "field": k, "align": "left"}
+            for k, label in (
+                ("id", "批次"),
+                ("period", "期间"),
+                ("source", "数据来源"),
+                ("status", "状态"),
+                ("lines", "明细行数"),
+                ("findings", "疑点数"),
+                ("amount", "疑点金额（元）"),
+                ("library", "规则库"),
+                ("by", "发起人"),
+            )
+        ]
+        table = ui.table(columns=columns, rows=_run_rows(actor), row_key="id").classes("w-full")
+        table.props('dense data-testid="audit-runs"')
+        table.on("rowClick", lambda e: ui.navigate.to(f"/audit/findings?run_id={e.args[1]['id']}"))
+
+        def progress(pct: int, name: str) -> None:
+            state["pct"], state["step"] = pct, name
+
+        def tick() -> None:
+            if "pct" in state:
+                bar.value = state["pct"] / 100
+                status.text = f"审核中：{state['step']}（{state['pct']}%）"
+
+        timer = ui.timer(0.3, tick, active=False)
+
+        def work(date_from: date, date_to: date, files: list[Path], include: bool) -> tuple[int, int, int]:
+            with unit_of_work() as session:
+                r = service.run_audit(
+                    session, actor, date_from, date_to, files=files, include_stored=include, progress=progress
+                )
+                return r.id, r.lines_scanned, r.findings_count
+
+        async def launch() -> None:
+            try:
+                date_from, date_to = date.fromisoformat(start.value), date.fromisoformat(end.value)
+            except ValueError:
+                ui.notify("请填写有效日期", type="negative")
+                return
+            state.pop("pct", None)
+            timer.activate()
+            status.text = "审核中…"
+            try:
+                result = await run.io_bound(work, date_from, date_to, list(state["files"]), stored.value)
+            except YilianError as exc:
+                show_error(exc)
+                status.text = "审核失败"
+                return
+            finally:
+                timer.deactivate()
+            if result is None:
+                return
+            run_id, lines, found = result
+            bar.value = 1
+            status.text = f"批次 {run_id} 完成：审核 {lines:,} 行明细，发现 {found} 个疑点"
+            table.rows = _run_rows(actor)
+            table.update()
+
+        ui.button("开始审核", icon="play_arrow", on_click=launch).props('data-testid="audit-launch"')
+    return None
+
+
+@ui.page("/audit/findings")
+def findings_page(request: Request, run_id: int | None = None) -> RedirectResponse | None:
+    actor = guard(request)
+    if isinstance(actor, RedirectResponse):
+        return actor
+    if not (actor.has(Permission.CLAIMS_AUDIT) or actor.has(Permission.CLAIMS_APPEAL)):
+        with frame(actor, "没有权限"):
+            ui.label(f"当前角色（{actor.role.label}）不能使用此页面。").classes("text-negative")
+        return None
+    with unit_of_work() as session:
+        runs, _ = service.list_runs(session, 0, 50)
+        run_options = {
+            r.id: f"批次 {r.id}（{r.date_from} ~ {r.date_to}，{r.findings_count} 个疑点）" for r in runs
+        }
+    if run_id is None and runs:
+        run_id = runs[0].id
+    with frame(actor, "审核疑点"):
+        if not runs:
+            ui.label("还没有审核批次。").classes("text-grey-7")
+            return None
+        with ui.row().classes("items-end gap-4"):
+            run_sel = ui.select(run_options, value=run_id, label="审核批次").classes("w-96")
+            status = ui.select({"": "全部状态", **STATUS_LABELS}, value="", label="状态").classes("w-36")
+            severity = ui.select(
+                {"": "全部", **{s.value: SEVERITY_LABELS[s] for s in Severity}}, value="", label="违规程度"
+            ).classes("w-32")
+            family = (
+                ui.select(
+                    {"": "全部类别", **{f.value: FAMILY_LABELS[f] for f in Family}},
+                    value="",
+                    label="规则类别",
+                )
+                .classes("w-48")
+                .props('data-testid="audit-family"')
+            )
+        summary = ui.label("")
+        columns = [
+            {"name": k, "label": label, "field": k, "align": "left"}
+            for k, label in (
+                ("id", "编号"),
+                ("rule_id", "规则"),
+                ("family", "类别"),
+                ("severity", "程度"),
+                ("claim_id", "结算单号"),
+                ("patient_id", "患者"),
+                ("date", "日期"),
+                ("text", "违规内容"),
+                ("amount", "金额（元）"),
+                ("status", "状态"),
+            )
+        ]
+        table = ui.table(columns=columns, rows=[], row_key="id", pagination=25).classes("w-full")
+        table.props('dense data-testid="audit-findings"')
+
+        def load() -> None:
+            try:
+                with unit_of_work() as session:
+                    rows, total = service.list_findings(
+                        session,
+                        actor,
+                        run_sel.value,
+                        limit=500,
+                        status=status.value or None,
+                        severity=severity.value or None,
+                        family=family.value or None,
+                    )
+                    table.rows = [
+                        {
+                            "id": f.id,
+                            "rule_id": f.rule_id,
+                            "family": FAMILY_LABELS[Family(f.family)],
+                            "severity": SEVERITY_LABELS[Severity(f.severity)],
+                            "claim_id": f.claim_id,
+                            "patient_id": f.patient_id,
+                            "date": f.service_date.isoformat() if f.service_date else "",
+                            "text": f.text,
+                            "amount": yuan(f.amount),
+                            "status": STATUS_LABELS.get(f.status, f.status),
+                        }
+                        for f in rows
+                    ]
+            except YilianError as exc:
+                show_error(exc)
+                return
+            summary.text = f"共 {total} 个疑点" + ("（显示前 500 个）" if total > 500 else "")
+            table.update()
+
+        for control in (run_sel, status, severity, family):
+            control.on_value_change(lambda _: load())
+        table.on("rowClick", lambda e: open_detail(int(e.args[1]["id"])))
+        if actor.has(Permission.CLAIMS_AUDIT):
+            ui.button(
+                "导出 Excel",
+                icon="download",
+                on_click=lambda: ui.navigate.to(
+                    f"/api/v1/audit/runs/{run_sel.value}/export.xlsx", new_tab=True
+                ),
+            )
+
+        def open_detail(finding_id: int) -> None:
+            try:
+                with unit_of_work() as session:
+                    f = service.get_finding(session, actor, finding_id)
+                    trail = [
+                        (e.at, e.username, e.action, e.to_status, e.reason)
+                        for e in service.finding_trail(session, finding_id)
+                    ]
+                    data: dict[str, Any] = {
+                        "text": f.text,
+                        "evidence": f.evidence,
+                        "status": f.status,
+                        "claim": f.claim_id,
+                        "amount": f.amount,
+                        "related": f.related,
+                        "rule": f.rule_id,
+                    }
+            except YilianError as exc:
+                show_error(exc)
+                return
+            with (
+                ui.dialog() as dialog,
+                ui.card().classes("w-[720px] max-w-full").props('data-testid="audit-detail"'),
+            ):
+                ui.label(f"疑点 {finding_id}　{data['rule']}　{STATUS_LABELS[data['status']]}").classes(
+                    "text-h6"
+                )
+                ui.label(data["text"])
+                ui.label(f"结算单号 {data['claim']}　违规金额 {yuan(data['amount'])} 元").classes("text-sm")
+                if data["related"]:
+                    ui.label("关联住院：" + "，".join(data["related"])).classes("text-sm")
+                ev_lines = data["evidence"].get("lines", [])
+                if ev_lines:
+                    ui.table(
+                        columns=[
+                            {"name": k, "label": label, "field": k, "align": "left"}
+                            for k, label in (
+                                ("line_id", "明细号"),
+                                ("item_code", "项目编码"),
+                                ("service_date", "日期"),
+                                ("quantity", "数量"),
+                                ("unit_price", "单价（分）"),
+                                ("amount", "金额（分）"),
+                            )
+                        ],
+                        rows=ev_lines,
+                        row_key="line_id",
+                    ).props("dense flat")
+                ui.label(
+                    f"诊断 {data['evidence'].get('diagnosis', '')}　取值 {data['evidence'].get('value', '')}"
+                )
+                if trail:
+                    ui.label("审核轨迹").classes("text-subtitle2")
+                    for at, who, action, to, why in trail:
+                        ui.label(
+                            f"{at:%Y-%m-%d %H:%M} {who} {service.ACTION_LABELS[action]} → "
+                            f"{STATUS_LABELS[to]} {why}"
+                        ).classes("text-sm")
+                reason = (
+                    ui.input("理由（剔除、申诉必填）").classes("w-full").props('data-testid="audit-reason"')
+                )
+
+                def act(action: str) -> None:
+                    try:
+                        with unit_of_work() as session:
+                            service.review(session, actor, finding_id, action, reason.value or "")
+                    except YilianError as exc:
+                        show_error(exc)
+                        return
+                    ui.notify(f"已{service.ACTION_LABELS[action]}", type="positive")
+                    dialog.close()
+                    load()
+
+                with ui.row():
+                    if actor.has(Permission.CLAIMS_AUDIT):
+                        ui.button("确认违规", on_click=lambda: act("confirm")).props(
+                            'data-testid="audit-confirm"'
+                        )
+                        ui.button("剔除", color="secondary", on_click=lambda: act("dismiss")).props(
+                            'data-testid="audit-dismiss"'
+                        )
+                    if actor.has(Permission.CLAIMS_APPEAL):
+                        ui.button("科室申诉", color="accent", on_click=lambda: act("appeal")).props(
+                            'data-testid="audit-appeal"'
+                        )
+                    ui.button("关闭", on_click=dialog.close).props("flat")
+            dialog.open()
+
+        load()
+    return None
+
+
+@ui.page("/audit/precheck")
+def precheck_page(request: Request) -> RedirectResponse | None:
+    """The doctor-facing warning panel (事前提醒): enter an order, see the rules it breaks."""
+    actor = guard(request, Permission.CLAIMS_PRECHECK)
+    if isinstance(actor, RedirectResponse):
+        return actor
+    if not allowed(actor, Permission.CLAIMS_PRECHECK):
+        return None
+    with frame(actor, "事前审核提醒"):
+        ui.label("开医嘱前检查医保规则：填写患者与本次就诊信息及拟开项目，系统即时提示违规风险。").classes(
+            "text-grey-7 text-sm"
+        )
+        with ui.row().classes("items-end gap-4"):
+            sex = (
+                ui.select({"M": "男", "F": "女"}, value="F", label="性别")
+                .classes("w-20")
+                .props('data-testid="pre-sex"')
+            )
+            age = ui.number("年龄", value=40, min=0, max=150, format="%d").classes("w-20")
+            scheme = ui.select(
+                {"employee": "职工医保", "resident": "居民医保", "self_pay": "自费"},
+                value="employee",
+                label="险种",
+            ).classes("w-28")
+            level = ui.select({3: "三级", 2: "二级", 1: "一级"}, value=3, label="机构等级").classes("w-24")
+            setting = ui.select(
+                {"outpatient": "门诊", "inpatient": "住院"}, value="outpatient", label="就医方式"
+            ).classes("w-24")
+            diagnosis = ui.input("主要诊断编码", value="J06.9").classes("w-36").props('data-testid="pre-dx"')
+        items = (
+            ui.textarea("拟开项目（每行：项目编码 数量 [单价（分）]）", value="250101001 1")
+            .classes("w-full")
+            .props('rows=4 data-testid="pre-items"')
+        )
+        panel = ui.column().classes("w-full gap-2").props('data-testid="pre-panel"')
+
+        def check() -> None:
+            panel.clear()
+            today = business_date()
+            with unit_of_work() as session:
+                library = service.active_library(session)
+            lines: list[ClaimLine] = []
+            for n, raw in enumerate((items.value or "").splitlines(), start=1):
+                parts = raw.split()
+                if not parts:
+                    continue
+                try:
+                    qty = int(parts[1]) if len(parts) > 1 else 1
+                    price = int(parts[2]) if len(parts) > 2 else service.catalogue_price(library, parts[0])
+                    if qty < 1 or price < 0:
+                        raise ValueError
+                except ValueError:
+                    ui.notify(f"第 {n} 行格式不正确", type="negative")
+                    return
+                lines.append(
+                    ClaimLine(
+                        n,
+                        "ORDER",
+                        "P",
+                        str(sex.value),
+                        int(age.value or 0),
+                        str(scheme.value),
+                        int(level.value),
+                        str(setting.value),
+                        (diagnosis.value or "").strip(),
+                        today,
+                        today,
+                        today,
+                        parts[0],
+                        qty,
+                        price,
+                        qty * price,
+                    )
+                )
+            try:
+                with unit_of_work() as session:
+                    views = service.precheck_for(session, actor, lines, stage=Stage.PRE)
+            except YilianError as exc:
+                show_error(exc)
+                return
+            with panel:
+                if not views:
+                    ui.label("未发现医保违规风险").classes("text-positive text-h6").props(
+                        'data-testid="pre-ok"'
+                    )
+                for v in views:
+                    color = "red-1" if v.severity == "violation" else "orange-1"
+                    with ui.card().classes(f"w-full bg-{color}").props('data-testid="pre-warning"'):
+                        ui.label(f"【{v.severity_label}】{v.rule_id} {v.family_label}").classes(
+                            "text-subtitle1"
+                        )
+                        ui.label(v.text)
+                        ui.label(
+                            f"涉及第 {', '.join(map(str, v.lines))} 行，金额 {yuan(v.amount)} 元"
+                        ).classes("text-sm text-grey-8")
+
+        ui.button("检查", icon="search", on_click=check).props('data-testid="pre-check"')
+    return None
