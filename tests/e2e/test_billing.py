@@ -40,6 +40,13 @@ def test_credit_visit_settled_once_with_mutual_aid(page: object, phone_page: obj
     page.get_by_test_id("clinic-visit").filter(has_text="就诊号").wait_for()  # type: ignore[attr-defined]
     _pick(page, "clinic-item", "葡萄糖测定（血糖）")
     page.get_by_test_id("clinic-order").click()  # type: ignore[attr-defined]
+    # she had a glucose test at another alliance hospital 10 days ago: the repeat-order prompt shows it
+    page.get_by_test_id("recognition-candidates").get_by_text("海安市第二人民医院").wait_for()  # type: ignore[attr-defined]
+    screenshot(page, "billing-recognition-prompt")
+    page.locator("label", has_text="不互认理由").click()  # type: ignore[attr-defined]
+    page.get_by_role("option", name="病情变化或结果与临床表现不符").first.click()  # type: ignore[attr-defined]
+    page.keyboard.press("Escape")  # type: ignore[attr-defined]
+    page.get_by_test_id("recognition-refuse").click()  # type: ignore[attr-defined]
     page.get_by_test_id("clinic-message").filter(has_text="已开立").wait_for()  # type: ignore[attr-defined]
     assert "先诊疗后付费" in page.get_by_test_id("clinic-message").inner_text()  # type: ignore[attr-defined]
     _pick(page, "clinic-item", "阿托伐他汀钙片")

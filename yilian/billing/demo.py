@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 from yilian.billing import settlement
 from yilian.billing.domain import Channel
 from yilian.insurance import policy_service as insurance
+from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import business_date
-from yilian.registry.models import Patient
+from yilian.registry.models import Institution, Patient
+from yilian.results import service as results
 
 # Example outpatient (普通门诊统筹) policy rows, in fen and ‰: scheme, tier, deductible, ratio, yearly cap.
 EXAMPLE_POLICIES = (
@@ -25,8 +27,27 @@ EXAMPLE_POLICIES = (
 )
 
 
+# The price catalogue's lab and exam codes and the regional result items they produce, so that order
+# entry can ask the results registry for recognisable earlier results (互认).
+CATALOG_TO_REGIONAL = {
+    "250301001000000": "GLU",
+    "250301003000000": "HBA1C",
+    "250403001000000": "FERR",
+    "210102001000000": "DX-CHEST",
+    "210300001000000": "CT-CHEST",
+    "210200001000000": "MR-HEAD",
+    "220201001000000": "US-ABD",
+}
+
+
 def seed(session: Session, *, seed_value: int, scale: float) -> str:
     del scale
+    system = Actor.system("demo")
+    for inst in session.scalars(select(Institution)):
+        for local, regional in CATALOG_TO_REGIONAL.items():
+            results.add_code_map(
+                session, system, institution_id=inst.id, local_code=local, item_code=regional
+            )
     rng = random.Random(seed_value + 4)
     year = business_date().year
     for scheme, tier, deductible, ratio, cap in EXAMPLE_POLICIES:

@@ -4,6 +4,7 @@ a phone, and the cashier's desk (settlements of the day, reconciliation)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -25,6 +26,9 @@ from yilian.outpatient import service as outpatient
 from yilian.outpatient.domain import OrderStatus
 from yilian.outpatient.schemas import EncounterCreate
 from yilian.registry import service as registry
+from yilian.results import service as results
+from yilian.results.domain import Decision, NonRecognitionReason
+from yilian.results.service import CheckOutcome
 from yilian.web import nav
 from yilian.web.shell import allowed, frame, guard, show_error
 
@@ -230,6 +234,23 @@ def clinic_page(request: Request) -> RedirectResponse | None:
             return
         try:
             with unit_of_work() as session:
+                outcome = billing.recognition_check(session, actor, state["encounter_id"], item.value)
+                prompt = _prompt_rows(outcome) if outcome else None
+        except YilianError as exc:
+            show_error(exc)
+            return
+        if prompt is not None and outcome is not None:
+            _recognition_dialog(
+                actor, outcome.prompt_id or 0, outcome.item.name, outcome.item.price_fen, prompt, place
+            )
+            return
+        place()
+
+    def place() -> None:
+        if state["encounter_id"] is None or not item.value:
+            return
+        try:
+            with unit_of_work() as session:
                 placed, charge, reason = billing.order_with_credit(
                     session, actor, state["encounter_id"], item.value, int(quantity.value or 1)
                 )
@@ -255,6 +276,88 @@ def clinic_page(request: Request) -> RedirectResponse | None:
         refresh()
 
     return None
+
+
+def _prompt_rows(outcome: CheckOutcome) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.result.id,
+            "institution": c.institution_name,
+            "date": c.result.result_date.isoformat(),
+            "value": f"{c.result.value_text or c.result.value_num or ''} {c.result.unit}".strip(),
+            "why": "；".join(c.assessment.why),
+        }
+        for c in outcome.candidates
+    ]
+
+
+def _recognition_dialog(
+    actor: Actor,
+    prompt_id: int,
+    item_name: str,
+    price: int,
+    rows: list[dict[str, Any]],
+    place: Callable[[], None],
+) -> None:
+    """The repeat-order prompt (重复开单提醒): recognise an earlier result, or order with a reason."""
+    with ui.dialog().props("persistent") as dialog, ui.card().classes("w-[44rem]"):
+        ui.label(f"{item_name}：患者已有可互认的结果").classes("text-h6 text-primary")
+        ui.table(
+            columns=[
+                {"name": "institution", "label": "检查机构", "field": "institution", "align": "left"},
+                {"name": "date", "label": "日期", "field": "date", "align": "left"},
+                {"name": "value", "label": "结果", "field": "value", "align": "left"},
+                {"name": "why", "label": "可互认依据", "field": "why", "align": "left"},
+            ],
+            rows=rows,
+            row_key="id",
+        ).props('dense flat bordered wrap-cells data-testid="recognition-candidates"').classes("w-full")
+        reasons = (
+            ui.select(
+                {r.value: r.label for r in NonRecognitionReason}, label="不互认理由（可多选）", multiple=True
+            )
+            .props("outlined dense use-chips")
+            .classes("w-full")
+        )
+        note = ui.input("补充说明（≤200 字）").props("outlined dense maxlength=200").classes("w-full")
+
+        def recognise() -> None:
+            try:
+                with unit_of_work() as session:
+                    results.decide(
+                        session,
+                        actor,
+                        prompt_id=prompt_id,
+                        decision=Decision.RECOGNISED,
+                        result_id=int(rows[0]["id"]),
+                    )
+            except YilianError as exc:
+                show_error(exc)
+                return
+            dialog.close()
+            ui.notify(f"已互认，未重复开单，节省 {yuan(price)}", type="positive")
+
+        def refuse() -> None:
+            try:
+                with unit_of_work() as session:
+                    results.decide(
+                        session,
+                        actor,
+                        prompt_id=prompt_id,
+                        decision=Decision.NOT_RECOGNISED,
+                        reasons=[NonRecognitionReason(r) for r in (reasons.value or [])],
+                        note=note.value or "",
+                    )
+            except YilianError as exc:
+                show_error(exc)
+                return
+            dialog.close()
+            place()
+
+        with ui.row().classes("justify-end w-full gap-2"):
+            ui.button("不互认，继续开单", on_click=refuse).props('outline data-testid="recognition-refuse"')
+            ui.button("互认（不开单）", on_click=recognise).props('data-testid="recognition-accept"')
+    dialog.open()
 
 
 @ui.page("/pay")

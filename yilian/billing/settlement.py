@@ -33,6 +33,8 @@ from yilian.outpatient.models import Order
 from yilian.registry import service as registry
 from yilian.registry.domain import ConsentScope
 from yilian.registry.models import Patient
+from yilian.results import service as results
+from yilian.results.service import CheckOutcome
 
 VISIT_TYPE = "outpatient"
 DEFAULT_POLICY = CreditPolicyValues(
@@ -513,3 +515,24 @@ def pay_arrear(
 def arrears_of(session: Session, patient_id: int) -> list[Arrear]:
     """A patient's unpaid arrears."""
     return _unpaid_arrears(session, patient_id)
+
+
+def recognition_check(
+    session: Session, actor: Actor, encounter_id: int, item_code: str
+) -> CheckOutcome | None:
+    """Before a lab or exam order: the earlier results that can stand in for it (重复开单提醒), or None
+    when the item is not recognisable (no regional equivalent) or nothing qualifies."""
+    encounter = outpatient.find_encounter(session, encounter_id)
+    regional = results.regional_item_for(session, encounter.institution_id, item_code)
+    if regional is None:
+        return None
+    outcome = results.check_recognition(
+        session,
+        actor,
+        patient_id=encounter.patient_id,
+        institution_id=encounter.institution_id,
+        item_code=regional,
+        department_id=encounter.department_id,
+        practitioner_id=encounter.practitioner_id,
+    )
+    return outcome if outcome.candidates else None

@@ -791,3 +791,9 @@ def ingest_imaging(session: Session, study: imaging.ImagingInput) -> IngestOutco
 def bulk_insert_results(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many already-matched result rows at once (demo data, benchmarks, migrations from a LIS)."""
     repo.insert_results(session, rows)
+
+
+def regional_item_for(session: Session, institution_id: int, local_code: str) -> str | None:
+    """Return the regional item code an institution's local (e.g. price-catalogue) code stands for."""
+    row = repo.code_map(session, institution_id, local_code)
+    return row.item_code if row else None
