@@ -1,0 +1,75 @@
+"""Smart insurance audit in a real browser: the doctor's pre-check warning panel; the insurance office
+browses the rule library, validates an edit by line, launches an audit run with progress, filters the
+findings, drills down and confirms one (the review trail is stored)."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import create_engine, func, select
+
+from tests.e2e.conftest import login, screenshot
+from yilian.insurance.audit.models import AuditFindingEvent, AuditRun
+
+
+def test_doctor_sees_warning_before_ordering(page: object) -> None:
+    login(page, "doctor")
+    page.goto("/audit/precheck")  # type: ignore[attr-defined]
+    page.get_by_test_id("pre-items").fill("XG03BAA001 2\n250101001 1")  # type: ignore[attr-defined]
+    page.get_by_test_id("pre-check").click()  # type: ignore[attr-defined]
+    warning = page.get_by_test_id("pre-warning").first  # type: ignore[attr-defined]
+    warning.wait_for()
+    text = warning.inner_text()
+    assert "SEX-001" in text and "明确违规" in text and "限男性" in text
+    screenshot(page, "audit-precheck-warning")
+    page.get_by_test_id("pre-items").fill("250101001 1")  # type: ignore[attr-defined]
+    page.get_by_test_id("pre-check").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("pre-ok").wait_for()  # type: ignore[attr-defined]
+
+
+def test_office_rules_run_findings_and_review(page: object) -> None:
+    engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
+    with engine.connect() as conn:
+        runs_before = conn.execute(select(func.count()).select_from(AuditRun)).scalar_one()
+        events_before = conn.execute(select(func.count()).select_from(AuditFindingEvent)).scalar_one()
+    login(page, "insurance")
+    page.goto("/audit/rules")  # type: ignore[attr-defined]
+    rules = page.get_by_test_id("audit-rules")  # type: ignore[attr-defined]
+    rules.wait_for()
+    assert "READM-001" in rules.inner_text()
+    editor = page.get_by_test_id("audit-editor")  # type: ignore[attr-defined]
+    editor.fill(editor.input_value().replace("sex: M}", "sex: X}", 1))
+    page.get_by_test_id("audit-validate").click()  # type: ignore[attr-defined]
+    issues = page.get_by_test_id("audit-issues")  # type: ignore[attr-defined]
+    issues.get_by_text("第 8 行").wait_for()
+    screenshot(page, "audit-rules-validation")
+
+    page.goto("/audit/runs")  # type: ignore[attr-defined]
+    page.get_by_test_id("audit-from").fill("2026-01-01")  # type: ignore[attr-defined]
+    page.get_by_test_id("audit-launch").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("audit-status").get_by_text("完成").wait_for(timeout=30_000)  # type: ignore[attr-defined]
+    screenshot(page, "audit-run-done")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(AuditRun)).scalar_one() == runs_before + 1
+
+    page.goto("/audit/findings")  # type: ignore[attr-defined]
+    table = page.get_by_test_id("audit-findings")  # type: ignore[attr-defined]
+    table.get_by_text("IND-002").first.wait_for()
+    screenshot(page, "audit-findings")
+    page.get_by_test_id("audit-family").click()  # type: ignore[attr-defined]
+    page.get_by_role("option", name="限性别").click()  # type: ignore[attr-defined]
+    table.get_by_text("SEX-001").first.wait_for()
+    body = table.inner_text()
+    assert "SEX-001" in body and "PRC-001" not in body
+    table.get_by_text("SEX-001").first.click()
+    detail = page.get_by_test_id("audit-detail")  # type: ignore[attr-defined]
+    detail.wait_for()
+    assert "限男性" in detail.inner_text() or "限女性" in detail.inner_text()
+    screenshot(page, "audit-finding-detail")
+    page.get_by_test_id("audit-confirm").click()  # type: ignore[attr-defined]
+    page.get_by_text("已确认违规").first.wait_for()  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        assert (
+            conn.execute(select(func.count()).select_from(AuditFindingEvent)).scalar_one()
+            == events_before + 1
+        )
