@@ -86,7 +86,7 @@ def big_library(n_rules: int, seed: int = 5) -> tuple[RuleLibrary, list[str]]:
     for n in range(n_rules - 1):
         family = families[n % len(families)]
         items = rnd.sample(pool, 3)
-        params: dict[str, object] = {
+        by_family: dict[Family, dict[str, object]] = {
             Family.SEX: {"items": items, "sex": "M"},
             Family.AGE: {"items": items, "min_age": 0, "max_age": 14},
             Family.INDICATION: {"items": items, "prefixes": ["E11", "E10"]},
@@ -100,7 +100,8 @@ def big_library(n_rules: int, seed: int = 5) -> tuple[RuleLibrary, list[str]]:
             Family.COMPANION: {"items": items[:1], "requires": items[1:]},
             Family.READMISSION: {"days": 15, "match_chars": 3},
             Family.STAY: {"max_days": 30, "prefixes": []},
-        }[family]
+        }
+        params = by_family[family]
         rules.append(Rule(f"R{n}", family, "规则", Severity.SUSPECT, stages, params=params))
     return RuleLibrary("bench", "bench", tuple(rules)), pool
 
