@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from tests.builders import bearer, make_institution, make_user
 from yilian.insurance.audit import nhsa, service, synth
 from yilian.insurance.audit.batch import lines_to_arrow
-from yilian.insurance.audit.cli import cli_actor
 from yilian.insurance.audit.domain import Stage, default_library
 from yilian.insurance.audit.models import AuditClaimLine, AuditFinding, AuditFindingEvent, AuditRuleLibrary
 from yilian.insurance.audit.schemas import PrecheckRequest
@@ -239,7 +238,7 @@ def test_cli_service_run_with_file_scores_synthetic_data(session: Session, tmp_p
     path = tmp_path / "claims.csv"
     con.sql(f"COPY (SELECT * FROM base UNION ALL SELECT * FROM extra) TO '{path}' (FORMAT CSV, HEADER)")
     con.close()
-    actor = cli_actor()
+    actor = service.office_actor()
     run = service.run_audit(
         session, actor, date(2026, 1, 1), date(2026, 12, 31), files=[path], include_stored=False
     )

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from yilian.insurance.audit import service, synth
 from yilian.insurance.audit.batch import lines_to_arrow
-from yilian.insurance.audit.cli import cli_actor
 from yilian.insurance.audit.domain import ClaimLine, default_library
 
 
@@ -25,7 +24,7 @@ def seed(session: Session, *, seed_value: int, scale: float) -> str:
     finally:
         con.close()
     service.store_lines(session, [ClaimLine(**r) for r in rows], "demo")
-    run = service.run_audit(session, cli_actor(), date(2026, 1, 1), date(2026, 12, 31))
+    run = service.run_audit(session, service.office_actor(), date(2026, 1, 1), date(2026, 12, 31))
     return (
         f"audit: {len(rows)} claim lines, run {run.id} with {run.findings_count} findings "
         f"({len(truth.pairs)} injected)"

@@ -15,25 +15,13 @@ import yilian.kit.auth.models  # noqa: F401  (the access audit refers to users)
 from yilian.insurance.audit import service, synth
 from yilian.insurance.audit.batch import lines_to_arrow
 from yilian.insurance.audit.domain import DEFAULT_LIBRARY, parse_library
-from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Permission, Role
+from yilian.insurance.audit.service import office_actor as cli_actor
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
 
 app = typer.Typer(help="Smart insurance audit (医保智能审核).", no_args_is_help=True)
 rules_app = typer.Typer(help="The rule library.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
-
-
-def cli_actor() -> Actor:
-    """The insurance office acting from the command line."""
-    return Actor(
-        user_id=None,
-        username="cli",
-        role=Role.INSURANCE_OFFICER,
-        display_name="医保审核（命令行）",
-        permissions=ROLE_PERMISSIONS[Role.INSURANCE_OFFICER] | {Permission.CLAIMS_APPEAL},
-        channel="cli",
-    )
 
 
 def _fail(exc: YilianError) -> None:

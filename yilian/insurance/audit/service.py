@@ -45,12 +45,25 @@ from yilian.insurance.audit.errors import (
 )
 from yilian.insurance.audit.models import AuditFinding, AuditFindingEvent, AuditRuleLibrary, AuditRun
 from yilian.kit.audit import record_access
-from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Permission, Role
 from yilian.kit.clock import utcnow
 from yilian.kit.errors import Forbidden
 
 RULES_DIR = DEFAULT_LIBRARY.parent
 STATUS_LABELS = {"open": "待审核", "confirmed": "已确认违规", "dismissed": "已剔除", "appealed": "科室申诉中"}
+
+
+def office_actor(username: str = "cli") -> Actor:
+    """The insurance office acting from the command line or a job (demo seeding)."""
+    return Actor(
+        user_id=None,
+        username=username,
+        role=Role.INSURANCE_OFFICER,
+        display_name="医保审核（命令行）",
+        permissions=ROLE_PERMISSIONS[Role.INSURANCE_OFFICER] | {Permission.CLAIMS_APPEAL},
+        channel="cli",
+    )
+
 
 # ---------------------------------------------------------------------------------------------------
 # Rule library
