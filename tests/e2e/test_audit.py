@@ -41,7 +41,7 @@ def test_office_rules_run_findings_and_review(page: object) -> None:
     editor.fill(editor.input_value().replace("sex: M}", "sex: X}", 1))
     page.get_by_test_id("audit-validate").click()  # type: ignore[attr-defined]
     issues = page.get_by_test_id("audit-issues")  # type: ignore[attr-defined]
-    issues.get_by_text("第 8 行").wait_for()
+    issues.get_by_text("第 12 行").wait_for()
     screenshot(page, "audit-rules-validation")
 
     page.goto("/audit/runs")  # type: ignore[attr-defined]

@@ -132,7 +132,7 @@ def test_library_validate_save_and_reject(client: TestClient, session: Session) 
 
     broken = current["text"].replace("sex: M}", "sex: X}", 1)
     checked = client.post("/api/v1/audit/rules/validate", json={"text": broken}, headers=headers).json()
-    assert not checked["valid"] and checked["issues"][0]["line"] == 8
+    assert not checked["valid"] and checked["issues"][0]["line"] == 12
     before = _count(session, AuditRuleLibrary)
     refused = client.post("/api/v1/audit/rules", json={"text": broken}, headers=headers)
     assert refused.status_code == 400 and _count(session, AuditRuleLibrary) == before

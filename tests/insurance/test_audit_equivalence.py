@@ -144,9 +144,11 @@ rules:
     lib, issues = parse_library(text)
     assert lib is None
     lines = [(i.line, i.message) for i in issues]
-    assert lines[0][0] == 3 and "sex" in lines[0][1]
-    assert lines[1][0] == 7 and "nonsense" in lines[1][1]
-    assert {i.line for i in issues[2:]} == {9}
+    # the message points at the parameter's own line, the family key, or the rule
+    assert lines[0][0] == 6 and "sex" in lines[0][1]
+    assert lines[1][0] == 8 and "nonsense" in lines[1][1]
+    assert {i.line for i in issues[2:]} == {12}
+    assert len(issues) == 4
     bad_yaml = parse_library("version: 1\nrules: [\n  {")
     assert bad_yaml[0] is None and bad_yaml[1][0].line >= 2
 

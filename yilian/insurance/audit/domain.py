@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -239,33 +240,40 @@ def read_price_csv(text: str, *, line_base: int = 0) -> tuple[dict[str, int], li
 
 
 def validate_rule(
-    raw: Mapping[str, Any], line: int, base: Path | None
+    raw: Mapping[str, Any], line: int, base: Path | None, key_lines: Mapping[str, int] | None = None
 ) -> tuple[Rule | None, list[RuleIssue]]:
-    """Turn one mapping of the YAML into a rule, or say by line what is wrong with it."""
-    issues: list[RuleIssue] = []
+    """Turn one mapping of the YAML into a rule, or say by line what is wrong with it.
 
-    def bad(message: str) -> None:
-        issues.append(RuleIssue(line, message))
+    ``key_lines`` gives the line of each key of the rule (and of each key inside ``params``, as
+    ``params.<key>``); messages point at the most precise line known."""
+    issues: list[RuleIssue] = []
+    lines_of = key_lines or {}
+
+    def bad(message: str, key: str = "params") -> None:
+        found = re.search(r"参数 (\w+)", message)
+        where = lines_of.get(f"params.{found.group(1)}") if found else None
+        issues.append(RuleIssue(where or lines_of.get(key, line), message))
 
     rule_id = raw.get("id")
     if not isinstance(rule_id, str) or not rule_id.strip():
-        bad("缺少规则编号 id")
+        bad("缺少规则编号 id", "id")
         rule_id = "?"
     try:
         family = Family(str(raw.get("family")))
     except ValueError:
         bad(
             f"{rule_id}: 未知的规则类别 family={raw.get('family')!r}"
-            f"（可选 {', '.join(f.value for f in Family)}）"
+            f"（可选 {', '.join(f.value for f in Family)}）",
+            "family",
         )
         return None, issues
     description = raw.get("description")
     if not isinstance(description, str) or not description.strip():
-        bad(f"{rule_id}: 缺少中文说明 description")
+        bad(f"{rule_id}: 缺少中文说明 description", "description")
     try:
         severity = Severity(raw.get("severity", "violation"))
     except ValueError:
-        bad(f"{rule_id}: severity 应为 violation（明确违规）或 suspect（可疑）")
+        bad(f"{rule_id}: severity 应为 violation（明确违规）或 suspect（可疑）", "severity")
         severity = Severity.VIOLATION
     stages_raw = _str_list(raw.get("stages", ["pre", "in", "post"]))
     stages: set[Stage] = set()
@@ -273,13 +281,13 @@ def validate_rule(
         try:
             stages.add(Stage(s))
         except ValueError:
-            bad(f"{rule_id}: 阶段 {s!r} 无效（pre 事前 / in 事中 / post 事后）")
+            bad(f"{rule_id}: 阶段 {s!r} 无效（pre 事前 / in 事中 / post 事后）", "stages")
     eff_from = _date(raw.get("effective_from", MIN_DATE))
     eff_to = _date(raw.get("effective_to", MAX_DATE))
     if eff_from is None or eff_to is None:
-        bad(f"{rule_id}: 生效日期应为 YYYY-MM-DD")
+        bad(f"{rule_id}: 生效日期应为 YYYY-MM-DD", "effective_from")
     elif eff_from > eff_to:
-        bad(f"{rule_id}: 生效起始日期晚于终止日期")
+        bad(f"{rule_id}: 生效起始日期晚于终止日期", "effective_from")
     p = raw.get("params") or {}
     if not isinstance(p, dict):
         bad(f"{rule_id}: params 应为映射")
@@ -415,7 +423,7 @@ def parse_library(text: str, base: Path | None = None) -> tuple[RuleLibrary | No
         if not isinstance(raw, dict):
             issues.append(RuleIssue(line, "每条规则应为映射"))
             continue
-        rule, rule_issues = validate_rule(raw, line, base)
+        rule, rule_issues = validate_rule(raw, line, base, _key_lines(node))
         issues.extend(rule_issues)
         if rule is None:
             continue
@@ -427,6 +435,20 @@ def parse_library(text: str, base: Path | None = None) -> tuple[RuleLibrary | No
     if issues:
         return None, sorted(issues, key=lambda i: i.line)
     return RuleLibrary(str(version), str(data.get("name", "")), tuple(rules)), []
+
+
+def _key_lines(node: yaml.Node) -> dict[str, int]:
+    """Line of every key of a rule mapping node, and ``params.<key>`` for the keys inside params."""
+    out: dict[str, int] = {}
+    if not isinstance(node, yaml.MappingNode):
+        return out
+    for key, value in node.value:
+        name = str(key.value)
+        out[name] = key.start_mark.line + 1
+        if name == "params" and isinstance(value, yaml.MappingNode):
+            for pkey, _pvalue in value.value:
+                out[f"params.{pkey.value}"] = pkey.start_mark.line + 1
+    return out
 
 
 def load_library(path: Path) -> RuleLibrary:
