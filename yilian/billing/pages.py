@@ -17,6 +17,7 @@ from yilian.billing import settlement as billing
 from yilian.billing.domain import Channel
 from yilian.catalog import service as catalog
 from yilian.insurance import policy_service as insurance
+from yilian.insurance.audit.service import FindingView
 from yilian.kit.auth.domain import Actor, Permission, Role
 from yilian.kit.clock import business_date
 from yilian.kit.db import unit_of_work
@@ -234,6 +235,26 @@ def clinic_page(request: Request) -> RedirectResponse | None:
             return
         try:
             with unit_of_work() as session:
+                warnings = (
+                    billing.audit_precheck(
+                        session, actor, state["encounter_id"], item.value, int(quantity.value or 1)
+                    )
+                    if actor.has(Permission.CLAIMS_PRECHECK)
+                    else []
+                )
+        except YilianError as exc:
+            show_error(exc)
+            return
+        if warnings:
+            _audit_dialog(warnings, recognise)
+            return
+        recognise()
+
+    def recognise() -> None:
+        if state["encounter_id"] is None or not item.value:
+            return
+        try:
+            with unit_of_work() as session:
                 outcome = billing.recognition_check(session, actor, state["encounter_id"], item.value)
                 prompt = _prompt_rows(outcome) if outcome else None
         except YilianError as exc:
@@ -276,6 +297,27 @@ def clinic_page(request: Request) -> RedirectResponse | None:
         refresh()
 
     return None
+
+
+def _audit_dialog(findings: list[FindingView], go_on: Callable[[], None]) -> None:
+    """The doctor-facing warning panel of the smart insurance audit (医保事前审核提醒)."""
+    with ui.dialog().props("persistent") as dialog, ui.card().classes("w-[44rem]"):
+        ui.label("医保事前审核提醒").classes("text-h6 text-negative")
+        for f in findings:
+            with ui.row().classes("items-start gap-2 w-full").props('data-testid="audit-warning"'):
+                ui.badge(f.severity_label).props(
+                    "color=negative" if f.severity == "violation" else "color=warning"
+                )
+                ui.label(f"{f.text}（规则 {f.rule_id}，涉及金额 {yuan(f.amount)}）").classes("flex-1")
+
+        def proceed() -> None:
+            dialog.close()
+            go_on()
+
+        with ui.row().classes("justify-end w-full gap-2"):
+            ui.button("取消开立", on_click=dialog.close).props("outline")
+            ui.button("已知晓，仍然开立", on_click=proceed).props('color=warning data-testid="audit-proceed"')
+    dialog.open()
 
 
 def _prompt_rows(outcome: CheckOutcome) -> list[dict[str, Any]]:

@@ -22,11 +22,15 @@ from yilian.billing import service as payments
 from yilian.billing.domain import Channel, CreditPolicyValues, CreditStanding, credit_refusal, hold_fits
 from yilian.billing.errors import ChannelDeclined, NothingToSettle, SettlementRefused
 from yilian.billing.models import Arrear, Charge, CreditPolicy, PaymentAgreement, Settlement
+from yilian.catalog import service as catalog
 from yilian.insurance import policy_service as insurance
+from yilian.insurance.audit import service as audit
+from yilian.insurance.audit.domain import ClaimLine
+from yilian.insurance.audit.service import FindingView
 from yilian.insurance.domain import Accounts, BillLine, Split, YearToDate, split_bill
 from yilian.kit import events
 from yilian.kit.auth.domain import Actor
-from yilian.kit.clock import business_date, utcnow
+from yilian.kit.clock import age_on, business_date, utcnow
 from yilian.kit.errors import Forbidden
 from yilian.outpatient import service as outpatient
 from yilian.outpatient.models import Order
@@ -536,3 +540,45 @@ def recognition_check(
         practitioner_id=encounter.practitioner_id,
     )
     return outcome if outcome.candidates else None
+
+
+def audit_precheck(
+    session: Session, actor: Actor, encounter_id: int, item_code: str, quantity: int = 1
+) -> list[FindingView]:
+    """Before an order is placed (事前): the smart insurance audit of the visit's bill with the new line.
+
+    Returns the findings that involve the new line (shown as warnings in order entry)."""
+    encounter = outpatient.find_encounter(session, encounter_id)
+    patient = registry.find_patient(session, encounter.patient_id)
+    institution = registry.get_institution(session, encounter.institution_id)
+    item = catalog.get_item(session, item_code)
+    visit = outpatient.encounter_read(session, encounter)
+    primary = next((d.code for d in visit.diagnoses if d.is_primary), "")
+    day = encounter.business_date
+
+    def line(line_id: int, code: str, qty: int, price: int) -> ClaimLine:
+        return ClaimLine(
+            line_id=line_id,
+            claim_id=f"E{encounter.id}",
+            patient_id=patient.mpi_id,
+            sex="M" if patient.sex == "1" else "F",
+            age=age_on(patient.birth_date, day),
+            scheme=patient.insurance_scheme,
+            level=max(1, institution.level),
+            setting="outpatient",
+            diagnosis=primary,
+            admit_date=day,
+            discharge_date=day,
+            service_date=day,
+            item_code=code,
+            quantity=qty,
+            unit_price=price,
+            amount=price * qty,
+        )
+
+    lines = [
+        line(o.id, o.item_code, o.quantity, o.unit_price) for o in visit.orders if o.status != "cancelled"
+    ]
+    lines.append(line(0, item.code, quantity, item.price_fen))  # line 0 is the order being placed
+    findings = audit.precheck_for(session, actor, lines)
+    return [f for f in findings if 0 in f.lines]
