@@ -24,7 +24,7 @@ def seed(session: Session, *, seed_value: int, scale: float) -> str:
     finally:
         con.close()
     service.store_lines(session, [ClaimLine(**r) for r in rows], "demo")
-    run = service.run_audit(session, service.office_actor(), date(2026, 1, 1), date(2026, 12, 31))
+    run = service.run_audit(session, service.office_actor("demo"), date(2026, 1, 1), date(2026, 12, 31))
     return (
         f"audit: {len(rows)} claim lines, run {run.id} with {run.findings_count} findings "
         f"({len(truth.pairs)} injected)"
