@@ -245,3 +245,17 @@ def test_cancel_unperformed_order_after_settlement_refunds_the_difference(
     ytd = insurance.year_to_date(session, patient.id, day.year, "outpatient")
     assert ytd.fund_paid == 300
     assert billing.settlement_of(session, eid, day).id == second.id
+
+
+def test_order_entry_precheck_warns_on_indication(session: Session, world: World) -> None:
+    from yilian.catalog import service as catalog
+
+    catalog.import_diagnoses(session, "code,name\nE11.900,2型糖尿病不伴有并发症\nJ06.900,急性上呼吸道感染\n")
+    patient = make_patient(session, institution=world.hospital)
+    eid = _visit(session, world, patient.id)
+    outpatient.add_diagnosis(session, world.doctor, eid, "J06.900")
+    findings = billing.audit_precheck(session, world.doctor, eid, "XA10BAM039A001010100001")
+    assert [f.rule_id for f in findings] == ["CAT-IND-001"]
+    assert findings[0].severity == "violation" and findings[0].amount == 1_280
+    outpatient.add_diagnosis(session, world.doctor, eid, "E11.900", is_primary=True)
+    assert billing.audit_precheck(session, world.doctor, eid, "XA10BAM039A001010100001") == []

@@ -181,7 +181,8 @@ def test_run_over_stored_lines_review_workflow_and_export(client: TestClient, se
     only_sex = client.get(
         f"/api/v1/audit/runs/{run_data['id']}/findings", params={"family": "sex"}, headers=oh
     ).json()
-    assert only_sex["total"] == 2 and all(f["family"] == "sex" for f in only_sex["items"])
+    sex_rules = sum(1 for rule in lib.rules if rule.family == "sex")
+    assert only_sex["total"] == sex_rules >= 2 and all(f["family"] == "sex" for f in only_sex["items"])
 
     fid = only_sex["items"][0]["id"]
     detail = client.get(f"/api/v1/audit/findings/{fid}", headers=oh).json()

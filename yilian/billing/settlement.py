@@ -337,6 +337,8 @@ def settle(
         if not charge.on_credit and outpatient.get_order(session, charge.order_id).status == "placed":
             outpatient.mark_charged(session, charge.order_id)  # paid now: it may be performed
     session.flush()
+    # the settled bill goes to the post-event audit (事后审核) store
+    audit.store_lines(session, _claim_lines(session, encounter_id), source=f"settlement:{settlement.id}")
     events.emit(
         session,
         "billing.settled",
@@ -386,6 +388,7 @@ def reverse(session: Session, settlement_id: int, *, reason: str) -> Settlement:
     )
     for charge in session.scalars(select(Charge).where(Charge.settlement_id == s.id)):
         charge.status, charge.settlement_id = "open", None
+    audit.withdraw_lines(session, f"settlement:{s.id}")  # a reversed bill is not audited
     s.status, s.reversed_at = "reversed", utcnow()
     session.flush()
     events.emit(session, "billing.settlement_reversed", {"settlement_id": s.id, "reason": reason[:100]})
@@ -542,16 +545,14 @@ def recognition_check(
     return outcome if outcome.candidates else None
 
 
-def audit_precheck(
-    session: Session, actor: Actor, encounter_id: int, item_code: str, quantity: int = 1
-) -> list[FindingView]:
-    """Before an order is placed (事前): the smart insurance audit of the visit's bill with the new line.
-
-    Returns the findings that involve the new line (shown as warnings in order entry)."""
+def _claim_lines(
+    session: Session, encounter_id: int, extra: tuple[str, int, int] | None = None
+) -> list[ClaimLine]:
+    """The visit's bill as claim lines for the insurance audit (orders not cancelled; ``extra`` is an
+    order being placed, given as line 0)."""
     encounter = outpatient.find_encounter(session, encounter_id)
     patient = registry.find_patient(session, encounter.patient_id)
     institution = registry.get_institution(session, encounter.institution_id)
-    item = catalog.get_item(session, item_code)
     visit = outpatient.encounter_read(session, encounter)
     primary = next((d.code for d in visit.diagnoses if d.is_primary), "")
     day = encounter.business_date
@@ -579,6 +580,17 @@ def audit_precheck(
     lines = [
         line(o.id, o.item_code, o.quantity, o.unit_price) for o in visit.orders if o.status != "cancelled"
     ]
-    lines.append(line(0, item.code, quantity, item.price_fen))  # line 0 is the order being placed
-    findings = audit.precheck_for(session, actor, lines)
-    return [f for f in findings if 0 in f.lines]
+    if extra is not None:
+        lines.append(line(0, *extra))
+    return lines
+
+
+def audit_precheck(
+    session: Session, actor: Actor, encounter_id: int, item_code: str, quantity: int = 1
+) -> list[FindingView]:
+    """Before an order is placed (事前): the smart insurance audit of the visit's bill with the new line.
+
+    Returns the findings that involve the new line (shown as warnings in order entry)."""
+    item = catalog.get_item(session, item_code)
+    lines = _claim_lines(session, encounter_id, (item.code, quantity, item.price_fen))
+    return [f for f in audit.precheck_for(session, actor, lines) if 0 in f.lines]

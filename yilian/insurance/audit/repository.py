@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from yilian.insurance.audit.models import (
@@ -43,6 +43,11 @@ def add(session: Session, row: Any) -> None:
 def insert_lines(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         session.execute(insert(AuditClaimLine), rows)
+
+
+def delete_lines_of_source(session: Session, source: str) -> int:
+    result = session.execute(delete(AuditClaimLine).where(AuditClaimLine.source == source))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def existing_line_ids(session: Session, ids: Sequence[int]) -> set[int]:

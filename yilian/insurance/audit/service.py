@@ -325,6 +325,13 @@ def store_lines(session: Session, lines: Sequence[ClaimLine], source: str = "") 
     return len(rows)
 
 
+def withdraw_lines(session: Session, source: str) -> int:
+    """Remove the stored lines of one source (a reversed settlement's bill); returns how many."""
+    removed = repo.delete_lines_of_source(session, source)
+    session.flush()
+    return removed
+
+
 # ---------------------------------------------------------------------------------------------------
 # Audit runs (事后审核)
 
