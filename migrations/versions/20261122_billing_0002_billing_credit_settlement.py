@@ -144,7 +144,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_settlements")),
         sa.UniqueConstraint(
-            "encounter_id", "business_date", "attempt", name=op.f("uq_settlements_encounter_id_business_date_attempt")
+            "encounter_id",
+            "business_date",
+            "attempt",
+            name=op.f("uq_settlements_encounter_id_business_date_attempt"),
         ),
     )
     with op.batch_alter_table("settlements", schema=None) as batch_op:
