@@ -259,3 +259,32 @@ def test_order_entry_precheck_warns_on_indication(session: Session, world: World
     assert findings[0].severity == "violation" and findings[0].amount == 1_280
     outpatient.add_diagnosis(session, world.doctor, eid, "E11.900", is_primary=True)
     assert billing.audit_precheck(session, world.doctor, eid, "XA10BAM039A001010100001") == []
+
+
+def test_settled_bill_is_stored_for_the_post_event_audit_beside_imported_lines(
+    session: Session, world: World
+) -> None:
+    from dataclasses import replace as dc_replace
+
+    from yilian.insurance.audit import service as audit
+    from yilian.insurance.audit.models import AuditClaimLine
+
+    patient = make_patient(session, institution=world.hospital)
+    eid = _visit(session, world, patient.id)
+    order, _charge, _ = billing.order_with_credit(session, world.doctor, eid, "250301001000000")
+    template = billing._claim_lines(session, eid)[0]
+    audit.store_lines(
+        session, [dc_replace(template, line_id=order.id, claim_id="FILE-1")], source="file"
+    )  # an imported line with the same small id
+    s = billing.settle(
+        session, encounter_id=eid, day=business_date(), channel=Channel.WECHAT, idempotency_key="aud-1"
+    )
+    stored = session.scalars(
+        select(AuditClaimLine).where(AuditClaimLine.source == f"settlement:{s.id}")
+    ).all()
+    assert [(x.claim_id, x.item_code, x.amount) for x in stored] == [(f"E{eid}", "250301001000000", 500)]
+    billing.reverse(session, s.id, reason="测试冲正")
+    assert (
+        session.scalars(select(AuditClaimLine).where(AuditClaimLine.source == f"settlement:{s.id}")).all()
+        == []
+    )

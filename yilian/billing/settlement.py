@@ -41,6 +41,9 @@ from yilian.results import service as results
 from yilian.results.service import CheckOutcome
 
 VISIT_TYPE = "outpatient"
+# Claim-line ids of the platform's own orders live above imported claim files' ids (audit_claim_lines
+# is keyed by line id across every source).
+ORDER_LINE_BASE = 10**15
 DEFAULT_POLICY = CreditPolicyValues(
     enabled=True,
     daily_limit=100_000,
@@ -578,7 +581,9 @@ def _claim_lines(
         )
 
     lines = [
-        line(o.id, o.item_code, o.quantity, o.unit_price) for o in visit.orders if o.status != "cancelled"
+        line(ORDER_LINE_BASE + o.id, o.item_code, o.quantity, o.unit_price)
+        for o in visit.orders
+        if o.status != "cancelled"
     ]
     if extra is not None:
         lines.append(line(0, *extra))
