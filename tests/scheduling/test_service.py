@@ -1,0 +1,200 @@
+"""Service tests on the real database: booking rules, payment record, three-day return, stop clinic, queues."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.builders import make_department, make_institution, make_patient, make_practitioner
+from yilian.kit import clock
+from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Role
+from yilian.kit.events import OutboxEvent
+from yilian.scheduling import errors
+from yilian.scheduling import service as svc
+from yilian.scheduling.models import ReturnVisit, Schedule, Slot
+
+DESK = Actor.system("test-desk")
+DAY1 = date(2026, 5, 7)  # frozen_clock: 2026-05-07 09:00 Asia/Shanghai
+
+
+def patient_actor(patient_id: int) -> Actor:
+    return Actor(
+        user_id=None,
+        username=f"p{patient_id}",
+        role=Role.PATIENT,
+        patient_id=patient_id,
+        permissions=ROLE_PERMISSIONS[Role.PATIENT],
+    )
+
+
+@dataclass
+class World:
+    dept_id: int
+    doctor_id: int
+    patient_id: int
+    s1: Schedule  # 5/7 pm
+    s2: Schedule  # 5/8 am (other doctor none)
+    s3: Schedule  # 5/11 am
+
+
+def first_slot(session: Session, sched: Schedule) -> Slot:
+    return session.scalars(select(Slot).where(Slot.schedule_id == sched.id).order_by(Slot.start)).first()  # type: ignore[return-value]
+
+
+@pytest.fixture
+def world(session: Session, frozen_clock: clock.FrozenClock) -> World:
+    inst = make_institution(session, level=3)
+    dept = make_department(session, institution=inst)
+    doc = make_practitioner(session, institution=inst, department=dept)
+    pat = make_patient(session)
+    s1 = svc.create_schedule(
+        session, DESK, department_id=dept.id, day=DAY1, period="pm", practitioner_id=doc.id
+    )
+    s2 = svc.create_schedule(session, DESK, department_id=dept.id, day=date(2026, 5, 8), period="am")
+    s3 = svc.create_schedule(session, DESK, department_id=dept.id, day=date(2026, 5, 11), period="am")
+    return World(dept.id, doc.id, pat.id, s1, s2, s3)
+
+
+def test_book_confirm_records_fee_and_three_day_window(session: Session, world: World) -> None:
+    me = patient_actor(world.patient_id)
+    b = svc.book(session, me, slot_id=first_slot(session, world.s1).id, patient_id=world.patient_id)
+    assert b.status == "held" and b.fee_fen == 1000 and b.payment_state == "unpaid"
+    b = svc.confirm(session, me, b.id, payment_method="phone")
+    assert b.status == "confirmed" and b.payment_state == "paid" and b.paid_at is not None
+    assert b.qualifies_three_day
+    # department holds no clinic on 9 and 10 May → window extends to Monday 11 May
+    assert b.valid_until == date(2026, 5, 11)
+    assert first_slot(session, world.s1).booked == 1
+
+
+def test_return_visit_next_day_is_free_once(
+    session: Session, world: World, frozen_clock: clock.FrozenClock
+) -> None:
+    b = svc.book(
+        session, DESK, slot_id=first_slot(session, world.s1).id, patient_id=world.patient_id, channel="desk"
+    )
+    svc.confirm(session, DESK, b.id)
+    frozen_clock.advance(timedelta(days=1))
+    entry = svc.return_visit(session, DESK, b.id, schedule_id=world.s2.id)
+    assert entry.is_return and entry.ticket_no == 1
+    rv = session.scalars(select(ReturnVisit).where(ReturnVisit.booking_id == b.id)).all()
+    assert [r.fee_waived_fen for r in rv] == [1000]
+    with pytest.raises(errors.NotReturnEligible):
+        svc.return_visit(session, DESK, b.id, schedule_id=world.s2.id)
+
+
+def test_return_visit_refused_after_window_and_for_expert(
+    session: Session, world: World, frozen_clock: clock.FrozenClock
+) -> None:
+    expert = svc.create_schedule(
+        session, DESK, department_id=world.dept_id, day=DAY1, period="night", clinic_type="expert"
+    )
+    b = svc.book(
+        session, DESK, slot_id=first_slot(session, expert).id, patient_id=world.patient_id, channel="desk"
+    )
+    b = svc.confirm(session, DESK, b.id)
+    assert not b.qualifies_three_day and b.fee_fen == 2500
+    frozen_clock.advance(timedelta(days=1))
+    with pytest.raises(errors.NotReturnEligible, match="不适用"):
+        svc.return_visit(session, DESK, b.id, schedule_id=world.s2.id)
+    later = svc.create_schedule(
+        session, DESK, department_id=world.dept_id, day=date(2026, 5, 12), period="am"
+    )
+    other = make_patient(session, name="李四")
+    b2 = svc.book(
+        session, DESK, slot_id=first_slot(session, world.s1).id, patient_id=other.id, channel="desk"
+    )
+    svc.confirm(session, DESK, b2.id)
+    frozen_clock.advance(timedelta(days=4))
+    with pytest.raises(errors.NotReturnEligible, match="三天"):
+        svc.return_visit(session, DESK, b2.id, schedule_id=later.id)
+
+
+def test_booking_rules(session: Session, world: World) -> None:
+    me = patient_actor(world.patient_id)
+    slots = session.scalars(select(Slot).where(Slot.schedule_id == world.s1.id).order_by(Slot.start)).all()
+    svc.book(session, me, slot_id=slots[0].id, patient_id=world.patient_id, idempotency_key="k1")
+    again = svc.book(session, me, slot_id=slots[0].id, patient_id=world.patient_id, idempotency_key="k1")
+    assert first_slot(session, world.s1).booked == 1 and again.idempotency_key == "k1"
+    with pytest.raises(errors.DuplicateBooking):
+        svc.book(session, me, slot_id=slots[1].id, patient_id=world.patient_id)
+    far = svc.create_schedule(session, DESK, department_id=world.dept_id, day=date(2026, 5, 20), period="am")
+    with pytest.raises(errors.SlotNotReleased):
+        svc.book(session, me, slot_id=first_slot(session, far).id, patient_id=world.patient_id)
+    other = make_patient(session, name="王五")
+    with pytest.raises(Exception, match="本人"):
+        svc.book(session, me, slot_id=slots[2].id, patient_id=other.id)
+
+
+def test_slot_full_and_cancel_frees_place(session: Session, world: World) -> None:
+    small = svc.create_schedule(
+        session, DESK, department_id=world.dept_id, day=date(2026, 5, 8), period="pm", slice_capacity=1
+    )
+    slot = first_slot(session, small)
+    a, b = make_patient(session, name="甲某"), make_patient(session, name="乙某")
+    held = svc.book(session, patient_actor(a.id), slot_id=slot.id, patient_id=a.id)
+    with pytest.raises(errors.SlotFull) as exc:
+        svc.book(session, patient_actor(b.id), slot_id=slot.id, patient_id=b.id)
+    assert exc.value.title == "号源已满"
+    svc.cancel(session, patient_actor(a.id), held.id)
+    svc.book(session, patient_actor(b.id), slot_id=slot.id, patient_id=b.id)
+    session.refresh(slot)
+    assert slot.booked == 1
+
+
+def test_stop_clinic_cancels_marks_refund_and_emits(session: Session, world: World) -> None:
+    b = svc.book(
+        session, DESK, slot_id=first_slot(session, world.s2).id, patient_id=world.patient_id, channel="desk"
+    )
+    svc.confirm(session, DESK, b.id)
+    assert svc.stop_clinic(session, DESK, world.s2.id, reason="医生出差") == 1
+    assert b.status == "stopped" and b.payment_state == "refund_due"
+    topics = session.scalars(select(OutboxEvent.topic)).all()
+    assert "scheduling.clinic_stopped" in topics
+    with pytest.raises(errors.ClinicStopped):
+        svc.book(
+            session,
+            DESK,
+            slot_id=first_slot(session, world.s2).id,
+            patient_id=world.patient_id,
+            channel="desk",
+        )
+
+
+def test_queue_check_in_priority_call_skip_recall(session: Session, world: World) -> None:
+    slots = session.scalars(select(Slot).where(Slot.schedule_id == world.s1.id).order_by(Slot.start)).all()
+    young = [
+        make_patient(session, name="患者" + "甲乙丙丁"[i], birth_date=date(1990, 1, 1)) for i in range(4)
+    ]
+    old = make_patient(session, name="老人", birth_date=date(1950, 1, 1))
+    entries = []
+    for i, p in enumerate([*young, old]):
+        b = svc.book(session, DESK, slot_id=slots[i].id, patient_id=p.id, channel="desk")
+        svc.confirm(session, DESK, b.id)
+        entries.append(svc.check_in(session, DESK, b.id))
+    assert entries[-1].priority and not entries[0].priority
+    first = svc.call_next(session, DESK, world.s1.id)
+    assert first.patient_id == old.id  # 70+ first
+    second = svc.call_next(session, DESK, world.s1.id)
+    assert second.patient_id == young[0].id
+    svc.recall(session, DESK, second.id)
+    assert second.calls == 2
+    svc.skip(session, DESK, second.id)
+    order = [e.patient_id for e in svc.queue(session, world.s1.id) if e.status == "waiting"]
+    assert order == [young[1].id, young[2].id, young[3].id, young[0].id]
+    topics = session.scalars(
+        select(OutboxEvent.topic).where(OutboxEvent.topic == "scheduling.queue_changed")
+    ).all()
+    assert len(topics) >= 9
+
+
+def test_empty_queue(session: Session, world: World) -> None:
+    with pytest.raises(errors.QueueEmpty):
+        svc.call_next(session, DESK, world.s3.id)
+
+
+_ = (UTC, datetime)

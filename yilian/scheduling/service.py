@@ -1,0 +1,497 @@
+"""Scheduling services: policy, schedules, booking (hold → confirm), cancel, stop clinic, three-day return
+visits and queues. Services flush, never commit; the caller owns the transaction."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, time, timedelta
+
+from sqlalchemy.orm import Session
+
+from yilian.kit import events
+from yilian.kit.audit import record_access
+from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.clock import age_on, business_date, local_now, utcnow
+from yilian.kit.errors import Forbidden, InvalidInput
+from yilian.registry import service as registry
+from yilian.scheduling import domain
+from yilian.scheduling import repository as repo
+from yilian.scheduling.errors import (
+    BookingNotFound,
+    BookingStateError,
+    CancelTooLate,
+    ClinicStopped,
+    DailyLimitReached,
+    DuplicateBooking,
+    NoShowBanned,
+    NotReturnEligible,
+    QueueEmpty,
+    ScheduleNotFound,
+    SlotFull,
+    SlotNotReleased,
+)
+from yilian.scheduling.models import Booking, QueueEntry, ReturnVisit, Schedule, SchedulingPolicy, Slot
+
+PERIOD_TIMES: dict[str, tuple[time, time]] = {
+    "am": (time(8, 0), time(11, 30)),
+    "pm": (time(13, 30), time(17, 0)),
+    "night": (time(18, 0), time(20, 30)),
+}
+
+
+def _require(actor: Actor, permission: Permission) -> None:
+    if not actor.has(permission):
+        raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限: {permission.value}")
+
+
+def _own_or_desk(actor: Actor, patient_id: int) -> None:
+    if actor.patient_id is not None and actor.patient_id != patient_id:
+        raise Forbidden("只能为本人预约")
+
+
+# ---------------------------------------------------------------- policy
+
+
+def get_policy(session: Session, institution_id: int) -> domain.Policy:
+    row = repo.policy_row(session, institution_id)
+    if row is None:
+        return seed_policy(session, institution_id)
+    return domain.Policy.from_dict(json.loads(row.data))
+
+
+def seed_policy(session: Session, institution_id: int) -> domain.Policy:
+    policy = domain.Policy()
+    session.add(
+        SchedulingPolicy(
+            institution_id=institution_id,
+            data=json.dumps(policy.to_dict(), ensure_ascii=False),
+            updated_at=utcnow(),
+        )
+    )
+    session.flush()
+    return policy
+
+
+def set_policy(
+    session: Session, actor: Actor, institution_id: int, changes: dict[str, object]
+) -> domain.Policy:
+    _require(actor, Permission.SCHEDULE_MANAGE)
+    current = get_policy(session, institution_id).to_dict()
+    current.update(changes)
+    try:
+        policy = domain.Policy.from_dict(current)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(str(exc)) from exc
+    row = repo.policy_row(session, institution_id)
+    assert row is not None
+    row.data = json.dumps(policy.to_dict(), ensure_ascii=False)
+    row.updated_at = utcnow()
+    session.flush()
+    return policy
+
+
+# ---------------------------------------------------------------- schedules
+
+
+def create_schedule(
+    session: Session,
+    actor: Actor,
+    *,
+    department_id: int,
+    day: date,
+    period: str,
+    clinic_type: str = "ordinary",
+    practitioner_id: int | None = None,
+    location: str = "",
+    slice_minutes: int | None = None,
+    slice_capacity: int | None = None,
+) -> Schedule:
+    _require(actor, Permission.SCHEDULE_MANAGE)
+    if period not in PERIOD_TIMES:
+        raise InvalidInput(f"无效的时段: {period}")
+    if clinic_type not in domain.CLINIC_TYPE_LABELS:
+        raise InvalidInput(f"无效的号别: {clinic_type}")
+    dept = registry.get_department(session, department_id)
+    policy = get_policy(session, dept.institution_id)
+    title = ""
+    if practitioner_id is not None:
+        doc = registry.get_practitioner(session, practitioner_id)
+        if doc.institution_id != dept.institution_id:
+            raise InvalidInput("医生不属于该机构")
+        title = doc.title
+    start, end = PERIOD_TIMES[period]
+    specs = domain.slice_session(
+        start, end, slice_minutes or policy.slice_minutes, slice_capacity or policy.slice_capacity
+    )
+    sched = Schedule(
+        institution_id=dept.institution_id,
+        campus_id=dept.campus_id,
+        department_id=dept.id,
+        practitioner_id=practitioner_id,
+        day=day,
+        period=period,
+        clinic_type=clinic_type,
+        fee_fen=domain.registration_fee(policy, clinic_type, title),
+        location=location or dept.location,
+        status="open",
+        firsts_since_return=0,
+        created_at=utcnow(),
+    )
+    session.add(sched)
+    session.flush()
+    session.add_all(
+        [Slot(schedule_id=sched.id, start=s.start, end=s.end, capacity=s.capacity, booked=0) for s in specs]
+    )
+    session.flush()
+    return sched
+
+
+def get_schedule(session: Session, schedule_id: int) -> Schedule:
+    sched = session.get(Schedule, schedule_id)
+    if sched is None:
+        raise ScheduleNotFound()
+    return sched
+
+
+def stop_clinic(session: Session, actor: Actor, schedule_id: int, reason: str = "") -> int:
+    """停诊: cancel all active bookings, mark paid fees refund-due, emit an event per patient."""
+    _require(actor, Permission.SCHEDULE_MANAGE)
+    sched = get_schedule(session, schedule_id)
+    sched.status = "stopped"
+    affected = repo.bookings_of_schedule(session, schedule_id, repo.ACTIVE)
+    for b in affected:
+        b.status = "stopped"
+        if b.payment_state == "paid":
+            b.payment_state = "refund_due"
+        b.updated_at = utcnow()
+        events.emit(
+            session,
+            "scheduling.clinic_stopped",
+            {"booking_id": b.id, "patient_id": b.patient_id, "schedule_id": schedule_id, "reason": reason},
+        )
+    session.flush()
+    return len(affected)
+
+
+# ---------------------------------------------------------------- booking
+
+
+def book(
+    session: Session,
+    actor: Actor,
+    *,
+    slot_id: int,
+    patient_id: int,
+    channel: str = "online",
+    idempotency_key: str | None = None,
+) -> Booking:
+    """Hold a place: checks the policy rules, then claims capacity with a conditional UPDATE."""
+    _require(actor, Permission.BOOKING_BOOK if channel == "online" else Permission.REGISTRATION_DESK)
+    _own_or_desk(actor, patient_id)
+    if idempotency_key:
+        existing = repo.by_idempotency_key(session, idempotency_key)
+        if existing is not None:
+            if existing.patient_id != patient_id or existing.slot_id != slot_id:
+                raise InvalidInput("幂等键已用于其他预约")
+            return existing
+    slot = session.get(Slot, slot_id)
+    if slot is None:
+        raise ScheduleNotFound("号源不存在")
+    sched = get_schedule(session, slot.schedule_id)
+    if sched.status != "open":
+        raise ClinicStopped()
+    policy = get_policy(session, sched.institution_id)
+    now = local_now()
+    refusal = domain.check_booking(
+        policy,
+        local_now=now,
+        clinic_day=sched.day,
+        slot_start=slot.start,
+        online=channel == "online",
+        same_doctor_session_bookings=repo.count_same_doctor_session(session, patient_id, sched.id),
+        bookings_that_day=repo.count_patient_day(session, patient_id, sched.day),
+        no_show_days=repo.no_show_days(
+            session, patient_id, now.date() - timedelta(days=policy.no_show_window_days * 2)
+        ),
+    )
+    if refusal is domain.BookingRefusal.NOT_RELEASED:
+        raise SlotNotReleased()
+    if refusal is domain.BookingRefusal.PAST:
+        raise SlotNotReleased("该时段已过")
+    if refusal is domain.BookingRefusal.DUPLICATE:
+        raise DuplicateBooking()
+    if refusal is domain.BookingRefusal.DAILY_LIMIT:
+        raise DailyLimitReached()
+    if refusal is domain.BookingRefusal.NO_SHOW_BAN:
+        raise NoShowBanned()
+    if not repo.claim_place(session, slot.id):
+        raise SlotFull()
+    session.expire(slot, ["booked"])
+    registry.find_patient(session, patient_id)
+    stamp = utcnow()
+    booking = Booking(
+        slot_id=slot.id,
+        schedule_id=sched.id,
+        patient_id=patient_id,
+        institution_id=sched.institution_id,
+        campus_id=sched.campus_id,
+        department_id=sched.department_id,
+        practitioner_id=sched.practitioner_id,
+        day=sched.day,
+        status="held",
+        channel=channel,
+        idempotency_key=idempotency_key,
+        fee_fen=sched.fee_fen,
+        payment_state="unpaid",
+        payment_method="",
+        hold_expires_at=stamp + timedelta(minutes=policy.hold_minutes),
+        qualifies_three_day=False,
+        returns_used=0,
+        episode_closed=False,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    session.add(booking)
+    session.flush()
+    record_access(session, actor, action="book", resource=f"booking/{booking.id}", patient_id=patient_id)
+    events.emit(session, "scheduling.booking_held", {"booking_id": booking.id, "patient_id": patient_id})
+    return booking
+
+
+def get_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
+    b = session.get(Booking, booking_id)
+    if b is None:
+        raise BookingNotFound()
+    _own_or_desk(actor, b.patient_id)
+    record_access(session, actor, action="read", resource=f"booking/{b.id}", patient_id=b.patient_id)
+    return b
+
+
+def _department_open(session: Session, department_id: int, start: date, span: int) -> set[date]:
+    return repo.open_days(session, department_id, start, span)
+
+
+def confirm(session: Session, actor: Actor, booking_id: int, *, payment_method: str = "desk") -> Booking:
+    """Confirm a held booking: record the fee (fen) as paid (simulated desk/phone payment) → registration."""
+    _require(actor, Permission.BOOKING_BOOK if actor.patient_id is not None else Permission.REGISTRATION_DESK)
+    b = get_booking(session, actor, booking_id)
+    if b.status != "held":
+        raise BookingStateError(f"预约状态为 {b.status}，不能确认")
+    sched = get_schedule(session, b.schedule_id)
+    inst = registry.get_institution(session, b.institution_id)
+    policy = get_policy(session, b.institution_id)
+    b.status = "confirmed"
+    b.payment_state = "paid" if b.fee_fen > 0 else "free"
+    b.payment_method = payment_method
+    b.paid_at = utcnow()
+    b.qualifies_three_day = domain.qualifies_three_day(
+        policy, clinic_type=sched.clinic_type, institution_level=inst.level, institution_public=True
+    )
+    if b.qualifies_three_day:
+        days = _department_open(session, b.department_id, b.day, policy.three_day_max_extension_days)
+        b.valid_until = domain.last_valid_day(policy, b.day, days.__contains__)
+    b.updated_at = utcnow()
+    session.flush()
+    events.emit(session, "scheduling.booking_confirmed", {"booking_id": b.id, "patient_id": b.patient_id})
+    return b
+
+
+def cancel(session: Session, actor: Actor, booking_id: int) -> Booking:
+    b = get_booking(session, actor, booking_id)
+    if b.status not in repo.ACTIVE:
+        raise BookingStateError("该预约不能取消")
+    slot = session.get(Slot, b.slot_id)
+    assert slot is not None
+    policy = get_policy(session, b.institution_id)
+    if actor.patient_id is not None and not domain.can_cancel(
+        policy, local_now=local_now(), clinic_day=b.day, slot_start=slot.start
+    ):
+        raise CancelTooLate()
+    repo.release_place(session, b.slot_id)
+    session.expire(slot, ["booked"])
+    if b.payment_state == "paid":
+        b.payment_state = "refund_due"
+    b.status = "cancelled"
+    b.updated_at = utcnow()
+    session.flush()
+    events.emit(session, "scheduling.booking_cancelled", {"booking_id": b.id, "patient_id": b.patient_id})
+    return b
+
+
+def mark_no_show(session: Session, actor: Actor, booking_id: int) -> Booking:
+    _require(actor, Permission.REGISTRATION_DESK)
+    b = get_booking(session, actor, booking_id)
+    if b.status != "confirmed":
+        raise BookingStateError("只有已确认的预约可以记为爽约")
+    b.status = "no_show"
+    b.updated_at = utcnow()
+    session.flush()
+    return b
+
+
+# ---------------------------------------------------------------- queues
+
+
+def _emit_queue(session: Session, sched: Schedule, kind: str, entry: QueueEntry) -> None:
+    events.emit(
+        session,
+        "scheduling.queue_changed",
+        {
+            "kind": kind,
+            "schedule_id": sched.id,
+            "entry_id": entry.id,
+            "ticket_no": entry.ticket_no,
+            "patient_id": entry.patient_id,
+            "location": sched.location,
+        },
+    )
+
+
+def _enqueue(
+    session: Session, sched: Schedule, booking: Booking, *, is_return: bool, groups: list[str]
+) -> QueueEntry:
+    policy = get_policy(session, sched.institution_id)
+    patient = registry.find_patient(session, booking.patient_id)
+    ticket = repo.next_ticket_no(session, sched.id)
+    entry = QueueEntry(
+        schedule_id=sched.id,
+        booking_id=booking.id,
+        patient_id=booking.patient_id,
+        ticket_no=ticket,
+        sort_key=domain.ticket_key(ticket),
+        priority=domain.is_priority(policy, age=age_on(patient.birth_date, sched.day), groups=groups),
+        is_return=is_return,
+        status="waiting",
+        calls=0,
+        checked_in_at=utcnow(),
+    )
+    session.add(entry)
+    session.flush()
+    _emit_queue(session, sched, "checked_in", entry)
+    return entry
+
+
+def check_in(
+    session: Session, actor: Actor, booking_id: int, *, groups: list[str] | None = None
+) -> QueueEntry:
+    """签到 at kiosk or desk: a confirmed booking for today joins its schedule's queue."""
+    b = get_booking(session, actor, booking_id)
+    if b.status != "confirmed":
+        raise BookingStateError("预约未确认或已取消，不能签到")
+    if b.day != business_date():
+        raise BookingStateError("只能在就诊当日签到")
+    sched = get_schedule(session, b.schedule_id)
+    if repo.queue_entries(session, sched.id, ("waiting", "called", "skipped")):
+        for e in repo.queue_entries(session, sched.id, ("waiting", "called", "skipped")):
+            if e.booking_id == b.id:
+                return e
+    return _enqueue(session, sched, b, is_return=False, groups=groups or [])
+
+
+def return_visit(
+    session: Session, actor: Actor, booking_id: int, *, schedule_id: int, day: date | None = None
+) -> QueueEntry:
+    """一号管三天: a free return visit under ``booking_id`` to ``schedule_id`` (same department)."""
+    _require(actor, Permission.REGISTRATION_DESK)
+    b = get_booking(session, actor, booking_id)
+    if b.status != "confirmed":
+        raise NotReturnEligible("原挂号无效")
+    sched = get_schedule(session, schedule_id)
+    visit_day = day or business_date()
+    if sched.day != visit_day or sched.status != "open":
+        raise NotReturnEligible("复诊须挂入当日开诊的排班")
+    policy = get_policy(session, b.institution_id)
+    days = _department_open(session, b.department_id, b.day, policy.three_day_max_extension_days)
+    facts = domain.RegistrationFacts(
+        first_day=b.day,
+        institution_id=b.institution_id,
+        campus_id=b.campus_id,
+        department_id=b.department_id,
+        qualifies=b.qualifies_three_day,
+        returns_used=b.returns_used,
+        episode_closed=b.episode_closed,
+    )
+    refusal = domain.check_return_visit(
+        policy,
+        facts,
+        visit_day=visit_day,
+        institution_id=sched.institution_id,
+        campus_id=sched.campus_id,
+        department_id=sched.department_id,
+        department_open=days.__contains__,
+    )
+    if refusal is not None:
+        raise NotReturnEligible(domain.RETURN_REFUSAL_TEXT[refusal.value])
+    b.returns_used += 1
+    b.updated_at = utcnow()
+    session.add(
+        ReturnVisit(
+            booking_id=b.id,
+            schedule_id=sched.id,
+            day=visit_day,
+            fee_waived_fen=b.fee_fen,
+            created_at=utcnow(),
+        )
+    )
+    entry = _enqueue(session, sched, b, is_return=True, groups=[])
+    events.emit(session, "scheduling.return_visit", {"booking_id": b.id, "fee_waived_fen": b.fee_fen})
+    return entry
+
+
+def queue(session: Session, schedule_id: int) -> list[QueueEntry]:
+    return list(repo.queue_entries(session, schedule_id, ("waiting", "called", "skipped")))
+
+
+def call_next(session: Session, actor: Actor, schedule_id: int) -> QueueEntry:
+    _require(actor, Permission.QUEUE_CALL)
+    sched = repo.lock_schedule(session, schedule_id)
+    if sched is None:
+        raise ScheduleNotFound()
+    policy = get_policy(session, sched.institution_id)
+    for e in repo.queue_entries(session, schedule_id, ("called",)):
+        e.status = "done"
+    waiting = repo.queue_entries(session, schedule_id, ("waiting",))
+    pick = domain.pick_next(
+        policy,
+        [domain.Waiting(e.id, e.sort_key, e.priority, e.is_return) for e in waiting],
+        sched.firsts_since_return,
+    )
+    if pick is None:
+        session.flush()
+        raise QueueEmpty()
+    entry = next(e for e in waiting if e.id == pick.entry_id)
+    sched.firsts_since_return = domain.after_call_counter(pick, sched.firsts_since_return)
+    entry.status = "called"
+    entry.calls += 1
+    entry.called_at = utcnow()
+    session.flush()
+    _emit_queue(session, sched, "called", entry)
+    return entry
+
+
+def recall(session: Session, actor: Actor, entry_id: int) -> QueueEntry:
+    _require(actor, Permission.QUEUE_CALL)
+    entry = session.get(QueueEntry, entry_id)
+    if entry is None or entry.status != "called":
+        raise BookingStateError("只有正在叫号的患者可以重呼")
+    entry.calls += 1
+    entry.called_at = utcnow()
+    session.flush()
+    _emit_queue(session, get_schedule(session, entry.schedule_id), "recalled", entry)
+    return entry
+
+
+def skip(session: Session, actor: Actor, entry_id: int) -> QueueEntry:
+    """过号: the called patient rejoins behind the next N waiting patients."""
+    _require(actor, Permission.QUEUE_CALL)
+    entry = session.get(QueueEntry, entry_id)
+    if entry is None or entry.status != "called":
+        raise BookingStateError("只有正在叫号的患者可以过号")
+    sched = get_schedule(session, entry.schedule_id)
+    policy = get_policy(session, sched.institution_id)
+    keys = [e.sort_key for e in repo.queue_entries(session, sched.id, ("waiting",))]
+    entry.sort_key = domain.rejoin_key(policy, keys)
+    entry.status = "waiting"
+    session.flush()
+    _emit_queue(session, sched, "skipped", entry)
+    return entry
