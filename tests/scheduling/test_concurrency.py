@@ -1,0 +1,78 @@
+"""200 concurrent booking attempts at a 20-place slot, real commits, own session per thread: never overbook."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from tests.builders import make_department, make_institution, make_patient, make_practitioner
+from tests.dbutil import fresh_database
+from tests.scheduling.test_service import DESK, first_slot, patient_actor
+from yilian.kit import migrate
+from yilian.kit.clock import business_date
+from yilian.kit.db import build_engine, unit_of_work
+from yilian.scheduling import service as svc
+from yilian.scheduling.errors import SlotFull
+from yilian.scheduling.models import Booking, Slot
+
+ATTEMPTS = 200
+CAPACITY = 20
+SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许"
+
+
+def test_two_hundred_concurrent_bookings_at_twenty_places() -> None:
+    with fresh_database("sched") as url:
+        engine = (
+            build_engine(url, pool_size=20, max_overflow=40, pool_timeout=120)
+            if "postgresql" in url
+            else build_engine(url)
+        )
+        try:
+            migrate.upgrade(engine)
+            factory = sessionmaker(bind=engine, expire_on_commit=False)
+            with unit_of_work(factory) as s:
+                inst = make_institution(s, level=3)
+                dept = make_department(s, institution=inst)
+                doc = make_practitioner(s, institution=inst, department=dept)
+                sched = svc.create_schedule(
+                    s,
+                    DESK,
+                    department_id=dept.id,
+                    day=business_date() + timedelta(days=1),
+                    period="am",
+                    practitioner_id=doc.id,
+                    slice_capacity=CAPACITY,
+                )
+                slot_id = first_slot(s, sched).id
+                patients = [
+                    make_patient(s, name=SURNAMES[i % 20] + "某" + SURNAMES[(i // 20) % 20]).id
+                    for i in range(ATTEMPTS)
+                ]
+            barrier = threading.Barrier(ATTEMPTS, timeout=120)
+
+            def attempt(pid: int) -> str:
+                barrier.wait()
+                try:
+                    with unit_of_work(factory) as s:
+                        svc.book(s, patient_actor(pid), slot_id=slot_id, patient_id=pid)
+                    return "ok"
+                except SlotFull as exc:
+                    return exc.title
+
+            with ThreadPoolExecutor(max_workers=ATTEMPTS) as pool:
+                outcomes = list(pool.map(attempt, patients))
+            assert outcomes.count("ok") == CAPACITY
+            assert outcomes.count("号源已满") == ATTEMPTS - CAPACITY
+            with unit_of_work(factory) as s:
+                slot = s.get(Slot, slot_id)
+                assert slot is not None and slot.booked == CAPACITY
+                assert (
+                    s.scalar(select(func.count()).select_from(Booking).where(Booking.slot_id == slot_id))
+                    == CAPACITY
+                )
+        finally:
+            engine.dispose()
