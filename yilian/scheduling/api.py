@@ -1,0 +1,147 @@
+"""HTTP API of scheduling under /api/v1/scheduling."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
+
+from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
+from yilian.kit.auth.domain import Actor, Permission
+from yilian.scheduling import repository as repo
+from yilian.scheduling import service
+from yilian.scheduling.schemas import (
+    BookingCreate,
+    BookingRead,
+    CheckInBody,
+    ConfirmBody,
+    PolicyBody,
+    QueueEntryRead,
+    ReturnVisitBody,
+    ScheduleCreate,
+    ScheduleDetail,
+    ScheduleRead,
+    SlotRead,
+    StopBody,
+)
+
+router = APIRouter(prefix="/api/v1/scheduling", tags=["排班与预约挂号"], route_class=TransactionalRoute)
+
+Reader = Annotated[Actor, require(Permission.SCHEDULE_READ)]
+Manager = Annotated[Actor, require(Permission.SCHEDULE_MANAGE)]
+Desk = Annotated[Actor, require(Permission.REGISTRATION_DESK)]
+Caller = Annotated[Actor, require(Permission.QUEUE_CALL)]
+
+
+@router.get("/policies/{institution_id}", summary="机构排班与预约策略")
+def get_policy(session: SessionDep, _actor: Reader, institution_id: int) -> dict[str, Any]:
+    return service.get_policy(session, institution_id).to_dict()
+
+
+@router.patch("/policies/{institution_id}", summary="修改机构策略")
+def set_policy(session: SessionDep, actor: Manager, institution_id: int, body: PolicyBody) -> dict[str, Any]:
+    return service.set_policy(session, actor, institution_id, body.changes).to_dict()
+
+
+@router.get("/schedules", response_model=list[ScheduleRead], summary="排班查询")
+def schedules(
+    session: SessionDep,
+    _actor: Reader,
+    institution_id: int | None = None,
+    department_id: int | None = None,
+    practitioner_id: int | None = None,
+    day: date | None = None,
+) -> list[ScheduleRead]:
+    rows = repo.schedules(
+        session,
+        institution_id=institution_id,
+        department_id=department_id,
+        practitioner_id=practitioner_id,
+        day=day,
+    )
+    return [ScheduleRead.model_validate(r) for r in rows]
+
+
+@router.post("/schedules", response_model=ScheduleRead, status_code=201, summary="新建排班（按时段切分号源）")
+def create_schedule(session: SessionDep, actor: Manager, body: ScheduleCreate) -> ScheduleRead:
+    return ScheduleRead.model_validate(service.create_schedule(session, actor, **body.model_dump()))
+
+
+@router.get("/schedules/{schedule_id}", response_model=ScheduleDetail, summary="排班详情与号源")
+def schedule_detail(session: SessionDep, _actor: Reader, schedule_id: int) -> ScheduleDetail:
+    sched = service.get_schedule(session, schedule_id)
+    slots = [SlotRead.model_validate(s) for s in repo.slots_of(session, schedule_id)]
+    return ScheduleDetail(**ScheduleRead.model_validate(sched).model_dump(), slots=slots)
+
+
+@router.post("/schedules/{schedule_id}/stop", summary="停诊（取消预约、退费待办、通知患者）")
+def stop(session: SessionDep, actor: Manager, schedule_id: int, body: StopBody) -> dict[str, int]:
+    return {"cancelled": service.stop_clinic(session, actor, schedule_id, body.reason)}
+
+
+@router.post("/bookings", response_model=BookingRead, status_code=201, summary="预约（锁号）")
+def book(
+    session: SessionDep,
+    actor: CurrentActor,
+    body: BookingCreate,
+    idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
+) -> BookingRead:
+    b = service.book(
+        session,
+        actor,
+        slot_id=body.slot_id,
+        patient_id=body.patient_id,
+        channel=body.channel,
+        idempotency_key=idempotency_key,
+    )
+    return BookingRead.model_validate(b)
+
+
+@router.get("/bookings/{booking_id}", response_model=BookingRead, summary="预约详情")
+def booking(session: SessionDep, actor: CurrentActor, booking_id: int) -> BookingRead:
+    return BookingRead.model_validate(service.get_booking(session, actor, booking_id))
+
+
+@router.post("/bookings/{booking_id}/confirm", response_model=BookingRead, summary="确认并缴挂号费 → 挂号")
+def confirm(session: SessionDep, actor: CurrentActor, booking_id: int, body: ConfirmBody) -> BookingRead:
+    return BookingRead.model_validate(
+        service.confirm(session, actor, booking_id, payment_method=body.payment_method)
+    )
+
+
+@router.post("/bookings/{booking_id}/cancel", response_model=BookingRead, summary="取消预约")
+def cancel(session: SessionDep, actor: CurrentActor, booking_id: int) -> BookingRead:
+    return BookingRead.model_validate(service.cancel(session, actor, booking_id))
+
+
+@router.post("/bookings/{booking_id}/check-in", response_model=QueueEntryRead, summary="签到候诊")
+def check_in(session: SessionDep, actor: Desk, booking_id: int, body: CheckInBody) -> QueueEntryRead:
+    return QueueEntryRead.model_validate(service.check_in(session, actor, booking_id, groups=body.groups))
+
+
+@router.post("/bookings/{booking_id}/return-visit", response_model=QueueEntryRead, summary="一号管三天复诊")
+def return_visit(session: SessionDep, actor: Desk, booking_id: int, body: ReturnVisitBody) -> QueueEntryRead:
+    return QueueEntryRead.model_validate(
+        service.return_visit(session, actor, booking_id, schedule_id=body.schedule_id)
+    )
+
+
+@router.get("/schedules/{schedule_id}/queue", response_model=list[QueueEntryRead], summary="候诊队列")
+def queue(session: SessionDep, _actor: Caller, schedule_id: int) -> list[QueueEntryRead]:
+    return [QueueEntryRead.model_validate(e) for e in service.queue(session, schedule_id)]
+
+
+@router.post("/schedules/{schedule_id}/call-next", response_model=QueueEntryRead, summary="叫下一位")
+def call_next(session: SessionDep, actor: Caller, schedule_id: int) -> QueueEntryRead:
+    return QueueEntryRead.model_validate(service.call_next(session, actor, schedule_id))
+
+
+@router.post("/queue/{entry_id}/recall", response_model=QueueEntryRead, summary="重呼")
+def recall(session: SessionDep, actor: Caller, entry_id: int) -> QueueEntryRead:
+    return QueueEntryRead.model_validate(service.recall(session, actor, entry_id))
+
+
+@router.post("/queue/{entry_id}/skip", response_model=QueueEntryRead, summary="过号")
+def skip(session: SessionDep, actor: Caller, entry_id: int) -> QueueEntryRead:
+    return QueueEntryRead.model_validate(service.skip(session, actor, entry_id))
