@@ -17,12 +17,11 @@ import os
 import random
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -50,6 +49,8 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def setup(url: str, *, slots: int, capacity: int, patients: int) -> tuple[list[int], list[int]]:
+    from sqlalchemy.orm import sessionmaker
+
     from tests.builders import make_department, make_institution, make_patient, make_practitioner, make_user
     from yilian.kit import migrate
     from yilian.kit.auth.domain import Actor, Role
@@ -57,7 +58,6 @@ def setup(url: str, *, slots: int, capacity: int, patients: int) -> tuple[list[i
     from yilian.kit.db import build_engine, unit_of_work
     from yilian.scheduling import service as svc
     from yilian.scheduling.repository import slots_of
-    from sqlalchemy.orm import sessionmaker
 
     engine = build_engine(url)
     migrate.upgrade(engine)
@@ -83,7 +83,7 @@ def setup(url: str, *, slots: int, capacity: int, patients: int) -> tuple[list[i
         ids = []
         for i in range(patients):
             a, b, c = surnames[i % 30], surnames[(i // 30) % 30], surnames[(i // 900) % 30]
-            ids.append(make_patient(s, name=a + b + c).id)
+            ids.append(make_patient(s, name=a + b + c, birth_date=date(1950, 1, 1) + timedelta(days=i)).id)
     engine.dispose()
     return slot_ids, ids
 
