@@ -27,7 +27,7 @@ SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许"
 def test_two_hundred_concurrent_bookings_at_twenty_places() -> None:
     with fresh_database("sched") as url:
         engine = (
-            build_engine(url, pool_size=20, max_overflow=40, pool_timeout=120)
+            build_engine(url, pool_size=10, max_overflow=10, pool_timeout=120)
             if "postgresql" in url
             else build_engine(url)
         )
