@@ -6,6 +6,8 @@ endpoint succeeds (before the response is sent) and rolls it back on any error.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -48,8 +50,39 @@ def _finish(request: Request, ok: bool) -> None:
         request.state.db_session = None
 
 
+def _commit_in_step(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a sync endpoint so its session commits (or rolls back) in the same worker-thread step.
+
+    FastAPI runs dependencies, the endpoint and our finishing step as separate threadpool hops; a
+    connection kept across hops sits "idle in transaction" while the request waits for a free
+    thread, and under a rush every thread can end up waiting for a lock held by a waiting request.
+    Committing inside the endpoint's own step releases the connection before the thread is given up.
+    """
+    if inspect.iscoroutinefunction(endpoint):
+        return endpoint
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        sessions = [v for v in (*args, *kwargs.values()) if isinstance(v, Session)]
+        try:
+            result = endpoint(*args, **kwargs)
+        except BaseException:
+            for session in sessions:
+                session.rollback()
+            raise
+        for session in sessions:
+            session.commit()
+        return result
+
+    return run
+
+
 class TransactionalRoute(APIRoute):
-    """A route whose database session is committed before the response leaves."""
+    """A route whose database session is committed before the response leaves (for sync endpoints in
+    the endpoint's own worker-thread step)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _commit_in_step(endpoint), **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -87,7 +120,9 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
     token = bearer_or_cookie(request)
     if not token:
         raise Unauthorized("请先登录")
-    return resolve_token(session, token, ip=client_ip(request))
+    actor = resolve_token(session, token, ip=client_ip(request))
+    session.commit()  # read-only: give the connection back before the endpoint's own step
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]
