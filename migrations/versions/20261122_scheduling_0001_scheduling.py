@@ -12,7 +12,6 @@ from alembic import op
 
 import yilian.kit.db  # noqa: F401
 
-
 revision: str = "scheduling_0001"
 down_revision: str | Sequence[str] | None = "foundation"
 branch_labels: str | Sequence[str] | None = ("scheduling",)
