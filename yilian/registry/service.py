@@ -439,6 +439,17 @@ def patient_by_mpi(session: Session, mpi_id: str) -> Patient:
     return patient
 
 
+def patient_by_id_number(session: Session, id_number: str) -> Patient | None:
+    """Return the master-index patient with this resident ID number, if any (no access check: for
+    interfaces that match incoming messages; the caller records its own access)."""
+    return repo.patient_by_id_number(session, (id_number or "").strip().upper())
+
+
+def institution_by_code(session: Session, code: str) -> Institution | None:
+    """Return the institution with this code, if any."""
+    return repo.institution_by_code(session, code)
+
+
 def find_patient(session: Session, patient_id: int) -> Patient:
     """Return a patient without an access check, for other areas' services that check access themselves."""
     patient = repo.get_patient(session, patient_id)

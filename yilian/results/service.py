@@ -62,7 +62,6 @@ from yilian.results.models import (
 )
 
 POLICY_KEY = "recognition"
-INGEST_ACTOR = Actor.system("results-ingest")
 RESULT_SCOPES = (ConsentScope.COMPANION_RESULTS, ConsentScope.VIEW_RECORD)
 
 
@@ -397,21 +396,19 @@ def ingest(
     patients: dict[str, int] = {}
     now = utcnow()
     for incoming in results:
-        inst = institutions.get(incoming.sender_code)
-        if inst is None:
-            found = registry.list_institutions(session, q=incoming.sender_code, limit=50)[0]
-            inst = next((i for i in found if i.code == incoming.sender_code), None)
+        inst = institutions.get(incoming.sender_code) or registry.institution_by_code(
+            session, incoming.sender_code
+        )
         if inst is None:
             raise UnknownInstitution(f"发送机构编码不存在: {incoming.sender_code}")
         institutions[inst.code] = inst
         if incoming.id_number not in patients:
-            matches, _ = registry.search_patients(session, INGEST_ACTOR, q=incoming.id_number, limit=2)
-            exact = [p for p in matches if p.id_number == incoming.id_number.upper()]
-            if not exact:
+            match = registry.patient_by_id_number(session, incoming.id_number)
+            if match is None:
                 raise UnknownPatient(
                     f"身份证号 {incoming.id_number[:6]}********{incoming.id_number[-4:]} 在患者主索引中不存在"
                 )
-            patients[incoming.id_number] = exact[0].id
+            patients[incoming.id_number] = match.id
         item = _resolve_item(session, inst.id, incoming)
         if incoming.observed_at.tzinfo is None:
             raise BadMessage("观察时间缺少时区")
