@@ -92,8 +92,10 @@ def build_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    settings = get_settings()
+    kwargs.setdefault("pool_size", settings.db_pool_size)
+    kwargs.setdefault("max_overflow", settings.db_max_overflow)
+    kwargs.setdefault("pool_timeout", settings.db_pool_timeout)
     return create_engine(url, echo=echo, pool_pre_ping=True, **kwargs)
 
 

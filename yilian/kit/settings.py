@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     login_window_minutes: int = 15
     cookie_secure: bool = False
     sql_echo: bool = False
+    db_pool_size: int = 10  # PostgreSQL connections kept per process
+    db_max_overflow: int = 20
+    db_pool_timeout: float = 30.0
     dispatch_interval_seconds: float = 1.0
 
     def resolved_secret(self) -> str:
