@@ -11,7 +11,6 @@ from tests.builders import (
     actor_of,
     make_department,
     make_institution,
-    make_patient,
     make_practitioner,
     make_user,
 )
@@ -71,6 +70,3 @@ def world(session: Session) -> World:
     doctor = actor_of(make_user(session, role=Role.DOCTOR, institution=hospital, practitioner=practitioner))
     nurse = actor_of(make_user(session, role=Role.NURSE, institution=hospital))
     return World(hospital, department, doctor, nurse)
-
-
-__all__ = ["World", "make_patient", "seed_policies"]

@@ -93,6 +93,25 @@ def standing(session: Session, patient_id: int, policy: CreditPolicyValues, toda
     )
 
 
+def _require_family_payer(session: Session, patient_id: int, payer_id: int | None) -> None:
+    """A relative may pay the patient's cash part (亲情付) only with the patient's consent."""
+    if payer_id is None or payer_id == patient_id:
+        return
+    consent = registry.active_consent(
+        session, grantor_id=patient_id, grantee_id=payer_id, scope=ConsentScope.FAMILY_PAY
+    )
+    if consent is None:
+        raise SettlementRefused("该亲属未获得亲情付授权")
+
+
+def institution_of_settlement(session: Session, settlement_id: int) -> int:
+    """Return the institution where a settlement's encounter took place."""
+    settlement = session.get(Settlement, settlement_id)
+    if settlement is None:
+        raise SettlementRefused(f"结算不存在: {settlement_id}")
+    return outpatient.find_encounter(session, settlement.encounter_id).institution_id
+
+
 def sign_agreement(
     session: Session,
     *,
@@ -102,14 +121,7 @@ def sign_agreement(
     payer_patient_id: int | None = None,
 ) -> PaymentAgreement:
     """Sign a channel for automatic debits; a relative may pay (亲情付, with the patient's consent)."""
-    if payer_patient_id is not None and payer_patient_id != patient_id:
-        if (
-            registry.active_consent(
-                session, grantor_id=patient_id, grantee_id=payer_patient_id, scope=ConsentScope.FAMILY_PAY
-            )
-            is None
-        ):
-            raise SettlementRefused("该亲属未获得亲情付授权")
+    _require_family_payer(session, patient_id, payer_patient_id)
     row = PaymentAgreement(
         patient_id=patient_id,
         payer_patient_id=payer_patient_id,
@@ -256,14 +268,7 @@ def settle(
         ):
             raise SettlementRefused("该亲属未授权共济支付")
         mutual_balance = insurance.account_balance(session, mutual_aid_from)
-    if cash_payer_id is not None and cash_payer_id != patient_id:
-        if (
-            registry.active_consent(
-                session, grantor_id=patient_id, grantee_id=cash_payer_id, scope=ConsentScope.FAMILY_PAY
-            )
-            is None
-        ):
-            raise SettlementRefused("该亲属未获得亲情付授权")
+    _require_family_payer(session, patient_id, cash_payer_id)
     lines = [BillLine(c.amount, c.insurance_class, c.self_pay_permille) for c in charges]
     _patient, split = _split_for(
         session,

@@ -114,7 +114,9 @@ def send_reminders(session: Session, today: date) -> int:
     """Emit an arrears reminder on each policy reminder day (default day 1, 3, 7); returns how many."""
     sent = 0
     for arrear in session.scalars(select(Arrear).where(Arrear.paid_at.is_(None))):
-        policy = billing.credit_policy(session, _institution(session, arrear))
+        policy = billing.credit_policy(
+            session, billing.institution_of_settlement(session, arrear.settlement_id)
+        )
         age = (today - arrear.opened_on).days
         if age in policy.reminder_days and age not in (arrear.reminders_sent or []):
             arrear.reminders_sent = [*(arrear.reminders_sent or []), age]
@@ -126,12 +128,3 @@ def send_reminders(session: Session, today: date) -> int:
             sent += 1
     session.flush()
     return sent
-
-
-def _institution(session: Session, arrear: Arrear) -> int:
-    from yilian.billing.models import Settlement
-    from yilian.outpatient import service as outpatient
-
-    settlement = session.get(Settlement, arrear.settlement_id)
-    assert settlement is not None
-    return outpatient.find_encounter(session, settlement.encounter_id).institution_id
