@@ -15,6 +15,7 @@ from yilian import __version__
 from yilian.areas import area_modules, load_models
 from yilian.kit import db
 from yilian.kit.auth import api as auth_api
+from yilian.kit.clock import FileClock, set_clock
 from yilian.kit.events import Dispatcher
 from yilian.kit.problems import install_handlers
 from yilian.kit.settings import get_settings
@@ -25,6 +26,10 @@ log = logging.getLogger("yilian")
 def create_app(*, with_ui: bool = True, dispatcher: bool = True) -> FastAPI:
     """Build the application: ``with_ui`` mounts the NiceGUI pages, ``dispatcher`` delivers events."""
     load_models()
+    clock_file = get_settings().clock_file
+    if clock_file is not None:
+        log.warning("clock read from %s (training/test mode)", clock_file)
+        set_clock(FileClock(clock_file))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

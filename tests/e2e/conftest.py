@@ -13,7 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -59,6 +60,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "YILIAN_DATABASE_URL": url,
             "YILIAN_VAR_DIR": str(var),
             "YILIAN_DISPATCH_INTERVAL_SECONDS": "0.2",
+            "YILIAN_CLOCK_FILE": str(var / "clock.txt"),
         }
         _yilian(["db", "upgrade"], env)
         _yilian(["demo", "--patients", "200"], env)
@@ -85,6 +87,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             else:
                 raise RuntimeError("server did not answer /healthz")
             os.environ["YILIAN_E2E_DATABASE_URL"] = url
+            os.environ["YILIAN_E2E_CLOCK_FILE"] = str(var / "clock.txt")
             yield base
         finally:
             proc.terminate()
@@ -93,6 +96,25 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
             log.close()
+
+
+@pytest.fixture
+def server_clock(live_server: str) -> Iterator[Callable[[datetime], None]]:
+    """Move the live server's clock: call it with an aware datetime; real time again after the test.
+
+    The server reads ``YILIAN_CLOCK_FILE`` (see ``kit.clock.FileClock``) on every clock reading.
+    """
+    path = Path(os.environ["YILIAN_E2E_CLOCK_FILE"])
+
+    def move(at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("server_clock needs an aware datetime")
+        path.write_text(at.isoformat())
+        # a different mtime even within the file system's timestamp granularity
+        os.utime(path, ns=(time.time_ns(), time.time_ns()))
+
+    yield move
+    path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -46,6 +47,30 @@ class FrozenClock:
     def advance(self, delta: timedelta) -> None:
         """Move the clock forward by ``delta``."""
         self._at += delta
+
+
+class FileClock:
+    """A clock read from a file holding an ISO-8601 instant; the system clock while the file is absent.
+
+    For training rooms and browser tests (``YILIAN_CLOCK_FILE``): a tester moves the running server to
+    a chosen instant (say, the next day) by writing the file, and back to real time by deleting it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._cache: tuple[float, datetime] | None = None
+
+    def now(self) -> datetime:
+        try:
+            mtime = self._path.stat().st_mtime
+        except FileNotFoundError:
+            return datetime.now(UTC)
+        if self._cache is None or self._cache[0] != mtime:
+            at = datetime.fromisoformat(self._path.read_text().strip())
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=BUSINESS_TZ)
+            self._cache = (mtime, at)
+        return self._cache[1]
 
 
 _clock: Clock = SystemClock()
