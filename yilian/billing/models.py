@@ -97,13 +97,16 @@ class PaymentAgreement(Base):
 
 
 class Charge(Base):
-    """The charge of one order; on credit it is a credit hold until the day's settlement."""
+    """The charge of one order (or of a registration fee on credit); on credit it is a credit hold until
+    the day's settlement."""
 
     __tablename__ = "charges"
     __table_args__ = (Index("ix_charges_encounter_day", "encounter_id", "business_date"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), unique=True)
+    # the registration fee put on credit (记账挂号) is a charge of its registration, not of an order
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("sched_bookings.id"), unique=True)
     encounter_id: Mapped[int] = mapped_column(ForeignKey("encounters.id"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     business_date: Mapped[date] = mapped_column(Date)

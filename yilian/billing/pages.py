@@ -25,7 +25,6 @@ from yilian.kit.errors import YilianError
 from yilian.kit.money import yuan
 from yilian.outpatient import service as outpatient
 from yilian.outpatient.domain import OrderStatus
-from yilian.outpatient.schemas import EncounterCreate
 from yilian.registry import service as registry
 from yilian.results import service as results
 from yilian.results.domain import Decision, NonRecognitionReason
@@ -72,7 +71,9 @@ ORDERABLE = ("lab", "exam", "drug", "treatment")
 
 def _bill_rows(encounter_id: int) -> list[dict[str, Any]]:
     with unit_of_work() as session:
-        charges = {c.order_id: c for c in billing.running_bill(session, encounter_id, business_date())}
+        bill = billing.running_bill(session, encounter_id, business_date())
+        charges = {c.order_id: c for c in bill if c.order_id is not None}
+        fees = [c for c in bill if c.booking_id is not None]
         orders = [
             o
             for o in outpatient.encounter_read(
@@ -80,6 +81,18 @@ def _bill_rows(encounter_id: int) -> list[dict[str, Any]]:
             ).orders
         ]
     return [
+        {
+            "id": -c.id,
+            "item": "挂号费（记账挂号）",
+            "quantity": 1,
+            "amount": yuan(c.amount),
+            "class": c.insurance_class,
+            "status": "已挂号",
+            "credit": "信用",
+            "raw_status": "registration",
+        }
+        for c in fees
+    ] + [
         {
             "id": o.id,
             "item": o.item_name,
@@ -199,23 +212,18 @@ def clinic_page(request: Request) -> RedirectResponse | None:
             return
         try:
             with unit_of_work() as session:
-                existing = outpatient.open_encounters_of(
-                    session, int(patient_select.value), actor.institution_id or 0, business_date()
-                )
-                encounter = (
-                    existing[0]
-                    if existing
-                    else outpatient.open_encounter(
-                        session,
-                        actor,
-                        EncounterCreate(patient_id=int(patient_select.value), department_id=department_id),
-                    )
+                encounter = billing.open_visit(
+                    session, actor, patient_id=int(patient_select.value), department_id=department_id
                 )
                 state["encounter_id"] = encounter.id
+                registered = encounter.registration_id is not None
         except YilianError as exc:
             show_error(exc)
             return
-        visit.set_text(f"就诊号 {state['encounter_id']} · {patient_select.options[patient_select.value]}")
+        source = "（凭挂号接诊）" if registered else "（无挂号，直接接诊）"
+        visit.set_text(
+            f"就诊号 {state['encounter_id']} · {patient_select.options[patient_select.value]}{source}"
+        )
         refresh()
 
     def diagnose() -> None:

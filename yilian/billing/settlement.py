@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from yilian.billing import service as payments
 from yilian.billing.domain import Channel, CreditPolicyValues, CreditStanding, credit_refusal, hold_fits
-from yilian.billing.errors import ChannelDeclined, NothingToSettle, SettlementRefused
+from yilian.billing.errors import ChannelDeclined, CreditRefused, NothingToSettle, SettlementRefused
 from yilian.billing.models import Arrear, Charge, CreditPolicy, PaymentAgreement, Settlement
 from yilian.catalog import service as catalog
 from yilian.insurance import policy_service as insurance
@@ -33,12 +33,15 @@ from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import age_on, business_date, utcnow
 from yilian.kit.errors import Forbidden
 from yilian.outpatient import service as outpatient
-from yilian.outpatient.models import Order
+from yilian.outpatient.models import Encounter, Order
+from yilian.outpatient.schemas import EncounterCreate
 from yilian.registry import service as registry
 from yilian.registry.domain import ConsentScope
 from yilian.registry.models import Patient
 from yilian.results import service as results
 from yilian.results.service import CheckOutcome
+from yilian.scheduling import service as scheduling
+from yilian.scheduling.models import Booking
 
 VISIT_TYPE = "outpatient"
 # Claim-line ids of the platform's own orders live above imported claim files' ids (audit_claim_lines
@@ -209,6 +212,87 @@ def order_with_credit(
     return order, charge, reason
 
 
+# ---------------------------------------------------------------- registration fee on credit (记账挂号)
+
+CREDIT_METHOD = "credit"
+REGISTRATION_FEE_CLASS = "甲"  # 诊察费 is a class-甲 service item
+
+
+def _take_fee_on_credit(session: Session, booking: Booking) -> str:
+    """Scheduling's fee payer for ``credit``: the registration fee goes onto the day's bill, if the
+    patient may be treated on credit; else the reason is given and nothing is confirmed."""
+    policy = credit_policy(session, booking.institution_id)
+    reason = credit_refusal(
+        policy,
+        standing(session, booking.patient_id, policy, business_date()),
+        scheduling.clinic_type_of(session, booking.id),
+    )
+    if reason is not None:
+        raise CreditRefused(f"不能先诊疗后付费挂号：{reason}")
+    return "credit"
+
+
+scheduling.register_fee_payer(CREDIT_METHOD, "先诊疗后付费（记账）", _take_fee_on_credit)
+
+
+def ensure_registration_charge(session: Session, encounter_id: int) -> Charge | None:
+    """Put a credit registration's fee on its encounter's bill for the registration day (idempotent)."""
+    encounter = outpatient.find_encounter(session, encounter_id)
+    if encounter.registration_id is None:
+        return None
+    booking = scheduling.find_booking(session, encounter.registration_id)
+    if booking.payment_state != "credit" or booking.fee_fen <= 0:
+        return None
+    existing = session.scalar(select(Charge).where(Charge.booking_id == booking.id))
+    if existing is not None:
+        return existing
+    charge = Charge(
+        order_id=None,
+        booking_id=booking.id,
+        encounter_id=encounter.id,
+        patient_id=encounter.patient_id,
+        business_date=booking.day,
+        amount=booking.fee_fen,
+        hold=booking.fee_fen,
+        insurance_class=REGISTRATION_FEE_CLASS,
+        self_pay_permille=0,
+        on_credit=True,
+        status="open",
+        created_at=utcnow(),
+    )
+    session.add(charge)
+    session.flush()
+    return charge
+
+
+def open_visit(session: Session, actor: Actor, *, patient_id: int, department_id: int) -> Encounter:
+    """The doctor starts (or continues) a visit: from the patient's registration valid today in the
+    department when there is one (一号管三天 included), with a credit registration fee on the bill."""
+    today = business_date()
+    department = registry.get_department(session, department_id)
+    for encounter in outpatient.open_encounters_of(session, patient_id, department.institution_id, today):
+        if encounter.department_id == department_id:
+            return encounter
+    registration = scheduling.active_registration(session, patient_id, department_id, today)
+    encounter = outpatient.open_encounter(
+        session,
+        actor,
+        EncounterCreate(
+            patient_id=patient_id,
+            department_id=department_id,
+            registration_id=registration.id if registration is not None else None,
+        ),
+    )
+    ensure_registration_charge(session, encounter.id)
+    return encounter
+
+
+@events.subscribe("outpatient.encounter_opened")
+def _charge_registration_fee(session: Session, event: events.Event) -> None:
+    """An encounter opened through the outpatient API still gets its credit registration fee."""
+    ensure_registration_charge(session, int(event.payload["encounter_id"]))
+
+
 def running_bill(session: Session, encounter_id: int, day: date) -> list[Charge]:
     """Return the encounter-day's charges (the patient's running bill)."""
     return list(
@@ -238,6 +322,7 @@ def settle(
     existing = settlement_of(session, encounter_id, day)
     if existing is not None:
         return existing
+    ensure_registration_charge(session, encounter_id)
     attempt = 1 + (
         session.scalar(
             select(func.coalesce(func.max(Settlement.attempt), 0)).where(
@@ -342,7 +427,11 @@ def settle(
     for charge in charges:
         charge.status = "settled"
         charge.settlement_id = settlement.id
-        if not charge.on_credit and outpatient.get_order(session, charge.order_id).status == "placed":
+        if (
+            charge.order_id is not None
+            and not charge.on_credit
+            and outpatient.get_order(session, charge.order_id).status == "placed"
+        ):
             outpatient.mark_charged(session, charge.order_id)  # paid now: it may be performed
     session.flush()
     # the settled bill goes to the post-event audit (事后审核) store

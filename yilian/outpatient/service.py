@@ -28,6 +28,7 @@ from yilian.outpatient.models import Encounter, EncounterDiagnosis, Order
 from yilian.outpatient.schemas import DiagnosisRead, EncounterCreate, EncounterRead, OrderRead
 from yilian.registry import service as registry
 from yilian.registry.errors import UnknownDepartment
+from yilian.scheduling import service as scheduling
 
 ACCESS_DAYS = 3  # a visit lets the institution read the patient for the three-day registration window
 
@@ -44,10 +45,22 @@ def open_encounter(session: Session, actor: Actor, data: EncounterCreate) -> Enc
     if department.institution_id != actor.institution_id:
         raise UnknownDepartment("只能在本机构的科室接诊")
     registry.find_patient(session, data.patient_id)
+    clinic_type = data.clinic_type
+    practitioner_id = data.practitioner_id or actor.practitioner_id
     if data.registration_id is not None:
-        existing = repo.encounter_by_registration(session, data.registration_id)
+        # 一号管三天: one encounter per registration; a return visit continues it on a later day
+        registration = scheduling.registration_for_visit(
+            session,
+            data.registration_id,
+            patient_id=data.patient_id,
+            department_id=department.id,
+            day=business_date(),
+        )
+        existing = repo.encounter_by_registration(session, registration.id)
         if existing is not None:
             return existing
+        clinic_type = scheduling.clinic_type_of(session, registration.id)
+        practitioner_id = practitioner_id or registration.practitioner_id
     registry.grant_institution_access(
         session,
         patient_id=data.patient_id,
@@ -59,9 +72,9 @@ def open_encounter(session: Session, actor: Actor, data: EncounterCreate) -> Enc
         patient_id=data.patient_id,
         institution_id=department.institution_id,
         department_id=department.id,
-        practitioner_id=data.practitioner_id or actor.practitioner_id,
+        practitioner_id=practitioner_id,
         registration_id=data.registration_id,
-        clinic_type=data.clinic_type,
+        clinic_type=clinic_type,
         business_date=business_date(),
         status="open",
         opened_at=utcnow(),
@@ -270,6 +283,8 @@ def close_encounter(session: Session, actor: Actor, encounter_id: int) -> Encoun
     encounter = _open_encounter_for_writing(session, actor, encounter_id)
     encounter.status = "closed"
     encounter.closed_at = utcnow()
+    if encounter.registration_id is not None:
+        scheduling.close_episode(session, encounter.registration_id)
     session.flush()
     events.emit(session, "outpatient.encounter_closed", {"encounter_id": encounter.id})
     return encounter

@@ -16,6 +16,7 @@ from yilian.scheduling.schemas import (
     BookingRead,
     CheckInBody,
     ConfirmBody,
+    GenerateBody,
     PolicyBody,
     QueueEntryRead,
     ReturnVisitBody,
@@ -24,6 +25,8 @@ from yilian.scheduling.schemas import (
     ScheduleRead,
     SlotRead,
     StopBody,
+    TemplateBody,
+    TemplateRead,
 )
 
 router = APIRouter(prefix="/api/v1/scheduling", tags=["排班与预约挂号"], route_class=TransactionalRoute)
@@ -42,6 +45,37 @@ def get_policy(session: SessionDep, _actor: Reader, institution_id: int) -> dict
 @router.patch("/policies/{institution_id}", summary="修改机构策略")
 def set_policy(session: SessionDep, actor: Manager, institution_id: int, body: PolicyBody) -> dict[str, Any]:
     return service.set_policy(session, actor, institution_id, body.changes).to_dict()
+
+
+@router.get("/institutions/{institution_id}/templates", response_model=list[TemplateRead], summary="排班模板")
+def templates(session: SessionDep, _actor: Reader, institution_id: int) -> list[TemplateRead]:
+    return [TemplateRead.model_validate(t) for t in service.list_templates(session, institution_id)]
+
+
+@router.put(
+    "/templates", response_model=TemplateRead, summary="新增或修改排班模板（按科室、医生、星期、时段）"
+)
+def save_template(session: SessionDep, actor: Manager, body: TemplateBody) -> TemplateRead:
+    return TemplateRead.model_validate(service.save_template(session, actor, **body.model_dump()))
+
+
+@router.delete("/templates/{template_id}", status_code=204, summary="删除排班模板")
+def delete_template(session: SessionDep, actor: Manager, template_id: int) -> None:
+    service.delete_template(session, actor, template_id)
+
+
+@router.post("/institutions/{institution_id}/generate", summary="按模板生成排班（按中国节假日与调休）")
+def generate(session: SessionDep, actor: Manager, institution_id: int, body: GenerateBody) -> dict[str, int]:
+    return {
+        "created": service.generate_schedules(
+            session, actor, institution_id, start=body.start, days=body.days
+        )
+    }
+
+
+@router.get("/payment-methods", summary="挂号费缴费方式")
+def payment_methods(_actor: Reader) -> dict[str, str]:
+    return service.payment_methods()
 
 
 @router.get("/schedules", response_model=list[ScheduleRead], summary="排班查询")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from yilian.kit.auth.domain import Actor
+from yilian.kit.clock import business_date
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
 from yilian.scheduling import domain, service
@@ -69,6 +70,27 @@ def window(
     )
     for d in out:
         typer.echo(f"{d.isoformat()} {domain.day_kind(d)}")
+
+
+@app.command("generate")
+def generate(
+    days: Annotated[int, typer.Option(help="how many days from --start")] = 14,
+    start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD (default: today)")] = None,
+    institution_id: Annotated[
+        list[int] | None, typer.Option("--institution", help="institution id (default: all)")
+    ] = None,
+) -> None:
+    """Make schedules out of the weekly templates (排班模板) on the Chinese calendar; idempotent, so it
+    can run every day before the release time."""
+    first = date.fromisoformat(start) if start else business_date()
+    try:
+        with unit_of_work() as session:
+            ids = institution_id or service.institutions_with_templates(session)
+            for inst in ids:
+                n = service.generate_schedules(session, SYSTEM, inst, start=first, days=days)
+                typer.echo(f"机构 {inst}: 新生成排班 {n} 个")
+    except YilianError as exc:
+        _fail(exc)
 
 
 @app.command("stop")

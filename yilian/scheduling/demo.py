@@ -1,52 +1,148 @@
-"""Demo data: weekly clinics for the demo hospitals' departments over 14 days around today, some bookings."""
+"""Demo data: weekly templates (排班模板) for the demo hospitals, schedules generated from them for the
+day before today and the next 13 days, some places booked, and a few three-day return visits running.
+
+Each hospital department's first doctor holds an ordinary (普通) clinic every working-day morning;
+that is the clinic of the ``doctor`` demo user (the first doctor of the general hospital's first
+department). The first department of every hospital is left without demo bookings and queue entries,
+so a trainer (or a browser test) starts from an empty queue there.
+"""
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
 from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import business_date
+from yilian.kit.errors import YilianError
 from yilian.registry import service as registry
-from yilian.scheduling import domain, service
+from yilian.scheduling import repository as repo
+from yilian.scheduling import service
+from yilian.scheduling.models import Schedule
 
 DEMO_ACTOR = Actor.system("demo-scheduling")
 MAX_DEPARTMENTS_PER_INSTITUTION = 6
+BOOKED_SHARE = 0.25  # about a quarter of the places of the coming week are taken
+RETURN_VISITS = 6
+
+
+def _templates(session: Session, institution_id: int) -> None:
+    depts, _ = registry.list_departments(session, institution_id=institution_id)
+    clinical = [d for d in depts if d.is_clinical and d.is_active][:MAX_DEPARTMENTS_PER_INSTITUTION]
+    for n, dept in enumerate(clinical):
+        doctors, _ = registry.list_practitioners(session, department_id=dept.id, limit=4)
+        if not doctors:
+            continue
+        for weekday in range(5):
+            service.save_template(
+                session, DEMO_ACTOR, department_id=dept.id, weekday=weekday, period="am",
+                practitioner_id=doctors[0].id,
+            )  # fmt: skip
+            pm = doctors[(weekday + 1) % len(doctors)]
+            senior = pm.title in ("主任医师", "副主任医师")
+            service.save_template(
+                session, DEMO_ACTOR, department_id=dept.id, weekday=weekday, period="pm",
+                practitioner_id=pm.id, clinic_type="expert" if senior else "ordinary",
+            )  # fmt: skip
+        if n == 1:  # one department per hospital runs a Saturday morning clinic, holidays included
+            service.save_template(
+                session, DEMO_ACTOR, department_id=dept.id, weekday=5, period="am",
+                practitioner_id=doctors[-1].id, on_holidays=True,
+            )  # fmt: skip
+
+
+def _book_some(
+    session: Session,
+    rng: random.Random,
+    schedules: list[Schedule],
+    patients: list[int],
+    per_day: dict[date, int],
+) -> int:
+    """Book some places; at most a quarter as many a day as there are patients, so that every patient
+    keeps room under the daily limit."""
+    booked = 0
+    for sched in schedules:
+        if per_day.get(sched.day, 0) >= len(patients) // 4:
+            continue
+        for slot in repo.slots_of(session, sched.id):
+            want = min(slot.capacity - 1, sum(rng.random() < BOOKED_SHARE for _ in range(slot.capacity)))
+            for _ in range(want):
+                patient_id = rng.choice(patients)
+                try:
+                    b = service.book(
+                        session, DEMO_ACTOR, slot_id=slot.id, patient_id=patient_id, channel="desk"
+                    )
+                    b.channel = rng.choice(("online", "online", "desk"))
+                    service.confirm(session, DEMO_ACTOR, b.id, payment_method=rng.choice(("phone", "kiosk")))
+                    booked += 1
+                    per_day[sched.day] = per_day.get(sched.day, 0) + 1
+                except YilianError:
+                    continue  # the patient's own limits: try someone else next time
+    return booked
+
+
+def _return_visits(session: Session, rng: random.Random, earlier: list[Schedule], patients: list[int]) -> int:
+    """First visits of the past days with their free return visit (一号管三天) on a later day up to today;
+    past visits leave the queue as seen."""
+    today = business_date()
+    made = 0
+    for sched in earlier:
+        if made >= RETURN_VISITS:
+            break
+        later = [
+            s
+            for s in repo.schedules(
+                session, department_id=sched.department_id, days=(sched.day + timedelta(days=1), today)
+            )
+            if s.status == "open"
+        ]
+        if not later:
+            continue
+        slot = repo.slots_of(session, sched.id)[0]
+        try:
+            b = service.book(
+                session, DEMO_ACTOR, slot_id=slot.id, patient_id=rng.choice(patients), channel="desk"
+            )
+            service.confirm(session, DEMO_ACTOR, b.id, payment_method="desk")
+            entry = service.return_visit(session, DEMO_ACTOR, b.id, schedule_id=later[0].id, day=later[0].day)
+        except YilianError:
+            continue
+        if later[0].day < today:
+            entry.status = "done"
+        made += 1
+    return made
 
 
 def seed(session: Session, *, seed_value: int, scale: float) -> str:
     rng = random.Random(seed_value)
     today = business_date()
-    opening = domain.WeeklyOpening()
     institutions, _ = registry.list_institutions(session, limit=200)
     hospitals = [i for i in institutions if i.level >= 2]
-    n_sched = 0
+    patients = [p.id for p in registry.search_patients(session, DEMO_ACTOR, limit=500)[0]]
+    n_sched = n_booked = n_returns = 0
+    per_day: dict[date, int] = {}
     for inst in hospitals:
         service.get_policy(session, inst.id)
+        _templates(session, inst.id)
+        # from a week back, so that a first visit a few days ago can come back today (一号管三天)
+        n_sched += service.generate_schedules(
+            session, DEMO_ACTOR, inst.id, start=today - timedelta(days=7), days=21
+        )
         depts, _ = registry.list_departments(session, institution_id=inst.id)
-        clinical = [d for d in depts if d.is_clinical and d.is_active][:MAX_DEPARTMENTS_PER_INSTITUTION]
-        for dept in clinical:
-            doctors, _ = registry.list_practitioners(session, department_id=dept.id, limit=4)
-            if not doctors:
-                continue
-            for offset in range(-1, 14):
-                day = today + timedelta(days=offset)
-                if not opening.is_open(day):
-                    continue
-                for k, period in enumerate(("am", "pm")):
-                    doc = doctors[(offset + k) % len(doctors)]
-                    clinic = "expert" if doc.title in ("主任医师", "副主任医师") and k == 1 else "ordinary"
-                    service.create_schedule(
-                        session,
-                        DEMO_ACTOR,
-                        department_id=dept.id,
-                        day=day,
-                        period=period,
-                        clinic_type=clinic,
-                        practitioner_id=doc.id,
-                    )
-                    n_sched += 1
-    _ = (rng, scale)
-    return f"排班 {n_sched} 个（{len(hospitals)} 家医院，今天前 1 天至后 13 天）"
+        first_dept = next((d.id for d in depts if d.is_clinical), None)
+        window = repo.schedules(session, institution_id=inst.id, days=(today, today + timedelta(days=6)))
+        coming = [s for s in window if s.department_id != first_dept]
+        n_booked += _book_some(session, rng, coming, patients, per_day)
+        earlier = [
+            s
+            for s in repo.schedules(session, institution_id=inst.id, days=(today - timedelta(days=6), today))
+            if s.day < today and s.department_id != first_dept and s.clinic_type == "ordinary"
+        ]
+        rng.shuffle(earlier)
+        n_returns += _return_visits(session, rng, earlier, patients)
+    return (
+        f"排班 {n_sched} 个（{len(hospitals)} 家医院，按模板生成今天前 7 天至后 13 天），"
+        f"已预约 {n_booked} 个，一号管三天复诊 {n_returns} 人次"
+    )

@@ -88,6 +88,7 @@ class Policy:
     priority_groups: tuple[str, ...] = ("军人", "残疾人", "孕妇", "消防救援人员")
     return_after_firsts: int = 2
     skip_rejoin_places: int = 3
+    makeup_day_weekday: int = 0  # a make-up working day (调休上班) runs this weekday's template (0 = Monday)
     fees: dict[str, int] = field(default_factory=_default_fees)
     title_surcharge: dict[str, int] = field(default_factory=_default_title_surcharge)
 
@@ -134,6 +135,8 @@ class Policy:
         for name in non_negative:
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"策略项 {name} 不能为负数")
+        if not 0 <= int(self.makeup_day_weekday) <= 6:
+            raise ValueError("调休上班日参照的星期应为 0–6")
         if any(int(v) < 0 for v in self.fees.values()):
             raise ValueError("挂号费不能为负数")
 
@@ -227,6 +230,21 @@ class WeeklyOpening:
         if kind == "weekend":
             return self.weekend_clinic
         return day.weekday() in self.weekdays
+
+
+def template_runs_on(policy: Policy, *, weekday: int, on_holidays: bool, day: date) -> bool:
+    """Whether a weekly template row (排班模板) for ``weekday`` yields a clinic on ``day``.
+
+    Working days and weekends run the rows of their own weekday (a weekend row is a weekend clinic);
+    public holidays run only rows marked ``on_holidays``; a make-up working day (调休上班) runs the rows
+    of ``policy.makeup_day_weekday`` as well as its own weekend rows.
+    """
+    kind = day_kind(day)
+    if kind == "holiday":
+        return on_holidays and weekday == day.weekday()
+    if kind == "makeup":
+        return weekday in (day.weekday(), policy.makeup_day_weekday)
+    return weekday == day.weekday()
 
 
 # --- booking rules ----------------------------------------------------------------------------------

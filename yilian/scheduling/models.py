@@ -118,3 +118,28 @@ class QueueEntry(Base):
     calls: Mapped[int] = mapped_column(default=0)
     checked_in_at: Mapped[datetime]
     called_at: Mapped[datetime | None]
+
+
+class ScheduleTemplate(Base):
+    """A weekly template row (排班模板): which clinic a department (and doctor) holds on a weekday."""
+
+    __tablename__ = "sched_templates"
+    __table_args__ = (
+        UniqueConstraint(
+            "department_id", "practitioner_id", "weekday", "period", name="uq_sched_templates_slot"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"))
+    weekday: Mapped[int]  # 0 = Monday … 6 = Sunday
+    period: Mapped[str] = mapped_column(String(8))
+    clinic_type: Mapped[str] = mapped_column(String(16))
+    location: Mapped[str] = mapped_column(String(100), default="")
+    slice_minutes: Mapped[int | None]
+    slice_capacity: Mapped[int | None]
+    on_holidays: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime]

@@ -8,7 +8,15 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from yilian.scheduling.models import Booking, QueueEntry, Schedule, SchedulingPolicy, Slot
+from yilian.scheduling.models import (
+    Booking,
+    QueueEntry,
+    ReturnVisit,
+    Schedule,
+    ScheduleTemplate,
+    SchedulingPolicy,
+    Slot,
+)
 
 ACTIVE = ("held", "confirmed")
 
@@ -99,6 +107,31 @@ def open_days(session: Session, department_id: int, start: date, span_days: int)
     return set(session.scalars(q))
 
 
+def templates(session: Session, institution_id: int) -> Sequence[ScheduleTemplate]:
+    q = select(ScheduleTemplate).where(ScheduleTemplate.institution_id == institution_id)
+    return session.scalars(
+        q.order_by(ScheduleTemplate.department_id, ScheduleTemplate.weekday, ScheduleTemplate.period)
+    ).all()
+
+
+def template_institutions(session: Session) -> list[int]:
+    return list(session.scalars(select(ScheduleTemplate.institution_id).distinct()))
+
+
+def existing_sessions(
+    session: Session, institution_id: int, start: date, end: date
+) -> set[tuple[int, int | None, date, str]]:
+    """(department, practitioner, day, period) of the schedules already made in a date range."""
+    q = select(Schedule.department_id, Schedule.practitioner_id, Schedule.day, Schedule.period).where(
+        Schedule.institution_id == institution_id, Schedule.day >= start, Schedule.day <= end
+    )
+    return {(r[0], r[1], r[2], r[3]) for r in session.execute(q)}
+
+
+def return_visit_days(session: Session, booking_id: int) -> set[date]:
+    return set(session.scalars(select(ReturnVisit.day).where(ReturnVisit.booking_id == booking_id)))
+
+
 def bookings_of_schedule(session: Session, schedule_id: int, statuses: Sequence[str]) -> Sequence[Booking]:
     q = select(Booking).where(Booking.schedule_id == schedule_id, Booking.status.in_(statuses))
     return session.scalars(q.order_by(Booking.id)).all()
@@ -125,3 +158,82 @@ def next_ticket_no(session: Session, schedule_id: int) -> int:
 
 def lock_schedule(session: Session, schedule_id: int) -> Schedule | None:
     return session.scalar(select(Schedule).where(Schedule.id == schedule_id).with_for_update())
+
+
+# ---------------------------------------------------------------- pages support
+
+
+def open_schedules(
+    session: Session,
+    *,
+    start: date,
+    end: date,
+    institution_id: int | None = None,
+    department_id: int | None = None,
+    practitioner_id: int | None = None,
+) -> Sequence[Schedule]:
+    """Open schedules from ``start`` to ``end`` (inclusive), by day, period and id."""
+    q = select(Schedule).where(Schedule.status == "open", Schedule.day >= start, Schedule.day <= end)
+    if institution_id is not None:
+        q = q.where(Schedule.institution_id == institution_id)
+    if department_id is not None:
+        q = q.where(Schedule.department_id == department_id)
+    if practitioner_id is not None:
+        q = q.where(Schedule.practitioner_id == practitioner_id)
+    return session.scalars(q.order_by(Schedule.day, Schedule.period, Schedule.id)).all()
+
+
+def institutions_with_open_schedules(session: Session, start: date, end: date) -> list[int]:
+    """Ids of the institutions holding an open schedule from ``start`` to ``end``."""
+    q = (
+        select(Schedule.institution_id)
+        .where(Schedule.status == "open", Schedule.day >= start, Schedule.day <= end)
+        .distinct()
+    )
+    return sorted(session.scalars(q))
+
+
+def remaining_places(session: Session, schedule_ids: Sequence[int]) -> dict[int, int]:
+    """Free places per schedule (sum over its slots)."""
+    if not schedule_ids:
+        return {}
+    q = (
+        select(Slot.schedule_id, func.sum(Slot.capacity - Slot.booked))
+        .where(Slot.schedule_id.in_(schedule_ids))
+        .group_by(Slot.schedule_id)
+    )
+    return {int(sid): int(free or 0) for sid, free in session.execute(q)}
+
+
+def patient_bookings_detail(
+    session: Session, patient_id: int, limit: int = 50
+) -> list[tuple[Booking, Schedule, Slot]]:
+    """A patient's bookings, newest clinic day first, with their schedule and slot."""
+    q = (
+        select(Booking, Schedule, Slot)
+        .join(Schedule, Schedule.id == Booking.schedule_id)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(Booking.patient_id == patient_id)
+        .order_by(Booking.day.desc(), Slot.start.desc(), Booking.id.desc())
+        .limit(limit)
+    )
+    return [(b, s, sl) for b, s, sl in session.execute(q).tuples()]
+
+
+def first_visit_entries(session: Session, booking_ids: Sequence[int]) -> dict[int, QueueEntry]:
+    """The queue entry of each booking's own (first) visit, for those that checked in."""
+    if not booking_ids:
+        return {}
+    q = select(QueueEntry).where(QueueEntry.booking_id.in_(booking_ids), QueueEntry.is_return.is_(False))
+    return {e.booking_id: e for e in session.scalars(q)}
+
+
+def return_visits_of(session: Session, booking_ids: Sequence[int]) -> dict[int, list[ReturnVisit]]:
+    """Return visits (一号管三天) made under each booking, oldest first."""
+    out: dict[int, list[ReturnVisit]] = {}
+    if not booking_ids:
+        return out
+    q = select(ReturnVisit).where(ReturnVisit.booking_id.in_(booking_ids)).order_by(ReturnVisit.id)
+    for rv in session.scalars(q):
+        out.setdefault(rv.booking_id, []).append(rv)
+    return out

@@ -19,6 +19,31 @@ class ScheduleCreate(BaseModel):
     slice_capacity: int | None = Field(None, ge=1, le=500)
 
 
+class TemplateBody(BaseModel):
+    """A weekly template row (排班模板); the same department, doctor, weekday and period replaces it."""
+
+    department_id: int
+    weekday: int = Field(ge=0, le=6, description="0 = 周一 … 6 = 周日")
+    period: str = Field(pattern="^(am|pm|night)$")
+    clinic_type: str = "ordinary"
+    practitioner_id: int | None = None
+    location: str = Field("", max_length=100)
+    slice_minutes: int | None = Field(None, ge=5, le=240)
+    slice_capacity: int | None = Field(None, ge=1, le=240)
+    on_holidays: bool = False
+
+
+class TemplateRead(TemplateBody):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    institution_id: int
+
+
+class GenerateBody(BaseModel):
+    start: date
+    days: int = Field(14, ge=1, le=92)
+
+
 class SlotRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
@@ -71,7 +96,9 @@ class BookingRead(BaseModel):
 
 
 class ConfirmBody(BaseModel):
-    payment_method: str = Field("desk", pattern="^(desk|phone|kiosk)$")
+    payment_method: str = Field(
+        "desk", max_length=16, description="desk / phone / kiosk / credit（先诊疗后付费）"
+    )
 
 
 class StopBody(BaseModel):

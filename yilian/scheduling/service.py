@@ -4,6 +4,8 @@ visits and queues. Services flush, never commit; the caller owns the transaction
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from sqlalchemy.orm import Session
@@ -30,7 +32,15 @@ from yilian.scheduling.errors import (
     SlotFull,
     SlotNotReleased,
 )
-from yilian.scheduling.models import Booking, QueueEntry, ReturnVisit, Schedule, SchedulingPolicy, Slot
+from yilian.scheduling.models import (
+    Booking,
+    QueueEntry,
+    ReturnVisit,
+    Schedule,
+    ScheduleTemplate,
+    SchedulingPolicy,
+    Slot,
+)
 
 PERIOD_TIMES: dict[str, tuple[time, time]] = {
     "am": (time(8, 0), time(11, 30)),
@@ -173,6 +183,144 @@ def stop_clinic(session: Session, actor: Actor, schedule_id: int, reason: str = 
     return len(affected)
 
 
+# ---------------------------------------------------------------- weekly templates (排班模板)
+
+
+def list_templates(session: Session, institution_id: int) -> list[ScheduleTemplate]:
+    return list(repo.templates(session, institution_id))
+
+
+def save_template(
+    session: Session,
+    actor: Actor,
+    *,
+    department_id: int,
+    weekday: int,
+    period: str,
+    clinic_type: str = "ordinary",
+    practitioner_id: int | None = None,
+    location: str = "",
+    slice_minutes: int | None = None,
+    slice_capacity: int | None = None,
+    on_holidays: bool = False,
+) -> ScheduleTemplate:
+    """Add a weekly template row, or change the row of the same department, doctor, weekday and period."""
+    _require(actor, Permission.SCHEDULE_MANAGE)
+    if not 0 <= weekday <= 6:
+        raise InvalidInput("星期应为 0（周一）至 6（周日）")
+    if period not in PERIOD_TIMES:
+        raise InvalidInput(f"无效的时段: {period}")
+    if clinic_type not in domain.CLINIC_TYPE_LABELS:
+        raise InvalidInput(f"无效的号别: {clinic_type}")
+    for value, name in ((slice_minutes, "时段长度"), (slice_capacity, "每时段号源数")):
+        if value is not None and not 1 <= value <= 240:
+            raise InvalidInput(f"{name}应为 1–240")
+    dept = registry.get_department(session, department_id)
+    if actor.institution_id is not None and dept.institution_id != actor.institution_id:
+        raise Forbidden("只能维护本机构的排班模板")
+    if practitioner_id is not None:
+        doc = registry.get_practitioner(session, practitioner_id)
+        if doc.institution_id != dept.institution_id:
+            raise InvalidInput("医生不属于该机构")
+    row = next(
+        (
+            t
+            for t in repo.templates(session, dept.institution_id)
+            if (t.department_id, t.practitioner_id, t.weekday, t.period)
+            == (dept.id, practitioner_id, weekday, period)
+        ),
+        None,
+    )
+    if row is None:
+        row = ScheduleTemplate(
+            institution_id=dept.institution_id,
+            department_id=dept.id,
+            practitioner_id=practitioner_id,
+            weekday=weekday,
+            period=period,
+            created_by=actor.username,
+            created_at=utcnow(),
+        )
+        session.add(row)
+    row.clinic_type = clinic_type
+    row.location = location
+    row.slice_minutes = slice_minutes
+    row.slice_capacity = slice_capacity
+    row.on_holidays = on_holidays
+    session.flush()
+    return row
+
+
+def delete_template(session: Session, actor: Actor, template_id: int) -> None:
+    _require(actor, Permission.SCHEDULE_MANAGE)
+    row = session.get(ScheduleTemplate, template_id)
+    if row is None:
+        raise ScheduleNotFound("排班模板不存在")
+    if actor.institution_id is not None and row.institution_id != actor.institution_id:
+        raise Forbidden("只能维护本机构的排班模板")
+    session.delete(row)
+    session.flush()
+
+
+def institutions_with_templates(session: Session) -> list[int]:
+    return repo.template_institutions(session)
+
+
+def generate_schedules(session: Session, actor: Actor, institution_id: int, *, start: date, days: int) -> int:
+    """Make the schedules of ``days`` days from ``start`` out of the weekly templates, on the Chinese
+    calendar (holidays, make-up working days). Idempotent: a session that exists is left alone."""
+    _require(actor, Permission.SCHEDULE_MANAGE)
+    if not 1 <= days <= 92:
+        raise InvalidInput("生成天数应为 1–92")
+    policy = get_policy(session, institution_id)
+    rows = repo.templates(session, institution_id)
+    end = start + timedelta(days=days - 1)
+    have = repo.existing_sessions(session, institution_id, start, end)
+    made = 0
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        for t in rows:
+            key = (t.department_id, t.practitioner_id, day, t.period)
+            if key in have or not domain.template_runs_on(
+                policy, weekday=t.weekday, on_holidays=t.on_holidays, day=day
+            ):
+                continue
+            create_schedule(
+                session,
+                actor,
+                department_id=t.department_id,
+                day=day,
+                period=t.period,
+                clinic_type=t.clinic_type,
+                practitioner_id=t.practitioner_id,
+                location=t.location,
+                slice_minutes=t.slice_minutes,
+                slice_capacity=t.slice_capacity,
+            )
+            have.add(key)
+            made += 1
+    return made
+
+
+# ---------------------------------------------------------------- fee payment methods
+
+FeePayer = Callable[[Session, Booking], str]
+"""Takes a held booking's fee by some means; returns the payment state, or raises a refusal."""
+
+BUILTIN_PAYMENT_METHODS = {"desk": "窗口缴费", "phone": "手机支付", "kiosk": "自助机缴费"}
+_fee_payers: dict[str, tuple[str, FeePayer]] = {}
+
+
+def register_fee_payer(method: str, label: str, payer: FeePayer) -> None:
+    """Let a higher area take registration fees another way (billing: 先诊疗后付费 on credit)."""
+    _fee_payers[method] = (label, payer)
+
+
+def payment_methods() -> dict[str, str]:
+    """Payment methods for registration fees: code → Chinese label."""
+    return {**BUILTIN_PAYMENT_METHODS, **{m: label for m, (label, _) in _fee_payers.items()}}
+
+
 # ---------------------------------------------------------------- booking
 
 
@@ -277,11 +425,18 @@ def confirm(session: Session, actor: Actor, booking_id: int, *, payment_method: 
     b = get_booking(session, actor, booking_id)
     if b.status != "held":
         raise BookingStateError(f"预约状态为 {b.status}，不能确认")
+    if payment_method not in payment_methods():
+        raise InvalidInput(f"未知的缴费方式: {payment_method}")
     sched = get_schedule(session, b.schedule_id)
     inst = registry.get_institution(session, b.institution_id)
     policy = get_policy(session, b.institution_id)
+    if b.fee_fen == 0:
+        b.payment_state = "free"
+    elif payment_method in _fee_payers:
+        b.payment_state = _fee_payers[payment_method][1](session, b)
+    else:
+        b.payment_state = "paid"
     b.status = "confirmed"
-    b.payment_state = "paid" if b.fee_fen > 0 else "free"
     b.payment_method = payment_method
     b.paid_at = utcnow()
     b.qualifies_three_day = domain.qualifies_three_day(
@@ -438,6 +593,64 @@ def return_visit(
     return entry
 
 
+# ---------------------------------------------------------------- registrations for encounters
+
+
+def registration_for_visit(
+    session: Session, booking_id: int, *, patient_id: int, department_id: int, day: date
+) -> Booking:
+    """The registration an encounter opens from: confirmed, the patient's, the department's, and valid on
+    ``day`` (its own day, or a day with a return visit under it)."""
+    b = session.get(Booking, booking_id)
+    if b is None:
+        raise BookingNotFound("挂号记录不存在")
+    if b.patient_id != patient_id:
+        raise InvalidInput("挂号记录不属于该患者")
+    if b.status != "confirmed":
+        raise BookingStateError("挂号未确认或已取消，不能接诊")
+    if b.department_id != department_id:
+        raise InvalidInput("挂号科室与接诊科室不一致")
+    if b.episode_closed:
+        raise NotReturnEligible("本次诊疗已结束，请重新挂号")
+    if day != b.day and day not in repo.return_visit_days(session, b.id):
+        raise NotReturnEligible("该挂号今日无效：首诊日以外须先在挂号处办理复诊")
+    return b
+
+
+def active_registration(session: Session, patient_id: int, department_id: int, day: date) -> Booking | None:
+    """The patient's registration valid in a department on ``day``, if any (latest first)."""
+    for b in repo.bookings_of_patient(session, patient_id):
+        if b.status != "confirmed" or b.department_id != department_id or b.episode_closed:
+            continue
+        if b.day == day or day in repo.return_visit_days(session, b.id):
+            return b
+    return None
+
+
+def find_booking(session: Session, booking_id: int) -> Booking:
+    """A booking without an access check, for other areas' services that check access themselves."""
+    b = session.get(Booking, booking_id)
+    if b is None:
+        raise BookingNotFound()
+    return b
+
+
+def clinic_type_of(session: Session, booking_id: int) -> str:
+    b = session.get(Booking, booking_id)
+    if b is None:
+        raise BookingNotFound()
+    return get_schedule(session, b.schedule_id).clinic_type
+
+
+def close_episode(session: Session, booking_id: int) -> None:
+    """The episode under a registration ended (encounter closed): no more free return visits."""
+    b = session.get(Booking, booking_id)
+    if b is not None and not b.episode_closed:
+        b.episode_closed = True
+        b.updated_at = utcnow()
+        session.flush()
+
+
 def queue(session: Session, schedule_id: int) -> list[QueueEntry]:
     return list(repo.queue_entries(session, schedule_id, ("waiting", "called", "skipped")))
 
@@ -495,3 +708,106 @@ def skip(session: Session, actor: Actor, entry_id: int) -> QueueEntry:
     session.flush()
     _emit_queue(session, sched, "skipped", entry)
     return entry
+
+
+# ---------------------------------------------------------------- pages support
+
+
+@dataclass(frozen=True)
+class BookingView:
+    """A booking with its schedule and slot, the ticket of its checked-in first visit, its return visits."""
+
+    booking: Booking
+    schedule: Schedule
+    slot: Slot
+    ticket_no: int | None
+    return_visits: list[ReturnVisit]
+
+
+def booking_days(session: Session, institution_id: int) -> tuple[date, date]:
+    """First and last clinic day a patient may book online at ``institution_id`` now (released days)."""
+    policy = get_policy(session, institution_id)
+    now = local_now()
+    last = now.date() + timedelta(days=policy.release_days_ahead)
+    if not domain.is_released(policy, last, now):
+        last -= timedelta(days=1)
+    return now.date(), last
+
+
+def bookable_institution_ids(session: Session, *, horizon_days: int = 31) -> list[int]:
+    """Institutions with an open schedule from today on (``horizon_days`` days)."""
+    today = business_date()
+    return repo.institutions_with_open_schedules(session, today, today + timedelta(days=horizon_days))
+
+
+def open_schedules(
+    session: Session,
+    *,
+    start: date,
+    end: date,
+    institution_id: int | None = None,
+    department_id: int | None = None,
+    practitioner_id: int | None = None,
+) -> list[Schedule]:
+    """Open (not stopped) schedules from ``start`` to ``end``."""
+    return list(
+        repo.open_schedules(
+            session,
+            start=start,
+            end=end,
+            institution_id=institution_id,
+            department_id=department_id,
+            practitioner_id=practitioner_id,
+        )
+    )
+
+
+def remaining_places(session: Session, schedule_ids: list[int]) -> dict[int, int]:
+    """Free places left per schedule."""
+    return repo.remaining_places(session, schedule_ids)
+
+
+def slots(session: Session, schedule_id: int) -> list[Slot]:
+    """A schedule's time slices in order, with capacity and places taken."""
+    return list(repo.slots_of(session, schedule_id))
+
+
+def patient_bookings(session: Session, actor: Actor, patient_id: int) -> list[BookingView]:
+    """A patient's bookings (newest first) for the patient themself or the registration desk; audited."""
+    if actor.patient_id is not None:
+        _require(actor, Permission.BOOKING_BOOK)
+        _own_or_desk(actor, patient_id)
+        record_access(session, actor, action="read", resource="bookings", patient_id=patient_id)
+    else:
+        _require(actor, Permission.REGISTRATION_DESK)
+        registry.get_patient(session, actor, patient_id, reason="预约挂号")
+    rows = repo.patient_bookings_detail(session, patient_id)
+    ids = [b.id for b, _, _ in rows]
+    entries = repo.first_visit_entries(session, ids)
+    returns = repo.return_visits_of(session, ids)
+    return [
+        BookingView(
+            b,
+            sched,
+            slot,
+            entries[b.id].ticket_no if b.id in entries else None,
+            returns.get(b.id, []),
+        )
+        for b, sched, slot in rows
+    ]
+
+
+def register_walk_in(
+    session: Session, actor: Actor, *, slot_id: int, patient_id: int, payment_method: str = "desk"
+) -> Booking:
+    """现场挂号 at the desk: hold a place of the slot and take the fee at once → registration."""
+    booking = book(session, actor, slot_id=slot_id, patient_id=patient_id, channel="desk")
+    return confirm(session, actor, booking.id, payment_method=payment_method)
+
+
+def return_visit_targets(session: Session, actor: Actor, booking_id: int) -> list[Schedule]:
+    """Schedules open today in the department of ``booking_id`` (where a return visit may go)."""
+    _require(actor, Permission.REGISTRATION_DESK)
+    b = get_booking(session, actor, booking_id)
+    today = business_date()
+    return list(repo.open_schedules(session, start=today, end=today, department_id=b.department_id))
