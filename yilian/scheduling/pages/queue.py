@@ -1,4 +1,4 @@
-"""Scheduling pages (Chinese): doctor's queue with call-next and a live waiting-room display.
+"""Doctor's queue with call-next and a live waiting-room display.
 
 The display polls a cheap per-schedule version counter bumped by the ``scheduling.queue_changed``
 subscriber (which runs on the outbox Dispatcher thread after commit), so a call shows without a reload.
@@ -22,10 +22,10 @@ from yilian.kit.errors import YilianError
 from yilian.scheduling import repository as repo
 from yilian.scheduling import service
 from yilian.scheduling.domain import PERIOD_LABELS
+from yilian.scheduling.pages.common import GROUP
 from yilian.web import nav
 from yilian.web.shell import frame, guard, show_error
 
-GROUP = "排班与挂号"
 nav.register(
     nav.NavItem(
         "医生叫号",

@@ -1,0 +1,177 @@
+"""Booking to free return visit in a browser: the patient books a morning place of the ``doctor`` user's
+ordinary clinic on the phone and pays the fee, the registrar checks her in, the doctor calls her and a
+waiting-room display opened before the call shows it without a reload; on the department's next open
+day the registrar registers a return visit under the same registration (一号管三天) and no fee is taken.
+
+The days come from the demo's schedules in the database (seeded from the real date), and the server's
+clock is moved to 07:30 on them, so the test does not depend on today's weekday.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+
+from tests.e2e.conftest import login, screenshot
+from yilian.kit.auth.models import User
+from yilian.kit.clock import business_date
+from yilian.kit.money import yuan
+from yilian.registry.models import Department, Institution, Patient, Practitioner
+from yilian.scheduling.models import Booking, QueueEntry, ReturnVisit, Schedule, Slot
+from yilian.scheduling.pages.common import day_label
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _pick(page: object, testid: str, text: str) -> None:
+    page.get_by_test_id(testid).click()  # type: ignore[attr-defined]
+    option = page.get_by_role("option", name=text, exact=True)  # type: ignore[attr-defined]
+    option.click()
+    option.wait_for(state="hidden")  # the menu has closed (it would cover a screenshot)
+
+
+def _shot(page: object, name: str) -> None:
+    """A full-page screenshot from the top (a fixed header is drawn where the page was scrolled to)."""
+    page.evaluate("window.scrollTo(0, 0)")  # type: ignore[attr-defined]
+    screenshot(page, name)
+
+
+def _at_0730(day: date) -> datetime:
+    return datetime.combine(day, time(7, 30), tzinfo=SHANGHAI)
+
+
+def _clinic_days(db: Session) -> tuple[Schedule, date, int]:
+    """The doctor's first ordinary morning clinic from today on whose department opens again later,
+    that next open day, and the doctor's practitioner id."""
+    doctor_id = db.scalars(select(User.practitioner_id).where(User.username == "doctor")).one()
+    assert doctor_id is not None
+    mornings = db.scalars(
+        select(Schedule)
+        .where(
+            Schedule.practitioner_id == doctor_id,
+            Schedule.period == "am",
+            Schedule.clinic_type == "ordinary",
+            Schedule.status == "open",
+            Schedule.day >= business_date(),
+        )
+        .order_by(Schedule.day)
+    ).all()
+    for first in mornings:
+        later = db.scalar(
+            select(func.min(Schedule.day)).where(
+                Schedule.department_id == first.department_id,
+                Schedule.status == "open",
+                Schedule.day > first.day,
+            )
+        )
+        if later is not None:
+            return first, later, doctor_id
+    raise AssertionError("the demo gives the doctor no ordinary morning clinic followed by another open day")
+
+
+def test_book_check_in_call_then_free_return_visit(
+    page: object, phone_page: object, server_clock: Callable[[datetime], None]
+) -> None:
+    engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
+    with Session(engine) as db:
+        clinic, next_day, doctor_id = _clinic_days(db)
+        patient_id = db.scalars(select(User.patient_id).where(User.username == "patient")).one()
+        patient_name = db.scalars(select(Patient.name).where(Patient.id == patient_id)).one()
+        hospital = db.scalars(select(Institution.name).where(Institution.id == clinic.institution_id)).one()
+        department = db.scalars(select(Department.name).where(Department.id == clinic.department_id)).one()
+        doctor = db.get_one(Practitioner, doctor_id)
+        first_slot = db.scalars(
+            select(Slot.id).where(Slot.schedule_id == clinic.id).order_by(Slot.start)
+        ).first()
+
+    # the patient books on her phone at 07:30 on the clinic day (places are released 7 days ahead)
+    server_clock(_at_0730(clinic.day))
+    login(phone_page, "patient")
+    phone_page.goto("/scheduling/book")  # type: ignore[attr-defined]
+    _pick(phone_page, "book-institution", hospital)
+    _pick(phone_page, "book-department", department)
+    _pick(phone_page, "book-doctor", f"{doctor.name}（{doctor.title}）")
+    _pick(phone_page, "book-day", day_label(clinic.day))
+    phone_page.get_by_test_id(f"book-session-{clinic.id}").get_by_text("普通门诊").wait_for()  # type: ignore[attr-defined]
+    _shot(phone_page, "scheduling-patient-slots")
+    phone_page.get_by_test_id(f"slot-{first_slot}").click()  # type: ignore[attr-defined]
+    phone_page.get_by_test_id("book-hold-fee").wait_for()  # type: ignore[attr-defined]
+    _pick(phone_page, "book-pay-method", "手机支付")
+    phone_page.get_by_test_id("book-confirm").click()  # type: ignore[attr-defined]
+    phone_page.get_by_test_id("book-done").get_by_text("挂号成功").wait_for()  # type: ignore[attr-defined]
+    assert "一号管三天，有效期至" in phone_page.get_by_test_id("book-done").inner_text()  # type: ignore[attr-defined]
+
+    with Session(engine) as db:
+        booking = db.scalars(
+            select(Booking).where(Booking.patient_id == patient_id, Booking.schedule_id == clinic.id)
+        ).one()
+        bookings_before = db.scalar(select(func.count()).where(Booking.patient_id == patient_id))
+    assert booking.status == "confirmed" and booking.payment_state == "paid"
+    assert booking.payment_method == "phone" and booking.fee_fen > 0
+    assert booking.qualifies_three_day and booking.valid_until is not None and booking.valid_until >= next_day
+    mine = phone_page.get_by_test_id(f"my-booking-{booking.id}")  # type: ignore[attr-defined]
+    mine.get_by_text("已挂号").wait_for()
+    assert f"有效期至 {day_label(booking.valid_until)}" in mine.inner_text()
+    _shot(phone_page, "scheduling-patient-booked")
+
+    # the registrar checks her in at the desk
+    login(page, "registrar")
+    page.goto("/scheduling/desk")  # type: ignore[attr-defined]
+    page.get_by_test_id("desk-patient-query").fill(patient_name)  # type: ignore[attr-defined]
+    page.get_by_test_id("desk-find").click()  # type: ignore[attr-defined]
+    page.get_by_test_id(f"desk-checkin-{booking.id}").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("desk-message").filter(has_text="签到成功").wait_for()  # type: ignore[attr-defined]
+    with Session(engine) as db:
+        ticket = db.scalars(select(QueueEntry.ticket_no).where(QueueEntry.booking_id == booking.id)).one()
+    screenshot(page, "scheduling-desk-checked-in")
+
+    # a waiting-room display is open before the call; the doctor calls the next patient
+    display = page.context.new_page()  # type: ignore[attr-defined]
+    display.goto(f"/scheduling/display/{clinic.id}")
+    display.get_by_test_id("display-call").wait_for()
+    login(page, "doctor")
+    page.goto("/scheduling/queue")  # type: ignore[attr-defined]
+    page.get_by_test_id(f"queue-{clinic.id}").get_by_text(f"{ticket} 号 候诊").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id(f"call-next-{clinic.id}").click()  # type: ignore[attr-defined]
+    display.get_by_test_id("display-call").filter(has_text=f"请 {ticket} 号").wait_for()
+    screenshot(page, "scheduling-doctor-queue")
+    screenshot(display, "scheduling-display-called")
+    display.close()
+
+    # the department's next open day: a return visit under the same registration, free of charge
+    server_clock(_at_0730(next_day))
+    login(page, "registrar")
+    page.goto("/scheduling/desk")  # type: ignore[attr-defined]
+    page.get_by_test_id("desk-patient-query").fill(patient_name)  # type: ignore[attr-defined]
+    page.get_by_test_id("desk-find").click()  # type: ignore[attr-defined]
+    page.get_by_test_id(f"desk-return-{booking.id}").click()  # type: ignore[attr-defined]
+    message = page.get_by_test_id("desk-message").filter(has_text="复诊登记成功")  # type: ignore[attr-defined]
+    message.wait_for()
+    assert "免挂号费" in message.inner_text() and f"已减免 {yuan(booking.fee_fen)}" in message.inner_text()
+    page.get_by_test_id(f"booking-return-{booking.id}").wait_for()  # type: ignore[attr-defined]
+    screenshot(page, "scheduling-desk-return-visit")
+
+    with Session(engine) as db:
+        after = db.get_one(Booking, booking.id)
+        bookings_after = db.scalar(select(func.count()).where(Booking.patient_id == patient_id))
+        visit = db.scalars(select(ReturnVisit).where(ReturnVisit.booking_id == booking.id)).one()
+        entry = db.scalars(
+            select(QueueEntry).where(QueueEntry.booking_id == booking.id, QueueEntry.is_return.is_(True))
+        ).one()
+        target = db.get_one(Schedule, entry.schedule_id)
+    engine.dispose()
+    assert bookings_after == bookings_before  # no new registration
+    assert (after.payment_state, after.payment_method, after.fee_fen, after.paid_at) == (
+        booking.payment_state,
+        booking.payment_method,
+        booking.fee_fen,
+        booking.paid_at,
+    )  # nothing more taken
+    assert after.returns_used == 1
+    assert visit.day == next_day and visit.fee_waived_fen == booking.fee_fen
+    assert target.day == next_day and target.department_id == clinic.department_id

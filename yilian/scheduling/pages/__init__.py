@@ -1,0 +1,10 @@
+"""Scheduling pages (Chinese): patient booking on a phone (``/scheduling/book``), the registration desk
+(``/scheduling/desk``), schedule administration (``/scheduling/admin``), the doctor's queue
+(``/scheduling/queue``) and the live waiting-room display (``/scheduling/display/{id}``).
+
+Importing this package registers every page and menu entry (areas are discovered as ``<area>.pages``).
+"""
+
+from yilian.scheduling.pages import booking, desk, queue
+
+__all__ = ["booking", "desk", "queue"]
