@@ -20,10 +20,13 @@ from yilian.billing.schemas import (
     RunningBill,
     SettlementRead,
     SettleRequest,
+    VisitCreate,
 )
 from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.clock import business_date
+from yilian.outpatient import service as outpatient
+from yilian.outpatient.schemas import EncounterRead
 
 router = APIRouter(prefix="/api/v1/billing", tags=["收费与对账"], route_class=TransactionalRoute)
 
@@ -56,6 +59,16 @@ def reconciliation(
         date=day.isoformat(),
         mismatches=[MismatchRead(**m.__dict__, label=m.label) for m in rows],
     )
+
+
+@router.post(
+    "/visits", response_model=EncounterRead, summary="接诊：凭当日有效挂号开始或继续就诊（含记账挂号费）"
+)
+def open_visit(body: VisitCreate, session: SessionDep, actor: CurrentActor) -> EncounterRead:
+    encounter = settlement.open_visit(
+        session, actor, patient_id=body.patient_id, department_id=body.department_id
+    )
+    return outpatient.encounter_read(session, encounter)
 
 
 @router.post(

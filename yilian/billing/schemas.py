@@ -31,12 +31,20 @@ class ChargeRead(BaseModel):
     model_config = {"from_attributes": True}
 
     id: int
-    order_id: int
+    order_id: int | None
+    booking_id: int | None = None  # a registration fee on credit (记账挂号)
     amount: int
     hold: int
     insurance_class: str
     on_credit: bool
     status: str
+
+
+class VisitCreate(BaseModel):
+    """Start or continue a visit: from the patient's registration valid today in the department."""
+
+    patient_id: int
+    department_id: int
 
 
 class CreditOrderRead(BaseModel):

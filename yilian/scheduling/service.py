@@ -422,11 +422,11 @@ def _department_open(session: Session, department_id: int, start: date, span: in
 def confirm(session: Session, actor: Actor, booking_id: int, *, payment_method: str = "desk") -> Booking:
     """Confirm a held booking: record the fee (fen) as paid (simulated desk/phone payment) → registration."""
     _require(actor, Permission.BOOKING_BOOK if actor.patient_id is not None else Permission.REGISTRATION_DESK)
+    if payment_method not in payment_methods():
+        raise InvalidInput(f"未知的缴费方式: {payment_method}")
     b = get_booking(session, actor, booking_id)
     if b.status != "held":
         raise BookingStateError(f"预约状态为 {b.status}，不能确认")
-    if payment_method not in payment_methods():
-        raise InvalidInput(f"未知的缴费方式: {payment_method}")
     sched = get_schedule(session, b.schedule_id)
     inst = registry.get_institution(session, b.institution_id)
     policy = get_policy(session, b.institution_id)
