@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from tests.builders import make_department, make_institution, make_patient, make_practitioner
 from yilian.kit import clock
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Role
+from yilian.kit.errors import InvalidInput
 from yilian.kit.events import OutboxEvent
+from yilian.registry import service as registry
 from yilian.scheduling import errors
 from yilian.scheduling import service as svc
 from yilian.scheduling.models import ReturnVisit, Schedule, Slot
@@ -198,3 +200,31 @@ def test_empty_queue(session: Session, world: World) -> None:
 
 
 _ = (UTC, datetime)
+
+
+def test_indicators_count_what_happened(
+    session: Session, world: World, frozen_clock: clock.FrozenClock
+) -> None:
+    me = patient_actor(world.patient_id)
+    online = svc.book(session, me, slot_id=first_slot(session, world.s1).id, patient_id=world.patient_id)
+    svc.confirm(session, me, online.id, payment_method="phone")
+    others = [make_patient(session, name=name) for name in ("王甲", "王乙", "王丙")]
+    desk = [
+        svc.book(session, DESK, slot_id=first_slot(session, world.s1).id, patient_id=p.id, channel="desk")
+        for p in others
+    ]
+    svc.confirm(session, DESK, desk[0].id)
+    svc.confirm(session, DESK, desk[1].id)
+    svc.mark_no_show(session, DESK, desk[1].id)
+    svc.cancel(session, DESK, desk[2].id)
+    frozen_clock.advance(timedelta(days=1))
+    svc.return_visit(session, DESK, online.id, schedule_id=world.s2.id)
+    inst = registry.get_department(session, world.dept_id).institution_id
+    got = svc.indicators(session, inst, DAY1, DAY1 + timedelta(days=1))
+    assert (got.bookings, got.registrations, got.online, got.cancelled, got.no_shows) == (4, 3, 1, 1, 1)
+    assert (got.three_day_registrations, got.return_visits, got.fees_waived_fen) == (2, 1, 1000)
+    assert (got.online_permille, got.no_show_permille) == (333, 333)
+    # the return visit is counted on the day it was served
+    assert svc.indicators(session, inst, DAY1, DAY1).return_visits == 0
+    with pytest.raises(InvalidInput, match="结束日期"):
+        svc.indicators(session, inst, DAY1, date(2026, 1, 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
@@ -76,6 +77,18 @@ def generate(session: SessionDep, actor: Manager, institution_id: int, body: Gen
 @router.get("/payment-methods", summary="挂号费缴费方式")
 def payment_methods(_actor: Reader) -> dict[str, str]:
     return service.payment_methods()
+
+
+@router.get("/indicators", summary="预约挂号与一号管三天指标（复诊人次、减免诊察费）")
+def indicators(
+    session: SessionDep, _actor: Reader, institution_id: int, start: date, end: date
+) -> dict[str, int]:
+    result = service.indicators(session, institution_id, start, end)
+    return {
+        **asdict(result),
+        "online_permille": result.online_permille,
+        "no_show_permille": result.no_show_permille,
+    }
 
 
 @router.get("/schedules", response_model=list[ScheduleRead], summary="排班查询")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated
 
@@ -91,6 +92,24 @@ def generate(
                 typer.echo(f"机构 {inst}: 新生成排班 {n} 个")
     except YilianError as exc:
         _fail(exc)
+
+
+@app.command("indicators")
+def indicators(
+    institution_id: int,
+    start: Annotated[str, typer.Option(help="first clinic day, YYYY-MM-DD")],
+    end: Annotated[str, typer.Option(help="last clinic day, YYYY-MM-DD")],
+) -> None:
+    """Booking indicators: registrations, online share, no-shows, 一号管三天 return visits and fees waived."""
+    try:
+        with unit_of_work() as session:
+            result = service.indicators(
+                session, institution_id, date.fromisoformat(start), date.fromisoformat(end)
+            )
+    except YilianError as exc:
+        _fail(exc)
+        return
+    typer.echo(json.dumps(asdict(result), ensure_ascii=False, indent=2))
 
 
 @app.command("stop")

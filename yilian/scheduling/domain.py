@@ -409,6 +409,59 @@ def check_return_visit(
     return None
 
 
+# --- indicators ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Indicators:
+    """Booking indicators of a period (for dashboards)."""
+
+    bookings: int  # every booking made for a clinic day of the period
+    registrations: int  # confirmed (挂号成功), no-shows included
+    online: int  # of the registrations, booked online
+    cancelled: int
+    stopped: int  # cancelled by 停诊
+    no_shows: int
+    three_day_registrations: int  # registrations carrying 一号管三天
+    return_visits: int  # free return visits served
+    fees_waived_fen: int
+
+    @property
+    def online_permille(self) -> int:
+        return self.online * 1000 // self.registrations if self.registrations else 0
+
+    @property
+    def no_show_permille(self) -> int:
+        return self.no_shows * 1000 // self.registrations if self.registrations else 0
+
+
+def indicators_of(
+    counts: dict[tuple[str, str], int],
+    *,
+    three_day_registrations: int,
+    return_visits: int,
+    fees_waived_fen: int,
+) -> Indicators:
+    """Indicators from booking counts by (status, channel)."""
+
+    def total(*statuses: str, channel: str | None = None) -> int:
+        return sum(
+            n for (st, ch), n in counts.items() if st in statuses and (channel is None or ch == channel)
+        )
+
+    return Indicators(
+        bookings=sum(counts.values()),
+        registrations=total("confirmed", "no_show"),
+        online=total("confirmed", "no_show", channel="online"),
+        cancelled=total("cancelled"),
+        stopped=total("stopped"),
+        no_shows=total("no_show"),
+        three_day_registrations=three_day_registrations,
+        return_visits=return_visits,
+        fees_waived_fen=fees_waived_fen,
+    )
+
+
 # --- queue order (候诊排序) ---------------------------------------------------------------------------
 
 

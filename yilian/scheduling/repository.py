@@ -132,6 +132,40 @@ def return_visit_days(session: Session, booking_id: int) -> set[date]:
     return set(session.scalars(select(ReturnVisit.day).where(ReturnVisit.booking_id == booking_id)))
 
 
+def booking_counts(
+    session: Session, institution_id: int, start: date, end: date
+) -> dict[tuple[str, str], int]:
+    """(status, channel) → bookings of clinic days in [start, end]."""
+    q = (
+        select(Booking.status, Booking.channel, func.count())
+        .where(Booking.institution_id == institution_id, Booking.day >= start, Booking.day <= end)
+        .group_by(Booking.status, Booking.channel)
+    )
+    return {(r[0], r[1]): int(r[2]) for r in session.execute(q)}
+
+
+def three_day_registrations(session: Session, institution_id: int, start: date, end: date) -> int:
+    q = select(func.count()).where(
+        Booking.institution_id == institution_id,
+        Booking.day >= start,
+        Booking.day <= end,
+        Booking.status == "confirmed",
+        Booking.qualifies_three_day.is_(True),
+    )
+    return int(session.scalar(q) or 0)
+
+
+def return_visit_totals(session: Session, institution_id: int, start: date, end: date) -> tuple[int, int]:
+    """(return visits, fee waived in fen) served on days in [start, end]."""
+    q = (
+        select(func.count(), func.coalesce(func.sum(ReturnVisit.fee_waived_fen), 0))
+        .join(Booking, Booking.id == ReturnVisit.booking_id)
+        .where(Booking.institution_id == institution_id, ReturnVisit.day >= start, ReturnVisit.day <= end)
+    )
+    row = session.execute(q).one()
+    return int(row[0]), int(row[1])
+
+
 def bookings_of_schedule(session: Session, schedule_id: int, statuses: Sequence[str]) -> Sequence[Booking]:
     q = select(Booking).where(Booking.schedule_id == schedule_id, Booking.status.in_(statuses))
     return session.scalars(q.order_by(Booking.id)).all()

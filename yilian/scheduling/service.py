@@ -484,6 +484,25 @@ def mark_no_show(session: Session, actor: Actor, booking_id: int) -> Booking:
     return b
 
 
+# ---------------------------------------------------------------- indicators
+
+
+def indicators(session: Session, institution_id: int, start: date, end: date) -> domain.Indicators:
+    """Booking and three-day registration indicators of an institution for clinic days in [start, end]."""
+    if end < start:
+        raise InvalidInput("结束日期不能早于开始日期")
+    if (end - start).days > 366:
+        raise InvalidInput("统计区间不能超过一年")
+    counts = repo.booking_counts(session, institution_id, start, end)
+    returns, waived = repo.return_visit_totals(session, institution_id, start, end)
+    return domain.indicators_of(
+        counts,
+        three_day_registrations=repo.three_day_registrations(session, institution_id, start, end),
+        return_visits=returns,
+        fees_waived_fen=waived,
+    )
+
+
 # ---------------------------------------------------------------- queues
 
 
