@@ -9,6 +9,7 @@ clock is moved to 07:30 on them, so the test does not depend on today's weekday.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from datetime import date, datetime, time
@@ -22,7 +23,15 @@ from yilian.kit.auth.models import User
 from yilian.kit.clock import business_date
 from yilian.kit.money import yuan
 from yilian.registry.models import Department, Institution, Patient, Practitioner
-from yilian.scheduling.models import Booking, QueueEntry, ReturnVisit, Schedule, Slot
+from yilian.scheduling.models import (
+    Booking,
+    QueueEntry,
+    ReturnVisit,
+    Schedule,
+    ScheduleTemplate,
+    SchedulingPolicy,
+    Slot,
+)
 from yilian.scheduling.pages.common import day_label
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -128,7 +137,7 @@ def test_book_check_in_call_then_free_return_visit(
     page.get_by_test_id("desk-message").filter(has_text="签到成功").wait_for()  # type: ignore[attr-defined]
     with Session(engine) as db:
         ticket = db.scalars(select(QueueEntry.ticket_no).where(QueueEntry.booking_id == booking.id)).one()
-    screenshot(page, "scheduling-desk-checked-in")
+    _shot(page, "scheduling-desk-checked-in")
 
     # a waiting-room display is open before the call; the doctor calls the next patient
     display = page.context.new_page()  # type: ignore[attr-defined]
@@ -139,8 +148,8 @@ def test_book_check_in_call_then_free_return_visit(
     page.get_by_test_id(f"queue-{clinic.id}").get_by_text(f"{ticket} 号 候诊").wait_for()  # type: ignore[attr-defined]
     page.get_by_test_id(f"call-next-{clinic.id}").click()  # type: ignore[attr-defined]
     display.get_by_test_id("display-call").filter(has_text=f"请 {ticket} 号").wait_for()
-    screenshot(page, "scheduling-doctor-queue")
-    screenshot(display, "scheduling-display-called")
+    _shot(page, "scheduling-doctor-queue")
+    _shot(display, "scheduling-display-called")
     display.close()
 
     # the department's next open day: a return visit under the same registration, free of charge
@@ -154,7 +163,7 @@ def test_book_check_in_call_then_free_return_visit(
     message.wait_for()
     assert "免挂号费" in message.inner_text() and f"已减免 {yuan(booking.fee_fen)}" in message.inner_text()
     page.get_by_test_id(f"booking-return-{booking.id}").wait_for()  # type: ignore[attr-defined]
-    screenshot(page, "scheduling-desk-return-visit")
+    _shot(page, "scheduling-desk-return-visit")
 
     with Session(engine) as db:
         after = db.get_one(Booking, booking.id)
@@ -175,3 +184,67 @@ def test_book_check_in_call_then_free_return_visit(
     assert after.returns_used == 1
     assert visit.day == next_day and visit.fee_waived_fen == booking.fee_fen
     assert target.day == next_day and target.department_id == clinic.department_id
+
+
+def test_admin_edits_policy_adds_template_and_generates(page: object) -> None:
+    engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
+    with Session(engine) as db:
+        doctor_institution = db.scalars(select(User.institution_id).where(User.username == "doctor")).one()
+        other = db.scalars(
+            select(Institution)
+            .where(Institution.level >= 2, Institution.id != doctor_institution)
+            .order_by(Institution.id)
+        ).first()
+        assert other is not None
+        dept = db.scalars(
+            select(Department)
+            .where(Department.institution_id == other.id, Department.is_clinical.is_(True))
+            .order_by(Department.code)
+        ).first()
+        assert dept is not None
+        hospital, dept_name = other.name, dept.name
+
+    login(page, "admin")
+    page.goto("/scheduling/admin")  # type: ignore[attr-defined]
+    _pick(page, "admin-institution", hospital)
+    page.get_by_test_id("policy-cancel_cutoff_minutes").fill("60")  # type: ignore[attr-defined]
+    page.get_by_test_id("fee-ordinary").fill("12.50")  # type: ignore[attr-defined]
+    page.get_by_test_id("policy-save").click()  # type: ignore[attr-defined]
+    page.get_by_text("已保存 2 项规则").wait_for()  # type: ignore[attr-defined]
+    _shot(page, "scheduling-admin-policy")
+
+    page.get_by_test_id("admin-tab-templates").click()  # type: ignore[attr-defined]
+    _pick(page, "template-department", dept_name)
+    _pick(page, "template-weekday", "周日")
+    _pick(page, "template-period", "夜间")
+    page.get_by_test_id("template-save").click()  # type: ignore[attr-defined]
+    page.get_by_text("模板已保存").wait_for()  # type: ignore[attr-defined]
+    with Session(engine) as db:
+        template_id = db.scalars(
+            select(ScheduleTemplate.id).where(
+                ScheduleTemplate.department_id == dept.id,
+                ScheduleTemplate.weekday == 6,
+                ScheduleTemplate.period == "night",
+            )
+        ).one()
+    page.get_by_test_id(f"template-{template_id}").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("generate-days").fill("14")  # type: ignore[attr-defined]
+    page.get_by_test_id("generate").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("generate-result").filter(has_text="已生成").wait_for()  # type: ignore[attr-defined]
+    _shot(page, "scheduling-admin-templates")
+    page.get_by_test_id("generate").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("generate-result").filter(has_text="没有需要新生成的排班").wait_for()  # type: ignore[attr-defined]
+
+    with Session(engine) as db:
+        policy = json.loads(
+            db.scalars(select(SchedulingPolicy.data).where(SchedulingPolicy.institution_id == other.id)).one()
+        )
+        nights = db.scalars(
+            select(Schedule).where(Schedule.department_id == dept.id, Schedule.period == "night")
+        ).all()
+    assert policy["cancel_cutoff_minutes"] == 60 and policy["fees"]["ordinary"] == 1250
+    assert nights and all(s.day.weekday() == 6 and s.fee_fen == 1250 for s in nights)
+
+    page.get_by_test_id(f"template-delete-{template_id}").click()  # type: ignore[attr-defined]
+    page.get_by_test_id(f"template-{template_id}").wait_for(state="detached")  # type: ignore[attr-defined]
+    engine.dispose()

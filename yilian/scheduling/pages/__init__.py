@@ -5,6 +5,6 @@
 Importing this package registers every page and menu entry (areas are discovered as ``<area>.pages``).
 """
 
-from yilian.scheduling.pages import booking, desk, queue
+from yilian.scheduling.pages import admin, booking, desk, queue
 
-__all__ = ["booking", "desk", "queue"]
+__all__ = ["admin", "booking", "desk", "queue"]

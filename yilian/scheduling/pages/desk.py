@@ -28,7 +28,7 @@ nav.register(
         "how_to_reg",
         GROUP,
         Permission.REGISTRATION_DESK,
-        order=20,
+        order=31,  # after 医生叫号 (30): the menu groups neighbouring entries
         description="查找患者，现场挂号、签到候诊、一号管三天复诊",
     )
 )
