@@ -235,14 +235,14 @@ def run_raw(url: str, slot_ids: list[int], attempts: int, clients: int) -> dict[
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--clients", type=int, default=40)  # 200 stalls the app, see docs/scheduling.md
+    ap.add_argument("--clients", type=int, default=200)
     ap.add_argument("--slots", type=int, default=14)
     ap.add_argument("--capacity", type=int, default=50)
     ap.add_argument("--attempts", type=int, default=1000)
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     if args.quick:
-        args.clients, args.attempts, args.capacity = min(args.clients, 50), 300, 15
+        args.attempts, args.capacity = 400, 20
     base = make_url(BASE)
     name = f"yilian_rush_{secrets.token_hex(3)}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
