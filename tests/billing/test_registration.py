@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.billing.conftest import World
 from tests.builders import make_patient
+from yilian.billing import registration_fees
 from yilian.billing import settlement as billing
 from yilian.billing.domain import Channel
 from yilian.billing.errors import CreditRefused
@@ -45,7 +46,7 @@ def test_fee_on_credit_goes_onto_the_bill_and_settles_once(
     session: Session, world: World, frozen_clock: FrozenClock
 ) -> None:
     patient = make_patient(session, institution=world.hospital)
-    booking = _registration(session, world, patient.id, method=billing.CREDIT_METHOD)
+    booking = _registration(session, world, patient.id, method=registration_fees.CREDIT_METHOD)
     assert (booking.payment_state, booking.fee_fen) == ("credit", 1000)
     encounter = billing.open_visit(
         session, world.doctor, patient_id=patient.id, department_id=world.department.id
@@ -96,7 +97,7 @@ def test_suspended_patient_is_refused_credit_at_registration(
     slot = scheduling.repo.slots_of(session, sched.id)[0]
     held = scheduling.book(session, DESK, slot_id=slot.id, patient_id=patient.id, channel="desk")
     with pytest.raises(CreditRefused, match="欠费已暂停信用就医"):
-        scheduling.confirm(session, DESK, held.id, payment_method=billing.CREDIT_METHOD)
+        scheduling.confirm(session, DESK, held.id, payment_method=registration_fees.CREDIT_METHOD)
     # paid at the desk instead, the registration goes through
     assert scheduling.confirm(session, DESK, held.id, payment_method="desk").payment_state == "paid"
     arrear = session.scalars(select(Arrear).where(Arrear.patient_id == patient.id)).one()
@@ -164,7 +165,7 @@ def test_api_opens_the_visit_from_the_credit_registration(
     from yilian.kit.auth.domain import Role
 
     patient = make_patient(session, institution=world.hospital)
-    booking = _registration(session, world, patient.id, method=billing.CREDIT_METHOD)
+    booking = _registration(session, world, patient.id, method=registration_fees.CREDIT_METHOD)
     doctor = make_user(session, role=Role.DOCTOR, institution=world.hospital)
     session.commit()
     headers = bearer(client, doctor)
@@ -178,3 +179,43 @@ def test_api_opens_the_visit_from_the_credit_registration(
     bill = client.get(f"/api/v1/billing/encounters/{r.json()['id']}/bill", headers=headers)
     assert bill.status_code == 200, bill.text
     assert [c["amount"] for c in bill.json()["charges"] if c["booking_id"] == booking.id] == [1000]
+
+
+def test_fee_through_a_channel_is_paid_once_and_refunded_on_cancel(
+    session: Session, world: World, frozen_clock: FrozenClock
+) -> None:
+    from yilian.billing.models import Payment, Refund
+
+    patient = make_patient(session, institution=world.hospital)
+    booking = _registration(session, world, patient.id, method="wechat")
+    assert booking.payment_state == "paid"
+    payments = session.scalars(select(Payment).where(Payment.reference == f"registration:{booking.id}")).all()
+    assert [(p.amount, p.channel, p.status) for p in payments] == [(1000, "wechat", "succeeded")]
+    scheduling.cancel(session, DESK, booking.id)
+    assert booking.payment_state == "refund_due"
+    refund = registration_fees.refund_fee(session, booking.id)  # what the event subscriber does
+    assert refund is not None and (refund.amount, refund.status) == (1000, "succeeded")
+    assert booking.payment_state == "refunded"
+    assert registration_fees.refund_fee(session, booking.id) is None  # a repeated event refunds nothing
+    assert session.scalars(select(Refund).where(Refund.payment_id == payments[0].id)).all() == [refund]
+
+
+def test_stopping_a_clinic_refunds_channel_fees_through_the_event(
+    session: Session, world: World, frozen_clock: FrozenClock
+) -> None:
+    from yilian.kit.events import Event
+
+    patient = make_patient(session, institution=world.hospital)
+    booking = _registration(session, world, patient.id, method="alipay")
+    scheduling.stop_clinic(session, DESK, booking.schedule_id, "专家外出会诊")
+    assert booking.payment_state == "refund_due"
+    registration_fees._refund_on_cancel(
+        session,
+        Event(
+            id=0,
+            topic="scheduling.clinic_stopped",
+            payload={"booking_id": booking.id},
+            created_at=frozen_clock.now(),
+        ),
+    )
+    assert booking.payment_state == "refunded"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 
-from yilian.billing import service, settlement
+from yilian.billing import registration_fees, service, settlement
 from yilian.billing.domain import Channel
 from yilian.billing.errors import InvalidPayment
 from yilian.billing.schemas import (
@@ -27,6 +27,8 @@ from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.clock import business_date
 from yilian.outpatient import service as outpatient
 from yilian.outpatient.schemas import EncounterRead
+
+_ = registration_fees  # registers the registration-fee payers with scheduling
 
 router = APIRouter(prefix="/api/v1/billing", tags=["收费与对账"], route_class=TransactionalRoute)
 

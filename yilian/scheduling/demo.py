@@ -1,10 +1,10 @@
-"""Demo data: weekly templates (排班模板) for the demo hospitals, schedules generated from them for the
-day before today and the next 13 days, some places booked, and a few three-day return visits running.
+"""Demo data: weekly templates (排班模板) for the demo hospitals, schedules generated from them from a
+week back to 13 days ahead, some places booked, and a few first visits with their free return visit.
 
-Each hospital department's first doctor holds an ordinary (普通) clinic every working-day morning;
-that is the clinic of the ``doctor`` demo user (the first doctor of the general hospital's first
-department). The first department of every hospital is left without demo bookings and queue entries,
-so a trainer (or a browser test) starts from an empty queue there.
+Each hospital department's first doctor holds an ordinary (普通) clinic every working-day morning; the
+``doctor`` demo user is the general hospital's first doctor. The department of each hospital's first
+doctor is left without demo bookings and queue entries, so a trainer (or a browser test) starts from
+an empty queue there.
 """
 
 from __future__ import annotations
@@ -51,6 +51,20 @@ def _templates(session: Session, institution_id: int) -> None:
                 session, DEMO_ACTOR, department_id=dept.id, weekday=5, period="am",
                 practitioner_id=doctors[-1].id, on_holidays=True,
             )  # fmt: skip
+
+
+def _first_doctors_department(session: Session, institution_id: int) -> int | None:
+    """The department of the institution's first doctor (the ``doctor`` demo user at the general
+    hospital), kept free of demo bookings and queue entries."""
+    first, _ = registry.list_practitioners(session, institution_id=institution_id, limit=1)
+    if not first:
+        return None
+    depts, _ = registry.list_departments(session, institution_id=institution_id)
+    for dept in depts:
+        doctors, _ = registry.list_practitioners(session, department_id=dept.id, limit=50)
+        if any(d.id == first[0].id for d in doctors):
+            return dept.id
+    return None
 
 
 def _book_some(
@@ -130,8 +144,7 @@ def seed(session: Session, *, seed_value: int, scale: float) -> str:
         n_sched += service.generate_schedules(
             session, DEMO_ACTOR, inst.id, start=today - timedelta(days=7), days=21
         )
-        depts, _ = registry.list_departments(session, institution_id=inst.id)
-        first_dept = next((d.id for d in depts if d.is_clinical), None)
+        first_dept = _first_doctors_department(session, inst.id)
         window = repo.schedules(session, institution_id=inst.id, days=(today, today + timedelta(days=6)))
         coming = [s for s in window if s.department_id != first_dept]
         n_booked += _book_some(session, rng, coming, patients, per_day)

@@ -661,6 +661,15 @@ def clinic_type_of(session: Session, booking_id: int) -> str:
     return get_schedule(session, b.schedule_id).clinic_type
 
 
+def mark_refunded(session: Session, booking_id: int) -> None:
+    """The fee of a cancelled or stopped booking was refunded (by billing, or at the desk)."""
+    b = find_booking(session, booking_id)
+    if b.payment_state == "refund_due":
+        b.payment_state = "refunded"
+        b.updated_at = utcnow()
+        session.flush()
+
+
 def close_episode(session: Session, booking_id: int) -> None:
     """The episode under a registration ended (encounter closed): no more free return visits."""
     b = session.get(Booking, booking_id)
