@@ -248,3 +248,106 @@ def test_admin_edits_policy_adds_template_and_generates(page: object) -> None:
     page.get_by_test_id(f"template-delete-{template_id}").click()  # type: ignore[attr-defined]
     page.get_by_test_id(f"template-{template_id}").wait_for(state="detached")  # type: ignore[attr-defined]
     engine.dispose()
+
+
+def test_stopped_clinic_refunds_the_wechat_fee_and_offers_rebooking(
+    phone_page: object, live_server: str
+) -> None:
+    """停诊: the fee paid by WeChat goes back through WeChat (the outbox subscriber) and the patient's
+    booking list offers 改约 in the same department."""
+    import time as _time
+
+    import httpx
+
+    from yilian.billing.models import Payment, Refund
+
+    engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
+    today = business_date()
+    with Session(engine) as db:
+        patient_id = db.scalars(select(User.patient_id).where(User.username == "patient")).one()
+        doctor_dept = db.scalars(
+            select(Schedule.department_id)
+            .join(User, User.practitioner_id == Schedule.practitioner_id)
+            .where(User.username == "doctor")
+        ).first()
+        taken = set(db.scalars(select(Booking.day).where(Booking.patient_id == patient_id)))
+        clinic = next(
+            s
+            for s in db.scalars(
+                select(Schedule)
+                .join(Institution, Institution.id == Schedule.institution_id)
+                .where(
+                    Institution.level >= 2,
+                    Schedule.department_id != doctor_dept,
+                    Schedule.status == "open",
+                    Schedule.day > today,
+                    Schedule.day <= date.fromordinal(today.toordinal() + 6),
+                    Schedule.practitioner_id.is_not(None),
+                )
+                .order_by(Schedule.day, Schedule.id)
+            )
+            if s.day not in taken
+        )
+        hospital = db.scalars(select(Institution.name).where(Institution.id == clinic.institution_id)).one()
+        department = db.scalars(select(Department.name).where(Department.id == clinic.department_id)).one()
+        doctor = db.get_one(Practitioner, clinic.practitioner_id)
+        slot = db.scalars(
+            select(Slot)
+            .where(Slot.schedule_id == clinic.id, Slot.booked < Slot.capacity)
+            .order_by(Slot.start)
+        ).first()
+        assert slot is not None
+
+    login(phone_page, "patient")
+    phone_page.goto("/scheduling/book")  # type: ignore[attr-defined]
+    _pick(phone_page, "book-institution", hospital)
+    _pick(phone_page, "book-department", department)
+    _pick(phone_page, "book-doctor", f"{doctor.name}（{doctor.title}）")
+    _pick(phone_page, "book-day", day_label(clinic.day))
+    phone_page.get_by_test_id(f"slot-{slot.id}").click()  # type: ignore[attr-defined]
+    phone_page.get_by_test_id("book-hold-fee").wait_for()  # type: ignore[attr-defined]
+    _pick(phone_page, "book-pay-method", "微信支付")
+    phone_page.get_by_test_id("book-confirm").click()  # type: ignore[attr-defined]
+    phone_page.get_by_test_id("book-done").get_by_text("挂号成功").wait_for()  # type: ignore[attr-defined]
+    with Session(engine) as db:
+        booking = db.scalars(
+            select(Booking).where(Booking.patient_id == patient_id, Booking.schedule_id == clinic.id)
+        ).one()
+        paid = db.scalars(select(Payment).where(Payment.reference == f"registration:{booking.id}")).one()
+    assert (booking.payment_state, paid.channel, paid.amount, paid.status) == (
+        "paid",
+        "wechat",
+        booking.fee_fen,
+        "succeeded",
+    )
+
+    token = httpx.post(
+        f"{live_server}/api/v1/auth/token", json={"username": "admin", "password": "Demo@2026"}
+    ).json()["access_token"]
+    stopped = httpx.post(
+        f"{live_server}/api/v1/scheduling/schedules/{clinic.id}/stop",
+        json={"reason": "医生外出会诊"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert stopped.status_code == 200, stopped.text
+    state = ""
+    for _ in range(40):  # the refund is made by the outbox dispatcher, right after the commit
+        with Session(engine) as db:
+            state = db.get_one(Booking, booking.id).payment_state
+            refunds = db.scalars(select(Refund).where(Refund.payment_id == paid.id)).all()
+        if state == "refunded":
+            break
+        _time.sleep(0.25)
+    assert state == "refunded"
+    assert [(r.amount, r.status) for r in refunds] == [(booking.fee_fen, "succeeded")]
+
+    phone_page.goto("/scheduling/book")  # type: ignore[attr-defined]
+    mine = phone_page.get_by_test_id(f"my-booking-{booking.id}")  # type: ignore[attr-defined]
+    mine.get_by_text("已停诊").first.wait_for()
+    phone_page.get_by_test_id(f"rebook-{booking.id}").click()  # type: ignore[attr-defined]
+    phone_page.get_by_text("请选择同科室其他医生或日期").wait_for()  # type: ignore[attr-defined]
+    assert department in phone_page.get_by_test_id("book-department").inner_text()  # type: ignore[attr-defined]
+    mine.get_by_text("已退费").first.wait_for()
+    phone_page.wait_for_timeout(800)  # type: ignore[attr-defined]  # let the labels and the notice settle
+    _shot(phone_page, "scheduling-patient-stopped-rebook")
+    engine.dispose()

@@ -273,6 +273,15 @@ class _BookingFlow:
                 ui.button("确定取消", on_click=go).props('color=negative data-testid="cancel-yes"')
         dialog.open()
 
+    def rebook(self, institution_id: int, department_id: int) -> None:
+        """停诊 → offer the same department's other clinics (the fee of the stopped one is refunded)."""
+        self.hospital.set_value(institution_id)
+        if department_id in self.department.options:
+            self.department.set_value(department_id)
+            ui.notify("请选择同科室其他医生或日期", type="info")
+        else:
+            ui.notify("该科室近期暂无可预约的门诊", type="warning")
+
     def refresh_mine(self) -> None:
         self.mine.clear()
         with unit_of_work() as session:
@@ -285,6 +294,16 @@ class _BookingFlow:
                     b = view.booking
                     with ui.card().classes("w-full gap-1").props(f'data-testid="my-booking-{b.id}"'):
                         booking_lines(view, names, self.methods)
+                        if b.status == "stopped":
+                            ui.label("该门诊已停诊，挂号费原路退回；可改约同科室其他门诊").classes(
+                                "text-sm text-negative"
+                            )
+                            with ui.row().classes("w-full justify-end"):
+                                ui.button(
+                                    "改约",
+                                    on_click=lambda _e, b=b: self.rebook(b.institution_id, b.department_id),
+                                ).props(f'dense outline data-testid="rebook-{b.id}"')
+                            continue
                         if b.status not in ("held", "confirmed") or view.ticket_no is not None:
                             continue
                         with ui.row().classes("w-full justify-end gap-2"):

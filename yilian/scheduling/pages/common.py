@@ -35,6 +35,7 @@ PAYMENT_STATE_LABELS = {
     "paid": "已支付",
     "free": "免费",
     "refund_due": "待退费",
+    "refunded": "已退费",
     "credit": "先诊疗后付费",
 }
 WEEKDAYS = "一二三四五六日"
