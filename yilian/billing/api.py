@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import asdict
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Request
 
 from yilian.billing import registration_fees, service, settlement
-from yilian.billing.domain import Channel
+from yilian.billing.domain import Channel, CreditPolicyValues
 from yilian.billing.errors import InvalidPayment
 from yilian.billing.schemas import (
+    ArrearsBucketRead,
     CancelOrder,
     ChargeRead,
+    CreditDashboardRead,
     CreditOrderCreate,
     CreditOrderRead,
+    CreditPolicyRead,
+    CreditPolicyUpdate,
     MismatchRead,
+    OpenArrearRead,
     ReconciliationRead,
     RunningBill,
     SettlementRead,
@@ -154,3 +160,65 @@ def reverse(
 ) -> SettlementRead:
     """Reverse a settlement: cash refunded, accounts restored, charges reopened for a new settlement."""
     return SettlementRead.model_validate(settlement.reverse(session, settlement_id, reason=body.reason))
+
+
+def _policy_read(institution_id: int, p: CreditPolicyValues) -> CreditPolicyRead:
+    return CreditPolicyRead(
+        institution_id=institution_id,
+        enabled=p.enabled,
+        daily_limit=p.daily_limit,
+        excluded_clinic_types=sorted(p.excluded_clinic_types),
+        excluded_item_codes=sorted(p.excluded_item_codes),
+        suspend_after_days=p.suspend_after_days,
+        reminder_days=sorted(p.reminder_days),
+    )
+
+
+@router.get("/credit-policies/{institution_id}", response_model=CreditPolicyRead, summary="先诊疗后付费政策")
+def get_credit_policy(institution_id: int, session: SessionDep, actor: CurrentActor) -> CreditPolicyRead:
+    """The institution's credit policy (the defaults until one is set), for its cashiers and admins."""
+    return _policy_read(institution_id, settlement.credit_policy_for(session, actor, institution_id))
+
+
+@router.put(
+    "/credit-policies/{institution_id}", response_model=CreditPolicyRead, summary="修改先诊疗后付费政策"
+)
+def put_credit_policy(
+    institution_id: int,
+    body: CreditPolicyUpdate,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Permission.BILLING_POLICY)],
+) -> CreditPolicyRead:
+    """Change the fields given; every problem is reported and nothing is stored when one is wrong."""
+    values = body.model_dump(exclude_none=True)
+    return _policy_read(
+        institution_id, settlement.set_credit_policy(session, actor, institution_id, **values)
+    )
+
+
+@router.get("/credit-dashboard", response_model=CreditDashboardRead, summary="信用就医看板")
+def credit_dashboard(
+    session: SessionDep,
+    actor: CurrentActor,
+    institution_id: int,
+    start: date | None = None,
+    end: date | None = None,
+) -> CreditDashboardRead:
+    """Credit visits, beneficiaries, amounts, how they were settled, arrears by age (default: 30 days)."""
+    last = end or business_date()
+    first = start or last - timedelta(days=29)
+    d = settlement.credit_dashboard(session, actor, institution_id, first, last)
+    return CreditDashboardRead(
+        **{k: v for k, v in asdict(d).items() if k not in ("start", "end", "buckets", "open_arrears")},
+        start=d.start.isoformat(),
+        end=d.end.isoformat(),
+        buckets=[ArrearsBucketRead(**asdict(b)) for b in d.buckets],
+        open_arrears=[
+            OpenArrearRead(
+                **{k: v for k, v in asdict(a).items() if k not in ("opened_on", "reminders_sent")},
+                opened_on=a.opened_on.isoformat(),
+                reminders_sent=list(a.reminders_sent),
+            )
+            for a in d.open_arrears
+        ],
+    )

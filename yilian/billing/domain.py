@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from yilian.kit.money import Fen
@@ -151,3 +152,107 @@ def credit_refusal(policy: CreditPolicyValues, standing: CreditStanding, clinic_
 def hold_fits(policy: CreditPolicyValues, held_today: Fen, amount: Fen) -> bool:
     """Tell whether a new credit hold of ``amount`` stays within the daily limit."""
     return held_today + amount <= policy.daily_limit
+
+
+# ---------------------------------------------------------------- credit policy checks and the dashboard
+
+MAX_DAILY_LIMIT: Fen = 10_000_000  # ¥100,000: far above any published scheme (¥1,000–¥3,000)
+MAX_SUSPEND_DAYS = 90
+
+
+def credit_policy_problems(values: CreditPolicyValues, known_clinic_types: frozenset[str]) -> list[str]:
+    """Return what is wrong with a credit policy (Chinese, for people); empty when it may be saved."""
+    problems: list[str] = []
+    if not 0 < values.daily_limit <= MAX_DAILY_LIMIT:
+        problems.append(f"每日信用额度应在 0.01 至 {MAX_DAILY_LIMIT // 100:,} 元之间")
+    unknown = sorted(values.excluded_clinic_types - known_clinic_types)
+    if unknown:
+        problems.append(f"未知的门诊类型：{'、'.join(unknown)}")
+    if any(not code.strip() or len(code) > 40 for code in values.excluded_item_codes):
+        problems.append("排除项目编码不能为空，且不超过 40 个字符")
+    if len(values.excluded_item_codes) > 500:
+        problems.append("排除项目最多 500 个")
+    if not 1 <= values.suspend_after_days <= MAX_SUSPEND_DAYS:
+        problems.append(f"欠费暂停天数应在 1 至 {MAX_SUSPEND_DAYS} 天之间")
+    days = values.reminder_days
+    if len(set(days)) != len(days):
+        problems.append("催缴提醒日不能重复")
+    if len(days) > 10:
+        problems.append("催缴提醒日最多 10 个")
+    if any(not 1 <= d <= values.suspend_after_days for d in days):
+        problems.append(f"催缴提醒日应在第 1 至第 {values.suspend_after_days} 天之间（暂停之前或当天）")
+    return problems
+
+
+@dataclass(frozen=True)
+class AgeBucket:
+    """An age range of open arrears in natural days since the debit failed; ``upper`` None = no end."""
+
+    label: str
+    lower: int
+    upper: int | None
+    suspended: bool = False
+
+    def holds(self, age: int) -> bool:
+        return age >= self.lower and (self.upper is None or age <= self.upper)
+
+
+def arrears_age_buckets(suspend_after_days: int) -> list[AgeBucket]:
+    """Return the dashboard's age buckets: 1–3, 4–7, 8–(N−1) days and ≥ N days (credit suspended, the
+    same test as ``standing``); an arrear opened today (age 0) counts in the first bucket."""
+    n = suspend_after_days
+    edges = [e for e in (3, 7) if e < n - 1] + ([n - 1] if n > 1 else [])
+    buckets: list[AgeBucket] = []
+    lower = 0
+    for edge in edges:
+        shown = max(lower, 1)
+        label = f"{shown} 天" if shown == edge else f"{shown}–{edge} 天"
+        buckets.append(AgeBucket(label, lower, edge))
+        lower = edge + 1
+    buckets.append(AgeBucket(f"≥{n} 天（已暂停信用）", n, None, suspended=True))
+    return buckets
+
+
+@dataclass(frozen=True)
+class BucketTotal:
+    label: str
+    count: int
+    amount: Fen
+    suspended: bool
+
+
+@dataclass(frozen=True)
+class OpenArrear:
+    """One unpaid arrear as the dashboard lists it."""
+
+    arrear_id: int
+    patient_id: int
+    patient_name: str
+    mpi_id: str
+    opened_on: date
+    age_days: int
+    amount: Fen
+    reminders_sent: tuple[int, ...]
+    suspended: bool
+
+
+@dataclass(frozen=True)
+class CreditDashboard:
+    """Credit care at one institution over a date range (flows) and today (open arrears)."""
+
+    institution_id: int
+    start: date
+    end: date
+    credit_visits: int  # encounters with at least one charge on credit in the range
+    beneficiaries: int  # distinct patients among them
+    credit_amount: Fen  # the patients' own shares held on credit in the range
+    open_holds: Fen  # of which not settled yet
+    settled_by_patient: int  # credit encounter-days the patient settled (kiosk, phone, counter)
+    settled_automatically: int  # settled by the 23:00 debit
+    arrears_opened: int  # 23:00 debits that failed in the range
+    arrears_open_count: int
+    arrears_open_amount: Fen
+    buckets: tuple[BucketTotal, ...]
+    recovered_count: int  # arrears paid in the range
+    recovered_amount: Fen
+    open_arrears: tuple[OpenArrear, ...]

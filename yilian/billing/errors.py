@@ -48,3 +48,8 @@ class SettlementRefused(InvalidInput):
 class NothingToSettle(Conflict):
     code = "nothing_to_settle"
     title = "没有待结算的费用"
+
+
+class InvalidCreditPolicy(InvalidInput):
+    code = "invalid_credit_policy"
+    title = "先诊疗后付费政策设置不合法"

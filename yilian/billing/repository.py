@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from yilian.billing.models import GatewayTransaction, Payment, Refund
+from yilian.billing.models import Arrear, Charge, GatewayTransaction, Payment, Refund, Settlement
+from yilian.outpatient.models import Encounter
 
 
 def payment_by_key(session: Session, key: str) -> Payment | None:
@@ -61,3 +62,102 @@ def gateway_day(session: Session, channel: str, day: date) -> Sequence[GatewayTr
             GatewayTransaction.channel == channel, GatewayTransaction.business_date == day
         )
     ).all()
+
+
+# ---------------------------------------------------------------- credit dashboard (先诊疗后付费看板)
+# Reporting reads join billing's rows to their encounter only for the institution (a read of the
+# foreign key billing already holds); writes never touch outpatient's tables.
+
+
+def credit_charge_totals(
+    session: Session, institution_id: int, start: date, end: date
+) -> tuple[int, int, int, int]:
+    """Return (encounters, patients, held, still open) of the charges on credit in a date range."""
+    row = session.execute(
+        select(
+            func.count(func.distinct(Charge.encounter_id)),
+            func.count(func.distinct(Charge.patient_id)),
+            func.coalesce(func.sum(Charge.hold), 0),
+            func.coalesce(func.sum(case((Charge.status == "open", Charge.hold), else_=0)), 0),
+        )
+        .join(Encounter, Encounter.id == Charge.encounter_id)
+        .where(
+            Encounter.institution_id == institution_id,
+            Charge.on_credit.is_(True),
+            Charge.status != "void",
+            Charge.business_date.between(start, end),
+        )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+
+def credit_settlement_counts(
+    session: Session, institution_id: int, start: date, end: date
+) -> dict[tuple[str, bool], int]:
+    """Count standing settlements of credit encounter-days by (mode, whether the debit became arrears)."""
+    credit_settled = select(Charge.settlement_id).where(
+        Charge.on_credit.is_(True), Charge.settlement_id.is_not(None)
+    )
+    went_to_arrears = Arrear.id.is_not(None)
+    rows = session.execute(
+        select(Settlement.mode, went_to_arrears, func.count(Settlement.id))
+        .join(Encounter, Encounter.id == Settlement.encounter_id)
+        .outerjoin(Arrear, Arrear.settlement_id == Settlement.id)
+        .where(
+            Encounter.institution_id == institution_id,
+            Settlement.business_date.between(start, end),
+            Settlement.status != "reversed",
+            Settlement.id.in_(credit_settled),
+        )
+        .group_by(Settlement.mode, went_to_arrears)
+    ).all()
+    return {(str(mode), bool(arrears)): int(n) for mode, arrears, n in rows}
+
+
+def open_arrears_of_institution(session: Session, institution_id: int) -> Sequence[Arrear]:
+    """Unpaid arrears of an institution's settlements, oldest first."""
+    return session.scalars(
+        select(Arrear)
+        .join(Settlement, Settlement.id == Arrear.settlement_id)
+        .join(Encounter, Encounter.id == Settlement.encounter_id)
+        .where(Encounter.institution_id == institution_id, Arrear.paid_at.is_(None))
+        .order_by(Arrear.opened_on, Arrear.id)
+    ).all()
+
+
+def recovered_arrears(
+    session: Session, institution_id: int, since: datetime, until: datetime
+) -> tuple[int, int]:
+    """Return (count, amount) of an institution's arrears paid in ``[since, until)``."""
+    row = session.execute(
+        select(func.count(Arrear.id), func.coalesce(func.sum(Arrear.amount), 0))
+        .join(Settlement, Settlement.id == Arrear.settlement_id)
+        .join(Encounter, Encounter.id == Settlement.encounter_id)
+        .where(
+            Encounter.institution_id == institution_id,
+            Arrear.paid_at.is_not(None),
+            Arrear.paid_at >= since,
+            Arrear.paid_at < until,
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def settlements_of_patient(session: Session, patient_id: int, since: date) -> Sequence[Settlement]:
+    """A patient's settlements since a day, newest first (the counter's reversal list)."""
+    return session.scalars(
+        select(Settlement)
+        .where(Settlement.patient_id == patient_id, Settlement.business_date >= since)
+        .order_by(Settlement.id.desc())
+    ).all()
+
+
+def open_charge_days(session: Session, patient_id: int) -> list[tuple[int, date]]:
+    """The (encounter, day) pairs of a patient with open charges, oldest first."""
+    rows = session.execute(
+        select(Charge.encounter_id, Charge.business_date)
+        .where(Charge.patient_id == patient_id, Charge.status == "open")
+        .distinct()
+        .order_by(Charge.business_date, Charge.encounter_id)
+    ).all()
+    return [(int(e), d) for e, d in rows]

@@ -92,3 +92,66 @@ class RunningBill(BaseModel):
 
 class CancelOrder(BaseModel):
     reason: str = Field(min_length=1, max_length=200)
+
+
+class CreditPolicyRead(BaseModel):
+    """An institution's credit-care policy (先诊疗后付费); amounts in fen."""
+
+    institution_id: int
+    enabled: bool
+    daily_limit: int
+    excluded_clinic_types: list[str]
+    excluded_item_codes: list[str]
+    suspend_after_days: int
+    reminder_days: list[int]
+
+
+class CreditPolicyUpdate(BaseModel):
+    """The fields to change; those left out keep their value."""
+
+    model_config = {"extra": "forbid"}
+
+    enabled: bool | None = None
+    daily_limit: int | None = Field(None, description="每人每日信用额度（分）")
+    excluded_clinic_types: list[str] | None = Field(None, description="不适用的门诊类型，如 special 特需")
+    excluded_item_codes: list[str] | None = Field(None, description="不适用的收费项目编码")
+    suspend_after_days: int | None = Field(None, description="欠费满多少天暂停信用就医")
+    reminder_days: list[int] | None = Field(None, description="欠费第几天发送催缴提醒")
+
+
+class ArrearsBucketRead(BaseModel):
+    label: str
+    count: int
+    amount: int
+    suspended: bool
+
+
+class OpenArrearRead(BaseModel):
+    arrear_id: int
+    patient_id: int
+    patient_name: str
+    mpi_id: str
+    opened_on: str
+    age_days: int
+    amount: int
+    reminders_sent: list[int]
+    suspended: bool
+
+
+class CreditDashboardRead(BaseModel):
+    institution_id: int
+    start: str
+    end: str
+    credit_visits: int
+    beneficiaries: int
+    credit_amount: int
+    open_holds: int
+    settled_by_patient: int
+    settled_automatically: int
+    arrears_opened: int
+    arrears_open_count: int
+    arrears_open_amount: int
+    buckets: list[ArrearsBucketRead]
+    recovered_count: int
+    recovered_amount: int
+    open_arrears: list[OpenArrearRead]

@@ -12,15 +12,34 @@ day job settles what is left through each patient's signed channel; a failed deb
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import date
+from dataclasses import asdict, dataclass, replace
+from datetime import date, time, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from yilian.billing import repository as repo
 from yilian.billing import service as payments
-from yilian.billing.domain import Channel, CreditPolicyValues, CreditStanding, credit_refusal, hold_fits
-from yilian.billing.errors import ChannelDeclined, CreditRefused, NothingToSettle, SettlementRefused
+from yilian.billing.domain import (
+    BucketTotal,
+    Channel,
+    CreditDashboard,
+    CreditPolicyValues,
+    CreditStanding,
+    OpenArrear,
+    arrears_age_buckets,
+    credit_policy_problems,
+    credit_refusal,
+    hold_fits,
+)
+from yilian.billing.errors import (
+    ChannelDeclined,
+    CreditRefused,
+    InvalidCreditPolicy,
+    NothingToSettle,
+    SettlementRefused,
+)
 from yilian.billing.models import Arrear, Charge, CreditPolicy, PaymentAgreement, Settlement
 from yilian.catalog import service as catalog
 from yilian.insurance import policy_service as insurance
@@ -29,9 +48,10 @@ from yilian.insurance.audit.domain import ClaimLine
 from yilian.insurance.audit.service import FindingView
 from yilian.insurance.domain import Accounts, BillLine, Split, YearToDate, split_bill
 from yilian.kit import events
-from yilian.kit.auth.domain import Actor
-from yilian.kit.clock import age_on, business_date, utcnow
-from yilian.kit.errors import Forbidden
+from yilian.kit.audit import record_access
+from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.clock import age_on, business_date, local_datetime, utcnow
+from yilian.kit.errors import Forbidden, InvalidInput
 from yilian.outpatient import service as outpatient
 from yilian.outpatient.models import Encounter, Order
 from yilian.outpatient.schemas import EncounterCreate
@@ -41,6 +61,7 @@ from yilian.registry.models import Patient
 from yilian.results import service as results
 from yilian.results.service import CheckOutcome
 from yilian.scheduling import service as scheduling
+from yilian.scheduling.domain import CLINIC_TYPE_LABELS
 from yilian.scheduling.models import Booking
 
 VISIT_TYPE = "outpatient"
@@ -50,7 +71,7 @@ ORDER_LINE_BASE = 10**15
 DEFAULT_POLICY = CreditPolicyValues(
     enabled=True,
     daily_limit=100_000,
-    excluded_clinic_types=frozenset({"special_needs"}),
+    excluded_clinic_types=frozenset({"special"}),  # 特需门诊 (scheduling.domain.ClinicType.SPECIAL)
     excluded_item_codes=frozenset(),
     suspend_after_days=10,
     reminder_days=(1, 3, 7),
@@ -693,3 +714,309 @@ def audit_precheck(
     item = catalog.get_item(session, item_code)
     lines = _claim_lines(session, encounter_id, (item.code, quantity, item.price_fen))
     return [f for f in audit.precheck_for(session, actor, lines) if 0 in f.lines]
+
+
+# ---------------------------------------------------------------- credit policy and dashboard, the counter
+
+CREDIT_POLICY_FIELDS = (
+    "enabled",
+    "daily_limit",
+    "excluded_clinic_types",
+    "excluded_item_codes",
+    "suspend_after_days",
+    "reminder_days",
+)
+
+
+def _require_institution_scope(actor: Actor, institution_id: int, what: str) -> None:
+    """Staff see their own institution; holders of the policy permission (administrators) see any."""
+    if actor.has(Permission.BILLING_POLICY):
+        return
+    if not actor.has(Permission.BILLING_CASHIER):
+        raise Forbidden(f"当前角色（{actor.role.label}）不能查看{what}")
+    if actor.institution_id != institution_id:
+        raise Forbidden(f"只能查看本机构的{what}")
+
+
+def credit_policy_for(session: Session, actor: Actor, institution_id: int) -> CreditPolicyValues:
+    """Return an institution's credit policy to staff who may see it."""
+    _require_institution_scope(actor, institution_id, "先诊疗后付费政策")
+    registry.get_institution(session, institution_id)
+    return credit_policy(session, institution_id)
+
+
+def _checked_policy_values(current: CreditPolicyValues, values: dict[str, Any]) -> CreditPolicyValues:
+    unknown = sorted(set(values) - set(CREDIT_POLICY_FIELDS))
+    if unknown:
+        raise InvalidCreditPolicy(f"未知的政策字段：{'、'.join(unknown)}")
+    merged = {**asdict(current), **values}
+
+    def ints(name: str) -> list[int]:
+        raw = merged[name]
+        if not isinstance(raw, list | tuple | set | frozenset) or any(
+            isinstance(v, bool) or not isinstance(v, int) for v in raw
+        ):
+            raise InvalidCreditPolicy(f"{name} 应为整数列表")
+        return list(raw)
+
+    def strings(name: str) -> list[str]:
+        raw = merged[name]
+        if not isinstance(raw, list | tuple | set | frozenset) or any(not isinstance(v, str) for v in raw):
+            raise InvalidCreditPolicy(f"{name} 应为字符串列表")
+        return [v.strip() for v in raw]
+
+    def integer(name: str) -> int:
+        raw = merged[name]
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise InvalidCreditPolicy(f"{name} 应为整数")
+        return raw
+
+    if not isinstance(merged["enabled"], bool):
+        raise InvalidCreditPolicy("enabled 应为 true 或 false")
+    return CreditPolicyValues(
+        enabled=merged["enabled"],
+        daily_limit=integer("daily_limit"),
+        excluded_clinic_types=frozenset(strings("excluded_clinic_types")),
+        excluded_item_codes=frozenset(strings("excluded_item_codes")),
+        suspend_after_days=integer("suspend_after_days"),
+        reminder_days=tuple(ints("reminder_days")),
+    )
+
+
+def set_credit_policy(
+    session: Session, actor: Actor, institution_id: int, **values: Any
+) -> CreditPolicyValues:
+    """Change an institution's credit policy (fields not given keep their value); refused with every
+    problem listed when a value is not acceptable, and then nothing is stored. Audited."""
+    if not actor.has(Permission.BILLING_POLICY):
+        raise Forbidden(f"当前角色（{actor.role.label}）不能修改先诊疗后付费政策")
+    institution = registry.get_institution(session, institution_id)
+    current = credit_policy(session, institution_id)
+    new = _checked_policy_values(current, values)
+    problems = credit_policy_problems(new, frozenset(CLINIC_TYPE_LABELS))
+    missing = sorted(
+        set(new.excluded_item_codes) - set(catalog.items_by_code(session, list(new.excluded_item_codes)))
+    )
+    if missing:
+        problems.append(f"收费项目不存在：{'、'.join(missing)}")
+    if problems:
+        raise InvalidCreditPolicy("；".join(problems))
+    row = session.get(CreditPolicy, institution_id)
+    if row is None:
+        row = CreditPolicy(institution_id=institution_id)
+        session.add(row)
+    row.enabled = new.enabled
+    row.daily_limit = new.daily_limit
+    row.excluded_clinic_types = sorted(new.excluded_clinic_types)
+    row.excluded_item_codes = sorted(new.excluded_item_codes)
+    row.suspend_after_days = new.suspend_after_days
+    row.reminder_days = sorted(new.reminder_days)
+    session.flush()
+    changed = [name for name in CREDIT_POLICY_FIELDS if getattr(current, name) != getattr(new, name)]
+    record_access(
+        session,
+        actor,
+        action="update",
+        resource=f"credit_policies/{institution_id}",
+        reason=f"{institution.name} 先诊疗后付费政策：{'、'.join(changed) or '无变化'}",
+    )
+    events.emit(
+        session, "billing.credit_policy_changed", {"institution_id": institution_id, "changed": changed}
+    )
+    return credit_policy(session, institution_id)
+
+
+def credit_dashboard(
+    session: Session, actor: Actor, institution_id: int, start: date, end: date
+) -> CreditDashboard:
+    """Credit care at an institution: visits, beneficiaries and amounts on credit in ``[start, end]``,
+    how they were settled, arrears recovered in the range, and the arrears open today by age."""
+    _require_institution_scope(actor, institution_id, "信用就医看板")
+    if end < start:
+        raise InvalidInput("结束日期不能早于开始日期")
+    if (end - start).days > 366:
+        raise InvalidInput("查询区间最长一年")
+    registry.get_institution(session, institution_id)
+    policy = credit_policy(session, institution_id)
+    visits, patients, held, still_open = repo.credit_charge_totals(session, institution_id, start, end)
+    counts = repo.credit_settlement_counts(session, institution_id, start, end)
+    today = business_date()
+    buckets = arrears_age_buckets(policy.suspend_after_days)
+    totals = {b.label: [0, 0] for b in buckets}
+    open_rows: list[OpenArrear] = []
+    for arrear in repo.open_arrears_of_institution(session, institution_id):
+        age = max(0, (today - arrear.opened_on).days)
+        bucket = next(b for b in buckets if b.holds(age))
+        totals[bucket.label][0] += 1
+        totals[bucket.label][1] += arrear.amount
+        patient = registry.find_patient(session, arrear.patient_id)
+        open_rows.append(
+            OpenArrear(
+                arrear_id=arrear.id,
+                patient_id=patient.id,
+                patient_name=patient.name,
+                mpi_id=patient.mpi_id,
+                opened_on=arrear.opened_on,
+                age_days=age,
+                amount=arrear.amount,
+                reminders_sent=tuple(arrear.reminders_sent or ()),
+                suspended=bucket.suspended,
+            )
+        )
+    recovered, recovered_amount = repo.recovered_arrears(
+        session,
+        institution_id,
+        local_datetime(start, time.min),
+        local_datetime(end + timedelta(days=1), time.min),
+    )
+    record_access(
+        session,
+        actor,
+        action="read",
+        resource=f"credit-dashboard/{institution_id}",
+        reason=f"信用就医看板 {start.isoformat()}–{end.isoformat()}，欠费 {len(open_rows)} 人次",
+    )
+    return CreditDashboard(
+        institution_id=institution_id,
+        start=start,
+        end=end,
+        credit_visits=visits,
+        beneficiaries=patients,
+        credit_amount=held,
+        open_holds=still_open,
+        settled_by_patient=counts.get(("self", False), 0) + counts.get(("self", True), 0),
+        settled_automatically=counts.get(("auto", False), 0),
+        arrears_opened=counts.get(("auto", True), 0),
+        arrears_open_count=len(open_rows),
+        arrears_open_amount=sum(r.amount for r in open_rows),
+        buckets=tuple(
+            BucketTotal(b.label, totals[b.label][0], totals[b.label][1], b.suspended) for b in buckets
+        ),
+        recovered_count=recovered,
+        recovered_amount=recovered_amount,
+        open_arrears=tuple(open_rows),
+    )
+
+
+def _require_counter(session: Session, actor: Actor, institution_id: int) -> None:
+    if not actor.has(Permission.BILLING_CASHIER):
+        raise Forbidden(f"当前角色（{actor.role.label}）不能在收费窗口办理")
+    if actor.institution_id is not None and actor.institution_id != institution_id:
+        raise Forbidden("只能办理本机构的结算")
+
+
+def counter_days(session: Session, actor: Actor, patient_id: int) -> list[tuple[int, date]]:
+    """The (encounter, day) pairs a cashier may settle or refund for a patient at the actor's
+    institution: days with open charges and today's visits, oldest first. The read is audited."""
+    registry.get_patient(session, actor, patient_id, reason="收费窗口查看费用")
+    today = business_date()
+    days = set(repo.open_charge_days(session, patient_id))
+    days |= {(e, today) for e in encounters_with_charges(session, patient_id, today)}
+    days |= {
+        (s.encounter_id, s.business_date) for s in repo.settlements_of_patient(session, patient_id, today)
+    }
+    mine = [
+        (e, d)
+        for e, d in days
+        if actor.institution_id is None
+        or outpatient.find_encounter(session, e).institution_id == actor.institution_id
+    ]
+    return sorted(mine, key=lambda p: (p[1], p[0]))
+
+
+def reverse_at_counter(session: Session, actor: Actor, settlement_id: int, reason: str) -> Settlement:
+    """A cashier reverses (冲正) a settlement of the actor's institution, with a reason."""
+    if not reason.strip():
+        raise SettlementRefused("冲正必须填写原因")
+    _require_counter(session, actor, institution_of_settlement(session, settlement_id))
+    done = reverse(
+        session, settlement_id, reason=f"{actor.display_name or actor.username} 冲正：{reason.strip()}"
+    )
+    record_access(
+        session,
+        actor,
+        action="update",
+        resource=f"settlements/{settlement_id}",
+        patient_id=done.patient_id,
+        reason=f"冲正：{reason.strip()}",
+    )
+    return done
+
+
+@dataclass(frozen=True)
+class CounterRefund:
+    """A refund at the counter: the order cancelled, the old and new settlement, and what came back."""
+
+    order_id: int
+    item_name: str
+    old_settlement_id: int
+    new_settlement_id: int | None
+    refunded_cash: int  # back through the payment channel
+    refunded_accounts: int  # back to the personal and mutual-aid accounts
+    refunded_fund: int  # returned to the insurance fund
+
+
+def refund_unperformed_order(session: Session, actor: Actor, order_id: int, reason: str) -> CounterRefund:
+    """A cashier refunds a settled order that was not performed (退费): the order is cancelled, the
+    day's settlement reversed and the rest settled again the same way (``cancel_order``), so the
+    patient gets back the difference. Only charged, unperformed orders of a settled day qualify."""
+    if not reason.strip():
+        raise SettlementRefused("退费必须填写原因")
+    order = outpatient.get_order(session, order_id)
+    encounter = outpatient.find_encounter(session, order.encounter_id)
+    _require_counter(session, actor, encounter.institution_id)
+    if order.status != "charged":
+        raise SettlementRefused("只能退未执行的已计费医嘱（已执行或已撤销的不能退费）")
+    charge = session.scalar(select(Charge).where(Charge.order_id == order.id))
+    if charge is None or charge.settlement_id is None:
+        raise SettlementRefused("该医嘱所在的就诊日尚未结算，无需退费；请由医生撤销医嘱")
+    old = session.get(Settlement, charge.settlement_id)
+    assert old is not None
+    parts_before = (old.cash, old.personal_account + old.mutual_aid, old.fund)
+    # the cashier acts on the doctor's behalf only for this cancellation (退费 of an unperformed item)
+    on_behalf = replace(actor, permissions=actor.permissions | {Permission.ENCOUNTER_WRITE})
+    new = cancel_order(session, on_behalf, order.id, f"收费处退费：{reason.strip()}")
+    after = (new.cash, new.personal_account + new.mutual_aid, new.fund) if new else (0, 0, 0)
+    record_access(
+        session,
+        actor,
+        action="update",
+        resource=f"orders/{order.id}",
+        patient_id=encounter.patient_id,
+        reason=f"收费处退费：{reason.strip()}",
+    )
+    return CounterRefund(
+        order_id=order.id,
+        item_name=order.item_name,
+        old_settlement_id=old.id,
+        new_settlement_id=new.id if new else None,
+        refunded_cash=parts_before[0] - after[0],
+        refunded_accounts=parts_before[1] - after[1],
+        refunded_fund=parts_before[2] - after[2],
+    )
+
+
+def pay_arrear_at_counter(
+    session: Session, actor: Actor, arrear_id: int, *, channel: Channel, idempotency_key: str
+) -> Arrear:
+    """A cashier takes the payment of an arrear (欠费补缴) at the counter; credit is restored."""
+    arrear = session.get(Arrear, arrear_id)
+    if arrear is None:
+        raise SettlementRefused(f"欠费记录不存在: {arrear_id}")
+    _require_counter(session, actor, institution_of_settlement(session, arrear.settlement_id))
+    return pay_arrear(
+        session,
+        arrear_id,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        payer_ref=f"counter-{actor.username}",
+    )
+
+
+def settlement_history(session: Session, patient_id: int, encounter_id: int, day: date) -> list[Settlement]:
+    """Every settlement attempt of an encounter-day (reversed ones included), oldest first."""
+    return [
+        s
+        for s in reversed(repo.settlements_of_patient(session, patient_id, day))
+        if s.encounter_id == encounter_id and s.business_date == day
+    ]

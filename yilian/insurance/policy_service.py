@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from yilian.insurance.domain import NO_INSURANCE, SplitPolicy, YearToDate
+from yilian.insurance.domain import (
+    NO_INSURANCE,
+    Accounts,
+    BillLine,
+    Split,
+    SplitPolicy,
+    YearToDate,
+    split_bill,
+)
 from yilian.insurance.policies import InsurancePolicy, InsuranceYear, PersonalAccount
-from yilian.kit.errors import NotFound
+from yilian.kit import events
+from yilian.kit.audit import record_access
+from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.errors import Forbidden, InvalidInput, NotFound
 
 
 class PolicyNotFound(NotFound):
@@ -145,3 +158,173 @@ def credit_account(session: Session, patient_id: int, amount: int) -> None:
         .where(PersonalAccount.patient_id == patient_id)
         .values(balance=PersonalAccount.balance + amount)
     )
+
+
+# ---------------------------------------------------------------- the insurance office's policy tables
+
+SCHEME_LABELS = {"employee": "职工医保", "resident": "居民医保"}
+TIER_LABELS = {"tertiary": "三级医院", "secondary": "二级医院", "primary": "基层医疗机构"}
+VISIT_TYPE_LABELS = {"outpatient": "普通门诊", "chronic": "门诊慢特病", "inpatient": "住院"}
+MAX_AMOUNT = 100_000_000_00  # ¥100 million: a typing slip, not a policy
+
+
+class InvalidPolicy(InvalidInput):
+    code = "invalid_insurance_policy"
+    title = "医保待遇政策不合法"
+
+
+def policy_problems(
+    *,
+    region_code: str,
+    scheme: str,
+    tier: str,
+    visit_type: str,
+    year: int,
+    deductible: int,
+    ratio_permille: int,
+    cap: int,
+) -> list[str]:
+    """Return what is wrong with a policy row (Chinese, for people); empty when it may be saved."""
+    problems: list[str] = []
+    if not re.fullmatch(r"\d{6}", region_code or ""):
+        problems.append("统筹区划代码应为 6 位数字")
+    if scheme not in SCHEME_LABELS:
+        problems.append(f"险种应为 {'/'.join(SCHEME_LABELS.values())}")
+    if tier not in TIER_LABELS:
+        problems.append(f"机构级别应为 {'/'.join(TIER_LABELS.values())}")
+    if visit_type not in VISIT_TYPE_LABELS:
+        problems.append(f"就诊类型应为 {'/'.join(VISIT_TYPE_LABELS.values())}")
+    if not 2000 <= year <= 2100:
+        problems.append("年度应在 2000–2100 之间")
+    if not 0 <= deductible <= MAX_AMOUNT:
+        problems.append("起付线不能为负，且不超过 1 亿元")
+    if not 0 <= cap <= MAX_AMOUNT:
+        problems.append("封顶线不能为负，且不超过 1 亿元")
+    if not 0 <= ratio_permille <= 1000:
+        problems.append("报销比例应在 0–1000‰（0–100%）之间")
+    return problems
+
+
+def list_policies(
+    session: Session,
+    actor: Actor,
+    *,
+    region_code: str | None = None,
+    scheme: str | None = None,
+    tier: str | None = None,
+    visit_type: str | None = None,
+    year: int | None = None,
+) -> list[InsurancePolicy]:
+    """Return the policy rows matching the filters (None = any), in table order."""
+    _require_policy_office(actor)
+    query = select(InsurancePolicy)
+    for column, value in (
+        (InsurancePolicy.region_code, region_code),
+        (InsurancePolicy.scheme, scheme),
+        (InsurancePolicy.tier, tier),
+        (InsurancePolicy.visit_type, visit_type),
+        (InsurancePolicy.year, year),
+    ):
+        if value is not None and value != "":
+            query = query.where(column == value)
+    order = {"tertiary": 0, "secondary": 1, "primary": 2}
+    rows = list(session.scalars(query))
+    return sorted(
+        rows,
+        key=lambda r: (-r.year, r.region_code, r.visit_type, r.scheme, order.get(r.tier, 9)),
+    )
+
+
+def save_policy(
+    session: Session,
+    actor: Actor,
+    *,
+    region_code: str,
+    scheme: str,
+    tier: str,
+    visit_type: str,
+    year: int,
+    deductible: int,
+    ratio_permille: int,
+    cap: int,
+    accounts_pay_self_funded: bool = False,
+) -> InsurancePolicy:
+    """The insurance office creates or changes one policy row; every problem is listed and nothing is
+    stored when a value is not acceptable. Audited, and announced as ``insurance.policy_changed``."""
+    _require_policy_office(actor)
+    problems = policy_problems(
+        region_code=region_code,
+        scheme=scheme,
+        tier=tier,
+        visit_type=visit_type,
+        year=year,
+        deductible=deductible,
+        ratio_permille=ratio_permille,
+        cap=cap,
+    )
+    if problems:
+        raise InvalidPolicy("；".join(problems))
+    row = set_policy(
+        session,
+        region_code=region_code,
+        scheme=scheme,
+        tier=tier,
+        visit_type=visit_type,
+        year=year,
+        deductible=deductible,
+        ratio_permille=ratio_permille,
+        cap=cap,
+        accounts_pay_self_funded=accounts_pay_self_funded,
+    )
+    label = (
+        f"{region_code} {year} {SCHEME_LABELS[scheme]} {TIER_LABELS[tier]} {VISIT_TYPE_LABELS[visit_type]}"
+    )
+    record_access(
+        session,
+        actor,
+        action="update",
+        resource=f"insurance_policies/{row.id}",
+        reason=f"{label}：起付线 {deductible} 分，比例 {ratio_permille}‰，封顶线 {cap} 分",
+    )
+    events.emit(session, "insurance.policy_changed", {"policy_id": row.id, "year": year})
+    return row
+
+
+def _require_policy_office(actor: Actor) -> None:
+    if not actor.has(Permission.INSURANCE_POLICY):
+        raise Forbidden(f"当前角色（{actor.role.label}）不能维护医保待遇政策")
+
+
+def trial_split(
+    session: Session,
+    actor: Actor,
+    *,
+    region_code: str,
+    scheme: str,
+    tier: str,
+    visit_type: str,
+    year: int,
+    lines: Sequence[BillLine],
+    year_so_far: YearToDate = YearToDate(),
+    accounts: Accounts = Accounts(),
+) -> Split:
+    """Split a trial bill (试算) with the stored policy row of the key; nothing is stored."""
+    _require_policy_office(actor)
+    row = session.scalar(
+        select(InsurancePolicy).where(
+            InsurancePolicy.region_code == region_code,
+            InsurancePolicy.scheme == scheme,
+            InsurancePolicy.tier == tier,
+            InsurancePolicy.visit_type == visit_type,
+            InsurancePolicy.year == year,
+        )
+    )
+    if row is None:
+        raise PolicyNotFound(f"{region_code} {year} 年无该险种、级别与就诊类型的待遇政策")
+    policy = SplitPolicy(
+        deductible=row.deductible,
+        ratio=Decimal(row.ratio_permille) / 1000,
+        cap=row.cap,
+        accounts_pay_self_funded=row.accounts_pay_self_funded,
+    )
+    return split_bill(lines, policy, year_so_far, accounts)

@@ -76,6 +76,9 @@ class Permission(StrEnum):
     # billing (收费、对账)
     BILLING_CASHIER = "billing:cashier"
     BILLING_RECONCILE = "billing:reconcile"
+    BILLING_POLICY = "billing:policy"  # an institution's credit-care policy (先诊疗后付费)
+    # insurance settlement policy tables (医保待遇政策)
+    INSURANCE_POLICY = "insurance:policy"
     # CHS-DRG
     DRG_GROUP = "drg:group"
     DRG_ANALYZE = "drg:analyze"
@@ -106,6 +109,7 @@ _INSURANCE_OFFICE = {
     Permission.DRG_ANALYZE,
     Permission.DRG_MANAGE,
     Permission.RESULTS_STATS,
+    Permission.INSURANCE_POLICY,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -166,6 +170,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.DRG_MANAGE,
             Permission.BILLING_CASHIER,
             Permission.BILLING_RECONCILE,
+            Permission.BILLING_POLICY,
         }
         | _INSURANCE_OFFICE
     ),
