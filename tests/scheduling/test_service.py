@@ -17,7 +17,7 @@ from yilian.kit.events import OutboxEvent
 from yilian.registry import service as registry
 from yilian.scheduling import errors
 from yilian.scheduling import service as svc
-from yilian.scheduling.models import ReturnVisit, Schedule, Slot
+from yilian.scheduling.models import Booking, ReturnVisit, Schedule, Slot
 
 DESK = Actor.system("test-desk")
 DAY1 = date(2026, 5, 7)  # frozen_clock: 2026-05-07 09:00 Asia/Shanghai
@@ -228,3 +228,49 @@ def test_indicators_count_what_happened(
     assert svc.indicators(session, inst, DAY1, DAY1).return_visits == 0
     with pytest.raises(InvalidInput, match="结束日期"):
         svc.indicators(session, inst, DAY1, date(2026, 1, 1))
+
+
+def test_unpaid_hold_expires_and_its_place_goes_to_the_next_patient(
+    session: Session, world: World, frozen_clock: clock.FrozenClock
+) -> None:
+    me = patient_actor(world.patient_id)
+    slot = first_slot(session, world.s1)
+    slot.capacity = 1
+    held = svc.book(session, me, slot_id=slot.id, patient_id=world.patient_id)
+    other = make_patient(session, name="赵六")
+    with pytest.raises(errors.SlotFull):
+        svc.book(session, DESK, slot_id=slot.id, patient_id=other.id, channel="desk")
+    frozen_clock.advance(timedelta(minutes=11))  # hold_minutes = 10
+    taken = svc.book(session, DESK, slot_id=slot.id, patient_id=other.id, channel="desk")
+    assert taken.status == "held" and held.status == "expired"
+    session.refresh(slot)
+    assert slot.booked == 1
+    with pytest.raises(errors.HoldExpired):
+        svc.confirm(session, me, held.id, payment_method="phone")
+    assert session.get(Booking, held.id).status == "expired"  # type: ignore[union-attr]
+
+
+def test_a_hold_past_its_time_cannot_be_confirmed_and_the_job_releases_it(
+    session: Session, world: World, frozen_clock: clock.FrozenClock
+) -> None:
+    me = patient_actor(world.patient_id)
+    slot = first_slot(session, world.s1)
+    held = svc.book(session, me, slot_id=slot.id, patient_id=world.patient_id)
+    frozen_clock.advance(timedelta(minutes=10, seconds=1))
+    with pytest.raises(errors.HoldExpired):
+        svc.confirm(session, me, held.id, payment_method="phone")
+    assert svc.expire_holds(session) == 1
+    assert svc.expire_holds(session) == 0
+    session.refresh(slot)
+    assert slot.booked == 0
+
+
+def test_cancelling_twice_releases_the_place_once(session: Session, world: World) -> None:
+    slot = first_slot(session, world.s1)
+    b = svc.book(session, DESK, slot_id=slot.id, patient_id=world.patient_id, channel="desk")
+    svc.confirm(session, DESK, b.id)
+    svc.cancel(session, DESK, b.id)
+    with pytest.raises(errors.BookingStateError):
+        svc.cancel(session, DESK, b.id)
+    session.refresh(slot)
+    assert slot.booked == 0

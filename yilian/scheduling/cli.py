@@ -112,6 +112,19 @@ def indicators(
     typer.echo(json.dumps(asdict(result), ensure_ascii=False, indent=2))
 
 
+@app.command("expire-holds")
+def expire_holds() -> None:
+    """Release the places of bookings held but not paid within the hold time (锁号超时); run every minute
+    (booking also releases stale holds of a full slot and of the booking patient on its own)."""
+    try:
+        with unit_of_work() as session:
+            n = service.expire_holds(session, limit=100_000)
+    except YilianError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"释放超时锁号 {n} 个")
+
+
 @app.command("stop")
 def stop(schedule_id: int, reason: Annotated[str, typer.Option(help="停诊原因")] = "") -> None:
     """停诊: cancel a clinic's bookings, mark paid fees refund-due and notify the patients."""

@@ -68,3 +68,8 @@ class BookingNotFound(NotFound):
 class InvalidSchedule(BadRequest):
     code = "invalid_schedule"
     title = "排班参数无效"
+
+
+class HoldExpired(Conflict):
+    code = "hold_expired"
+    title = "锁号已超时，号源已释放，请重新预约"

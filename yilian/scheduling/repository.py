@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -43,6 +43,42 @@ def release_place(session: Session, slot_id: int) -> None:
         .values(booked=Slot.booked - 1)
         .execution_options(synchronize_session=False)
     )
+
+
+def transition(
+    session: Session,
+    booking_id: int,
+    from_statuses: Sequence[str],
+    to_status: str,
+    *,
+    at: datetime,
+    hold_valid_at: datetime | None = None,
+) -> bool:
+    """Move a booking between statuses with a conditional UPDATE and a checked row count, so two
+    concurrent changes (cancel twice, confirm against expiry) cannot both act on capacity."""
+    q = update(Booking).where(Booking.id == booking_id, Booking.status.in_(from_statuses))
+    if hold_valid_at is not None:
+        q = q.where(Booking.hold_expires_at >= hold_valid_at)
+    result = session.execute(
+        q.values(status=to_status, updated_at=at).execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def stale_holds(
+    session: Session,
+    now: datetime,
+    *,
+    slot_id: int | None = None,
+    patient_id: int | None = None,
+    limit: int = 500,
+) -> list[int]:
+    q = select(Booking.id).where(Booking.status == "held", Booking.hold_expires_at < now)
+    if slot_id is not None:
+        q = q.where(Booking.slot_id == slot_id)
+    if patient_id is not None:
+        q = q.where(Booking.patient_id == patient_id)
+    return list(session.scalars(q.order_by(Booking.id).limit(limit)))
 
 
 def by_idempotency_key(session: Session, key: str) -> Booking | None:

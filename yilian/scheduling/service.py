@@ -25,6 +25,7 @@ from yilian.scheduling.errors import (
     ClinicStopped,
     DailyLimitReached,
     DuplicateBooking,
+    HoldExpired,
     NoShowBanned,
     NotReturnEligible,
     QueueEmpty,
@@ -41,6 +42,15 @@ from yilian.scheduling.models import (
     SchedulingPolicy,
     Slot,
 )
+
+STATUS_TEXT = {
+    "held": "锁号待支付",
+    "confirmed": "已挂号",
+    "cancelled": "已取消",
+    "expired": "锁号超时",
+    "no_show": "爽约",
+    "stopped": "已停诊",
+}
 
 PERIOD_TIMES: dict[str, tuple[time, time]] = {
     "am": (time(8, 0), time(11, 30)),
@@ -168,12 +178,15 @@ def stop_clinic(session: Session, actor: Actor, schedule_id: int, reason: str = 
     _require(actor, Permission.SCHEDULE_MANAGE)
     sched = get_schedule(session, schedule_id)
     sched.status = "stopped"
-    affected = repo.bookings_of_schedule(session, schedule_id, repo.ACTIVE)
+    affected = [
+        b
+        for b in repo.bookings_of_schedule(session, schedule_id, repo.ACTIVE)
+        if repo.transition(session, b.id, repo.ACTIVE, "stopped", at=utcnow())
+    ]
     for b in affected:
-        b.status = "stopped"
+        session.refresh(b)
         if b.payment_state == "paid":
             b.payment_state = "refund_due"
-        b.updated_at = utcnow()
         events.emit(
             session,
             "scheduling.clinic_stopped",
@@ -345,6 +358,7 @@ def book(
     slot = session.get(Slot, slot_id)
     if slot is None:
         raise ScheduleNotFound("号源不存在")
+    expire_holds(session, patient_id=patient_id)  # the patient's own unpaid holds stop counting
     sched = get_schedule(session, slot.schedule_id)
     if sched.status != "open":
         raise ClinicStopped()
@@ -372,7 +386,9 @@ def book(
         raise DailyLimitReached()
     if refusal is domain.BookingRefusal.NO_SHOW_BAN:
         raise NoShowBanned()
-    if not repo.claim_place(session, slot.id):
+    if not repo.claim_place(session, slot.id) and not (
+        expire_holds(session, slot_id=slot.id) and repo.claim_place(session, slot.id)
+    ):
         raise SlotFull()
     session.expire(slot, ["booked"])
     registry.find_patient(session, patient_id)
@@ -425,18 +441,27 @@ def confirm(session: Session, actor: Actor, booking_id: int, *, payment_method: 
     if payment_method not in payment_methods():
         raise InvalidInput(f"未知的缴费方式: {payment_method}")
     b = get_booking(session, actor, booking_id)
+    if b.status == "expired":
+        raise HoldExpired()
     if b.status != "held":
-        raise BookingStateError(f"预约状态为 {b.status}，不能确认")
+        raise BookingStateError(f"预约状态为 {STATUS_TEXT.get(b.status, b.status)}，不能确认")
     sched = get_schedule(session, b.schedule_id)
     inst = registry.get_institution(session, b.institution_id)
     policy = get_policy(session, b.institution_id)
-    if b.fee_fen == 0:
-        b.payment_state = "free"
-    elif payment_method in _fee_payers:
-        b.payment_state = _fee_payers[payment_method][1](session, b)
-    else:
-        b.payment_state = "paid"
-    b.status = "confirmed"
+    # claim the confirmation first: an expired hold (its place may already be someone else's) or a
+    # concurrent confirmation finds the row changed and is refused; the fee is taken only after
+    # (in a savepoint: a refused fee leaves the booking held, whatever the caller does next)
+    with session.begin_nested():
+        if not repo.transition(session, b.id, ("held",), "confirmed", at=utcnow(), hold_valid_at=utcnow()):
+            raise HoldExpired()
+        if b.fee_fen == 0:
+            state = "free"
+        elif payment_method in _fee_payers:
+            state = _fee_payers[payment_method][1](session, b)
+        else:
+            state = "paid"
+    session.refresh(b)
+    b.payment_state = state
     b.payment_method = payment_method
     b.paid_at = utcnow()
     b.qualifies_three_day = domain.qualifies_three_day(
@@ -462,12 +487,13 @@ def cancel(session: Session, actor: Actor, booking_id: int) -> Booking:
         policy, local_now=local_now(), clinic_day=b.day, slot_start=slot.start
     ):
         raise CancelTooLate()
+    if not repo.transition(session, b.id, repo.ACTIVE, "cancelled", at=utcnow()):
+        raise BookingStateError("该预约已被取消或已变更")
     repo.release_place(session, b.slot_id)
     session.expire(slot, ["booked"])
+    session.refresh(b)
     if b.payment_state == "paid":
         b.payment_state = "refund_due"
-    b.status = "cancelled"
-    b.updated_at = utcnow()
     session.flush()
     events.emit(session, "scheduling.booking_cancelled", {"booking_id": b.id, "patient_id": b.patient_id})
     return b
@@ -476,12 +502,28 @@ def cancel(session: Session, actor: Actor, booking_id: int) -> Booking:
 def mark_no_show(session: Session, actor: Actor, booking_id: int) -> Booking:
     _require(actor, Permission.REGISTRATION_DESK)
     b = get_booking(session, actor, booking_id)
-    if b.status != "confirmed":
+    if b.status != "confirmed" or not repo.transition(session, b.id, ("confirmed",), "no_show", at=utcnow()):
         raise BookingStateError("只有已确认的预约可以记为爽约")
-    b.status = "no_show"
-    b.updated_at = utcnow()
-    session.flush()
+    session.refresh(b)
     return b
+
+
+def expire_holds(
+    session: Session, *, slot_id: int | None = None, patient_id: int | None = None, limit: int = 500
+) -> int:
+    """Release the places of holds not paid within ``hold_minutes`` (锁号超时); returns how many."""
+    now = utcnow()
+    released = 0
+    for booking_id in repo.stale_holds(session, now, slot_id=slot_id, patient_id=patient_id, limit=limit):
+        if not repo.transition(session, booking_id, ("held",), "expired", at=now):
+            continue  # confirmed or cancelled meanwhile
+        b = find_booking(session, booking_id)
+        session.refresh(b)
+        repo.release_place(session, b.slot_id)
+        events.emit(session, "scheduling.hold_expired", {"booking_id": b.id, "patient_id": b.patient_id})
+        released += 1
+    session.flush()
+    return released
 
 
 # ---------------------------------------------------------------- indicators

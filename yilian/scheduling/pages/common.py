@@ -20,6 +20,7 @@ STATUS_LABELS = {
     "held": "待支付",
     "confirmed": "已挂号",
     "cancelled": "已取消",
+    "expired": "锁号超时",
     "no_show": "爽约",
     "stopped": "已停诊",
 }
@@ -27,6 +28,7 @@ STATUS_COLORS = {
     "held": "warning",
     "confirmed": "positive",
     "cancelled": "grey",
+    "expired": "grey",
     "no_show": "negative",
     "stopped": "negative",
 }
