@@ -604,18 +604,11 @@ def check_in(
     return _enqueue(session, sched, b, is_return=False, groups=groups or [])
 
 
-def return_visit(
-    session: Session, actor: Actor, booking_id: int, *, schedule_id: int, day: date | None = None
-) -> QueueEntry:
-    """一号管三天: a free return visit under ``booking_id`` to ``schedule_id`` (same department)."""
-    _require(actor, Permission.REGISTRATION_DESK)
-    b = get_booking(session, actor, booking_id)
-    if b.status != "confirmed":
-        raise NotReturnEligible("原挂号无效")
-    sched = get_schedule(session, schedule_id)
-    visit_day = day or business_date()
-    if sched.day != visit_day or sched.status != "open":
-        raise NotReturnEligible("复诊须挂入当日开诊的排班")
+def return_refusal(
+    session: Session, b: Booking, visit_day: date, target: Schedule | None = None
+) -> str | None:
+    """Why a free return visit under ``b`` on ``visit_day`` (into ``target``, default: the registration's
+    own department) is refused, in Chinese; None when it may go ahead (一号管三天, DOMAIN.md §1)."""
     policy = get_policy(session, b.institution_id)
     days = _department_open(session, b.department_id, b.day, policy.three_day_max_extension_days)
     facts = domain.RegistrationFacts(
@@ -631,13 +624,29 @@ def return_visit(
         policy,
         facts,
         visit_day=visit_day,
-        institution_id=sched.institution_id,
-        campus_id=sched.campus_id,
-        department_id=sched.department_id,
+        institution_id=target.institution_id if target else b.institution_id,
+        campus_id=target.campus_id if target else b.campus_id,
+        department_id=target.department_id if target else b.department_id,
         department_open=days.__contains__,
     )
+    return None if refusal is None else domain.RETURN_REFUSAL_TEXT[refusal.value]
+
+
+def return_visit(
+    session: Session, actor: Actor, booking_id: int, *, schedule_id: int, day: date | None = None
+) -> QueueEntry:
+    """一号管三天: a free return visit under ``booking_id`` to ``schedule_id`` (same department)."""
+    _require(actor, Permission.REGISTRATION_DESK)
+    b = get_booking(session, actor, booking_id)
+    if b.status != "confirmed":
+        raise NotReturnEligible("原挂号无效")
+    sched = get_schedule(session, schedule_id)
+    visit_day = day or business_date()
+    if sched.day != visit_day or sched.status != "open":
+        raise NotReturnEligible("复诊须挂入当日开诊的排班")
+    refusal = return_refusal(session, b, visit_day, sched)
     if refusal is not None:
-        raise NotReturnEligible(domain.RETURN_REFUSAL_TEXT[refusal.value])
+        raise NotReturnEligible(refusal)
     b.returns_used += 1
     b.updated_at = utcnow()
     session.add(

@@ -149,13 +149,19 @@ class _Desk:
                 views = service.patient_bookings(session, self.actor, self.patient_id)
                 names = Names(session)
                 targets: dict[int, dict[int, str]] = {}
+                refusals: dict[int, str] = {}
                 for v in views:
                     b = v.booking
-                    if b.status == "confirmed" and b.qualifies_three_day and b.day < today:
-                        targets[b.id] = {
-                            s.id: names.schedule(s)
-                            for s in service.return_visit_targets(session, self.actor, b.id)
-                        }
+                    if b.status != "confirmed" or not b.qualifies_three_day or b.day >= today:
+                        continue
+                    refusal = service.return_refusal(session, b, today)
+                    if refusal is not None:
+                        refusals[b.id] = refusal
+                        continue
+                    targets[b.id] = {
+                        s.id: names.schedule(s)
+                        for s in service.return_visit_targets(session, self.actor, b.id)
+                    }
                 with self.bookings:
                     if not views:
                         ui.label("该患者暂无预约或挂号").classes("text-grey-7")
@@ -167,6 +173,10 @@ class _Desk:
                         ):
                             booking_lines(v, names, self.methods)
                             self._actions(v.booking, v.ticket_no, targets.get(v.booking.id), today)
+                            if v.booking.id in refusals:
+                                ui.label(f"今日不能免费复诊：{refusals[v.booking.id]}").classes(
+                                    "text-grey-7 text-sm"
+                                ).props(f'data-testid="desk-no-return-{v.booking.id}"')
         except YilianError as exc:
             show_error(exc)
 
