@@ -114,3 +114,21 @@ def test_cli_import_reports_rejected_rows(tmp_path: Path, engine: object) -> Non
     result = CliRunner().invoke(catalog_cli, ["import", str(path)])
     assert result.exit_code == 1
     assert "line 2" in result.output and "nothing was stored" in result.output
+
+
+def test_search_by_code_name_or_pinyin_initials(session: Session) -> None:
+    from yilian.catalog.domain import name_initials
+
+    assert name_initials("葡萄糖测定（血糖）") == "pttcdxt"
+    assert name_initials("胸部CT平扫") == "xbctps"
+    service.import_items(session, HEADER + GLUCOSE + METFORMIN)
+
+    def codes(q: str) -> list[str]:
+        return [i.code for i in service.search_items(session, q=q)[0]]
+
+    assert codes("ptt") == ["250301001000000"]  # 葡萄糖 by initials
+    assert codes("YSEJ") == ["XA10BAM039A001010100001"]  # 盐酸二甲双胍 by initials, any case
+    assert codes("xa10bam") == ["XA10BAM039A001010100001"]  # by code, any case
+    assert codes("二甲双胍") == ["XA10BAM039A001010100001"]
+    assert codes("2503") == ["250301001000000"]
+    assert codes("zzz") == []

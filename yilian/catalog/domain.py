@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from pypinyin import Style, lazy_pinyin
+
 from yilian.catalog.errors import InvalidCatalogRow, InvalidDiagnosisCode, InvalidItemCode
 from yilian.kit.money import Fen, MoneyFormatError, parse_yuan
 
@@ -192,3 +194,19 @@ def _restrictions(raw: dict[str, str]) -> ItemRestrictions:
         settings=settings,
         min_level=int(level_text) if level_text else None,
     )
+
+
+def _mark_other(chars: str) -> list[str]:
+    return ["\x00" + chars]  # not Chinese: kept as it is, marked
+
+
+def name_initials(name: str) -> str:
+    """Pinyin initials of an item name for search (葡萄糖测定 → ptcd; 胸部CT平扫 → xbctps), lower case;
+    letters and digits that are not Chinese are kept whole."""
+    out: list[str] = []
+    for part in lazy_pinyin(name, style=Style.NORMAL, errors=_mark_other):  # type: ignore[arg-type]
+        if part.startswith("\x00"):
+            out.extend(ch.lower() for ch in part[1:] if ch.isascii() and ch.isalnum())
+        elif part:
+            out.append(part[0].lower())
+    return "".join(out)[:100]

@@ -20,6 +20,9 @@ class CatalogItem(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(16), index=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    name_initials: Mapped[str] = mapped_column(
+        String(100), index=True, default="", server_default=""
+    )  # 拼音首字母
     spec: Mapped[str] = mapped_column(String(100), default="")
     unit: Mapped[str] = mapped_column(String(16))
     price_fen: Mapped[int]

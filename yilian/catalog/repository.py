@@ -27,7 +27,11 @@ def search_items(
     query = select(CatalogItem).where(CatalogItem.is_active.is_(True))
     if q:
         query = query.where(
-            or_(CatalogItem.name.contains(q, autoescape=True), CatalogItem.code.startswith(q))
+            or_(
+                CatalogItem.name.contains(q, autoescape=True),
+                CatalogItem.code.startswith(q.upper()),
+                CatalogItem.name_initials.startswith(q.lower(), autoescape=True),
+            )
         )
     if kind:
         query = query.where(CatalogItem.kind == kind)

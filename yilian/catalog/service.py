@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy.orm import Session
 
 from yilian.catalog import repository as repo
-from yilian.catalog.domain import CatalogRow, check_diagnosis_code, parse_catalog_row
+from yilian.catalog.domain import CatalogRow, check_diagnosis_code, name_initials, parse_catalog_row
 from yilian.catalog.errors import DiagnosisNotFound, InvalidCatalogRow, ItemNotFound
 from yilian.catalog.models import CatalogItem, DiagnosisCode
 from yilian.catalog.schemas import ImportProblem, ImportReport
@@ -100,6 +100,7 @@ def import_items(session: Session, text: str, *, partial: bool = False) -> Impor
             values = {
                 "kind": row.kind.value,
                 "name": row.name,
+                "name_initials": name_initials(row.name),
                 "spec": row.spec,
                 "unit": row.unit,
                 "price_fen": row.price_fen,
