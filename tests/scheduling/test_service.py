@@ -274,3 +274,20 @@ def test_cancelling_twice_releases_the_place_once(session: Session, world: World
         svc.cancel(session, DESK, b.id)
     session.refresh(slot)
     assert slot.booked == 0
+
+
+def test_patient_checks_in_herself_once_and_not_for_others(
+    session: Session, world: World, frozen_clock: clock.FrozenClock
+) -> None:
+    from yilian.kit.errors import Forbidden
+
+    me = patient_actor(world.patient_id)
+    b = svc.book(session, me, slot_id=first_slot(session, world.s1).id, patient_id=world.patient_id)
+    svc.confirm(session, me, b.id, payment_method="phone")
+    entry = svc.check_in(session, me, b.id, groups=["军人"])
+    assert entry.ticket_no == 1 and not entry.priority  # groups are declared at the desk only
+    entry.status = "done"  # seen by the doctor
+    assert svc.check_in(session, me, b.id).id == entry.id  # no second place in the queue
+    other = make_patient(session, name="钱七")
+    with pytest.raises(Forbidden):
+        svc.check_in(session, patient_actor(other.id), b.id)

@@ -170,8 +170,10 @@ def cancel(session: SessionDep, actor: CurrentActor, booking_id: int) -> Booking
     return BookingRead.model_validate(service.cancel(session, actor, booking_id))
 
 
-@router.post("/bookings/{booking_id}/check-in", response_model=QueueEntryRead, summary="签到候诊")
-def check_in(session: SessionDep, actor: Desk, booking_id: int, body: CheckInBody) -> QueueEntryRead:
+@router.post(
+    "/bookings/{booking_id}/check-in", response_model=QueueEntryRead, summary="签到候诊（挂号处或患者自助）"
+)
+def check_in(session: SessionDep, actor: CurrentActor, booking_id: int, body: CheckInBody) -> QueueEntryRead:
     return QueueEntryRead.model_validate(service.check_in(session, actor, booking_id, groups=body.groups))
 
 

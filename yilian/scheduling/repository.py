@@ -221,6 +221,11 @@ def queue_entries(session: Session, schedule_id: int, statuses: Sequence[str]) -
     return session.scalars(q.order_by(QueueEntry.sort_key, QueueEntry.id)).all()
 
 
+def first_visit_entry(session: Session, booking_id: int) -> QueueEntry | None:
+    q = select(QueueEntry).where(QueueEntry.booking_id == booking_id, QueueEntry.is_return.is_(False))
+    return session.scalars(q.order_by(QueueEntry.id)).first()
+
+
 def next_ticket_no(session: Session, schedule_id: int) -> int:
     q = select(func.max(QueueEntry.ticket_no)).where(QueueEntry.schedule_id == schedule_id)
     return int(session.scalar(q) or 0) + 1

@@ -590,18 +590,22 @@ def _enqueue(
 def check_in(
     session: Session, actor: Actor, booking_id: int, *, groups: list[str] | None = None
 ) -> QueueEntry:
-    """签到 at kiosk or desk: a confirmed booking for today joins its schedule's queue."""
+    """签到 at the desk, or by the patient (phone / kiosk): a confirmed booking for today joins its
+    schedule's queue once; checking in again returns the same place. Priority groups are declared at
+    the desk only (age counts everywhere)."""
+    _require(actor, Permission.BOOKING_BOOK if actor.patient_id is not None else Permission.REGISTRATION_DESK)
     b = get_booking(session, actor, booking_id)
     if b.status != "confirmed":
         raise BookingStateError("预约未确认或已取消，不能签到")
     if b.day != business_date():
         raise BookingStateError("只能在就诊当日签到")
     sched = get_schedule(session, b.schedule_id)
-    if repo.queue_entries(session, sched.id, ("waiting", "called", "skipped")):
-        for e in repo.queue_entries(session, sched.id, ("waiting", "called", "skipped")):
-            if e.booking_id == b.id:
-                return e
-    return _enqueue(session, sched, b, is_return=False, groups=groups or [])
+    if sched.status != "open":
+        raise ClinicStopped()
+    existing = repo.first_visit_entry(session, b.id)
+    if existing is not None:
+        return existing
+    return _enqueue(session, sched, b, is_return=False, groups=[] if actor.patient_id else groups or [])
 
 
 def return_refusal(

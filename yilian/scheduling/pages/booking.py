@@ -273,6 +273,18 @@ class _BookingFlow:
                 ui.button("确定取消", on_click=go).props('color=negative data-testid="cancel-yes"')
         dialog.open()
 
+    def check_in(self, booking_id: int) -> None:
+        """自助签到 (phone or kiosk): join the doctor's queue on the clinic day."""
+        try:
+            with unit_of_work() as session:
+                entry = service.check_in(session, self.actor, booking_id)
+                ticket = entry.ticket_no
+        except YilianError as exc:
+            show_error(exc)
+            return
+        ui.notify(f"签到成功，候诊号 {ticket} 号，请留意候诊大屏叫号", type="positive")
+        self.refresh_mine()
+
     def rebook(self, institution_id: int, department_id: int) -> None:
         """停诊 → offer the same department's other clinics (the fee of the stopped one is refunded)."""
         self.hospital.set_value(institution_id)
@@ -307,6 +319,10 @@ class _BookingFlow:
                         if b.status not in ("held", "confirmed") or view.ticket_no is not None:
                             continue
                         with ui.row().classes("w-full justify-end gap-2"):
+                            if b.status == "confirmed" and b.day == local_now().date():
+                                ui.button("到院签到", on_click=lambda _e, b=b: self.check_in(b.id)).props(
+                                    f'dense data-testid="self-checkin-{b.id}"'
+                                )
                             if b.status == "held":
                                 ui.button(
                                     "去支付",
