@@ -145,9 +145,13 @@ def test_book_check_in_call_then_free_return_visit(
     display.get_by_test_id("display-call").wait_for()
     login(page, "doctor")
     page.goto("/scheduling/queue")  # type: ignore[attr-defined]
-    page.get_by_test_id(f"queue-{clinic.id}").get_by_text(f"{ticket} 号 候诊").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id(f"queue-{clinic.id}").get_by_text(f"{ticket} 号 {patient_name} 候诊").wait_for()  # type: ignore[attr-defined]
     page.get_by_test_id(f"call-next-{clinic.id}").click()  # type: ignore[attr-defined]
     display.get_by_test_id("display-call").filter(has_text=f"请 {ticket} 号").wait_for()
+    assert patient_name not in display.get_by_test_id("display-call").inner_text()  # masked on the big screen
+    page.get_by_test_id(f"queue-current-{clinic.id}").get_by_text(
+        f"{ticket} 号 {patient_name} 就诊中"
+    ).wait_for()  # type: ignore[attr-defined]
     _shot(page, "scheduling-doctor-queue")
     _shot(display, "scheduling-display-called")
     display.close()

@@ -179,6 +179,10 @@ def test_queue_check_in_priority_call_skip_recall(session: Session, world: World
         svc.confirm(session, DESK, b.id)
         entries.append(svc.check_in(session, DESK, b.id))
     assert entries[-1].priority and not entries[0].priority
+    screen = svc.queue_screen(session, world.s1.id)
+    assert screen.calling is None and screen.version == 5  # one bump per check-in
+    assert [w.patient_id for w in screen.waiting] == [old.id, *(p.id for p in young)]
+    assert screen.waiting[0].masked_name == "老*" and screen.waiting[0].priority
     first = svc.call_next(session, DESK, world.s1.id)
     assert first.patient_id == old.id  # 70+ first
     second = svc.call_next(session, DESK, world.s1.id)
@@ -188,6 +192,9 @@ def test_queue_check_in_priority_call_skip_recall(session: Session, world: World
     svc.skip(session, DESK, second.id)
     order = [e.patient_id for e in svc.queue(session, world.s1.id) if e.status == "waiting"]
     assert order == [young[1].id, young[2].id, young[3].id, young[0].id]
+    screen = svc.queue_screen(session, world.s1.id)
+    assert screen.calling is None and [w.patient_id for w in screen.waiting] == order
+    assert svc.queue_version(session, world.s1.id) == 9
     topics = session.scalars(
         select(OutboxEvent.topic).where(OutboxEvent.topic == "scheduling.queue_changed")
     ).all()

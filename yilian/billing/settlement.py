@@ -35,7 +35,6 @@ from yilian.billing.domain import (
 )
 from yilian.billing.errors import (
     ChannelDeclined,
-    CreditRefused,
     InvalidCreditPolicy,
     NothingToSettle,
     SettlementRefused,
@@ -62,7 +61,6 @@ from yilian.results import service as results
 from yilian.results.service import CheckOutcome
 from yilian.scheduling import service as scheduling
 from yilian.scheduling.domain import CLINIC_TYPE_LABELS
-from yilian.scheduling.models import Booking
 
 VISIT_TYPE = "outpatient"
 # Claim-line ids of the platform's own orders live above imported claim files' ids (audit_claim_lines
@@ -235,25 +233,7 @@ def order_with_credit(
 
 # ---------------------------------------------------------------- registration fee on credit (记账挂号)
 
-CREDIT_METHOD = "credit"
 REGISTRATION_FEE_CLASS = "甲"  # 诊察费 is a class-甲 service item
-
-
-def _take_fee_on_credit(session: Session, booking: Booking) -> str:
-    """Scheduling's fee payer for ``credit``: the registration fee goes onto the day's bill, if the
-    patient may be treated on credit; else the reason is given and nothing is confirmed."""
-    policy = credit_policy(session, booking.institution_id)
-    reason = credit_refusal(
-        policy,
-        standing(session, booking.patient_id, policy, business_date()),
-        scheduling.clinic_type_of(session, booking.id),
-    )
-    if reason is not None:
-        raise CreditRefused(f"不能先诊疗后付费挂号：{reason}")
-    return "credit"
-
-
-scheduling.register_fee_payer(CREDIT_METHOD, "先诊疗后付费（记账）", _take_fee_on_credit)
 
 
 def ensure_registration_charge(session: Session, encounter_id: int) -> Charge | None:

@@ -248,3 +248,10 @@ def live_consent(
         )
         .limit(1)
     )
+
+
+def patient_names(session: Session, patient_ids: Sequence[int]) -> dict[int, str]:
+    if not patient_ids:
+        return {}
+    rows = session.execute(select(Patient.id, Patient.name).where(Patient.id.in_(patient_ids)))
+    return {int(r[0]): str(r[1]) for r in rows}

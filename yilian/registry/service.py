@@ -458,6 +458,11 @@ def find_patient(session: Session, patient_id: int) -> Patient:
     return patient
 
 
+def patient_names(session: Session, patient_ids: Sequence[int]) -> dict[int, str]:
+    """Names of patients by id, for other areas' screens that check access themselves (queues)."""
+    return repo.patient_names(session, sorted(set(patient_ids)))
+
+
 def create_patient(session: Session, actor: Actor, data: PatientCreate) -> Patient:
     """Create a patient in the master index: one person, one record (duplicate ID numbers refused)."""
     _require(actor, Permission.PATIENT_CREATE)

@@ -38,6 +38,8 @@ class Schedule(Base):
     location: Mapped[str] = mapped_column(String(100), default="")
     status: Mapped[str] = mapped_column(String(16), default="open")
     firsts_since_return: Mapped[int] = mapped_column(default=0)
+    # bumped (atomically, in SQL) by every queue change: displays poll it to redraw without a reload
+    queue_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime]
 
 

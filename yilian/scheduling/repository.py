@@ -226,6 +226,24 @@ def first_visit_entry(session: Session, booking_id: int) -> QueueEntry | None:
     return session.scalars(q.order_by(QueueEntry.id)).first()
 
 
+def bump_queue_version(session: Session, schedule_id: int) -> None:
+    session.execute(
+        update(Schedule)
+        .where(Schedule.id == schedule_id)
+        .values(queue_version=Schedule.queue_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def queue_version(session: Session, schedule_id: int) -> int:
+    return int(session.scalar(select(Schedule.queue_version).where(Schedule.id == schedule_id)) or 0)
+
+
+def last_called(session: Session, schedule_id: int) -> QueueEntry | None:
+    q = select(QueueEntry).where(QueueEntry.schedule_id == schedule_id, QueueEntry.called_at.is_not(None))
+    return session.scalars(q.order_by(QueueEntry.called_at.desc(), QueueEntry.id.desc())).first()
+
+
 def next_ticket_no(session: Session, schedule_id: int) -> int:
     q = select(func.max(QueueEntry.ticket_no)).where(QueueEntry.schedule_id == schedule_id)
     return int(session.scalar(q) or 0) + 1

@@ -15,6 +15,7 @@ from yilian.kit.audit import record_access
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.clock import age_on, business_date, local_now, utcnow
 from yilian.kit.errors import Forbidden, InvalidInput
+from yilian.kit.masking import mask_name
 from yilian.registry import service as registry
 from yilian.scheduling import domain
 from yilian.scheduling import repository as repo
@@ -549,6 +550,7 @@ def indicators(session: Session, institution_id: int, start: date, end: date) ->
 
 
 def _emit_queue(session: Session, sched: Schedule, kind: str, entry: QueueEntry) -> None:
+    repo.bump_queue_version(session, sched.id)
     events.emit(
         session,
         "scheduling.queue_changed",
@@ -732,6 +734,68 @@ def close_episode(session: Session, booking_id: int) -> None:
         b.episode_closed = True
         b.updated_at = utcnow()
         session.flush()
+
+
+@dataclass(frozen=True)
+class QueueLine:
+    """One waiting or called patient as a queue screen shows them."""
+
+    entry_id: int
+    ticket_no: int
+    patient_id: int
+    name: str
+    masked_name: str  # for the waiting-room display (张*杰)
+    status: str
+    is_return: bool
+    priority: bool
+    calls: int
+
+
+@dataclass(frozen=True)
+class QueueScreen:
+    version: int
+    location: str
+    calling: QueueLine | None  # the patient being called now (or last called, if still in the room)
+    waiting: list[QueueLine]  # in the order they will be called
+
+
+def queue_screen(session: Session, schedule_id: int) -> QueueScreen:
+    """What the doctor's queue and the waiting-room display show: the current call and the waiting
+    patients in calling order (priority first, return visits interleaved as ``pick_next`` does)."""
+    sched = get_schedule(session, schedule_id)
+    policy = get_policy(session, sched.institution_id)
+    entries = list(repo.queue_entries(session, schedule_id, ("waiting", "called")))
+    names = registry.patient_names(session, [e.patient_id for e in entries])
+
+    def line(e: QueueEntry) -> QueueLine:
+        name = names.get(e.patient_id, "")
+        return QueueLine(
+            e.id, e.ticket_no, e.patient_id, name, mask_name(name), e.status, e.is_return, e.priority, e.calls
+        )
+
+    order: list[QueueEntry] = []
+    pending = [e for e in entries if e.status == "waiting"]
+    counter = sched.firsts_since_return
+    by_id = {e.id: e for e in pending}
+    while pending:
+        pick = domain.pick_next(
+            policy, [domain.Waiting(e.id, e.sort_key, e.priority, e.is_return) for e in pending], counter
+        )
+        assert pick is not None
+        counter = domain.after_call_counter(pick, counter)
+        order.append(by_id[pick.entry_id])
+        pending = [e for e in pending if e.id != pick.entry_id]
+    called = [e for e in entries if e.status == "called"]
+    return QueueScreen(
+        version=repo.queue_version(session, schedule_id),
+        location=sched.location,
+        calling=line(called[0]) if called else None,
+        waiting=[line(e) for e in order],
+    )
+
+
+def queue_version(session: Session, schedule_id: int) -> int:
+    return repo.queue_version(session, schedule_id)
 
 
 def queue(session: Session, schedule_id: int) -> list[QueueEntry]:
