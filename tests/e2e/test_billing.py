@@ -5,7 +5,9 @@ father plus WeChat for the rest, and the cashier's page shows the settlement."""
 from __future__ import annotations
 
 import os
+import re
 
+from playwright.sync_api import expect
 from sqlalchemy import create_engine, select
 
 from tests.e2e.conftest import login, screenshot
@@ -38,6 +40,7 @@ def test_credit_visit_settled_once_with_mutual_aid(page: object, phone_page: obj
     page.get_by_test_id("clinic-patient").filter(has_text=child.name).wait_for()  # type: ignore[attr-defined]
     page.get_by_test_id("clinic-start").click()  # type: ignore[attr-defined]
     page.get_by_test_id("clinic-visit").filter(has_text="就诊号").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("clinic-credit").filter(has_text="今日信用额度剩余").wait_for()  # type: ignore[attr-defined]
     _pick(page, "clinic-item", "葡萄糖测定（血糖）")
     page.get_by_test_id("clinic-order").click()  # type: ignore[attr-defined]
     # she had a glucose test at another alliance hospital 10 days ago: the repeat-order prompt shows it
@@ -49,7 +52,9 @@ def test_credit_visit_settled_once_with_mutual_aid(page: object, phone_page: obj
     page.get_by_test_id("recognition-refuse").click()  # type: ignore[attr-defined]
     page.get_by_test_id("clinic-message").filter(has_text="已开立").wait_for()  # type: ignore[attr-defined]
     assert "先诊疗后付费" in page.get_by_test_id("clinic-message").inner_text()  # type: ignore[attr-defined]
-    _pick(page, "clinic-item", "阿托伐他汀钙片")
+    # the catalogue is searched by pinyin initials (阿托伐他汀 → atft): the first match is chosen
+    page.get_by_test_id("clinic-item-query").fill("atft")  # type: ignore[attr-defined]
+    expect(page.get_by_test_id("clinic-item")).to_have_value(re.compile("^阿托伐他汀钙片"))  # type: ignore[attr-defined]
     page.get_by_test_id("clinic-order").click()  # type: ignore[attr-defined]
     page.get_by_test_id("clinic-message").filter(has_text="阿托伐他汀钙片").wait_for()  # type: ignore[attr-defined]
     orders = page.get_by_test_id("clinic-orders")  # type: ignore[attr-defined]
@@ -58,6 +63,7 @@ def test_credit_visit_settled_once_with_mutual_aid(page: object, phone_page: obj
     page.get_by_role("option", name="葡萄糖测定（血糖）").first.click()  # type: ignore[attr-defined]
     page.get_by_test_id("clinic-perform").click()  # type: ignore[attr-defined]
     orders.get_by_text("已执行").wait_for()
+    assert "已用 ¥0.00" not in page.get_by_test_id("clinic-credit").inner_text()  # type: ignore[attr-defined]
     screenshot(page, "billing-doctor-orders")
 
     login(phone_page, "patient")

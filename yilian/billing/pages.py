@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
+from sqlalchemy.orm import Session
 
 from yilian.billing import service as payments
 from yilian.billing import settlement as billing
@@ -108,6 +109,16 @@ def _bill_rows(encounter_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def _item_options(session: Session, q: str) -> dict[str, str]:
+    """Orderable catalogue items matching a code, a name or pinyin initials (all when ``q`` is empty)."""
+    items, _ = catalog.search_items(session, q=q, limit=200)
+    return {
+        i.code: f"{i.name}（{yuan(i.price_fen)}/{i.unit}，{i.insurance_class}类）"
+        for i in items
+        if i.kind in ORDERABLE
+    }
+
+
 @ui.page("/clinic")
 def clinic_page(request: Request) -> RedirectResponse | None:
     """Order entry: find the patient, open the visit, diagnose and order."""
@@ -117,13 +128,16 @@ def clinic_page(request: Request) -> RedirectResponse | None:
     if not allowed(actor, Permission.ENCOUNTER_WRITE):
         return None
     state: dict[str, Any] = {"encounter_id": None}
+    preset: dict[int, str] = {}
     with unit_of_work() as session:
-        items, _ = catalog.search_items(session, limit=200)
-        item_options = {
-            i.code: f"{i.name}（{yuan(i.price_fen)}/{i.unit}，{i.insurance_class}类）"
-            for i in items
-            if i.kind in ORDERABLE
-        }
+        item_options = _item_options(session, "")
+        wanted = request.query_params.get("patient_id", "")
+        if wanted.isdigit():  # from the doctor's queue: the patient being called
+            try:
+                p = registry.get_patient(session, actor, int(wanted), reason="叫号接诊")
+                preset = {p.id: f"{p.name} {p.mpi_id}"}
+            except YilianError:
+                preset = {}
         codes, _ = catalog.search_diagnoses(session, limit=200)
         diagnosis_options = {d.code: f"{d.code} {d.name}" for d in codes}
         department_id = None
@@ -141,12 +155,13 @@ def clinic_page(request: Request) -> RedirectResponse | None:
             )
             ui.button("查找", on_click=lambda: find()).props('data-testid="clinic-find"')
             patient_select = (
-                ui.select({}, label="患者")
+                ui.select(preset, label="患者", value=next(iter(preset), None))
                 .props('outlined dense data-testid="clinic-patient"')
                 .classes("w-72")
             )
             ui.button("接诊", on_click=lambda: start()).props('data-testid="clinic-start"')
         visit = ui.label("").classes("text-grey-8").props('data-testid="clinic-visit"')
+        credit = ui.label("").classes("text-sm").props('data-testid="clinic-credit"')
         with ui.row().classes("items-end gap-2"):
             diagnosis = (
                 ui.select(diagnosis_options, label="诊断 (ICD-10)", with_input=True)
@@ -155,6 +170,9 @@ def clinic_page(request: Request) -> RedirectResponse | None:
             )
             ui.button("添加诊断", on_click=lambda: diagnose()).props("outline")
         with ui.row().classes("items-end gap-2"):
+            ui.input("项目检索：编码 / 名称 / 拼音首字母", on_change=lambda e: search_items(e.value)).props(
+                'outlined dense clearable debounce=300 data-testid="clinic-item-query"'
+            ).classes("w-72")
             item = (
                 ui.select(item_options, label="医嘱项目", with_input=True)
                 .props('outlined dense data-testid="clinic-item"')
@@ -186,9 +204,25 @@ def clinic_page(request: Request) -> RedirectResponse | None:
         else:
             to_perform = None
 
+    def search_items(text: str | None) -> None:
+        with unit_of_work() as session:
+            options = _item_options(session, (text or "").strip())
+        item.set_options(options, value=next(iter(options), None) if text else None)
+
     def refresh() -> None:
         if state["encounter_id"] is None:
             return
+        with unit_of_work() as session:
+            status = billing.credit_status(session, state["encounter_id"])
+        if status.refusal:
+            credit.set_text(f"不可先诊疗后付费：{status.refusal}（医嘱须先缴费后执行）")
+            credit.classes(replace="text-sm text-negative")
+        else:
+            credit.set_text(
+                f"先诊疗后付费：今日信用额度剩余 {yuan(status.left)}"
+                f"（已用 {yuan(status.held)} / 每日 {yuan(status.daily_limit)}）"
+            )
+            credit.classes(replace="text-sm text-positive")
         rows = _bill_rows(state["encounter_id"])
         table.rows = rows
         if to_perform is not None:

@@ -178,6 +178,41 @@ def _split_for(
     return patient, split_bill(lines, policy, ytd, accounts)
 
 
+def held_today(session: Session, patient_id: int, day: date) -> int:
+    """The patient's open credit holds of ``day`` (fen), across the alliance."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Charge.hold), 0)).where(
+                Charge.patient_id == patient_id, Charge.business_date == day, Charge.status == "open"
+            )
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class CreditStatus:
+    """What the doctor sees beside the orders: may the patient be treated on credit, and how much is left."""
+
+    refusal: str | None
+    daily_limit: int
+    held: int
+
+    @property
+    def left(self) -> int:
+        return 0 if self.refusal else max(0, self.daily_limit - self.held)
+
+
+def credit_status(session: Session, encounter_id: int) -> CreditStatus:
+    encounter = outpatient.find_encounter(session, encounter_id)
+    today = business_date()
+    policy = credit_policy(session, encounter.institution_id)
+    refusal = credit_refusal(
+        policy, standing(session, encounter.patient_id, policy, today), encounter.clinic_type
+    )
+    return CreditStatus(refusal, policy.daily_limit, held_today(session, encounter.patient_id, today))
+
+
 def order_with_credit(
     session: Session, actor: Actor, encounter_id: int, item_code: str, quantity: int = 1
 ) -> tuple[Order, Charge, str | None]:
@@ -198,16 +233,7 @@ def order_with_credit(
     )
     if reason is None and order.item_code in policy.excluded_item_codes:
         reason = "该项目不适用先诊疗后付费，请先缴费"
-    held = (
-        session.scalar(
-            select(func.coalesce(func.sum(Charge.hold), 0)).where(
-                Charge.patient_id == encounter.patient_id,
-                Charge.business_date == today,
-                Charge.status == "open",
-            )
-        )
-        or 0
-    )
+    held = held_today(session, encounter.patient_id, today)
     if reason is None and not hold_fits(policy, int(held), estimate.patient_share):
         reason = f"超出当日信用额度（{policy.daily_limit // 100} 元），请先缴费后执行"
     on_credit = reason is None
