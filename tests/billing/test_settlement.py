@@ -288,3 +288,41 @@ def test_settled_bill_is_stored_for_the_post_event_audit_beside_imported_lines(
         session.scalars(select(AuditClaimLine).where(AuditClaimLine.source == f"settlement:{s.id}")).all()
         == []
     )
+
+
+def test_api_arrears_listed_and_paid_once_by_the_patient(client, session: Session, world: World) -> None:  # type: ignore[no-untyped-def]
+    from tests.builders import bearer, make_user
+    from yilian.kit.auth.domain import Role
+
+    patient = make_patient(session, institution=world.hospital)
+    eid = _visit(session, world, patient.id)
+    billing.order_with_credit(session, world.doctor, eid, "250301001000000")
+    s = billing.settle(
+        session,
+        encounter_id=eid,
+        day=business_date(),
+        channel=Channel.WECHAT,
+        idempotency_key="auto-api-1",
+        payer_ref="u-declined",
+        mode="auto",
+    )
+    assert s.status == "arrears"
+    me = bearer(client, make_user(session, role=Role.PATIENT, patient=patient))
+    other = bearer(client, make_user(session, role=Role.PATIENT, patient=make_patient(session, name="孙八")))
+    listed = client.get(f"/api/v1/billing/patients/{patient.id}/arrears", headers=me)
+    assert listed.status_code == 200 and [a["amount"] for a in listed.json()] == [500]
+    arrear_id = listed.json()[0]["id"]
+    assert client.get(f"/api/v1/billing/patients/{patient.id}/arrears", headers=other).status_code == 403
+    url = f"/api/v1/billing/arrears/{arrear_id}/pay"
+    body = {"channel": "alipay"}
+    assert (
+        client.post(url, json=body, headers={**other, "Idempotency-Key": "arrear-pay-1"}).status_code == 403
+    )
+    assert client.post(url, json=body, headers=me).status_code == 422  # no idempotency key
+    first = client.post(url, json=body, headers={**me, "Idempotency-Key": "arrear-pay-1"})
+    again = client.post(url, json=body, headers={**me, "Idempotency-Key": "arrear-pay-1"})
+    assert first.status_code == again.status_code == 200, first.text
+    assert first.json()["paid_at"] is not None
+    paid = session.scalars(select(Payment).where(Payment.reference == f"arrear:{arrear_id}")).all()
+    assert [p.amount for p in paid] == [500]  # paid once
+    assert client.get(f"/api/v1/billing/patients/{patient.id}/arrears", headers=me).json() == []

@@ -6,12 +6,14 @@ from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 
 from yilian.billing import registration_fees, service, settlement
 from yilian.billing.domain import Channel, CreditPolicyValues
 from yilian.billing.errors import InvalidPayment
 from yilian.billing.schemas import (
+    ArrearPay,
+    ArrearRead,
     ArrearsBucketRead,
     CancelOrder,
     ChargeRead,
@@ -31,8 +33,10 @@ from yilian.billing.schemas import (
 from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.clock import business_date
+from yilian.kit.errors import Forbidden
 from yilian.outpatient import service as outpatient
 from yilian.outpatient.schemas import EncounterRead
+from yilian.registry import service as registry
 
 _ = registration_fees  # registers the registration-fee payers with scheduling
 
@@ -160,6 +164,41 @@ def reverse(
 ) -> SettlementRead:
     """Reverse a settlement: cash refunded, accounts restored, charges reopened for a new settlement."""
     return SettlementRead.model_validate(settlement.reverse(session, settlement_id, reason=body.reason))
+
+
+@router.get("/patients/{patient_id}/arrears", response_model=list[ArrearRead], summary="患者未结清的欠费")
+def arrears(patient_id: int, session: SessionDep, actor: CurrentActor) -> list[ArrearRead]:
+    """The patient's own unpaid arrears, or a patient's for staff who may read the patient."""
+    if actor.patient_id != patient_id:
+        registry.get_patient(session, actor, patient_id, reason="查看欠费")
+    return [ArrearRead.model_validate(a) for a in settlement.arrears_of(session, patient_id)]
+
+
+@router.post("/arrears/{arrear_id}/pay", response_model=ArrearRead, summary="欠费补缴（恢复信用就医）")
+def pay_arrear(
+    arrear_id: int,
+    body: ArrearPay,
+    session: SessionDep,
+    actor: CurrentActor,
+    idempotency_key: Annotated[str, Header(min_length=8, max_length=64)],
+) -> ArrearRead:
+    """The patient pays on the phone, or a cashier at the counter; a retry with the same key pays once."""
+    owner = settlement.arrear_owner(session, arrear_id)
+    if actor.patient_id is not None:
+        if actor.patient_id != owner:
+            raise Forbidden("只能补缴本人的欠费")
+        paid = settlement.pay_arrear(
+            session,
+            arrear_id,
+            channel=body.channel,
+            idempotency_key=idempotency_key,
+            payer_ref=body.payer_ref,
+        )
+    else:
+        paid = settlement.pay_arrear_at_counter(
+            session, actor, arrear_id, channel=body.channel, idempotency_key=idempotency_key
+        )
+    return ArrearRead.model_validate(paid)
 
 
 def _policy_read(institution_id: int, p: CreditPolicyValues) -> CreditPolicyRead:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from pydantic import BaseModel, Field
 
 from yilian.billing.domain import Channel
@@ -155,3 +157,22 @@ class CreditDashboardRead(BaseModel):
     recovered_count: int
     recovered_amount: int
     open_arrears: list[OpenArrearRead]
+
+
+class ArrearRead(BaseModel):
+    model_config = {"from_attributes": True}
+
+    id: int
+    settlement_id: int
+    patient_id: int
+    amount: int
+    opened_on: date
+    reminders_sent: list[int]
+    paid_at: datetime | None
+
+
+class ArrearPay(BaseModel):
+    """Pay an arrear (欠费补缴); the Idempotency-Key header makes a retry pay once."""
+
+    channel: Channel
+    payer_ref: str = Field("", max_length=64)

@@ -643,6 +643,13 @@ def pay_arrear(
     return arrear
 
 
+def arrear_owner(session: Session, arrear_id: int) -> int:
+    arrear = session.get(Arrear, arrear_id)
+    if arrear is None:
+        raise SettlementRefused(f"欠费记录不存在: {arrear_id}")
+    return arrear.patient_id
+
+
 def arrears_of(session: Session, patient_id: int) -> list[Arrear]:
     """A patient's unpaid arrears."""
     return _unpaid_arrears(session, patient_id)
