@@ -643,6 +643,13 @@ def pay_arrear(
     return arrear
 
 
+def open_arrears(session: Session) -> list[Arrear]:
+    """Every unpaid arrear, oldest first."""
+    return list(
+        session.scalars(select(Arrear).where(Arrear.paid_at.is_(None)).order_by(Arrear.opened_on, Arrear.id))
+    )
+
+
 def arrear_owner(session: Session, arrear_id: int) -> int:
     arrear = session.get(Arrear, arrear_id)
     if arrear is None:

@@ -66,7 +66,7 @@ def settle_day(
                 processed += 1
                 try:
                     with session.begin_nested():
-                        outcome = _settle_one(session, encounter_id, day)
+                        outcome = settle_one(session, encounter_id, day)
                 except YilianError as exc:
                     report.errors.append(f"encounter {encounter_id}: {exc.title}：{exc.detail}")
                     continue
@@ -83,7 +83,8 @@ def settle_day(
     return report
 
 
-def _settle_one(session: Session, encounter_id: int, day: date) -> str:
+def settle_one(session: Session, encounter_id: int, day: date) -> str:
+    """The 23:00 settlement of one encounter-day through the patient's signed channel (or arrears)."""
     query = select(Charge.patient_id).where(
         Charge.encounter_id == encounter_id, Charge.business_date == day, Charge.status == "open"
     )
