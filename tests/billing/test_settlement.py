@@ -326,3 +326,19 @@ def test_api_arrears_listed_and_paid_once_by_the_patient(client, session: Sessio
     paid = session.scalars(select(Payment).where(Payment.reference == f"arrear:{arrear_id}")).all()
     assert [p.amount for p in paid] == [500]  # paid once
     assert client.get(f"/api/v1/billing/patients/{patient.id}/arrears", headers=me).json() == []
+
+
+def test_a_cashier_may_cancel_only_charged_orders(session: Session, world: World) -> None:
+    from tests.builders import actor_of, make_user
+    from yilian.kit.auth.domain import Role
+    from yilian.kit.errors import Forbidden
+
+    cashier = actor_of(make_user(session, role=Role.CASHIER, institution=world.hospital))
+    patient = make_patient(session, institution=world.hospital)
+    eid = _visit(session, world, patient.id)
+    placed = outpatient.place_order(session, world.doctor, eid, "250301001000000")  # not charged yet
+    with pytest.raises(Forbidden, match="已计费、未执行"):
+        outpatient.cancel(session, cashier, placed.id, "误开")
+    order, _charge, _ = billing.order_with_credit(session, world.doctor, eid, "250301003000000")
+    cancelled, refund_due = outpatient.cancel(session, cashier, order.id, "患者放弃检查")
+    assert cancelled.status == "cancelled" and refund_due

@@ -12,7 +12,7 @@ day job settles what is left through each patient's signed channel; a failed deb
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import date, time, timedelta
 from typing import Any
 
@@ -993,9 +993,7 @@ def refund_unperformed_order(session: Session, actor: Actor, order_id: int, reas
     old = session.get(Settlement, charge.settlement_id)
     assert old is not None
     parts_before = (old.cash, old.personal_account + old.mutual_aid, old.fund)
-    # the cashier acts on the doctor's behalf only for this cancellation (退费 of an unperformed item)
-    on_behalf = replace(actor, permissions=actor.permissions | {Permission.ENCOUNTER_WRITE})
-    new = cancel_order(session, on_behalf, order.id, f"收费处退费：{reason.strip()}")
+    new = cancel_order(session, actor, order.id, f"收费处退费：{reason.strip()}")  # ORDER_REFUND
     after = (new.cash, new.personal_account + new.mutual_aid, new.fund) if new else (0, 0, 0)
     record_access(
         session,

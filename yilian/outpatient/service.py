@@ -255,10 +255,14 @@ def complete(session: Session, order_id: int) -> Order:
 
 
 def cancel(session: Session, actor: Actor, order_id: int, reason: str) -> tuple[Order, bool]:
-    """Cancel an order (撤销); returns the order and whether what was charged must be refunded."""
-    _require(actor, Permission.ENCOUNTER_WRITE)
+    """Cancel an order (撤销) — by a doctor, or by a cashier refunding a charged, unperformed order (退费);
+    returns the order and whether what was charged must be refunded."""
+    if not (actor.has(Permission.ENCOUNTER_WRITE) or actor.has(Permission.ORDER_REFUND)):
+        raise Forbidden(f"当前角色（{actor.role.label}）没有撤销医嘱或退费的权限")
     order = get_order(session, order_id, for_update=True)
     status = OrderStatus(order.status)
+    if not actor.has(Permission.ENCOUNTER_WRITE) and status is not OrderStatus.CHARGED:
+        raise Forbidden("收费处只能退已计费、未执行的医嘱")
     check_transition(status, OrderStatus.CANCELLED)
     refund_due = refundable_on_cancel(status)
     order.status = OrderStatus.CANCELLED.value

@@ -73,6 +73,7 @@ class Permission(StrEnum):
     # outpatient care (门诊就诊与医嘱)
     ENCOUNTER_WRITE = "encounter:write"
     ORDER_PERFORM = "order:perform"
+    ORDER_REFUND = "order:refund"  # 退费: cancel a charged, unperformed order at the cashier's counter
     # billing (收费、对账)
     BILLING_CASHIER = "billing:cashier"
     BILLING_RECONCILE = "billing:reconcile"
@@ -144,7 +145,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FAMILY_MANAGE,
         }
     ),
-    Role.CASHIER: frozenset(_STAFF_BASE | {Permission.BILLING_CASHIER, Permission.BILLING_RECONCILE}),
+    Role.CASHIER: frozenset(
+        _STAFF_BASE | {Permission.BILLING_CASHIER, Permission.BILLING_RECONCILE, Permission.ORDER_REFUND}
+    ),
     Role.PHARMACIST: frozenset(_STAFF_BASE | {Permission.ORDER_PERFORM}),
     Role.INSURANCE_OFFICER: frozenset(_STAFF_BASE | _INSURANCE_OFFICE),
     Role.BED_MANAGER: frozenset(_STAFF_BASE),
@@ -171,6 +174,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.BILLING_CASHIER,
             Permission.BILLING_RECONCILE,
             Permission.BILLING_POLICY,
+            Permission.ORDER_REFUND,
         }
         | _INSURANCE_OFFICE
     ),
