@@ -118,8 +118,11 @@ def schedules(
     practitioner_id: int | None = None,
     day: date | None = None,
     days: tuple[date, date] | None = None,
+    status: str | None = None,
 ) -> Sequence[Schedule]:
     q = select(Schedule)
+    if status is not None:
+        q = q.where(Schedule.status == status)
     if institution_id is not None:
         q = q.where(Schedule.institution_id == institution_id)
     if department_id is not None:
@@ -266,14 +269,14 @@ def open_schedules(
     practitioner_id: int | None = None,
 ) -> Sequence[Schedule]:
     """Open schedules from ``start`` to ``end`` (inclusive), by day, period and id."""
-    q = select(Schedule).where(Schedule.status == "open", Schedule.day >= start, Schedule.day <= end)
-    if institution_id is not None:
-        q = q.where(Schedule.institution_id == institution_id)
-    if department_id is not None:
-        q = q.where(Schedule.department_id == department_id)
-    if practitioner_id is not None:
-        q = q.where(Schedule.practitioner_id == practitioner_id)
-    return session.scalars(q.order_by(Schedule.day, Schedule.period, Schedule.id)).all()
+    return schedules(
+        session,
+        institution_id=institution_id,
+        department_id=department_id,
+        practitioner_id=practitioner_id,
+        days=(start, end),
+        status="open",
+    )
 
 
 def institutions_with_open_schedules(session: Session, start: date, end: date) -> list[int]:

@@ -17,6 +17,7 @@ from yilian.kit.clock import age_on, business_date, local_now, utcnow
 from yilian.kit.errors import Forbidden, InvalidInput
 from yilian.kit.masking import mask_name
 from yilian.registry import service as registry
+from yilian.registry.models import Department
 from yilian.scheduling import domain
 from yilian.scheduling import repository as repo
 from yilian.scheduling.errors import (
@@ -114,6 +115,24 @@ def set_policy(
 # ---------------------------------------------------------------- schedules
 
 
+def _check_clinic(
+    session: Session, department_id: int, period: str, clinic_type: str, practitioner_id: int | None
+) -> tuple[Department, str]:
+    """A clinic's department, period, clinic type and doctor are valid together; returns the department
+    and the doctor's title (for the fee)."""
+    if period not in PERIOD_TIMES:
+        raise InvalidInput(f"无效的时段: {period}")
+    if clinic_type not in domain.CLINIC_TYPE_LABELS:
+        raise InvalidInput(f"无效的号别: {clinic_type}")
+    dept = registry.get_department(session, department_id)
+    if practitioner_id is None:
+        return dept, ""
+    doc = registry.get_practitioner(session, practitioner_id)
+    if doc.institution_id != dept.institution_id:
+        raise InvalidInput("医生不属于该机构")
+    return dept, doc.title
+
+
 def create_schedule(
     session: Session,
     actor: Actor,
@@ -128,18 +147,8 @@ def create_schedule(
     slice_capacity: int | None = None,
 ) -> Schedule:
     _require(actor, Permission.SCHEDULE_MANAGE)
-    if period not in PERIOD_TIMES:
-        raise InvalidInput(f"无效的时段: {period}")
-    if clinic_type not in domain.CLINIC_TYPE_LABELS:
-        raise InvalidInput(f"无效的号别: {clinic_type}")
-    dept = registry.get_department(session, department_id)
+    dept, title = _check_clinic(session, department_id, period, clinic_type, practitioner_id)
     policy = get_policy(session, dept.institution_id)
-    title = ""
-    if practitioner_id is not None:
-        doc = registry.get_practitioner(session, practitioner_id)
-        if doc.institution_id != dept.institution_id:
-            raise InvalidInput("医生不属于该机构")
-        title = doc.title
     start, end = PERIOD_TIMES[period]
     specs = domain.slice_session(
         start, end, slice_minutes or policy.slice_minutes, slice_capacity or policy.slice_capacity
@@ -222,20 +231,12 @@ def save_template(
     _require(actor, Permission.SCHEDULE_MANAGE)
     if not 0 <= weekday <= 6:
         raise InvalidInput("星期应为 0（周一）至 6（周日）")
-    if period not in PERIOD_TIMES:
-        raise InvalidInput(f"无效的时段: {period}")
-    if clinic_type not in domain.CLINIC_TYPE_LABELS:
-        raise InvalidInput(f"无效的号别: {clinic_type}")
     for value, name in ((slice_minutes, "时段长度"), (slice_capacity, "每时段号源数")):
         if value is not None and not 1 <= value <= 240:
             raise InvalidInput(f"{name}应为 1–240")
-    dept = registry.get_department(session, department_id)
+    dept, _title = _check_clinic(session, department_id, period, clinic_type, practitioner_id)
     if actor.institution_id is not None and dept.institution_id != actor.institution_id:
         raise Forbidden("只能维护本机构的排班模板")
-    if practitioner_id is not None:
-        doc = registry.get_practitioner(session, practitioner_id)
-        if doc.institution_id != dept.institution_id:
-            raise InvalidInput("医生不属于该机构")
     row = next(
         (
             t
