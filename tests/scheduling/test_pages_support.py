@@ -7,29 +7,19 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.builders import actor_of, make_department, make_institution, make_patient, make_user
+from tests.scheduling.test_service import first_slot, patient_actor
 from yilian.kit import clock
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Role
 from yilian.kit.errors import Forbidden
 from yilian.registry.errors import PatientOutOfScope
 from yilian.scheduling import service as svc
-from yilian.scheduling.models import Schedule, Slot
+from yilian.scheduling.models import Schedule
 
 DESK = Actor.system("test-desk")
 DAY1 = date(2026, 5, 7)  # frozen_clock: Thursday 2026-05-07 09:00 Asia/Shanghai
-
-
-def patient_actor(patient_id: int) -> Actor:
-    return Actor(
-        user_id=None,
-        username=f"p{patient_id}",
-        role=Role.PATIENT,
-        patient_id=patient_id,
-        permissions=ROLE_PERMISSIONS[Role.PATIENT],
-    )
 
 
 @dataclass
@@ -39,12 +29,6 @@ class World:
     patient_id: int
     today_pm: Schedule
     tomorrow_am: Schedule
-
-
-def first_slot(session: Session, sched: Schedule) -> Slot:
-    slot = session.scalars(select(Slot).where(Slot.schedule_id == sched.id).order_by(Slot.start)).first()
-    assert slot is not None
-    return slot
 
 
 @pytest.fixture
