@@ -17,6 +17,7 @@ from yilian.kit import db
 from yilian.kit.auth import api as auth_api
 from yilian.kit.clock import FileClock, set_clock
 from yilian.kit.events import Dispatcher
+from yilian.kit.jobs import JobRunner
 from yilian.kit.problems import install_handlers
 from yilian.kit.settings import get_settings
 
@@ -33,16 +34,21 @@ def create_app(*, with_ui: bool = True, dispatcher: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = (
-            Dispatcher(db.session_factory(), get_settings().dispatch_interval_seconds) if dispatcher else None
-        )
-        if worker is not None:
-            worker.start()
+        settings = get_settings()
+        worker = Dispatcher(db.session_factory(), settings.dispatch_interval_seconds) if dispatcher else None
+        runner = None
+        if dispatcher and settings.jobs_enabled:
+            area_modules("tasks")  # areas register their scheduled jobs there
+            runner = JobRunner(db.session_factory(), settings.jobs_interval_seconds)
+        for background in (worker, runner):
+            if background is not None:
+                background.start()
         try:
             yield
         finally:
-            if worker is not None:
-                worker.stop()
+            for background in (runner, worker):
+                if background is not None:
+                    background.stop()
 
     app = FastAPI(
         title="yilian 医联 API",

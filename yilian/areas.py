@@ -46,4 +46,5 @@ def load_models() -> None:
     importlib.import_module("yilian.kit.events")
     importlib.import_module("yilian.kit.audit")
     importlib.import_module("yilian.kit.auth.models")
+    importlib.import_module("yilian.kit.jobs")
     area_modules("models")

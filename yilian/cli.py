@@ -25,6 +25,38 @@ db_app = typer.Typer(help="Database schema: migrations.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+jobs_app = typer.Typer(help="Scheduled jobs the server runs (定时任务).", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("list")
+def jobs_list(limit: Annotated[int, typer.Option(help="how many recent runs")] = 20) -> None:
+    """The scheduled jobs and their recent runs."""
+    from yilian.kit import jobs
+    from yilian.kit.clock import BUSINESS_TZ
+    from yilian.kit.db import unit_of_work
+
+    area_modules("tasks")
+    for j in jobs.registered():
+        when = f"每 {j.every_seconds} 秒" if j.every_seconds else f"每日 {j.daily_at:%H:%M}"
+        typer.echo(f"{j.name:28} {when:12} {j.description}")
+    with unit_of_work() as session:
+        for run in jobs.recent_runs(session, limit):
+            state = "失败" if run.failed else ("完成" if run.finished_at else "运行中")
+            typer.echo(
+                f"{run.started_at.astimezone(BUSINESS_TZ):%Y-%m-%d %H:%M:%S} "
+                f"{run.job:28} {run.period:12} {state} {run.outcome}"
+            )
+
+
+@jobs_app.command("run-due")
+def jobs_run_due() -> None:
+    """Run the jobs that are due now and not yet run for their period (what the server does by itself)."""
+    from yilian.kit import jobs
+
+    area_modules("tasks")
+    ran = jobs.run_due(db.session_factory())
+    typer.echo("已运行: " + ("、".join(ran) if ran else "无到期任务"))
 
 
 @db_app.command("upgrade")

@@ -61,6 +61,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "YILIAN_VAR_DIR": str(var),
             "YILIAN_DISPATCH_INTERVAL_SECONDS": "0.2",
             "YILIAN_CLOCK_FILE": str(var / "clock.txt"),
+            # scheduled jobs (23:00 settlement, 06:00 schedules, …) would act at real or moved times in the
+            # middle of a story; they have their own tests (tests/kit/test_jobs.py)
+            "YILIAN_JOBS_ENABLED": "false",
         }
         _yilian(["db", "upgrade"], env)
         _yilian(["demo", "--patients", "200"], env)

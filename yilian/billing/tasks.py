@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from yilian.billing import settlement as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Arrear, Charge, PaymentAgreement
-from yilian.kit import events
+from yilian.kit import events, jobs
 from yilian.kit.db import is_postgres
 from yilian.kit.errors import YilianError
 
@@ -129,3 +129,26 @@ def send_reminders(session: Session, today: date) -> int:
             sent += 1
     session.flush()
     return sent
+
+
+# ---------------------------------------------------------------- run by the server (kit.jobs)
+
+SETTLE_AT = time(23, 0)
+REMIND_AT = time(9, 0)
+
+
+@jobs.job("billing.settle_day", daily_at=SETTLE_AT, description="23:00 日终自动结算（先诊疗后付费）")
+def _settle_day_job(factory: sessionmaker[Session], now: datetime) -> str:
+    report = settle_day(factory, now.date())
+    return (
+        f"{now.date().isoformat()} 自动结算 {report.settled} 笔，转欠费 {report.arrears} 笔，"
+        f"已由患者结算 {report.skipped} 笔，错误 {len(report.errors)} 笔"
+    )
+
+
+@jobs.job("billing.reminders", daily_at=REMIND_AT, description="09:00 欠费催缴提醒（第 1、3、7 天）")
+def _reminders_job(factory: sessionmaker[Session], now: datetime) -> str:
+    with factory() as session:
+        sent = send_reminders(session, now.date())
+        session.commit()
+    return f"催缴提醒 {sent} 条"

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = 20
     db_pool_timeout: float = 30.0
     dispatch_interval_seconds: float = 1.0
+    jobs_enabled: bool = True  # the server runs the scheduled jobs (23:00 settlement, …) itself
+    jobs_interval_seconds: float = 5.0
     clock_file: Path | None = None  # training/test only: the server's "now" is read from this file
 
     def resolved_secret(self) -> str:
