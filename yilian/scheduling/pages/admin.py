@@ -83,6 +83,7 @@ def admin_page(request: Request) -> RedirectResponse | None:
 class _Admin:
     def __init__(self, actor: Actor, hospitals: dict[int, str]) -> None:
         self.actor = actor
+        self.template_department: int | None = None  # the template list's department filter
         self.hospital = (
             ui.select(hospitals, label="机构", value=next(iter(hospitals), None), on_change=self.load)
             .props('outlined dense data-testid="admin-institution"')
@@ -265,11 +266,27 @@ class _Admin:
                 )
                 self.generated = ui.label("").classes("text-positive").props('data-testid="generate-result"')
             with ui.card().classes("w-full"):
-                ui.label(f"每周排班模板（{len(rows)} 条）").classes("text-subtitle1 text-primary")
+                with ui.row().classes("w-full items-center justify-between"):
+                    ui.label(f"每周排班模板（{len(rows)} 条）").classes("text-subtitle1 text-primary")
+                    used = {t.department_id: dept_name for t, dept_name, _ in rows}
+                    if self.template_department not in used:
+                        self.template_department = None
+
+                    def pick(e: Any) -> None:
+                        self.template_department = e.value
+                        self.draw_templates()
+
+                    ui.select(
+                        {None: "全部科室", **dict(sorted(used.items(), key=lambda kv: kv[1]))},
+                        value=self.template_department,
+                        label="按科室查看",
+                        on_change=pick,
+                    ).props('outlined dense data-testid="template-filter"').classes("w-56")
+                shown = [r for r in rows if self.template_department in (None, r[0].department_id)]
                 table = ui.column().classes("w-full gap-0").props('data-testid="templates"')
                 with table:
                     for t, dept_name, doctor_name in sorted(
-                        rows, key=lambda r: (r[0].weekday, r[0].period, r[1])
+                        shown, key=lambda r: (r[1], r[0].weekday, r[0].period)
                     ):
                         with (
                             ui.row()

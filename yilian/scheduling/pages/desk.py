@@ -81,6 +81,11 @@ class _Desk:
                 .props('outlined dense data-testid="desk-patient"')
                 .classes("w-96")
             )
+            self.groups = (
+                ui.select([], label="优先就诊群体（签到时登记）", multiple=True)
+                .props('outlined dense use-chips data-testid="desk-priority-groups"')
+                .classes("w-72")
+            )
         self.message = ui.label("").classes("text-subtitle1").props('data-testid="desk-message"')
         with ui.row().classes("w-full gap-4 items-start no-wrap"):
             with ui.column().classes("flex-1 gap-2"):
@@ -225,12 +230,15 @@ class _Desk:
     def check_in(self, booking_id: int) -> None:
         try:
             with unit_of_work() as session:
-                entry = service.check_in(session, self.actor, booking_id)
-                ticket = entry.ticket_no
+                entry = service.check_in(
+                    session, self.actor, booking_id, groups=list(self.groups.value or [])
+                )
+                ticket, priority = entry.ticket_no, entry.priority
         except YilianError as exc:
             show_error(exc)
             return
-        self.say(f"签到成功，候诊号 {ticket} 号")
+        self.groups.set_value([])
+        self.say(f"签到成功，候诊号 {ticket} 号" + ("（优先就诊）" if priority else ""))
         self.refresh()
 
     def cancel(self, booking_id: int) -> None:
@@ -265,9 +273,11 @@ class _Desk:
 
     def load_today(self) -> None:
         options: dict[int, str] = {}
+        groups: list[str] = []
         if self.hospital.value:
             today = business_date()
             with unit_of_work() as session:
+                groups = list(service.get_policy(session, int(self.hospital.value)).priority_groups)
                 names = Names(session)
                 rows = service.open_schedules(
                     session, institution_id=int(self.hospital.value), start=today, end=today
@@ -275,6 +285,7 @@ class _Desk:
                 free = service.remaining_places(session, [s.id for s in rows])
                 options = {s.id: f"{names.schedule(s)} {yuan(s.fee_fen)} 余{free.get(s.id, 0)}" for s in rows}
         self.walk_schedule.set_options(options, value=None)
+        self.groups.set_options(groups, value=[])
         self.on_walk_schedule()
 
     def on_walk_schedule(self) -> None:
