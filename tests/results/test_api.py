@@ -246,6 +246,35 @@ def test_fhir_ingest_read_and_search(
     ).json()
     assert none["total"] == 0
 
+    # the same result as a DiagnosticReport (LAB) pointing at its Observation
+    rid = location.split("/")[1]
+    report = client.get(f"/fhir/DiagnosticReport/{rid}", headers=dh)
+    assert report.status_code == 200 and report.headers["content-type"].startswith("application/fhir+json")
+    body = report.json()
+    assert body["resourceType"] == "DiagnosticReport" and body["status"] == "final"
+    assert body["category"][0]["coding"][0]["code"] == "LAB" and body["result"] == [{"reference": location}]
+    searched = client.get(
+        "/fhir/DiagnosticReport",
+        params={"patient": world.patient.mpi_id, "category": "LAB", "_include": "DiagnosticReport:result"},
+        headers=dh,
+    ).json()
+    assert searched["total"] == 1
+    modes = [(e["resource"]["resourceType"], e["search"]["mode"]) for e in searched["entry"]]
+    assert modes == [("DiagnosticReport", "match"), ("Observation", "include")]
+    assert (
+        client.get(
+            "/fhir/DiagnosticReport", params={"patient": world.patient.mpi_id, "category": "RAD"}, headers=dh
+        ).json()["total"]
+        == 0
+    )
+    bad_category = client.get(
+        "/fhir/DiagnosticReport", params={"patient": world.patient.mpi_id, "category": "XYZ"}, headers=dh
+    )
+    assert bad_category.status_code == 400 and bad_category.json()["resourceType"] == "OperationOutcome"
+    other = make_patient(session, name="周邻人")
+    stranger = bearer(client, make_user(session, role=Role.PATIENT, patient=other))
+    assert client.get(f"/fhir/DiagnosticReport/{rid}", headers=stranger).status_code == 403
+
 
 def test_hl7_over_http_and_qualification_admin(client: TestClient, session: Session, world: World) -> None:
     admin = make_user(session, role=Role.ADMIN)
@@ -334,3 +363,28 @@ def test_dicom_upload_and_fhir_imaging_study(client: TestClient, session: Sessio
         files={"file": ("x.dcm", b"not dicom", "application/dicom")},
     )
     assert bad.status_code == 400 and bad.json()["code"] == "results_bad_message"
+
+
+def test_imaging_report_carries_the_conclusion_and_the_study() -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from yilian.results import fhir
+
+    at = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
+    row = SimpleNamespace(
+        id=7,
+        kind="imaging",
+        item_code="CT-CHEST",
+        source_key="dicom:TCO:1.2.3",
+        status="final",
+        observed_at=at,
+        received_at=at,
+        institution_id=3,
+        report_text="双肺未见明显异常。",
+        study_uid="1.2.840.1",
+    )
+    body = fhir.diagnostic_report_resource(row, item_name="胸部CT平扫", loinc="", mpi_id="YL0000000001")
+    assert body["category"][0]["coding"][0]["code"] == "RAD" and "result" not in body
+    assert body["conclusion"] == "双肺未见明显异常。"
+    assert body["imagingStudy"] == [{"reference": "ImagingStudy/7"}]

@@ -302,3 +302,65 @@ def fhir_imaging_study(result_id: int, session: SessionDep, actor: Reader) -> JS
         return _fhir_error(exc)
     mpi = registry.find_patient(session, row.patient_id).mpi_id
     return _fhir(fhir.imaging_study_resource(row, mpi_id=mpi, modality=item.modality))
+
+
+def _report(session: SessionDep, row: Any, names: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    name, loinc = names.get(row.item_code, (row.item_code, ""))
+    mpi = registry.find_patient(session, row.patient_id).mpi_id
+    return fhir.diagnostic_report_resource(row, item_name=name, loinc=loinc, mpi_id=mpi)
+
+
+@fhir_router.get("/DiagnosticReport/{result_id}", summary="FHIR DiagnosticReport read")
+def fhir_diagnostic_report(result_id: int, session: SessionDep, actor: Reader) -> JSONResponse:
+    try:
+        row = service.get_result(session, actor, result_id)
+    except YilianError as exc:
+        return _fhir_error(exc)
+    names = {i.code: (i.name, i.loinc) for i in service.list_items(session)}
+    return _fhir(_report(session, row, names))
+
+
+@fhir_router.get("/DiagnosticReport", summary="FHIR DiagnosticReport search (patient, category, code)")
+def fhir_diagnostic_report_search(
+    session: SessionDep,
+    actor: Reader,
+    patient: Annotated[str, Query(max_length=40, description="Patient/<主索引号> 或主索引号")],
+    category: Annotated[str | None, Query(max_length=80, description="LAB（检验）或 RAD（影像）")] = None,
+    code: Annotated[str | None, Query(max_length=80)] = None,
+    include: Annotated[
+        str | None, Query(alias="_include", max_length=40, description="DiagnosticReport:result")
+    ] = None,
+    _count: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> JSONResponse:
+    try:
+        p = registry.patient_by_mpi(session, patient.removeprefix("Patient/"))
+        kind = None
+        if category:
+            wanted = category.rpartition("|")[2].upper()
+            if wanted not in ("LAB", "RAD"):
+                raise BadMessage(f"不支持的报告类别: {category}（LAB 或 RAD）")
+            kind = ItemKind.LAB if wanted == "LAB" else ItemKind.IMAGING
+        if include not in (None, "DiagnosticReport:result"):
+            raise BadMessage(f"不支持的 _include: {include}")
+        item_code = None
+        if code:
+            system, _, value = code.rpartition("|")
+            match = [
+                i
+                for i in service.list_items(session)
+                if (i.loinc == value if system == fhir.LOINC else i.code == value)
+            ]
+            if not match:
+                raise BadMessage(f"未知的项目代码: {code}")
+            item_code = match[0].code
+        rows, total = service.patient_results(
+            session, actor, p.id, item_code=item_code, kind=kind, limit=_count
+        )
+    except YilianError as exc:
+        return _fhir_error(exc)
+    names = {i.code: (i.name, i.loinc) for i in service.list_items(session)}
+    reports = [_report(session, r, names) for r in rows]
+    included = (
+        [_observation(session, r, names) for r in rows if r.kind == ItemKind.LAB.value] if include else []
+    )
+    return _fhir(fhir.searchset(reports, total, included))

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.imagingstudy import ImagingStudy
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
@@ -211,14 +212,79 @@ def imaging_study_resource(row: Any, *, mpi_id: str, modality: str) -> dict[str,
     return ImagingStudy.model_validate(body).model_dump(mode="json", exclude_none=True)
 
 
-def searchset(resources: list[dict[str, Any]], total: int) -> dict[str, Any]:
+DIAGNOSTIC_SERVICE = "http://terminology.hl7.org/CodeSystem/v2-0074"
+_REPORT_STATUS = {
+    ResultStatus.FINAL: "final",
+    ResultStatus.CORRECTED: "corrected",
+    ResultStatus.PRELIMINARY: "preliminary",
+    ResultStatus.CANCELLED: "cancelled",
+}
+
+
+def diagnostic_report_resource(
+    row: Any, *, item_name: str, loinc: str, mpi_id: str, issued: datetime | None = None
+) -> dict[str, Any]:
+    """Return the FHIR DiagnosticReport of a stored result (validated).
+
+    The registry keeps one report per stored result: a lab report (category LAB) whose ``result`` is the
+    result's Observation, or an imaging report (category RAD) with the report text as ``conclusion``, the
+    ImagingStudy referenced when the study UID is known.
+    """
+    imaging = row.kind != "lab"
+    coding = [{"system": REGIONAL_ITEM_SYSTEM, "code": row.item_code, "display": item_name}]
+    if loinc:
+        coding.append({"system": LOINC, "code": loinc})
+    body: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "id": str(row.id),
+        "identifier": [{"system": "https://yilian.dev/fhir/sid/result-source", "value": row.source_key}],
+        "status": _REPORT_STATUS[ResultStatus(row.status)],
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": DIAGNOSTIC_SERVICE,
+                        "code": "RAD" if imaging else "LAB",
+                        "display": "影像" if imaging else "检验",
+                    }
+                ]
+            }
+        ],
+        "code": {"coding": coding, "text": item_name},
+        "subject": {"reference": f"Patient/{mpi_id}"},
+        "effectiveDateTime": row.observed_at.isoformat(),
+        "issued": (issued or row.received_at).isoformat(),
+        "performer": [{"reference": f"Organization/{row.institution_id}"}],
+    }
+    if imaging:
+        if row.report_text:
+            body["conclusion"] = row.report_text[:2000]
+        if row.study_uid:
+            body["imagingStudy"] = [{"reference": f"ImagingStudy/{row.id}"}]
+    else:
+        body["result"] = [{"reference": f"Observation/{row.id}"}]
+        if row.report_text:
+            body["conclusion"] = row.report_text[:2000]
+    return DiagnosticReport.model_validate(body).model_dump(mode="json", exclude_none=True)
+
+
+def searchset(
+    resources: list[dict[str, Any]], total: int, included: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Return a searchset Bundle."""
     return Bundle.model_validate(
         {
             "resourceType": "Bundle",
             "type": "searchset",
             "total": total,
-            "entry": [{"resource": r, "fullUrl": f"{r['resourceType']}/{r['id']}"} for r in resources],
+            "entry": [
+                {"resource": r, "fullUrl": f"{r['resourceType']}/{r['id']}", "search": {"mode": "match"}}
+                for r in resources
+            ]
+            + [
+                {"resource": r, "fullUrl": f"{r['resourceType']}/{r['id']}", "search": {"mode": "include"}}
+                for r in included or []
+            ],
         }
     ).model_dump(mode="json", exclude_none=True)
 
