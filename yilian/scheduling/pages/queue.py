@@ -6,6 +6,7 @@ transaction), so a call or a check-in shows without a reload, whichever server p
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Request
@@ -19,7 +20,7 @@ from yilian.kit.errors import YilianError
 from yilian.scheduling import repository as repo
 from yilian.scheduling import service
 from yilian.scheduling.domain import PERIOD_LABELS
-from yilian.scheduling.pages.common import GROUP
+from yilian.scheduling.pages.common import GROUP, day_label
 from yilian.web import nav
 from yilian.web.shell import frame, guard, show_error
 
@@ -72,6 +73,23 @@ def queue_page(request: Request) -> RedirectResponse | None:
             )
         if not rows:
             ui.label("今日没有您的排班")
+            if actor.practitioner_id:
+                with unit_of_work() as session:
+                    today = business_date()
+                    upcoming = repo.schedules(
+                        session,
+                        practitioner_id=actor.practitioner_id,
+                        days=(today + timedelta(days=1), today + timedelta(days=30)),
+                        status="open",
+                    )
+                    nxt = upcoming[0] if upcoming else None
+                    text = (
+                        f"下一次出诊：{day_label(nxt.day)} {PERIOD_LABELS.get(nxt.period, nxt.period)} "
+                        f"{nxt.location}"
+                        if nxt
+                        else "未来 30 天没有排班"
+                    )
+                ui.label(text).classes("text-grey-8").props('data-testid="queue-next-clinic"')
             return None
         for sid, label in rows:
             _QueueCard(actor, sid, label)
