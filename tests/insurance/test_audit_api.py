@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.builders import bearer, make_institution, make_user
+from tests.builders import bearer, make_department, make_institution, make_practitioner, make_user
 from yilian.insurance.audit import nhsa, service, synth
 from yilian.insurance.audit.batch import lines_to_arrow
 from yilian.insurance.audit.domain import Stage, default_library
@@ -158,8 +158,7 @@ def test_library_validate_save_and_reject(client: TestClient, session: Session) 
 
 def test_run_over_stored_lines_review_workflow_and_export(client: TestClient, session: Session) -> None:
     officer = make_user(session, role=Role.INSURANCE_OFFICER, institution=make_institution(session))
-    doctor = make_user(session, role=Role.DOCTOR, institution=make_institution(session))
-    oh, dh = bearer(client, officer), bearer(client, doctor)
+    oh = bearer(client, officer)
     lib = default_library()
     extra, truth = synth.injected(lib, start_line_id=1)
     payload = [
@@ -185,6 +184,30 @@ def test_run_over_stored_lines_review_workflow_and_export(client: TestClient, se
     assert only_sex["total"] == sex_rules >= 2 and all(f["family"] == "sex" for f in only_sex["items"])
 
     fid = only_sex["items"][0]["id"]
+    (dept_code,) = only_sex["items"][0]["departments"]
+    of_dept = client.get(
+        f"/api/v1/audit/runs/{run_data['id']}/findings",
+        params={"department": dept_code, "limit": 200},
+        headers=oh,
+    ).json()
+    assert 0 < of_dept["total"] < len(truth.pairs)
+    assert all(f["departments"] == [dept_code] for f in of_dept["items"])
+    # a doctor of the finding's department (科室编码 as in the registry) appeals; one of another may not
+    hospital = make_institution(session)
+    own_dept = make_department(session, institution=hospital, code=dept_code)
+    doctor = make_user(
+        session,
+        role=Role.DOCTOR,
+        institution=hospital,
+        practitioner=make_practitioner(session, institution=hospital, department=own_dept),
+    )
+    stranger = make_user(
+        session,
+        role=Role.DOCTOR,
+        institution=hospital,
+        practitioner=make_practitioner(session, institution=hospital),
+    )
+    dh = bearer(client, doctor)
     detail = client.get(f"/api/v1/audit/findings/{fid}", headers=oh).json()
     assert detail["evidence"]["lines"][0]["item_code"] and detail["trail"] == []
     # dismissing needs a reason; nothing changes without one
@@ -199,6 +222,12 @@ def test_run_over_stored_lines_review_workflow_and_export(client: TestClient, se
         ).status_code
         == 403
     )
+    refused = client.post(
+        f"/api/v1/audit/findings/{fid}/review",
+        json={"action": "appeal", "reason": "不是本科室"},
+        headers=bearer(client, stranger),
+    )
+    assert refused.status_code == 403 and "只能申诉本科室的疑点" in refused.json()["detail"]
     appeal = client.post(
         f"/api/v1/audit/findings/{fid}/review",
         json={"action": "appeal", "reason": "患者为男性，登记有误"},

@@ -124,6 +124,7 @@ def findings(
     family: Annotated[str | None, Query(max_length=16)] = None,
     rule_id: Annotated[str | None, Query(max_length=64)] = None,
     claim_id: Annotated[str | None, Query(max_length=64)] = None,
+    department: Annotated[str | None, Query(max_length=32, description="科室编码")] = None,
 ) -> Page[FindingRead]:
     service.get_run(session, run_id)
     rows, total = service.list_findings(
@@ -137,6 +138,7 @@ def findings(
         family=family,
         rule_id=rule_id,
         claim_id=claim_id,
+        department=department,
     )
     return Page(items=[FindingRead.model_validate(r) for r in rows], total=total, **paging.model_dump())
 

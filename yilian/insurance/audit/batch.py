@@ -42,6 +42,7 @@ LINE_SCHEMA = pa.schema(
         ("quantity", pa.int32()),
         ("unit_price", pa.int64()),
         ("amount", pa.int64()),
+        ("department", pa.string()),
     ]
 )
 assert tuple(LINE_SCHEMA.names) == LINE_COLUMNS

@@ -109,9 +109,21 @@ class ClaimLine:
     quantity: int
     unit_price: int  # fen
     amount: int  # fen
+    department: str = ""  # department code (科室编码) that billed the line; empty when unknown
 
 
 LINE_COLUMNS = tuple(ClaimLine.__dataclass_fields__)
+OPTIONAL_COLUMNS = frozenset({"department"})  # claim files may leave these out (older layouts)
+
+
+def may_appeal(finding_departments: Iterable[str], own_departments: Iterable[str] | None) -> bool:
+    """Tell whether an appealer of ``own_departments`` may appeal (科室申诉) a finding whose lines were
+    billed by ``finding_departments``. Lines without a department (older files) bind nobody; ``None``
+    stands for the insurance office, which records the appeals of every department."""
+    concerned = {d for d in finding_departments if d}
+    if not concerned or own_departments is None:
+        return True
+    return not concerned.isdisjoint(own_departments)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from yilian.kit.db import Base
 
@@ -34,6 +34,7 @@ class AuditClaimLine(Base):
     quantity: Mapped[int]
     unit_price: Mapped[int]
     amount: Mapped[int]
+    department: Mapped[str] = mapped_column(String(32), default="", server_default="")  # 科室编码
     source: Mapped[str] = mapped_column(String(100), default="")
 
 
@@ -95,6 +96,25 @@ class AuditFinding(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open|confirmed|dismissed|appealed
     reason: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[datetime]
+    department_rows: Mapped[list[AuditFindingDepartment]] = relationship(
+        lazy="raise", order_by="AuditFindingDepartment.department"
+    )
+
+    @property
+    def departments(self) -> list[str]:
+        """Codes of the departments (科室) whose claim lines the finding involves."""
+        return [d.department for d in self.department_rows]
+
+
+class AuditFindingDepartment(Base):
+    """A department (科室编码) whose claim lines a finding involves; it may appeal the finding."""
+
+    __tablename__ = "audit_finding_departments"
+
+    finding_id: Mapped[int] = mapped_column(
+        ForeignKey("audit_findings.id", ondelete="CASCADE"), primary_key=True
+    )
+    department: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
 
 
 class AuditFindingEvent(Base):

@@ -7,11 +7,12 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from yilian.insurance.audit.models import (
     AuditClaimLine,
     AuditFinding,
+    AuditFindingDepartment,
     AuditFindingEvent,
     AuditRuleLibrary,
     AuditRun,
@@ -74,9 +75,17 @@ def count_lines(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(AuditClaimLine)) or 0)
 
 
-def insert_findings(session: Session, rows: list[dict[str, Any]]) -> None:
+def insert_findings(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert findings; returns their ids in the order of ``rows``."""
+    if not rows:
+        return []
+    stmt = insert(AuditFinding).returning(AuditFinding.id, sort_by_parameter_order=True)
+    return list(session.scalars(stmt, rows))
+
+
+def insert_finding_departments(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(AuditFinding), rows)
+        session.execute(insert(AuditFindingDepartment), rows)
 
 
 def get_run(session: Session, run_id: int) -> AuditRun | None:
@@ -95,8 +104,9 @@ def findings_query(
     family: str | None = None,
     rule_id: str | None = None,
     claim_id: str | None = None,
+    department: str | None = None,
 ) -> Select[Any]:
-    q = select(AuditFinding)
+    q = select(AuditFinding).options(selectinload(AuditFinding.department_rows))
     if run_id is not None:
         q = q.where(AuditFinding.run_id == run_id)
     if status:
@@ -109,6 +119,14 @@ def findings_query(
         q = q.where(AuditFinding.rule_id == rule_id)
     if claim_id:
         q = q.where(AuditFinding.claim_id == claim_id)
+    if department:
+        q = q.where(
+            AuditFinding.id.in_(
+                select(AuditFindingDepartment.finding_id).where(
+                    AuditFindingDepartment.department == department
+                )
+            )
+        )
     return q.order_by(AuditFinding.amount.desc(), AuditFinding.id)
 
 
@@ -123,7 +141,11 @@ def all_findings(session: Session, query: Select[Any]) -> Sequence[AuditFinding]
 
 
 def get_finding(session: Session, finding_id: int, *, lock: bool = False) -> AuditFinding | None:
-    q = select(AuditFinding).where(AuditFinding.id == finding_id)
+    q = (
+        select(AuditFinding)
+        .where(AuditFinding.id == finding_id)
+        .options(selectinload(AuditFinding.department_rows))
+    )
     if lock:
         q = q.with_for_update()
     return session.scalar(q)

@@ -147,6 +147,7 @@ class ClaimLineIn(BaseModel):
     quantity: int = Field(ge=1)
     unit_price: int = Field(ge=0)
     amount: int = Field(ge=0)
+    department: str = Field("", max_length=32, description="科室编码（开单科室），可空")
 
 
 class ClaimLinesIn(BaseModel):
@@ -189,6 +190,7 @@ class FindingRead(BaseModel):
     service_date: date | None
     lines: list[int]
     related: list[str]
+    departments: list[str] = Field(description="疑点明细所属科室编码；该科室医生可申诉")
     amount: int
     value: str
     text: str

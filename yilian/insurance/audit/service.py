@@ -20,6 +20,7 @@ from yilian.insurance.audit.domain import (
     DEFAULT_LIBRARY,
     FAMILY_LABELS,
     LINE_COLUMNS,
+    OPTIONAL_COLUMNS,
     SEVERITY_LABELS,
     STAGE_LABELS,
     ClaimEngine,
@@ -32,6 +33,7 @@ from yilian.insurance.audit.domain import (
     Severity,
     Stage,
     describe,
+    may_appeal,
     parse_library,
 )
 from yilian.insurance.audit.errors import (
@@ -48,6 +50,7 @@ from yilian.kit.audit import record_access
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Permission, Role
 from yilian.kit.clock import utcnow
 from yilian.kit.errors import Forbidden
+from yilian.registry import service as registry
 
 RULES_DIR = DEFAULT_LIBRARY.parent
 STATUS_LABELS = {"open": "待审核", "confirmed": "已确认违规", "dismissed": "已剔除", "appealed": "科室申诉中"}
@@ -237,7 +240,8 @@ def precheck_for(
 # ---------------------------------------------------------------------------------------------------
 # Claim files and stored claim lines
 
-CLAIM_FILE_LAYOUT = ", ".join(LINE_COLUMNS)
+REQUIRED_COLUMNS = tuple(c for c in LINE_COLUMNS if c not in OPTIONAL_COLUMNS)
+CLAIM_FILE_LAYOUT = ", ".join(REQUIRED_COLUMNS) + "，可选 " + ", ".join(sorted(OPTIONAL_COLUMNS))
 _TYPES = {
     "line_id": "BIGINT",
     "claim_id": "VARCHAR",
@@ -255,6 +259,7 @@ _TYPES = {
     "quantity": "INTEGER",
     "unit_price": "BIGINT",
     "amount": "BIGINT",
+    "department": "VARCHAR",
 }
 
 
@@ -268,34 +273,47 @@ def load_claim_file(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> in
     elif suffix == ".csv":
         with path.open(encoding="utf-8-sig") as fh:
             header = [h.strip() for h in fh.readline().strip().split(",")]
-        missing = [c for c in LINE_COLUMNS if c not in header]
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise ClaimFileInvalid(f"缺少列: {', '.join(missing)}（应有 {CLAIM_FILE_LAYOUT}）")
-        types = ", ".join(f"'{k}': '{v}'" for k, v in _TYPES.items())
+        # columns by position, so in the file's order; columns the layout does not know are read as text
+        types = ", ".join(f"'{_quote_sql(h)}': '{_TYPES.get(h, 'VARCHAR')}'" for h in header)
         src = f"read_csv('{_quote(path)}', header = true, columns = {{{types}}})"
     else:
         raise ClaimFileInvalid("只支持 .csv 与 .parquet 文件")
     try:
         have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
-        missing = [c for c in LINE_COLUMNS if c not in have]
+        missing = [c for c in REQUIRED_COLUMNS if c not in have]
         if missing:
             raise ClaimFileInvalid(f"缺少列: {', '.join(missing)}（应有 {CLAIM_FILE_LAYOUT}）")
-        cols = ", ".join(f"CAST({c} AS {_TYPES[c]}) AS {c}" for c in LINE_COLUMNS)
+        cols = ", ".join(
+            f"CAST({c} AS {_TYPES[c]}) AS {c}"
+            if c not in OPTIONAL_COLUMNS
+            else (f"coalesce(trim(CAST({c} AS VARCHAR)), '') AS {c}" if c in have else f"'' AS {c}")
+            for c in LINE_COLUMNS
+        )
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {cols} FROM {src}").fetchall()
         bad = con.execute(
             f"SELECT count(*) FROM {name} WHERE sex NOT IN ('M','F') OR quantity < 1 OR unit_price < 0 "
             "OR setting NOT IN ('outpatient','inpatient') OR line_id IS NULL OR claim_id IS NULL"
         ).fetchall()[0]
+        long_dept = con.execute(f"SELECT count(*) FROM {name} WHERE length(department) > 32").fetchall()[0]
     except duckdb.Error as exc:
         raise ClaimFileInvalid(str(exc).splitlines()[0]) from exc
     if bad and bad[0]:
         raise ClaimFileInvalid(f"{bad[0]} 行的性别、数量、单价或就医方式不合法")
+    if long_dept and long_dept[0]:
+        raise ClaimFileInvalid(f"{long_dept[0]} 行的科室编码超过 32 个字符")
     row = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0]
     return int(row[0]) if row else 0
 
 
 def _quote(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+def _quote_sql(text: str) -> str:
+    return text.replace("'", "''")
 
 
 def import_claim_file(session: Session, actor: Actor, path: Path) -> int:
@@ -392,7 +410,12 @@ def run_audit(
         rows = _finding_rows(con, library, found, run.id)
     finally:
         con.close()
-    repo.insert_findings(session, rows)
+    departments = [r.pop("departments") for r in rows]
+    ids = repo.insert_findings(session, rows)
+    repo.insert_finding_departments(
+        session,
+        [{"finding_id": i, "department": d} for i, ds in zip(ids, departments, strict=True) for d in ds],
+    )
     run.findings_count = len(rows)
     run.amount_total = sum(r["amount"] for r in rows)
     by_family: dict[str, int] = {}
@@ -420,15 +443,17 @@ WITH f AS (SELECT row_number() OVER () AS n, * FROM found),
 ev AS (
   SELECT f.n, list({'line_id': l.line_id, 'item_code': l.item_code,
     'service_date': CAST(l.service_date AS VARCHAR),
-    'quantity': l.quantity, 'unit_price': l.unit_price, 'amount': l.amount} ORDER BY l.line_id) AS lines
+    'quantity': l.quantity, 'unit_price': l.unit_price, 'amount': l.amount,
+    'department': l.department} ORDER BY l.line_id) AS lines
   FROM f, unnest(f.lines) AS u(line_id) JOIN claim_lines l ON l.line_id = u.line_id GROUP BY f.n
 ),
 c AS (
   SELECT claim_id, any_value(patient_id) AS patient_id, min(service_date) AS first_date,
-    any_value(diagnosis) AS diagnosis, any_value(setting) AS setting
+    any_value(diagnosis) AS diagnosis, any_value(setting) AS setting,
+    list(DISTINCT department) FILTER (WHERE department <> '') AS departments
   FROM claim_lines WHERE claim_id IN (SELECT claim_id FROM found) GROUP BY claim_id
 )
-SELECT f.*, c.patient_id, c.first_date, c.diagnosis, c.setting, ev.lines AS evidence
+SELECT f.*, c.patient_id, c.first_date, c.diagnosis, c.setting, c.departments, ev.lines AS evidence
 FROM f LEFT JOIN c USING (claim_id) LEFT JOIN ev USING (n) ORDER BY f.n
 """
     ).to_arrow_table()
@@ -439,6 +464,13 @@ FROM f LEFT JOIN c USING (claim_id) LEFT JOIN ev USING (n) ORDER BY f.n
         rule = rules[r["rule_id"]]
         finding = Finding(
             r["rule_id"], r["claim_id"], tuple(r["lines"]), tuple(r["related"]), r["amount"], r["value"]
+        )
+        evidence = r["evidence"] or []
+        # the departments of the involved lines; a claim-level finding (no lines) concerns the whole claim
+        departments = (
+            {e["department"] for e in evidence if e["department"]}
+            if finding.lines
+            else r["departments"] or []
         )
         out.append(
             {
@@ -452,7 +484,7 @@ FROM f LEFT JOIN c USING (claim_id) LEFT JOIN ev USING (n) ORDER BY f.n
                 "lines": list(finding.lines),
                 "related": list(finding.related),
                 "evidence": {
-                    "lines": r["evidence"] or [],
+                    "lines": evidence,
                     "diagnosis": r["diagnosis"],
                     "setting": r["setting"],
                     "value": finding.value,
@@ -464,6 +496,7 @@ FROM f LEFT JOIN c USING (claim_id) LEFT JOIN ev USING (n) ORDER BY f.n
                 "status": "open",
                 "reason": "",
                 "updated_at": now,
+                "departments": sorted(departments),
             }
         )
     return out
@@ -523,6 +556,27 @@ TRANSITIONS: dict[str, tuple[Permission, frozenset[str], str, bool]] = {
 ACTION_LABELS = {"confirm": "确认违规", "dismiss": "剔除", "appeal": "科室申诉"}
 
 
+def appeal_departments(session: Session, actor: Actor) -> frozenset[str] | None:
+    """The department codes (科室编码) an actor appeals for; None when they may appeal for every department.
+
+    A practitioner appeals for the departments they work in. Without a practitioner, the insurance
+    office (CLAIMS_AUDIT, e.g. recording a department's paper appeal) appeals for every department;
+    any other account is tied to no department and appeals only findings whose lines carry none.
+    """
+    if actor.practitioner_id is not None:
+        practitioner = registry.get_practitioner(session, actor.practitioner_id)
+        (read,) = registry.practitioner_reads(session, [practitioner])
+        return frozenset(registry.get_department(session, d).code for d in read.department_ids)
+    if actor.has(Permission.CLAIMS_AUDIT):
+        return None
+    return frozenset()
+
+
+def can_appeal(finding: AuditFinding, own_departments: frozenset[str] | None) -> bool:
+    """Tell whether a finding may be appealed now by someone of ``own_departments``."""
+    return finding.status in TRANSITIONS["appeal"][1] and may_appeal(finding.departments, own_departments)
+
+
 def review(session: Session, actor: Actor, finding_id: int, action: str, reason: str = "") -> AuditFinding:
     """Move a finding through the review workflow and write the trail."""
     if action not in TRANSITIONS:
@@ -538,6 +592,12 @@ def review(session: Session, actor: Actor, finding_id: int, action: str, reason:
         raise FindingNotFound(f"疑点 {finding_id}")
     if row.status not in sources:
         raise ReviewNotAllowed(f"疑点当前为「{STATUS_LABELS[row.status]}」，不能{ACTION_LABELS[action]}")
+    if action == "appeal":
+        own = appeal_departments(session, actor)
+        if not may_appeal(row.departments, own):
+            if actor.practitioner_id is None:
+                raise Forbidden("账号未关联科室医生，只能申诉未标明科室的疑点")
+            raise Forbidden(f"只能申诉本科室的疑点（该疑点属于科室 {'、'.join(row.departments)}）")
     event = AuditFindingEvent(
         finding_id=row.id,
         at=utcnow(),

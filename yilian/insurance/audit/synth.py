@@ -26,6 +26,8 @@ from yilian.insurance.audit.domain import (
 )
 
 BASE_DATE = date(2026, 1, 1)
+# department codes (科室编码) of the lines: the demo general hospital's 心血管内科 呼吸 消化 普外 儿科
+DEPARTMENTS = ("NK01", "NK02", "NK03", "WK01", "EK01")
 DIAGNOSES = ("J06.9", "K29.7", "I10.x00", "E11.9", "M54.5", "J20.9", "N39.0", "R51.x00", "K35.8", "I25.1")
 
 
@@ -85,7 +87,8 @@ SELECT line_id, 'C' || claim_no AS claim_id, 'P' || patient_no AS patient_id,
   list_element({codes!r}, CAST(h % {len(codes)} + 1 AS INTEGER)) AS item_code,
   CAST(h % 3 + 1 AS INTEGER) AS quantity,
   list_element({prices!r}, CAST(h % {len(codes)} + 1 AS INTEGER)) AS unit_price,
-  CAST(quantity AS BIGINT) * unit_price AS amount
+  CAST(quantity AS BIGINT) * unit_price AS amount,
+  list_element({list(DEPARTMENTS)!r}, CAST(hc % {len(DEPARTMENTS)} + 1 AS INTEGER)) AS department
 FROM c
 """
     )
@@ -112,7 +115,7 @@ def injected(library: RuleLibrary, *, start_line_id: int, copies: int = 1) -> tu
             made = _violation(rule, tag, prices)
             fixed = []
             for line in made:
-                fixed.append(replace(line, line_id=next_id))
+                fixed.append(replace(line, line_id=next_id, department=DEPARTMENTS[n % len(DEPARTMENTS)]))
                 next_id += 1
             lines.extend(fixed)
             truth.add((rule.id, _finding_claim(rule, fixed)))
