@@ -693,6 +693,7 @@ def _claim_lines(
     institution = registry.get_institution(session, encounter.institution_id)
     visit = outpatient.encounter_read(session, encounter)
     primary = next((d.code for d in visit.diagnoses if d.is_primary), "")
+    department = registry.get_department(session, encounter.department_id).code
     day = encounter.business_date
 
     def line(line_id: int, code: str, qty: int, price: int) -> ClaimLine:
@@ -713,6 +714,7 @@ def _claim_lines(
             quantity=qty,
             unit_price=price,
             amount=price * qty,
+            department=department,
         )
 
     lines = [
