@@ -73,3 +73,29 @@ def test_office_rules_run_findings_and_review(page: object) -> None:
             conn.execute(select(func.count()).select_from(AuditFindingEvent)).scalar_one()
             == events_before + 1
         )
+
+
+def test_doctor_appeals_only_own_department_findings(page: object) -> None:
+    """The demo doctor works in 心血管内科 (NK01); the demo claims cycle through five departments."""
+    login(page, "doctor")
+    page.goto("/audit/findings")  # type: ignore[attr-defined]
+    table = page.get_by_test_id("audit-findings")  # type: ignore[attr-defined]
+    table.get_by_text("SEX-001").first.wait_for()
+    body = table.inner_text()
+    assert "NK01" in body and "NK02" not in body  # starts on the doctor's own department
+    screenshot(page, "audit-findings-own-department")
+    table.get_by_text("SEX-001").first.click()
+    detail = page.get_by_test_id("audit-detail")  # type: ignore[attr-defined]
+    detail.wait_for()
+    assert "NK01" in detail.inner_text()
+    page.get_by_test_id("audit-reason").fill("患者为男性，性别登记有误")  # type: ignore[attr-defined]
+    page.get_by_test_id("audit-appeal").click()  # type: ignore[attr-defined]
+    table.get_by_text("科室申诉中").first.wait_for()
+
+    page.get_by_test_id("audit-department").click()  # type: ignore[attr-defined]
+    page.get_by_role("option", name="全部科室").click()  # type: ignore[attr-defined]
+    table.get_by_text("SEX-002").first.wait_for()
+    table.get_by_text("SEX-002").first.click()  # a finding of 呼吸科 (NK02)
+    page.get_by_test_id("audit-not-own").wait_for()  # type: ignore[attr-defined]
+    assert page.get_by_test_id("audit-appeal").count() == 0  # type: ignore[attr-defined]
+    screenshot(page, "audit-finding-other-department")

@@ -308,8 +308,17 @@ def findings_page(request: Request, run_id: int | None = None) -> RedirectRespon
         run_options = {
             r.id: f"批次 {r.id}（{r.date_from} ~ {r.date_to}，{r.findings_count} 个疑点）" for r in runs
         }
+        # the departments the actor appeals for (科室申诉); None: every department (the office)
+        own = service.appeal_departments(session, actor) if actor.has(Permission.CLAIMS_APPEAL) else None
     if run_id is None and runs:
         run_id = runs[0].id
+
+    def department_options(run: int | None) -> dict[str, str]:
+        with unit_of_work() as session:
+            codes = service.run_departments(session, run) if run is not None else []
+        mine = own or frozenset()
+        return {"": "全部科室", **{c: f"{c}（本科室）" if c in mine else c for c in codes}}
+
     with frame(actor, "审核疑点"):
         if not runs:
             ui.label("还没有审核批次。").classes("text-grey-7")
@@ -329,6 +338,18 @@ def findings_page(request: Request, run_id: int | None = None) -> RedirectRespon
                 .classes("w-48")
                 .props('data-testid="audit-family"')
             )
+            dept_options = department_options(run_id)
+            # a doctor of one department starts on that department's findings
+            start = (
+                next(iter(own))
+                if own is not None and len(own) == 1 and next(iter(own)) in dept_options
+                else ""
+            )
+            department = (
+                ui.select(dept_options, value=start, label="科室")
+                .classes("w-40")
+                .props('data-testid="audit-department"')
+            )
         summary = ui.label("")
         columns = [
             {"name": k, "label": label, "field": k, "align": "left"}
@@ -339,6 +360,7 @@ def findings_page(request: Request, run_id: int | None = None) -> RedirectRespon
                 ("severity", "程度"),
                 ("claim_id", "结算单号"),
                 ("patient_id", "患者"),
+                ("department", "科室"),
                 ("date", "日期"),
                 ("text", "违规内容"),
                 ("amount", "金额（元）"),
@@ -359,6 +381,7 @@ def findings_page(request: Request, run_id: int | None = None) -> RedirectRespon
                         status=status.value or None,
                         severity=severity.value or None,
                         family=family.value or None,
+                        department=department.value or None,
                     )
                     table.rows = [
                         {
@@ -368,6 +391,7 @@ def findings_page(request: Request, run_id: int | None = None) -> RedirectRespon
                             "severity": SEVERITY_LABELS[Severity(f.severity)],
                             "claim_id": f.claim_id,
                             "patient_id": f.patient_id,
+                            "department": "、".join(f.departments) or "—",
                             "date": f.service_date.isoformat() if f.service_date else "",
                             "text": f.text,
                             "amount": yuan(f.amount),
@@ -381,7 +405,12 @@ def findings_page(request: Request, run_id: int | None = None) -> RedirectRespon
             summary.text = f"共 {total} 个疑点" + ("（显示前 500 个）" if total > 500 else "")
             table.update()
 
-        for control in (run_sel, status, severity, family):
+        def run_changed() -> None:
+            department.set_options(department_options(run_sel.value), value="")
+            load()
+
+        run_sel.on_value_change(lambda _: run_changed())
+        for control in (status, severity, family, department):
             control.on_value_change(lambda _: load())
         table.on("rowClick", lambda e: open_detail(int(e.args[1]["id"])))
         if actor.has(Permission.CLAIMS_AUDIT):
@@ -409,6 +438,8 @@ def findings_page(request: Request, run_id: int | None = None) -> RedirectRespon
                         "amount": f.amount,
                         "related": f.related,
                         "rule": f.rule_id,
+                        "departments": f.departments,
+                        "may_appeal": actor.has(Permission.CLAIMS_APPEAL) and service.can_appeal(f, own),
                     }
             except YilianError as exc:
                 show_error(exc)
@@ -421,7 +452,10 @@ def findings_page(request: Request, run_id: int | None = None) -> RedirectRespon
                     "text-h6"
                 )
                 ui.label(data["text"])
-                ui.label(f"结算单号 {data['claim']}　违规金额 {yuan(data['amount'])} 元").classes("text-sm")
+                ui.label(
+                    f"结算单号 {data['claim']}　科室 {'、'.join(data['departments']) or '未标明'}"
+                    f"　违规金额 {yuan(data['amount'])} 元"
+                ).classes("text-sm").props('data-testid="audit-detail-department"')
                 if data["related"]:
                     ui.label("关联住院：" + "，".join(data["related"])).classes("text-sm")
                 ev_lines = data["evidence"].get("lines", [])
@@ -431,6 +465,7 @@ def findings_page(request: Request, run_id: int | None = None) -> RedirectRespon
                             {"name": k, "label": label, "field": k, "align": "left"}
                             for k, label in (
                                 ("line_id", "明细号"),
+                                ("department", "科室"),
                                 ("item_code", "项目编码"),
                                 ("service_date", "日期"),
                                 ("quantity", "数量"),
@@ -474,9 +509,13 @@ def findings_page(request: Request, run_id: int | None = None) -> RedirectRespon
                         ui.button("剔除", color="secondary", on_click=lambda: act("dismiss")).props(
                             'data-testid="audit-dismiss"'
                         )
-                    if actor.has(Permission.CLAIMS_APPEAL):
+                    if data["may_appeal"]:
                         ui.button("科室申诉", color="accent", on_click=lambda: act("appeal")).props(
                             'data-testid="audit-appeal"'
+                        )
+                    elif actor.has(Permission.CLAIMS_APPEAL) and data["status"] in ("open", "confirmed"):
+                        ui.label("非本科室疑点，不能申诉").classes("text-grey-7 text-sm self-center").props(
+                            'data-testid="audit-not-own"'
                         )
                     ui.button("关闭", on_click=dialog.close).props("flat")
             dialog.open()

@@ -140,6 +140,19 @@ def all_findings(session: Session, query: Select[Any]) -> Sequence[AuditFinding]
     return session.scalars(query).all()
 
 
+def run_departments(session: Session, run_id: int) -> list[str]:
+    """The department codes the findings of a run involve, sorted."""
+    return list(
+        session.scalars(
+            select(AuditFindingDepartment.department)
+            .join(AuditFinding, AuditFinding.id == AuditFindingDepartment.finding_id)
+            .where(AuditFinding.run_id == run_id)
+            .distinct()
+            .order_by(AuditFindingDepartment.department)
+        )
+    )
+
+
 def get_finding(session: Session, finding_id: int, *, lock: bool = False) -> AuditFinding | None:
     q = (
         select(AuditFinding)

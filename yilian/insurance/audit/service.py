@@ -533,6 +533,11 @@ def list_findings(
     return rows, total
 
 
+def run_departments(session: Session, run_id: int) -> list[str]:
+    """The department codes (科室编码) the findings of a run involve (the page's department filter)."""
+    return repo.run_departments(session, run_id)
+
+
 def get_finding(session: Session, actor: Actor, finding_id: int) -> AuditFinding:
     if not (actor.has(Permission.CLAIMS_AUDIT) or actor.has(Permission.CLAIMS_APPEAL)):
         raise Forbidden("没有查看医保审核疑点的权限")
