@@ -250,6 +250,10 @@ def test_run_over_stored_lines_review_workflow_and_export(client: TestClient, se
     assert xlsx.status_code == 200
     sheet = load_workbook(io.BytesIO(xlsx.content))["疑点清单"]
     assert sheet.max_row == 1 + len(truth.pairs)
+    header = [c.value for c in sheet[1]]
+    assert header[6] == "科室" and {row[6] for row in sheet.iter_rows(min_row=2, values_only=True)} >= {
+        dept_code
+    }
     assert client.get("/api/v1/audit/runs/99999", headers=oh).status_code == 404
 
 
