@@ -211,6 +211,8 @@ def test_admin_edits_policy_adds_template_and_generates(page: object) -> None:
     login(page, "admin")
     page.goto("/scheduling/admin")  # type: ignore[attr-defined]
     _pick(page, "admin-institution", hospital)
+    # the form is redrawn for the chosen hospital: fill it only once that has happened
+    page.locator(f'[data-institution="{other.id}"]').wait_for()  # type: ignore[attr-defined]
     page.get_by_test_id("policy-cancel_cutoff_minutes").fill("60")  # type: ignore[attr-defined]
     page.get_by_test_id("fee-ordinary").fill("12.50")  # type: ignore[attr-defined]
     page.get_by_test_id("policy-save").click()  # type: ignore[attr-defined]

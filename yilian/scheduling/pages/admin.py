@@ -106,6 +106,8 @@ class _Admin:
     def load(self) -> None:
         self.draw_policy()
         self.draw_templates()
+        # tells a browser test (and assistive tools) whose form is on screen once it is redrawn
+        self.policy_box.props(f'data-institution="{self.institution_id or ""}"')
 
     # -- policy ------------------------------------------------------------------------------------
 
