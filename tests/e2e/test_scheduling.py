@@ -357,3 +357,91 @@ def test_stopped_clinic_refunds_the_wechat_fee_and_offers_rebooking(
     phone_page.wait_for_timeout(800)  # type: ignore[attr-defined]  # let the labels and the notice settle
     _shot(phone_page, "scheduling-patient-stopped-rebook")
     engine.dispose()
+
+
+def _pick_containing(page: object, testid: str, text: str) -> None:
+    page.get_by_test_id(testid).click()  # type: ignore[attr-defined]
+    option = page.get_by_role("option").filter(has_text=text).first  # type: ignore[attr-defined]
+    option.click()
+    option.wait_for(state="hidden")
+
+
+def test_walk_in_on_credit_then_the_doctor_opens_the_visit_from_the_registration(
+    page: object, server_clock: Callable[[datetime], None]
+) -> None:
+    """记账挂号 at the desk → the doctor calls the patient and follows 接诊 to order entry, where the
+    visit opens from that registration and the registration fee is on the day's bill."""
+    from yilian.billing.models import Arrear, Charge
+    from yilian.outpatient.models import Encounter
+
+    engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
+    with Session(engine) as db:
+        clinic, _next_day, doctor_id = _clinic_days(db)
+        with_accounts = select(User.patient_id).where(User.patient_id.is_not(None))
+        owing = select(Arrear.patient_id)
+        booked = select(Booking.patient_id).where(Booking.day == clinic.day)
+        unique_names = select(Patient.name).group_by(Patient.name).having(func.count() == 1).scalar_subquery()
+        patient = db.scalars(
+            select(Patient)
+            .where(
+                Patient.real_name_verified.is_(True),
+                Patient.insurance_scheme != "self_pay",
+                Patient.id.not_in(with_accounts),
+                Patient.id.not_in(owing),
+                Patient.id.not_in(booked),
+                Patient.name.in_(unique_names),
+            )
+            .order_by(Patient.id)
+        ).first()
+        assert patient is not None
+        department = db.scalars(select(Department.name).where(Department.id == clinic.department_id)).one()
+        doctor = db.get_one(Practitioner, doctor_id)
+
+    server_clock(_at_0730(clinic.day))
+    login(page, "registrar")
+    page.goto("/scheduling/desk")  # type: ignore[attr-defined]
+    page.get_by_test_id("desk-patient-query").fill(patient.name)  # type: ignore[attr-defined]
+    page.get_by_test_id("desk-find").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("desk-patient").filter(has_text=patient.name).wait_for()  # type: ignore[attr-defined]
+    _pick_containing(page, "desk-walkin-schedule", f"{department} {doctor.name}")
+    _pick(page, "desk-walkin-method", "先诊疗后付费（记账）")
+    page.get_by_test_id("desk-walkin").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("desk-message").filter(has_text="记入当日账单").wait_for()  # type: ignore[attr-defined]
+    with Session(engine) as db:
+        booking = db.scalars(
+            select(Booking).where(Booking.patient_id == patient.id, Booking.schedule_id == clinic.id)
+        ).one()
+    assert (booking.status, booking.payment_state, booking.channel) == ("confirmed", "credit", "desk")
+    page.get_by_test_id(f"desk-checkin-{booking.id}").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("desk-message").filter(has_text="签到成功").wait_for()  # type: ignore[attr-defined]
+
+    login(page, "doctor")
+    page.goto("/scheduling/queue")  # type: ignore[attr-defined]
+    page.get_by_test_id(f"queue-{clinic.id}").get_by_text(patient.name).wait_for()  # type: ignore[attr-defined]
+    current = page.get_by_test_id(f"queue-current-{clinic.id}")  # type: ignore[attr-defined]
+    for _ in range(5):  # patients of an earlier story may still be ahead of her
+        page.get_by_test_id(f"call-next-{clinic.id}").click()  # type: ignore[attr-defined]
+        page.wait_for_timeout(500)  # type: ignore[attr-defined]
+        if patient.name in current.inner_text():
+            break
+    current.get_by_text(f"{patient.name} 就诊中").wait_for()
+    current.get_by_role("link", name="接诊 → 门诊医嘱").click()
+    page.get_by_test_id("clinic-start").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("clinic-visit").filter(has_text="凭挂号接诊").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("clinic-orders").get_by_text("挂号费（记账挂号）").wait_for()  # type: ignore[attr-defined]
+    _shot(page, "scheduling-visit-from-registration")
+    with Session(engine) as db:
+        encounter = db.scalars(
+            select(Encounter).where(
+                Encounter.patient_id == patient.id, Encounter.registration_id == booking.id
+            )
+        ).one()
+        fee = db.scalars(select(Charge).where(Charge.booking_id == booking.id)).one()
+    engine.dispose()
+    assert encounter.registration_id == booking.id and encounter.department_id == clinic.department_id
+    assert (fee.amount, fee.on_credit, fee.status, fee.encounter_id) == (
+        booking.fee_fen,
+        True,
+        "open",
+        encounter.id,
+    )

@@ -473,6 +473,14 @@ def confirm(session: Session, actor: Actor, booking_id: int, *, payment_method: 
         days = _department_open(session, b.department_id, b.day, policy.three_day_max_extension_days)
         b.valid_until = domain.last_valid_day(policy, b.day, days.__contains__)
     b.updated_at = utcnow()
+    # a registration lets the institution's staff read the patient until its last valid day
+    registry.grant_institution_access(
+        session,
+        patient_id=b.patient_id,
+        institution_id=b.institution_id,
+        reason="挂号",
+        days=((b.valid_until or b.day) - business_date()).days + 2,
+    )
     session.flush()
     events.emit(session, "scheduling.booking_confirmed", {"booking_id": b.id, "patient_id": b.patient_id})
     return b

@@ -318,10 +318,13 @@ class _Desk:
                     patient_id=self.patient_id,
                     payment_method=str(self.walk_method.value),
                 )
-                fee = b.fee_fen
+                fee, on_credit = b.fee_fen, b.payment_state == "credit"
         except YilianError as exc:
             show_error(exc)
             return
-        self.say(f"现场挂号成功，已收挂号费 {yuan(fee)}")
+        if on_credit:
+            self.say(f"现场挂号成功，挂号费 {yuan(fee)} 记入当日账单（先诊疗后付费）")
+        else:
+            self.say(f"现场挂号成功，已收挂号费 {yuan(fee)}")
         self.refresh()
         self.load_today()
