@@ -139,6 +139,10 @@ def test_book_check_in_call_then_free_return_visit(
         ticket = db.scalars(select(QueueEntry.ticket_no).where(QueueEntry.booking_id == booking.id)).one()
     _shot(page, "scheduling-desk-checked-in")
 
+    # her phone shows her place in the queue without a reload
+    place = phone_page.get_by_test_id(f"queue-place-{booking.id}")  # type: ignore[attr-defined]
+    place.filter(has_text=f"候诊中：{ticket} 号").wait_for()
+
     # a waiting-room display is open before the call; the doctor calls the next patient
     display = page.context.new_page()  # type: ignore[attr-defined]
     display.goto(f"/scheduling/display/{clinic.id}")
@@ -152,7 +156,9 @@ def test_book_check_in_call_then_free_return_visit(
     page.get_by_test_id(f"queue-current-{clinic.id}").get_by_text(
         f"{ticket} 号 {patient_name} 就诊中"
     ).wait_for()  # type: ignore[attr-defined]
+    place.filter(has_text="正在叫您的号").wait_for()  # and then that she is called
     _shot(page, "scheduling-doctor-queue")
+    _shot(phone_page, "scheduling-patient-called")
     _shot(display, "scheduling-display-called")
     display.close()
 

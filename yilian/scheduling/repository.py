@@ -229,6 +229,13 @@ def first_visit_entry(session: Session, booking_id: int) -> QueueEntry | None:
     return session.scalars(q.order_by(QueueEntry.id)).first()
 
 
+def active_entries_of_booking(session: Session, booking_id: int) -> Sequence[QueueEntry]:
+    q = select(QueueEntry).where(
+        QueueEntry.booking_id == booking_id, QueueEntry.status.in_(("waiting", "called"))
+    )
+    return session.scalars(q.order_by(QueueEntry.id.desc())).all()
+
+
 def bump_queue_version(session: Session, schedule_id: int) -> None:
     session.execute(
         update(Schedule)

@@ -803,6 +803,31 @@ def queue_screen(session: Session, schedule_id: int) -> QueueScreen:
     )
 
 
+@dataclass(frozen=True)
+class QueuePlace:
+    """Where a checked-in patient stands (shown on the patient's phone)."""
+
+    schedule_id: int
+    ticket_no: int
+    calling: bool  # being called now
+    ahead: int  # patients to be called before
+    location: str
+
+
+def queue_place(session: Session, booking_id: int) -> QueuePlace | None:
+    """The booking's place in today's queue (first visit or return visit), or None when not waiting."""
+    for entry in repo.active_entries_of_booking(session, booking_id):
+        screen = queue_screen(session, entry.schedule_id)
+        if screen.calling is not None and screen.calling.entry_id == entry.id:
+            return QueuePlace(entry.schedule_id, entry.ticket_no, True, 0, screen.location)
+        order = [w.entry_id for w in screen.waiting]
+        if entry.id in order:
+            return QueuePlace(
+                entry.schedule_id, entry.ticket_no, False, order.index(entry.id), screen.location
+            )
+    return None
+
+
 def queue_version(session: Session, schedule_id: int) -> int:
     return repo.queue_version(session, schedule_id)
 

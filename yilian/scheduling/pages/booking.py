@@ -64,6 +64,14 @@ def book_page(request: Request) -> RedirectResponse | None:
     return None
 
 
+def _place_label(place: service.QueuePlace) -> ui.label:
+    if place.calling:
+        text = f"正在叫您的号（{place.ticket_no} 号），请到 {place.location or '诊室'} 就诊"
+        return ui.label(text).classes("text-subtitle2 text-negative")
+    text = f"候诊中：{place.ticket_no} 号，前面还有 {place.ahead} 人"
+    return ui.label(text).classes("text-subtitle2 text-primary")
+
+
 class _BookingFlow:
     """The cascade of choices, the held booking's payment panel and the list of my bookings."""
 
@@ -84,9 +92,11 @@ class _BookingFlow:
             self.hold = ui.column().classes("w-full").props('data-testid="book-hold"')
             ui.label("我的预约").classes("text-h6 text-grey-9 q-mt-md")
             self.mine = ui.column().classes("w-full gap-3").props('data-testid="my-bookings"')
+        self.watched: dict[int, int] = {}  # schedule id → queue version shown
         if len(hospitals) == 1:
             self.hospital.set_value(next(iter(hospitals)))
         self.refresh_mine()
+        ui.timer(3.0, self.watch_queues)
 
     @staticmethod
     def _select(testid: str, label: str, options: dict[Any, str], handler: Any) -> ui.select:
@@ -294,7 +304,17 @@ class _BookingFlow:
         else:
             ui.notify("该科室近期暂无可预约的门诊", type="warning")
 
+    def watch_queues(self) -> None:
+        """Redraw my bookings when a queue I am waiting in changes (called, someone ahead seen)."""
+        if not self.watched:
+            return
+        with unit_of_work() as session:
+            changed = any(service.queue_version(session, sid) != v for sid, v in self.watched.items())
+        if changed:
+            self.refresh_mine()
+
     def refresh_mine(self) -> None:
+        self.watched = {}
         self.mine.clear()
         with unit_of_work() as session:
             views = service.patient_bookings(session, self.actor, self.patient_id)
@@ -306,6 +326,16 @@ class _BookingFlow:
                     b = view.booking
                     with ui.card().classes("w-full gap-1").props(f'data-testid="my-booking-{b.id}"'):
                         booking_lines(view, names, self.methods)
+                        today = local_now().date()
+                        if b.status == "confirmed" and b.day <= today <= (b.valid_until or b.day):
+                            if b.day == today:  # a check-in at the desk shows up here by itself
+                                self.watched[b.schedule_id] = service.queue_version(session, b.schedule_id)
+                            place = service.queue_place(session, b.id)
+                            if place is not None:
+                                self.watched[place.schedule_id] = service.queue_version(
+                                    session, place.schedule_id
+                                )
+                                _place_label(place).props(f'data-testid="queue-place-{b.id}"')
                         if b.status == "stopped":
                             ui.label("该门诊已停诊，挂号费原路退回；可改约同科室其他门诊").classes(
                                 "text-sm text-negative"
