@@ -283,7 +283,8 @@ def test_settled_bill_is_stored_for_the_post_event_audit_beside_imported_lines(
         select(AuditClaimLine).where(AuditClaimLine.source == f"settlement:{s.id}")
     ).all()
     assert [(x.claim_id, x.item_code, x.amount) for x in stored] == [(f"E{eid}", "250301001000000", 500)]
-    assert [x.department for x in stored] == [world.department.code]  # the visit's 科室编码, for 科室申诉
+    # the visit's 科室编码 qualified by its institution, for 科室申诉 (codes repeat across hospitals)
+    assert [x.department for x in stored] == [f"{world.hospital.code}/{world.department.code}"]
     billing.reverse(session, s.id, reason="测试冲正")
     assert (
         session.scalars(select(AuditClaimLine).where(AuditClaimLine.source == f"settlement:{s.id}")).all()

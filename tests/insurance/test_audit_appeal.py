@@ -121,7 +121,8 @@ def test_findings_remember_their_departments_and_filter_by_them(session: Session
 def test_a_doctor_appeals_own_department_only(session: Session) -> None:
     found = _run(session, _lines())
     nk01 = _doctor(session, "NK01")
-    assert service.appeal_departments(session, nk01) == frozenset({"NK01"})
+    own = service.appeal_departments(session, nk01)
+    assert own is not None and "NK01" in own and any(d.endswith("/NK01") for d in own)  # bare and qualified
 
     appealed = service.review(session, nk01, found["SEX-001:A"].id, "appeal", "患者为男性")
     assert appealed.status == "appealed"
@@ -216,3 +217,13 @@ def test_import_refuses_an_overlong_department(session: Session, tmp_path: Path)
         service.import_claim_file(session, service.office_actor(), path)
     assert "科室编码" in refused.value.detail
     assert _stored(session) == {}
+
+
+def test_a_qualified_department_binds_one_hospital_only() -> None:
+    from yilian.insurance.audit.domain import may_appeal
+
+    ntgh_nk01 = frozenset({"NK01", "NTGH/NK01"})
+    other_nk01 = frozenset({"NK01", "NTCH/NK01"})
+    assert may_appeal(["NTGH/NK01"], ntgh_nk01)
+    assert not may_appeal(["NTGH/NK01"], other_nk01)  # same code at another hospital
+    assert may_appeal(["NK01"], other_nk01)  # a bare code from a claim file binds by code only

@@ -693,7 +693,9 @@ def _claim_lines(
     institution = registry.get_institution(session, encounter.institution_id)
     visit = outpatient.encounter_read(session, encounter)
     primary = next((d.code for d in visit.diagnoses if d.is_primary), "")
-    department = registry.get_department(session, encounter.department_id).code
+    department = audit.qualified_department(
+        institution.code, registry.get_department(session, encounter.department_id).code
+    )
     day = encounter.business_date
 
     def line(line_id: int, code: str, qty: int, price: int) -> ClaimLine:

@@ -340,11 +340,8 @@ def findings_page(request: Request, run_id: int | None = None) -> RedirectRespon
             )
             dept_options = department_options(run_id)
             # a doctor of one department starts on that department's findings
-            start = (
-                next(iter(own))
-                if own is not None and len(own) == 1 and next(iter(own)) in dept_options
-                else ""
-            )
+            mine = sorted(d for d in own or () if d in dept_options)
+            start = mine[0] if own is not None and len(mine) == 1 else ""
             department = (
                 ui.select(dept_options, value=start, label="科室")
                 .classes("w-40")

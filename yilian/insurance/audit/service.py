@@ -561,8 +561,15 @@ TRANSITIONS: dict[str, tuple[Permission, frozenset[str], str, bool]] = {
 ACTION_LABELS = {"confirm": "确认违规", "dismiss": "剔除", "appeal": "科室申诉"}
 
 
+def qualified_department(institution_code: str, department_code: str) -> str:
+    """``NTGH/NK01``: a department code made unique across the alliance by its institution's code, as the
+    platform's own settled bills carry it (claim files from one hospital may carry the bare code)."""
+    return f"{institution_code}/{department_code}"
+
+
 def appeal_departments(session: Session, actor: Actor) -> frozenset[str] | None:
-    """The department codes (科室编码) an actor appeals for; None when they may appeal for every department.
+    """The department codes (科室编码) an actor appeals for, bare and qualified by the institution; None
+    when they may appeal for every department.
 
     A practitioner appeals for the departments they work in. Without a practitioner, the insurance
     office (CLAIMS_AUDIT, e.g. recording a department's paper appeal) appeals for every department;
@@ -571,7 +578,12 @@ def appeal_departments(session: Session, actor: Actor) -> frozenset[str] | None:
     if actor.practitioner_id is not None:
         practitioner = registry.get_practitioner(session, actor.practitioner_id)
         (read,) = registry.practitioner_reads(session, [practitioner])
-        return frozenset(registry.get_department(session, d).code for d in read.department_ids)
+        codes: set[str] = set()
+        for department_id in read.department_ids:
+            dept = registry.get_department(session, department_id)
+            institution = registry.get_institution(session, dept.institution_id)
+            codes |= {dept.code, qualified_department(institution.code, dept.code)}
+        return frozenset(codes)
     if actor.has(Permission.CLAIMS_AUDIT):
         return None
     return frozenset()
