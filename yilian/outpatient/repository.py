@@ -12,10 +12,9 @@ from yilian.outpatient.models import Encounter, EncounterDiagnosis, Order
 
 
 def get_encounter(session: Session, encounter_id: int, *, for_update: bool = False) -> Encounter | None:
-    query = select(Encounter).where(Encounter.id == encounter_id)
-    if for_update:
-        query = query.with_for_update()
-    return session.scalar(query)
+    if not for_update:
+        return session.get(Encounter, encounter_id)  # the identity map first: no round trip when loaded
+    return session.scalar(select(Encounter).where(Encounter.id == encounter_id).with_for_update())
 
 
 def encounter_by_registration(session: Session, registration_id: int) -> Encounter | None:
