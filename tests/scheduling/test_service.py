@@ -298,3 +298,22 @@ def test_patient_checks_in_herself_once_and_not_for_others(
     other = make_patient(session, name="钱七")
     with pytest.raises(Forbidden):
         svc.check_in(session, patient_actor(other.id), b.id)
+
+
+def test_bookings_never_checked_in_become_no_shows_after_the_day(
+    session: Session, world: World, frozen_clock: clock.FrozenClock
+) -> None:
+    slot = first_slot(session, world.s1)
+    seen = svc.book(session, DESK, slot_id=slot.id, patient_id=world.patient_id, channel="desk")
+    svc.confirm(session, DESK, seen.id)
+    svc.check_in(session, DESK, seen.id)
+    other = make_patient(session, name="吴九")
+    missed = svc.book(session, DESK, slot_id=slot.id, patient_id=other.id, channel="desk")
+    svc.confirm(session, DESK, missed.id)
+    with pytest.raises(InvalidInput, match="未来"):
+        svc.mark_no_shows(session, DAY1 + timedelta(days=1))
+    assert svc.mark_no_shows(session, DAY1) == 1
+    assert (seen.status, missed.status) == ("confirmed", "no_show")
+    assert svc.mark_no_shows(session, DAY1) == 0  # idempotent
+    events = session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "scheduling.no_show")).all()
+    assert [e.payload["booking_id"] for e in events] == [missed.id]

@@ -125,6 +125,20 @@ def expire_holds() -> None:
     typer.echo(f"释放超时锁号 {n} 个")
 
 
+@app.command("no-shows")
+def no_shows(
+    day: Annotated[str | None, typer.Option("--date", help="clinic day, YYYY-MM-DD (default: today)")] = None,
+) -> None:
+    """爽约: mark the confirmed bookings of a day that were never checked in (the server does it at 21:00)."""
+    try:
+        with unit_of_work() as session:
+            n = service.mark_no_shows(session, date.fromisoformat(day) if day else business_date())
+    except YilianError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"记爽约 {n} 个")
+
+
 @app.command("stop")
 def stop(schedule_id: int, reason: Annotated[str, typer.Option(help="停诊原因")] = "") -> None:
     """停诊: cancel a clinic's bookings, mark paid fees refund-due and notify the patients."""

@@ -229,6 +229,15 @@ def first_visit_entry(session: Session, booking_id: int) -> QueueEntry | None:
     return session.scalars(q.order_by(QueueEntry.id)).first()
 
 
+def unseen_bookings(session: Session, day: date) -> list[int]:
+    """Confirmed bookings of ``day`` whose patient never checked in (no first-visit queue place)."""
+    checked_in = select(QueueEntry.id).where(
+        QueueEntry.booking_id == Booking.id, QueueEntry.is_return.is_(False)
+    )
+    q = select(Booking.id).where(Booking.day == day, Booking.status == "confirmed", ~checked_in.exists())
+    return list(session.scalars(q.order_by(Booking.id)))
+
+
 def active_entries_of_booking(session: Session, booking_id: int) -> Sequence[QueueEntry]:
     q = select(QueueEntry).where(
         QueueEntry.booking_id == booking_id, QueueEntry.status.in_(("waiting", "called"))

@@ -518,6 +518,22 @@ def mark_no_show(session: Session, actor: Actor, booking_id: int) -> Booking:
     return b
 
 
+def mark_no_shows(session: Session, day: date) -> int:
+    """爽约: after the day's clinics, confirmed bookings of ``day`` never checked in become no-shows
+    (they count toward the online-booking ban); idempotent. Returns how many were marked."""
+    if day > business_date():
+        raise InvalidInput("不能对未来日期记爽约")
+    marked = 0
+    for booking_id in repo.unseen_bookings(session, day):
+        if repo.transition(session, booking_id, ("confirmed",), "no_show", at=utcnow()):
+            b = find_booking(session, booking_id)
+            session.refresh(b)
+            events.emit(session, "scheduling.no_show", {"booking_id": b.id, "patient_id": b.patient_id})
+            marked += 1
+    session.flush()
+    return marked
+
+
 def expire_holds(
     session: Session, *, slot_id: int | None = None, patient_id: int | None = None, limit: int = 500
 ) -> int:

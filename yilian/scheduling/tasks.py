@@ -14,6 +14,7 @@ from yilian.scheduling import service
 
 JOB_ACTOR = Actor.system("scheduling-jobs")
 GENERATE_AT = time(6, 0)
+NO_SHOW_AT = time(21, 0)
 GENERATE_DAYS = 14
 
 
@@ -35,3 +36,11 @@ def _generate_job(factory: sessionmaker[Session], now: datetime) -> str:
             )
         session.commit()
     return f"新生成排班 {made} 个"
+
+
+@jobs.job("scheduling.no_shows", daily_at=NO_SHOW_AT, description="21:00 当日未签到的挂号记为爽约")
+def _no_show_job(factory: sessionmaker[Session], now: datetime) -> str:
+    with factory() as session:
+        marked = service.mark_no_shows(session, now.date())
+        session.commit()
+    return f"{now.date().isoformat()} 记爽约 {marked} 个"
