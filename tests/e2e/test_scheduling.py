@@ -451,3 +451,43 @@ def test_walk_in_on_credit_then_the_doctor_opens_the_visit_from_the_registration
         "open",
         encounter.id,
     )
+
+
+def test_kiosk_check_in_by_id_number(page: object, server_clock: Callable[[datetime], None]) -> None:
+    """自助机: the hall machine finds today's registration by the resident ID number and checks in."""
+    engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
+    with Session(engine) as db:
+        clinic, _next_day, _doctor = _clinic_days(db)
+        kiosk_institution = db.scalars(select(User.institution_id).where(User.username == "kiosk")).one()
+        checked_in = select(QueueEntry.booking_id)
+        booking = db.scalars(
+            select(Booking)
+            .where(
+                Booking.day == clinic.day,
+                Booking.institution_id == kiosk_institution,
+                Booking.status == "confirmed",
+                Booking.id.not_in(checked_in),
+            )
+            .order_by(Booking.id)
+        ).first()
+        assert booking is not None, "the demo books places of the coming days"
+        id_number = db.scalars(select(Patient.id_number).where(Patient.id == booking.patient_id)).one()
+
+    server_clock(_at_0730(clinic.day))
+    login(page, "kiosk")
+    page.goto("/scheduling/kiosk")  # type: ignore[attr-defined]
+    page.get_by_test_id("kiosk-id").fill("110101199003071234")  # type: ignore[attr-defined]  # nobody's
+    page.get_by_test_id("kiosk-lookup").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("kiosk-result").get_by_text("未找到该证件号的患者").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("kiosk-id").fill(id_number)  # type: ignore[attr-defined]
+    page.get_by_test_id("kiosk-lookup").click()  # type: ignore[attr-defined]
+    card = page.get_by_test_id(f"kiosk-booking-{booking.id}")  # type: ignore[attr-defined]
+    card.wait_for()
+    assert "*" in card.inner_text()  # the name is masked on a public screen
+    page.get_by_test_id(f"kiosk-checkin-{booking.id}").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("kiosk-done").filter(has_text="签到成功").wait_for()  # type: ignore[attr-defined]
+    _shot(page, "scheduling-kiosk-checked-in")
+    with Session(engine) as db:
+        entry = db.scalars(select(QueueEntry).where(QueueEntry.booking_id == booking.id)).one()
+    engine.dispose()
+    assert f"{entry.ticket_no} 号" in page.get_by_test_id("kiosk-done").inner_text()  # type: ignore[attr-defined]

@@ -317,3 +317,42 @@ def test_bookings_never_checked_in_become_no_shows_after_the_day(
     assert svc.mark_no_shows(session, DAY1) == 0  # idempotent
     events = session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "scheduling.no_show")).all()
     assert [e.payload["booking_id"] for e in events] == [missed.id]
+
+
+def test_the_kiosk_finds_todays_registrations_by_id_number_and_checks_in(
+    session: Session, world: World, frozen_clock: clock.FrozenClock
+) -> None:
+    from yilian.kit.errors import Forbidden
+    from yilian.registry import service as registry_service
+
+    inst = registry_service.get_department(session, world.dept_id).institution_id
+    kiosk = Actor(
+        user_id=None,
+        username="kiosk-1",
+        role=Role.KIOSK,
+        institution_id=inst,
+        permissions=ROLE_PERMISSIONS[Role.KIOSK],
+    )
+    elsewhere = Actor(
+        user_id=None,
+        username="kiosk-2",
+        role=Role.KIOSK,
+        institution_id=inst + 999,
+        permissions=ROLE_PERMISSIONS[Role.KIOSK],
+    )
+    patient = registry_service.find_patient(session, world.patient_id)
+    b = svc.book(
+        session, DESK, slot_id=first_slot(session, world.s1).id, patient_id=patient.id, channel="desk"
+    )
+    svc.confirm(session, DESK, b.id)
+    (row,) = svc.kiosk_bookings(session, kiosk, patient.id_number.lower())
+    assert row.booking_id == b.id and row.ticket_no is None and "*" in row.masked_name
+    with pytest.raises(Forbidden):
+        svc.check_in(session, elsewhere, b.id)  # another hospital's machine
+    assert svc.check_in(session, kiosk, b.id).ticket_no == 1
+    assert svc.kiosk_bookings(session, kiosk, patient.id_number)[0].ticket_no == 1
+    assert svc.kiosk_bookings(session, elsewhere, patient.id_number) == []
+    with pytest.raises(errors.BookingNotFound):
+        svc.kiosk_bookings(session, kiosk, "110101199003071234")
+    with pytest.raises(Forbidden):
+        svc.confirm(session, kiosk, b.id)  # a machine checks in and nothing else

@@ -440,6 +440,7 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
         ("bedmgr", Role.BED_MANAGER, "住院服务中心 周丽", gh, None),
         ("security", Role.SECURITY_OFFICER, "保卫科 吴强", gh, None),
         ("doctor2", Role.DOCTOR, "", by_code["CCCD"], practitioner_of["CCCD"]),
+        ("kiosk", Role.KIOSK, "门诊大厅自助机 1 号", gh, None),
     ]
     for username, role, display, user_inst, practitioner_id in staff:
         if practitioner_id is not None:

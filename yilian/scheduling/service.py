@@ -620,8 +620,13 @@ def check_in(
     """签到 at the desk, or by the patient (phone / kiosk): a confirmed booking for today joins its
     schedule's queue once; checking in again returns the same place. Priority groups are declared at
     the desk only (age counts everywhere)."""
-    _require(actor, Permission.BOOKING_BOOK if actor.patient_id is not None else Permission.REGISTRATION_DESK)
+    if actor.patient_id is not None:
+        _require(actor, Permission.BOOKING_BOOK)
+    elif not actor.has(Permission.KIOSK_CHECK_IN):
+        _require(actor, Permission.REGISTRATION_DESK)
     b = get_booking(session, actor, booking_id)
+    if actor.has(Permission.KIOSK_CHECK_IN) and b.institution_id != actor.institution_id:
+        raise Forbidden("请在就诊医院的自助机签到")
     if b.status != "confirmed":
         raise BookingStateError("预约未确认或已取消，不能签到")
     if b.day != business_date():
@@ -633,6 +638,52 @@ def check_in(
     if existing is not None:
         return existing
     return _enqueue(session, sched, b, is_return=False, groups=[] if actor.patient_id else groups or [])
+
+
+@dataclass(frozen=True)
+class KioskBooking:
+    """A registration of today as the hall's self-service machine shows it (masked, no more)."""
+
+    booking_id: int
+    masked_name: str
+    department_id: int
+    practitioner_id: int | None
+    period: str
+    start: time
+    location: str
+    ticket_no: int | None
+
+
+def kiosk_bookings(session: Session, actor: Actor, id_number: str) -> list[KioskBooking]:
+    """自助机: today's registrations at the machine's institution of the patient with this ID number."""
+    _require(actor, Permission.KIOSK_CHECK_IN)
+    if actor.institution_id is None:
+        raise Forbidden("自助机未关联医院")
+    patient = registry.patient_by_id_number(session, id_number.strip().upper())
+    if patient is None:
+        raise BookingNotFound("未找到该证件号的患者，请到挂号窗口办理")
+    out: list[KioskBooking] = []
+    for b in repo.bookings_of_patient(session, patient.id):
+        if b.day != business_date() or b.status != "confirmed" or b.institution_id != actor.institution_id:
+            continue
+        sched = get_schedule(session, b.schedule_id)
+        slot = session.get(Slot, b.slot_id)
+        assert slot is not None
+        entry = repo.first_visit_entry(session, b.id)
+        out.append(
+            KioskBooking(
+                b.id,
+                mask_name(patient.name),
+                b.department_id,
+                b.practitioner_id,
+                sched.period,
+                slot.start,
+                sched.location,
+                entry.ticket_no if entry else None,
+            )
+        )
+    record_access(session, actor, action="read", resource="kiosk/bookings", patient_id=patient.id)
+    return sorted(out, key=lambda k: k.start)
 
 
 def return_refusal(

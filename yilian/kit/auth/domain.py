@@ -17,6 +17,7 @@ class Role(StrEnum):
     INSURANCE_OFFICER = "insurance_officer"
     BED_MANAGER = "bed_manager"
     SECURITY_OFFICER = "security_officer"
+    KIOSK = "kiosk"  # a self-service machine in the hall (自助机), logged in as a device
     ADMIN = "admin"
 
     @property
@@ -36,6 +37,7 @@ ROLE_LABELS = {
     Role.INSURANCE_OFFICER: "医保专员",
     Role.BED_MANAGER: "床位管理员",
     Role.SECURITY_OFFICER: "保卫科安全员",
+    Role.KIOSK: "自助机",
     Role.ADMIN: "系统管理员",
 }
 
@@ -59,6 +61,7 @@ class Permission(StrEnum):
     BOOKING_BOOK = "booking:book"  # book / cancel for oneself (patient) or for others (registrar)
     REGISTRATION_DESK = "registration:desk"  # walk-in, check-in, return visits at the desk
     QUEUE_CALL = "queue:call"  # call next, recall, skip
+    KIOSK_CHECK_IN = "kiosk:check_in"  # 自助签到: check in today's registrations by ID number
     # results registry and mutual recognition (检查检验结果互认)
     RESULTS_READ = "results:read"
     RESULTS_INGEST = "results:ingest"
@@ -152,6 +155,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.INSURANCE_OFFICER: frozenset(_STAFF_BASE | _INSURANCE_OFFICE),
     Role.BED_MANAGER: frozenset(_STAFF_BASE),
     Role.SECURITY_OFFICER: frozenset({Permission.REGISTRY_READ}),
+    Role.KIOSK: frozenset({Permission.KIOSK_CHECK_IN}),
     Role.ADMIN: frozenset(
         _STAFF_BASE
         | {
