@@ -256,6 +256,19 @@ def fhir_bundle(
     )
 
 
+def _item_code(session: SessionDep, code: str) -> str:
+    """The regional item of a FHIR token ``[system|]code`` (the regional code, or a LOINC code)."""
+    system, _, value = code.rpartition("|")
+    match = [
+        i
+        for i in service.list_items(session)
+        if (i.loinc == value if system == fhir.LOINC else i.code == value)
+    ]
+    if not match:
+        raise BadMessage(f"未知的项目代码: {code}")
+    return match[0].code
+
+
 @fhir_router.get("/Observation/{result_id}", summary="FHIR Observation read")
 def fhir_observation(result_id: int, session: SessionDep, actor: Reader) -> JSONResponse:
     try:
@@ -276,14 +289,7 @@ def fhir_observation_search(
 ) -> JSONResponse:
     try:
         p = registry.patient_by_mpi(session, patient.removeprefix("Patient/"))
-        item_code = None
-        if code:
-            system, _, value = code.rpartition("|")
-            items = service.list_items(session)
-            match = [i for i in items if (i.loinc == value if system == fhir.LOINC else i.code == value)]
-            if not match:
-                raise BadMessage(f"未知的项目代码: {code}")
-            item_code = match[0].code
+        item_code = _item_code(session, code) if code else None
         rows, total = service.patient_results(session, actor, p.id, item_code=item_code, limit=_count)
     except YilianError as exc:
         return _fhir_error(exc)
@@ -342,17 +348,7 @@ def fhir_diagnostic_report_search(
             kind = ItemKind.LAB if wanted == "LAB" else ItemKind.IMAGING
         if include not in (None, "DiagnosticReport:result"):
             raise BadMessage(f"不支持的 _include: {include}")
-        item_code = None
-        if code:
-            system, _, value = code.rpartition("|")
-            match = [
-                i
-                for i in service.list_items(session)
-                if (i.loinc == value if system == fhir.LOINC else i.code == value)
-            ]
-            if not match:
-                raise BadMessage(f"未知的项目代码: {code}")
-            item_code = match[0].code
+        item_code = _item_code(session, code) if code else None
         rows, total = service.patient_results(
             session, actor, p.id, item_code=item_code, kind=kind, limit=_count
         )

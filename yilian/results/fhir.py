@@ -152,16 +152,28 @@ def _observation(obs: Any, *, id_number: str, sender: str, report: Any) -> Incom
     )
 
 
-def observation_resource(row: Any, *, item_name: str, loinc: str, mpi_id: str) -> dict[str, Any]:
-    """Return a FHIR Observation of a stored result (validated)."""
+def _result_base(row: Any, resource_type: str, *, item_name: str, loinc: str, mpi_id: str) -> dict[str, Any]:
+    """What an Observation and a DiagnosticReport of a stored result share: id, source identifier,
+    status, the regional item code (and LOINC), subject, time and performing institution."""
     coding = [{"system": REGIONAL_ITEM_SYSTEM, "code": row.item_code, "display": item_name}]
     if loinc:
         coding.append({"system": LOINC, "code": loinc})
-    body: dict[str, Any] = {
-        "resourceType": "Observation",
+    return {
+        "resourceType": resource_type,
         "id": str(row.id),
         "identifier": [{"system": "https://yilian.dev/fhir/sid/result-source", "value": row.source_key}],
         "status": _STATUS_OUT[ResultStatus(row.status)],
+        "code": {"coding": coding, "text": item_name},
+        "subject": {"reference": f"Patient/{mpi_id}"},
+        "effectiveDateTime": row.observed_at.isoformat(),
+        "performer": [{"reference": f"Organization/{row.institution_id}"}],
+    }
+
+
+def observation_resource(row: Any, *, item_name: str, loinc: str, mpi_id: str) -> dict[str, Any]:
+    """Return a FHIR Observation of a stored result (validated)."""
+    body = _result_base(row, "Observation", item_name=item_name, loinc=loinc, mpi_id=mpi_id)
+    body |= {
         "category": [
             {
                 "coding": [
@@ -172,10 +184,6 @@ def observation_resource(row: Any, *, item_name: str, loinc: str, mpi_id: str) -
                 ]
             }
         ],
-        "code": {"coding": coding, "text": item_name},
-        "subject": {"reference": f"Patient/{mpi_id}"},
-        "effectiveDateTime": row.observed_at.isoformat(),
-        "performer": [{"reference": f"Organization/{row.institution_id}"}],
     }
     if row.value_num is not None:
         body["valueQuantity"] = {"value": row.value_num, "unit": row.unit}
@@ -213,12 +221,6 @@ def imaging_study_resource(row: Any, *, mpi_id: str, modality: str) -> dict[str,
 
 
 DIAGNOSTIC_SERVICE = "http://terminology.hl7.org/CodeSystem/v2-0074"
-_REPORT_STATUS = {
-    ResultStatus.FINAL: "final",
-    ResultStatus.CORRECTED: "corrected",
-    ResultStatus.PRELIMINARY: "preliminary",
-    ResultStatus.CANCELLED: "cancelled",
-}
 
 
 def diagnostic_report_resource(
@@ -231,14 +233,8 @@ def diagnostic_report_resource(
     ImagingStudy referenced when the study UID is known.
     """
     imaging = row.kind != "lab"
-    coding = [{"system": REGIONAL_ITEM_SYSTEM, "code": row.item_code, "display": item_name}]
-    if loinc:
-        coding.append({"system": LOINC, "code": loinc})
-    body: dict[str, Any] = {
-        "resourceType": "DiagnosticReport",
-        "id": str(row.id),
-        "identifier": [{"system": "https://yilian.dev/fhir/sid/result-source", "value": row.source_key}],
-        "status": _REPORT_STATUS[ResultStatus(row.status)],
+    body = _result_base(row, "DiagnosticReport", item_name=item_name, loinc=loinc, mpi_id=mpi_id)
+    body |= {
         "category": [
             {
                 "coding": [
@@ -250,11 +246,7 @@ def diagnostic_report_resource(
                 ]
             }
         ],
-        "code": {"coding": coding, "text": item_name},
-        "subject": {"reference": f"Patient/{mpi_id}"},
-        "effectiveDateTime": row.observed_at.isoformat(),
         "issued": (issued or row.received_at).isoformat(),
-        "performer": [{"reference": f"Organization/{row.institution_id}"}],
     }
     if imaging:
         if row.report_text:
