@@ -72,8 +72,29 @@ def test_booking_flow_over_http(
     assert q.status_code == 200 and q.json()["ticket_no"] == 1
     again = client.post(f"/api/v1/scheduling/bookings/{bid}/check-in", json={}, headers=me)  # self check-in
     assert again.status_code == 200 and again.json()["id"] == q.json()["id"]  # the same place, once
+    place = client.get(f"/api/v1/scheduling/bookings/{bid}/queue-place", headers=me).json()
+    assert (place["ticket_no"], place["ahead"], place["calling"]) == (1, 0, False)
+    mine = client.get(f"/api/v1/scheduling/patients/{pat.id}/bookings", headers=me)
+    assert mine.status_code == 200 and [b["id"] for b in mine.json()] == [bid]
+    stranger = bearer(
+        client, make_user(session, role=Role.PATIENT, patient=make_patient(session, name="郑十"))
+    )
+    assert client.get(f"/api/v1/scheduling/patients/{pat.id}/bookings", headers=stranger).status_code == 403
+    kiosk = bearer(client, make_user(session, role=Role.KIOSK, institution=inst))
+    found = client.post("/api/v1/scheduling/kiosk/lookup", json={"id_number": pat.id_number}, headers=kiosk)
+    assert found.status_code == 200 and [(k["booking_id"], k["ticket_no"]) for k in found.json()] == [
+        (bid, 1)
+    ]
+    assert (
+        client.post(
+            "/api/v1/scheduling/kiosk/lookup", json={"id_number": pat.id_number}, headers=me
+        ).status_code
+        == 403
+    )
     called = client.post(f"/api/v1/scheduling/schedules/{sid}/call-next", headers=doctor)
     assert called.json()["status"] == "called" and called.json()["patient_id"] == pat.id
+    place = client.get(f"/api/v1/scheduling/bookings/{bid}/queue-place", headers=me).json()
+    assert place["calling"] is True
     empty = client.post(f"/api/v1/scheduling/schedules/{sid}/call-next", headers=doctor)
     assert empty.status_code == 409 and empty.json()["title"] == "当前无候诊患者"
 

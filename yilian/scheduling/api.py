@@ -18,8 +18,11 @@ from yilian.scheduling.schemas import (
     CheckInBody,
     ConfirmBody,
     GenerateBody,
+    KioskBookingRead,
+    KioskLookup,
     PolicyBody,
     QueueEntryRead,
+    QueuePlaceRead,
     ReturnVisitBody,
     ScheduleCreate,
     ScheduleDetail,
@@ -36,6 +39,7 @@ Reader = Annotated[Actor, require(Permission.SCHEDULE_READ)]
 Manager = Annotated[Actor, require(Permission.SCHEDULE_MANAGE)]
 Desk = Annotated[Actor, require(Permission.REGISTRATION_DESK)]
 Caller = Annotated[Actor, require(Permission.QUEUE_CALL)]
+Kiosk = Annotated[Actor, require(Permission.KIOSK_CHECK_IN)]
 
 
 @router.get("/policies/{institution_id}", summary="机构排班与预约策略")
@@ -202,3 +206,32 @@ def recall(session: SessionDep, actor: Caller, entry_id: int) -> QueueEntryRead:
 @router.post("/queue/{entry_id}/skip", response_model=QueueEntryRead, summary="过号")
 def skip(session: SessionDep, actor: Caller, entry_id: int) -> QueueEntryRead:
     return QueueEntryRead.model_validate(service.skip(session, actor, entry_id))
+
+
+@router.get(
+    "/patients/{patient_id}/bookings",
+    response_model=list[BookingRead],
+    summary="患者的预约与挂号（最近在前）",
+)
+def patient_bookings(session: SessionDep, actor: CurrentActor, patient_id: int) -> list[BookingRead]:
+    return [
+        BookingRead.model_validate(v.booking) for v in service.patient_bookings(session, actor, patient_id)
+    ]
+
+
+@router.get(
+    "/bookings/{booking_id}/queue-place",
+    response_model=QueuePlaceRead | None,
+    summary="今日候诊位置（前面还有几人 / 正在叫号）",
+)
+def queue_place(session: SessionDep, actor: CurrentActor, booking_id: int) -> QueuePlaceRead | None:
+    service.get_booking(session, actor, booking_id)  # the patient's own, or staff: access-checked
+    place = service.queue_place(session, booking_id)
+    return QueuePlaceRead.model_validate(place) if place else None
+
+
+@router.post("/kiosk/lookup", response_model=list[KioskBookingRead], summary="自助机：按身份证号查今日挂号")
+def kiosk_lookup(session: SessionDep, actor: Kiosk, body: KioskLookup) -> list[KioskBookingRead]:
+    return [
+        KioskBookingRead.model_validate(k) for k in service.kiosk_bookings(session, actor, body.id_number)
+    ]

@@ -128,3 +128,32 @@ class QueueEntryRead(BaseModel):
 
 class PolicyBody(BaseModel):
     changes: dict[str, Any]
+
+
+class QueuePlaceRead(BaseModel):
+    """Where a checked-in patient stands in today's queue."""
+
+    model_config = ConfigDict(from_attributes=True)
+    schedule_id: int
+    ticket_no: int
+    calling: bool
+    ahead: int
+    location: str
+
+
+class KioskLookup(BaseModel):
+    """The resident ID number typed or swiped at the machine (in the body: never in a URL or a log)."""
+
+    id_number: str = Field(min_length=15, max_length=18)
+
+
+class KioskBookingRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    booking_id: int
+    masked_name: str
+    department_id: int
+    practitioner_id: int | None
+    period: str
+    start: time
+    location: str
+    ticket_no: int | None
