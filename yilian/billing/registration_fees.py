@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from yilian.billing import repository as repo
 from yilian.billing import service as payments
-from yilian.billing.domain import Channel, PaymentStatus, credit_refusal
+from yilian.billing.domain import Channel, PaymentStatus
 from yilian.billing.errors import ChannelDeclined, CreditRefused
 from yilian.billing.models import Refund
-from yilian.billing.settlement import credit_policy, standing
+from yilian.billing.settlement import credit_policy, refusal_of
 from yilian.kit import events
 from yilian.kit.clock import business_date
 from yilian.scheduling import service as scheduling
@@ -38,11 +38,12 @@ def pay_key(booking_id: int) -> str:
 
 def _take_fee_on_credit(session: Session, booking: Booking) -> str:
     """The registration fee goes onto the day's bill, if the patient may be treated on credit."""
-    policy = credit_policy(session, booking.institution_id)
-    reason = credit_refusal(
-        policy,
-        standing(session, booking.patient_id, policy, business_date()),
+    reason = refusal_of(
+        session,
+        booking.patient_id,
+        credit_policy(session, booking.institution_id),
         scheduling.clinic_type_of(session, booking.id),
+        business_date(),
     )
     if reason is not None:
         raise CreditRefused(f"不能先诊疗后付费挂号：{reason}")

@@ -115,6 +115,13 @@ def standing(session: Session, patient_id: int, policy: CreditPolicyValues, toda
     )
 
 
+def refusal_of(
+    session: Session, patient_id: int, policy: CreditPolicyValues, clinic_type: str, today: date
+) -> str | None:
+    """Why the patient may not be treated on credit under ``policy`` today (Chinese), or None."""
+    return credit_refusal(policy, standing(session, patient_id, policy, today), clinic_type)
+
+
 def _require_family_payer(session: Session, patient_id: int, payer_id: int | None) -> None:
     """A relative may pay the patient's cash part (亲情付) only with the patient's consent."""
     if payer_id is None or payer_id == patient_id:
@@ -207,9 +214,7 @@ def credit_status(session: Session, encounter_id: int) -> CreditStatus:
     encounter = outpatient.find_encounter(session, encounter_id)
     today = business_date()
     policy = credit_policy(session, encounter.institution_id)
-    refusal = credit_refusal(
-        policy, standing(session, encounter.patient_id, policy, today), encounter.clinic_type
-    )
+    refusal = refusal_of(session, encounter.patient_id, policy, encounter.clinic_type, today)
     return CreditStatus(refusal, policy.daily_limit, held_today(session, encounter.patient_id, today))
 
 
@@ -228,9 +233,7 @@ def order_with_credit(
     _patient, estimate = _split_for(
         session, encounter.patient_id, encounter.institution_id, [line], Accounts(), today
     )
-    reason = credit_refusal(
-        policy, standing(session, encounter.patient_id, policy, today), encounter.clinic_type
-    )
+    reason = refusal_of(session, encounter.patient_id, policy, encounter.clinic_type, today)
     if reason is None and order.item_code in policy.excluded_item_codes:
         reason = "该项目不适用先诊疗后付费，请先缴费"
     held = held_today(session, encounter.patient_id, today)
