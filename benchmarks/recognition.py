@@ -7,8 +7,13 @@ then measures in the same run:
   candidate query, institution profiles, QA, policy, pure rules, prompt row) over random checks, p50/p99;
 * the same look-up as ONE hand-written indexed SQL query (candidates with the QA, level matrix and
   alliance rule in SQL), p50/p99 — the baseline; ``ratio_to_raw`` = check p50 / raw p50;
-* HL7 v2 ORU^R01 ingest throughput (parse + patient match + store, one commit per message).
+* HL7 v2 ORU^R01 ingest over MLLP: the real listener (``yilian results mllp``, one process: one core
+  for Python) against this database, ``--connections`` LIS clients each sending its messages one at a
+  time and waiting for the ACK; every ACK must be AA and is only sent after the message's commit
+  (group commit); ``hl7_msgs_per_s`` is wall clock, ``hl7_msgs_per_cpu_s`` per second of the
+  listener's CPU time.
 
+``--profile`` prints cProfile's top functions and the statements per check to stderr.
 The last stdout line is one JSON object. The database is dropped at the end.
 
     .venv/bin/python benchmarks/recognition.py --quick
@@ -18,18 +23,26 @@ The last stdout line is one JSON object. The database is dropped at the end.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import cProfile
 import io
 import json
+import os
+import pstats
 import random
 import secrets
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -42,7 +55,7 @@ from yilian.kit.migrate import upgrade  # noqa: E402
 from yilian.registry import service as registry  # noqa: E402
 from yilian.registry.domain import Grade, InstitutionCategory, Sex, make_id_number  # noqa: E402
 from yilian.registry.schemas import InstitutionCreate  # noqa: E402
-from yilian.results import service  # noqa: E402
+from yilian.results import mllp, service  # noqa: E402
 from yilian.results.domain import SEED_CATALOGUE, ItemKind  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -205,13 +218,15 @@ def _load_results(
     return time.perf_counter() - started
 
 
-def _hl7(sender: str, control: str, id_number: str, day: date, item: str, value: str) -> str:
+def _hl7(sender: str, control: str, patient: tuple[str, str, date], day: date, item: str, value: str) -> str:
     stamp = day.strftime("%Y%m%d")
+    id_number, name, birth = patient
     return (
         "\r".join(
             [
                 f"MSH|^~\\&|LIS|{sender}|YILIAN|REGION|{stamp}090000||ORU^R01^ORU_R01|{control}|P|2.5",
-                f"PID|1||{id_number}^^^^NNCHN~H{control}^^^{sender}^MR||基准^患者",
+                f"PID|1||{id_number}^^^^NNCHN~H{control}^^^{sender}^MR||{name[0]}^{name[1:]}||"
+                f"{birth.strftime('%Y%m%d')}",
                 f"OBR|1||{control}|{item}|||{stamp}080000",
                 f"OBX|1|NM|{item}^项目^L||{value}|mmol/L|3.9-6.1|N|||F|||{stamp}080000",
                 f"OBX|2|NM|K^钾^L||4.1|mmol/L|3.5-5.3||||F|||{stamp}080000",
@@ -221,20 +236,114 @@ def _hl7(sender: str, control: str, id_number: str, day: date, item: str, value:
     )
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _lis_client(port: int, messages: list[str], codes: list[str]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for message in messages:
+            writer.write(b"\x0b" + message.encode() + b"\x1c\x0d")
+            await writer.drain()
+            frame = await reader.readuntil(b"\x1c\x0d")
+            msa = next(x for x in frame.decode().split("\r") if x.startswith("MSA|"))
+            codes.append(msa.split("|")[1])
+    finally:
+        writer.close()
+
+
+def _hl7_over_mllp(
+    url: str, messages: list[str], connections: int, profile: bool, py_spy: str = "", writers: int = 1
+) -> dict[str, object]:
+    """Run the real MLLP listener in its own process and send ``messages`` over ``connections``
+    (with ``profile``, the listener runs under cProfile and its top functions go to stderr)."""
+    port = _free_port()
+    env = {**os.environ, "YILIAN_DATABASE_URL": url, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    log = open(os.devnull, "w")  # noqa: SIM115
+    prof = Path(os.devnull if not profile else f"/tmp/yilian-mllp-{port}.prof")
+    command = [sys.executable, *(["-m", "cProfile", "-o", str(prof)] if profile else [])]
+    server = subprocess.Popen(
+        [*command, "-m", "yilian", "results", "mllp", "--port", str(port), "--writers", str(writers)],
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        codes: list[str] = []
+
+        async def run() -> None:
+            await asyncio.gather(
+                *(_lis_client(port, messages[n::connections], codes) for n in range(connections))
+            )
+
+        spy = None
+        if py_spy:  # sample every thread of the listener (collapsed stacks for a flame graph)
+            spy = subprocess.Popen(
+                ["py-spy", "record", "--pid", str(server.pid), "--format", "raw", "-r", "200", "-o", py_spy],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1.0)
+        cpu0 = _cpu_seconds(server.pid)
+        t = time.perf_counter()
+        asyncio.run(run())
+        wall = time.perf_counter() - t
+        cpu = _cpu_seconds(server.pid) - cpu0
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+    if profile:
+        pstats.Stats(str(prof), stream=sys.stderr).sort_stats("tottime").print_stats(30)
+        prof.unlink()
+    return {
+        "hl7_msgs_per_s": round(len(messages) / wall, 1),
+        "hl7_msgs_per_cpu_s": round(len(messages) / cpu, 1) if cpu else None,
+        "hl7_connections": connections,
+        "hl7_writers": writers,
+        "hl7_acks": dict(sorted(Counter(codes).items())),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--quick", action="store_true", help="200,000 results, 1,000 checks, 200 HL7 messages"
+        "--quick", action="store_true", help="200,000 results, 1,000 checks, 2,000 HL7 messages"
     )
     parser.add_argument("--url", default=DEFAULT_URL, help="PostgreSQL server (a new database is created)")
     parser.add_argument("--results", type=int, default=10_000_000)
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--checks", type=int, default=10_000)
     parser.add_argument("--hl7", type=int, default=2_000)
+    parser.add_argument("--connections", type=int, default=32, help="concurrent LIS connections (HL7)")
+    parser.add_argument("--profile", action="store_true", help="cProfile and statement counts to stderr")
+    parser.add_argument("--writers", type=int, default=1, help="the listener's writers (group commit)")
+    parser.add_argument("--py-spy", default="", help="record the MLLP listener with py-spy into this file")
     parser.add_argument("--seed", type=int, default=20261122)
     args = parser.parse_args()
     if args.quick:
-        args.results, args.patients, args.checks, args.hl7 = 200_000, 5_000, 1_000, 200
+        args.results, args.patients, args.checks, args.hl7 = 200_000, 5_000, 1_000, 2_000
     rng = random.Random(args.seed)
     base = make_url(args.url)
     name = f"yilian_bench_recognition_{secrets.token_hex(3)}"
@@ -270,12 +379,22 @@ def main() -> None:
         cases = [(rng.choice(patient_ids), rng.choice(lab_codes)) for _ in range(args.checks)]
         check_ms: list[float] = []
         found = 0
+        statements = [0]
+
+        def count(*_: object) -> None:
+            statements[0] += 1
+
+        event.listen(engine, "before_cursor_execute", count)
+        profiler = cProfile.Profile() if args.profile else None
         with Session(engine) as session:
             for patient, item in cases[:50]:  # warm-up
                 service.check_recognition(
                     session, doctor, patient_id=patient, institution_id=receiver, item_code=item, on=on
                 )
                 session.rollback()
+            statements[0] = 0
+            if profiler:
+                profiler.enable()
             for patient, item in cases:
                 t = time.perf_counter()
                 outcome = service.check_recognition(
@@ -284,6 +403,12 @@ def main() -> None:
                 check_ms.append((time.perf_counter() - t) * 1000)
                 found += bool(outcome.candidates)
                 session.rollback()
+            if profiler:
+                profiler.disable()
+        event.remove(engine, "before_cursor_execute", count)
+        figures["check_statements"] = round(statements[0] / len(cases), 2)
+        if profiler:
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
         raw_ms: list[float] = []
         raw_found = 0
         with psycopg.connect(plain_url) as conn:
@@ -322,8 +447,11 @@ def main() -> None:
         )
 
         with Session(engine) as session:
-            id_numbers = {
-                int(i): str(n) for i, n in session.execute(text("SELECT id, id_number FROM patients"))
+            people = {
+                int(i): (str(n), str(name), birth)
+                for i, n, name, birth in session.execute(
+                    text("SELECT id, id_number, name, birth_date FROM patients")
+                )
             }
         messages = []
         for n in range(args.hl7):
@@ -332,18 +460,46 @@ def main() -> None:
                 _hl7(
                     "B-C1",
                     f"BM{n:07d}",
-                    id_numbers[patient],
+                    people[patient],
                     on - timedelta(days=rng.randint(0, 20)),
                     "GLU",
                     f"{rng.uniform(3.5, 9.5):.1f}",
                 )
             )
-        t = time.perf_counter()
-        for message in messages:
-            with db.unit_of_work() as session:
-                service.ingest_hl7(session, message)
-        hl7_s = time.perf_counter() - t
-        figures["hl7_msgs_per_s"] = round(args.hl7 / hl7_s, 1)
+        if args.profile:  # the listener's writer thread is not seen by cProfile there: one batch here
+            for round_ in range(3):  # CPU per message of the writer's work alone, no profiler
+                batch = [m.replace("|BM", f"|T{round_}") for m in messages[:200]]
+                cpu, wall = time.process_time(), time.perf_counter()
+                mllp.handle_batch(batch)
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                print(
+                    f"batch of 200: {cpu / 0.2:.3f} ms CPU, {wall / 0.2:.3f} ms wall per message",
+                    file=sys.stderr,
+                )
+            extra = [m.replace("|BM", "|PF") for m in messages[:200]]
+            profiler = cProfile.Profile()
+            profiler.enable()
+            acks = mllp.handle_batch(extra)
+            profiler.disable()
+            print(
+                f"one batch of {len(extra)} in-process: {Counter(a.split('MSA|')[1][:2] for a in acks)}",
+                file=sys.stderr,
+            )
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+        figures.update(
+            _hl7_over_mllp(
+                url.render_as_string(hide_password=False),
+                messages,
+                args.connections,
+                args.profile,
+                args.py_spy,
+                args.writers,
+            )
+        )
+        with Session(engine) as session:
+            figures["hl7_results_stored"] = session.scalar(
+                text("SELECT count(*) FROM results WHERE channel = 'hl7'")
+            )
         engine.dispose()
     finally:
         db.configure(DEFAULT_URL).dispose()

@@ -9,13 +9,25 @@ from datetime import UTC, datetime
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
+from hypothesis import settings
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.dbutil import fresh_database, is_postgres_run, test_base_url
 from yilian.kit import clock, db
 from yilian.kit.auth.deps import get_db
 from yilian.kit.migrate import upgrade
+
+# Shared machines are loaded and noisy: a property test is judged on its answers, never on its speed.
+settings.register_profile("yilian", deadline=None)
+settings.load_profile("yilian")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every browser test carries the ``e2e`` marker (``make test-unit`` deselects them with ``slow``)."""
+    for item in items:
+        if item.path.parent.name == "e2e" and item.path.parent.parent.name == "tests":
+            item.add_marker(pytest.mark.e2e)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -30,6 +42,19 @@ def engine() -> Iterator[Engine]:
         upgrade(eng)
         yield eng
         eng.dispose()
+
+
+@pytest.fixture
+def factory() -> Iterator[sessionmaker[Session]]:
+    """A session factory on a fresh, migrated database of its own, for tests that commit for real
+    (jobs, calendars): nothing is rolled back, the database is dropped afterwards."""
+    with fresh_database("jobs") as url:
+        eng = db.build_engine(url)
+        try:
+            upgrade(eng)
+            yield sessionmaker(bind=eng, expire_on_commit=False)
+        finally:
+            eng.dispose()
 
 
 @pytest.fixture

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from yilian import __version__
@@ -22,6 +25,63 @@ from yilian.kit.problems import install_handlers
 from yilian.kit.settings import get_settings
 
 log = logging.getLogger("yilian")
+
+
+OPENAPI_URL = "/api/openapi.json"
+DOCS_ASSETS = "/api/docs-assets"
+
+
+# the docs pages load nothing from another host (ReDoc's attribution logo would come from its CDN)
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self'; font-src 'self' data:"
+)
+
+
+def _same_origin(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = DOCS_CSP
+    return page
+
+
+def _mount_api_docs(app: FastAPI) -> None:
+    """Serve Swagger UI at /api/docs and ReDoc at /api/redoc from the installed ``fastapi_offline``
+    assets (no CDN), and send ``/openapi.json`` (and ``/docs``) to the real places."""
+    import fastapi_offline
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="api-docs-assets")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return _same_origin(
+            get_swagger_ui_html(
+                openapi_url=OPENAPI_URL,
+                title=f"{app.title} - Swagger UI",
+                swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            )
+        )
+
+    @app.get("/api/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return _same_origin(
+            get_redoc_html(
+                openapi_url=OPENAPI_URL,
+                title=f"{app.title} - ReDoc",
+                redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+                redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+                with_google_fonts=False,
+            )
+        )
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_moved() -> RedirectResponse:
+        return RedirectResponse(OPENAPI_URL, status_code=308)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs_moved() -> RedirectResponse:
+        return RedirectResponse("/api/docs", status_code=308)
 
 
 def create_app(*, with_ui: bool = True, dispatcher: bool = True) -> FastAPI:
@@ -58,11 +118,12 @@ def create_app(*, with_ui: bool = True, dispatcher: bool = True) -> FastAPI:
             "title 为中文说明，code 为稳定的英文代码。"
         ),
         lifespan=lifespan,
-        docs_url="/api/docs",
-        redoc_url="/api/redoc",
-        openapi_url="/api/openapi.json",
+        docs_url=None,  # served below from the installed assets: no CDN on a hospital intranet
+        redoc_url=None,
+        openapi_url=OPENAPI_URL,
     )
     install_handlers(app)
+    _mount_api_docs(app)
     app.include_router(auth_api.router)
     app.include_router(auth_api.web_router)
     for module in area_modules("api"):

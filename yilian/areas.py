@@ -1,4 +1,4 @@
-"""The business areas in dependency order, lowest first (ARCHITECTURE.md), and their discovery.
+"""The business areas in dependency order, lowest first (docs/architecture.md), and their discovery.
 
 ``app`` and ``cli`` find each area's optional modules (``models``, ``api``, ``pages``, ``cli``)
 through this list, so an area is wired in by creating those modules.
@@ -24,6 +24,7 @@ AREAS = (
     "pharmacy",
     "companion",
     "evacuation",
+    "workbench",
     "analytics",
 )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -65,12 +66,55 @@ def db_upgrade(
         str, typer.Argument(help="Target revision; 'heads' = latest of every area.")
     ] = "heads",
 ) -> None:
-    """Apply the Alembic migrations to the database in YILIAN_DATABASE_URL (default ./var/yilian.db)."""
+    """Apply the Alembic migrations to the database in YILIAN_DATABASE_URL (default ./var/yilian.db),
+    then import reference data that lives outside the migrations (the holiday calendar's years)."""
     from yilian.kit.migrate import upgrade
+    from yilian.scheduling import service as scheduling
 
     engine = db.get_engine()
     upgrade(engine, revision)
     typer.echo(f"database migrated to {revision}: {engine.url.render_as_string(hide_password=True)}")
+    if revision == "heads":
+        with db.unit_of_work() as session:
+            years = scheduling.seed_holiday_calendar(session)
+        if years:
+            typer.echo(f"holiday calendar: imported {years[0]}–{years[-1]} from chinesecalendar")
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="The backup file to write (refused if it exists).")],
+    database: Annotated[str | None, typer.Option(help="Database URL (default: YILIAN_DATABASE_URL).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing backup file.")] = False,
+) -> None:
+    """Back up the database while the server runs: SQLite online backup API, PostgreSQL pg_dump."""
+    _backup_step("backup", file, database, force)
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A file written by `yilian backup`.")],
+    database: Annotated[
+        str | None, typer.Option(help="Database URL to restore into (default: YILIAN_DATABASE_URL).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already holds tables (server stopped).")
+    ] = False,
+) -> None:
+    """Restore a backup into a new, empty database (or, with --force, over an existing one); then run
+    `yilian db upgrade` when the backup is older than this version."""
+    _backup_step("restore", file, database, force)
+
+
+def _backup_step(what: str, file: Path, database: str | None, force: bool) -> None:
+    from yilian.kit import backup as kb
+
+    step = kb.backup if what == "backup" else kb.restore
+    try:
+        typer.echo(step(database or get_settings().database_url, file, force=force).message)
+    except kb.BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -197,6 +241,27 @@ def user_create(
     except YilianError as exc:
         typer.echo(f"error: {exc.title}: {exc.detail}", err=True)
         raise typer.Exit(2) from exc
+
+
+@app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Argument(help="target directory (one Parquet dataset per table)")],
+    to: Annotated[str, typer.Option("--to", help="format: parquet")] = "parquet",
+    region: Annotated[str, typer.Option(help="行政区划 code of this city (partition value)")] = "000000",
+) -> None:
+    """Export claim lines, discharges and the DRG tables as Parquet partitioned by month and region,
+    for a provincial Spark/Hadoop platform (see docs/scaling.md)."""
+    from yilian.kit.db import unit_of_work
+    from yilian.kit.export import export_parquet
+
+    if to != "parquet":
+        typer.echo(f"error: unknown format {to!r} (parquet)", err=True)
+        raise typer.Exit(2)
+    area_modules("models")
+    with unit_of_work() as session:
+        counts = export_parquet(session, out, region)
+    for name, n in counts.items():
+        typer.echo(f"{name}: {n} rows → {out / name}")
 
 
 def _add_area_commands() -> None:

@@ -9,13 +9,28 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-from yilian.catalog.domain import name_initials
+from pypinyin import Style, lazy_pinyin
 
 revision: str = "catalog_0002"
 down_revision: str | Sequence[str] | None = "catalog_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+def _mark_other(chars: str) -> list[str]:
+    return ["\x00" + chars]  # not Chinese: kept as it is, marked
+
+
+def name_initials(name: str) -> str:
+    """The initials as computed when this revision was written (frozen copy of the catalogue's rule):
+    pinyin initials in lower case, letters and digits that are not Chinese kept whole."""
+    out: list[str] = []
+    for part in lazy_pinyin(name, style=Style.NORMAL, errors=_mark_other):  # type: ignore[arg-type]
+        if part.startswith("\x00"):
+            out.extend(ch.lower() for ch in part[1:] if ch.isascii() and ch.isalnum())
+        elif part:
+            out.append(part[0].lower())
+    return "".join(out)[:100]
 
 
 def upgrade() -> None:

@@ -60,8 +60,8 @@ def seed_policies(session: Session, year: int = 2026) -> None:
         )
 
 
-@pytest.fixture
-def world(session: Session) -> World:
+def make_world(session: Session) -> World:
+    """The clinic world in ``session``: catalogue, policies, a hospital, a department, a doctor, a nurse."""
     catalog.import_items(session, ITEMS)
     seed_policies(session)
     hospital = make_institution(session)
@@ -70,3 +70,8 @@ def world(session: Session) -> World:
     doctor = actor_of(make_user(session, role=Role.DOCTOR, institution=hospital, practitioner=practitioner))
     nurse = actor_of(make_user(session, role=Role.NURSE, institution=hospital))
     return World(hospital, department, doctor, nurse)
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    return make_world(session)

@@ -8,22 +8,15 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.billing.conftest import ITEMS, seed_policies
+from tests.billing.conftest import make_world
 from tests.builders import (
-    actor_of,
-    make_department,
-    make_institution,
     make_patient,
-    make_practitioner,
-    make_user,
 )
 from tests.dbutil import fresh_database
 from yilian.billing import settlement as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Charge, Payment, Settlement
 from yilian.billing.tasks import settle_day
-from yilian.catalog import service as catalog
-from yilian.kit.auth.domain import Role
 from yilian.kit.clock import business_date
 from yilian.kit.db import build_engine
 from yilian.kit.migrate import upgrade
@@ -42,18 +35,8 @@ def own_db() -> Iterator[sessionmaker[Session]]:
 
 def test_crash_and_rerun_settles_each_encounter_once(own_db: sessionmaker[Session]) -> None:
     with own_db() as s:
-        catalog.import_items(s, ITEMS)
-        seed_policies(s)
-        hospital = make_institution(s)
-        dept = make_department(s, institution=hospital)
-        doctor = actor_of(
-            make_user(
-                s,
-                role=Role.DOCTOR,
-                institution=hospital,
-                practitioner=make_practitioner(s, institution=hospital, department=dept),
-            )
-        )
+        w = make_world(s)
+        hospital, dept, doctor = w.hospital, w.department, w.doctor
         for i in range(12):
             patient = make_patient(s, institution=hospital, phone=f"1390000{i:04d}")
             if i % 3 == 0:
@@ -91,3 +74,36 @@ def test_crash_and_rerun_settles_each_encounter_once(own_db: sessionmaker[Sessio
         assert (
             statuses.count("settled") == 5 and statuses.count("arrears") == 7
         )  # signed channels 0,3,6,9 + self 5
+
+
+def test_end_of_day_settles_what_was_added_after_the_patient_paid(own_db: sessionmaker[Session]) -> None:
+    """A drug prescribed after the patient settled on the phone is settled at 23:00 as a further attempt,
+    not left open behind the first settlement."""
+    with own_db() as s:
+        w = make_world(s)
+        patient = make_patient(s, institution=w.hospital)
+        billing.sign_agreement(s, patient_id=patient.id, channel=Channel.WECHAT, payer_ref="openid-late")
+        eid = outpatient.open_encounter(
+            s, w.doctor, EncounterCreate(patient_id=patient.id, department_id=w.department.id)
+        ).id
+        billing.order_with_credit(s, w.doctor, eid, "250301001000000")
+        billing.settle(
+            s, encounter_id=eid, day=business_date(), channel=Channel.ALIPAY, idempotency_key="own"
+        )
+        billing.order_with_credit(s, w.doctor, eid, "XA10BAM039A001010100001")
+        s.commit()
+
+    day = business_date()
+    report = settle_day(own_db, day)
+    assert (report.settled, report.errors) == (1, [])
+    assert settle_day(own_db, day).settled == 0
+
+    with own_db() as s:
+        settlements = s.scalars(select(Settlement).order_by(Settlement.attempt)).all()
+        assert [(x.attempt, x.mode, x.status) for x in settlements] == [
+            (1, "self", "settled"),
+            (2, "auto", "settled"),
+        ]
+        assert s.scalar(select(func.count()).select_from(Charge).where(Charge.status == "open")) == 0
+        total = s.scalar(select(func.sum(Charge.amount)))
+        assert sum(x.total for x in settlements) == total

@@ -344,3 +344,34 @@ def test_a_cashier_may_cancel_only_charged_orders(session: Session, world: World
     order, _charge, _ = billing.order_with_credit(session, world.doctor, eid, "250301003000000")
     cancelled, refund_due = outpatient.cancel(session, cashier, order.id, "患者放弃检查")
     assert cancelled.status == "cancelled" and refund_due
+
+
+def test_charges_added_after_a_settlement_are_settled_by_a_further_attempt(
+    session: Session, world: World, frozen_clock: object
+) -> None:
+    """补充结算: she pays for a test, then the doctor prescribes on the same visit the same day; the new
+    charge is not left open behind the first settlement."""
+    patient = make_patient(session, institution=world.hospital)
+    eid = _visit(session, world, patient.id)
+    billing.order_with_credit(session, world.doctor, eid, "250301001000000")
+    day = business_date()
+    first = billing.settle(session, encounter_id=eid, day=day, channel=Channel.WECHAT, idempotency_key="f-1")
+    assert billing.estimate(session, eid, day) is None
+    assert (
+        billing.settle(session, encounter_id=eid, day=day, channel=Channel.WECHAT, idempotency_key="f-1")
+        is first
+    )
+
+    billing.order_with_credit(session, world.doctor, eid, "XA10BAM039A001010100001", 2)
+    more = billing.estimate(session, eid, day)
+    assert more is not None and more.total == 2 * 1_280
+    second = billing.settle(session, encounter_id=eid, day=day, channel=Channel.WECHAT, idempotency_key="f-2")
+    assert (second.attempt, second.total, first.status) == (2, 2 * 1_280, "settled")
+    assert billing.settlement_of(session, eid, day) is second
+    retry = billing.settle(session, encounter_id=eid, day=day, channel=Channel.WECHAT, idempotency_key="f-2")
+    assert retry is second
+    charges = billing.running_bill(session, eid, day)
+    assert all(c.status == "settled" for c in charges)
+    assert sum(c.amount for c in charges) == first.total + second.total
+    paid = session.scalars(select(Payment).where(Payment.patient_id == patient.id)).all()
+    assert sum(p.amount for p in paid) == first.cash + second.cash

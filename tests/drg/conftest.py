@@ -14,7 +14,8 @@ DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "chs-drg
 
 @pytest.fixture(scope="session")
 def texts() -> dict[str, str]:
-    return importer.read_texts(DATA)
+    """The tables shipped in the package (the 1.1 publication and its OR list)."""
+    return importer.read_texts(importer.packaged_dir())
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,8 @@ from sqlalchemy import delete, select
 from typer.testing import CliRunner
 
 from tests.drg.conftest import DATA
+from yilian.catalog import service as catalog
+from yilian.catalog.models import DiagnosisCode, ProcedureCode
 from yilian.drg.cli import app
 from yilian.drg.models import DrgBaseRate, DrgGroup, DrgScheme
 from yilian.drg.repository import delete_scheme_tables
@@ -20,8 +22,20 @@ CODE = "cli-test-1.1"
 
 
 @pytest.fixture
+def code_tables(engine: object) -> Iterator[None]:
+    """The shipped 医保版 code tables, committed for the CLI and removed afterwards."""
+    with unit_of_work() as session:
+        catalog.load_code_table(session, "diagnosis")
+        catalog.load_code_table(session, "procedure")
+    yield
+    with unit_of_work() as session:
+        session.execute(delete(DiagnosisCode))
+        session.execute(delete(ProcedureCode))
+
+
+@pytest.fixture
 def cli_scheme(engine: object) -> Iterator[str]:
-    result = CliRunner().invoke(app, ["import-scheme", str(DATA), "--version", CODE])
+    result = CliRunner().invoke(app, ["import-scheme", "--version", CODE])  # the shipped tables
     assert result.exit_code == 0, result.output
     assert (
         "adrg=376" in result.output and "drg=628" in result.output and "exclusion_tables=223" in result.output
@@ -34,7 +48,7 @@ def cli_scheme(engine: object) -> Iterator[str]:
         session.delete(row)
 
 
-def test_batch_group_writes_every_column_back(cli_scheme: str, tmp_path: Path) -> None:
+def test_batch_group_writes_every_column_back(cli_scheme: str, code_tables: None, tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     src = DATA / "cases_with_expected_drg.csv"
     result = CliRunner().invoke(
@@ -53,8 +67,15 @@ def test_batch_group_writes_every_column_back(cli_scheme: str, tmp_path: Path) -
             "group_drg",
             "group_status",
             "group_explanation",
+            "principal_dx_name",
+            "principal_procedure_name",
+            "unknown_codes",
         ]
     assert len(rows) == len(rows_in) == 30
+    first = rows[0]  # K22.301 with 96.0800x005
+    assert first["principal_dx_name"] == "食管破裂"
+    assert first["principal_procedure_name"] == "鼻十二指肠营养管置入术" and first["unknown_codes"] == ""
+    assert "K22.301 食管破裂" in first["group_explanation"]
     for before, after in zip(rows_in, rows, strict=True):
         assert {k: after[k] for k in before} == before
         if before["drg"]:
@@ -76,6 +97,23 @@ def test_bad_rows_are_marked_and_exit_1(cli_scheme: str, tmp_path: Path) -> None
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [r["group_status"] for r in rows] == ["grouped", "error", "error"]
     assert rows[0]["group_drg"] == "BR25"
+
+
+def test_unknown_codes_are_reported_not_dropped(cli_scheme: str, code_tables: None, tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "Index,gender,age,ICD10_DRGS,ICD9_DRGS\n1,1,60,I63.900|A99.999x999,88.9999\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(
+        app, ["group", "--scheme", cli_scheme, "--input", str(src), "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    (row,) = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert row["unknown_codes"] == "A99.999x999|88.9999"
+    assert row["principal_dx_name"] == "脑梗死" and row["group_drg"] == "BR25"
+    assert "A99.999x999、88.9999 不在医保版编码表中" in row["group_explanation"]
 
 
 def test_policy_import_and_unknown_scheme(cli_scheme: str, tmp_path: Path) -> None:

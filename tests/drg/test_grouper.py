@@ -348,7 +348,8 @@ def test_indexed_scan_agrees_with_table_order_scan(grouper: Grouper) -> None:
         )
         age = grouper._age_days(r)
         for mdc in {a.mdc, *grouper.mdc_of_pdx.get(r.principal_dx, ())}:
-            fast, slow = grouper._scan(mdc, r, age), grouper._scan_linear(mdc, r, age)
+            pp = grouper.principal_procedure(r)[0]
+            fast, slow = grouper._scan(mdc, r, age, pp), grouper._scan_linear(mdc, r, age, pp)
             assert (fast[0], fast[1]) == (slow[0], slow[1]), (mdc, r)
             checked += 1
     assert checked >= 3000

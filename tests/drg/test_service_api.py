@@ -75,6 +75,13 @@ def test_group_one_and_many_over_http(client: TestClient, session: Session, stor
         headers=headers,
     )
     assert [r["drg"] for r in many.json()["results"]] == ["MA19", "0000"]
+    with_or = client.post(
+        "/api/v1/drg/group",
+        json={"record": {"principal_dx": "K81.900", "procedures": ["88.7401", "51.2201"], "sex": 1}},
+        headers=headers,
+    ).json()["results"][0]
+    assert (with_or["adrg"], with_or["principal_procedure"]) == ("HC2", "51.2201")
+    assert with_or["unknown_codes"] == []  # no code table loaded here: nothing can be called unknown
     bad = client.post(
         "/api/v1/drg/group",
         json={"records": [{"principal_dx": "I63.900"}, {"principal_dx": "I63.900", "birth_weight_g": -3}]},

@@ -36,6 +36,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DEMO_PASSWORD = "Demo@2026"
+# a page waits this long for an element: CI runs two test processes, each with a server and a browser, on
+# two cores, so a loaded moment must not fail a story (a real failure fails all the same, only later)
+UI_TIMEOUT_MS = 30_000
 
 
 def _free_port() -> int:
@@ -145,7 +148,7 @@ def page(browser: object, live_server: str) -> Iterator[object]:
     context = browser.new_context(
         base_url=live_server, viewport={"width": 1366, "height": 900}, locale="zh-CN"
     )  # type: ignore[attr-defined]
-    context.set_default_timeout(15000)
+    context.set_default_timeout(UI_TIMEOUT_MS)
     p = context.new_page()
     yield p
     context.close()
@@ -161,7 +164,7 @@ def phone_page(browser: object, live_server: str) -> Iterator[object]:
         has_touch=True,
         locale="zh-CN",
     )
-    context.set_default_timeout(15000)
+    context.set_default_timeout(UI_TIMEOUT_MS)
     p = context.new_page()
     yield p
     context.close()
@@ -174,6 +177,9 @@ def login(page: object, username: str, password: str = DEMO_PASSWORD) -> None:
     so ``page.get_by_test_id("x").fill(...)`` works directly on inputs.
     """
     page.goto("/login")  # type: ignore[attr-defined]
+    # the page is live (its websocket has shaken hands) before anything is typed: on a loaded machine
+    # the login page can paint long before it answers
+    page.wait_for_function("window.did_handshake === true")  # type: ignore[attr-defined]
     page.get_by_test_id("username").fill(username)  # type: ignore[attr-defined]
     page.get_by_test_id("password").fill(password)  # type: ignore[attr-defined]
     page.get_by_test_id("login").click()  # type: ignore[attr-defined]
@@ -186,3 +192,36 @@ def screenshot(page: object, name: str) -> Path:
     path = OUTPUT / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+def assert_painted(shot: Path, *, min_share: float = 0.02) -> None:
+    """Fail on a blank or nearly blank screenshot: at least ``min_share`` of its pixels must differ from
+    its most common colour (the background), and it must be at least one desktop viewport wide."""
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        rgb = image.convert("RGB")
+        assert rgb.width >= 390, f"{shot.name}: {rgb.width} px wide"
+        colours = rgb.getcolors(maxcolors=rgb.width * rgb.height) or []
+        background = max(count for count, _ in colours)
+        share = 1 - background / (rgb.width * rgb.height)
+    assert share >= min_share, f"{shot.name} is nearly blank ({share:.1%} of pixels drawn)"
+
+
+def settle(page: object) -> None:
+    """Wait until no finite CSS animation or transition runs (a floating label moving up, a notice
+    sliding in), so a screenshot shows the page at rest; endless ones (spinners) are ignored."""
+    page.wait_for_function(  # type: ignore[attr-defined]
+        """() => document.getAnimations().every(
+            a => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity)"""
+    )
+
+
+def eventually(check: Callable[[], bool], *, timeout: float = 10.0, interval: float = 0.1) -> None:
+    """Poll ``check`` until it holds (work the server does after the response, e.g. the outbox
+    dispatcher); fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout:.0f} s")
+        time.sleep(interval)

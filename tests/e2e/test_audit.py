@@ -93,7 +93,8 @@ def test_doctor_appeals_only_own_department_findings(page: object) -> None:
     table.get_by_text("科室申诉中").first.wait_for()
 
     page.get_by_test_id("audit-department").click()  # type: ignore[attr-defined]
-    page.get_by_role("option", name="全部科室").click()  # type: ignore[attr-defined]
+    # another department of his hospital (the demo claims carry NTGH/ codes): shown, marked not his own
+    page.get_by_role("option", name="NTGH/NK02", exact=True).click()  # type: ignore[attr-defined]
     table.get_by_text("SEX-002").first.wait_for()
     table.get_by_text("SEX-002").first.click()  # a finding of 呼吸科 (NK02)
     page.get_by_test_id("audit-not-own").wait_for()  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""Treat first, pay later in a browser: a doctor orders a lab test and a drug without the patient
+"""Treat first, pay later in a browser: a doctor orders a lab test and a CT without the patient
 paying, the lab is performed, the patient settles once on the phone with mutual aid (共济) from her
 father plus WeChat for the rest, and the cashier's page shows the settlement."""
 
@@ -52,11 +52,12 @@ def test_credit_visit_settled_once_with_mutual_aid(page: object, phone_page: obj
     page.get_by_test_id("recognition-refuse").click()  # type: ignore[attr-defined]
     page.get_by_test_id("clinic-message").filter(has_text="已开立").wait_for()  # type: ignore[attr-defined]
     assert "先诊疗后付费" in page.get_by_test_id("clinic-message").inner_text()  # type: ignore[attr-defined]
-    # the catalogue is searched by pinyin initials (阿托伐他汀 → atft): the first match is chosen
-    page.get_by_test_id("clinic-item-query").fill("atft")  # type: ignore[attr-defined]
-    expect(page.get_by_test_id("clinic-item")).to_have_value(re.compile("^阿托伐他汀钙片"))  # type: ignore[attr-defined]
+    # the catalogue is searched by pinyin initials (胸部CT平扫 → xbct): the first match is chosen; drugs are
+    # prescribed in the prescription editor (tests/e2e/test_workbench.py)
+    page.get_by_test_id("clinic-item-query").fill("xbct")  # type: ignore[attr-defined]
+    expect(page.get_by_test_id("clinic-item")).to_have_value(re.compile("^胸部CT平扫"))  # type: ignore[attr-defined]
     page.get_by_test_id("clinic-order").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("clinic-message").filter(has_text="阿托伐他汀钙片").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("clinic-message").filter(has_text="胸部CT平扫").wait_for()  # type: ignore[attr-defined]
     orders = page.get_by_test_id("clinic-orders")  # type: ignore[attr-defined]
     orders.get_by_text("信用").nth(1).wait_for()
     page.locator("label", has_text="执行医嘱").click()  # type: ignore[attr-defined]
@@ -69,6 +70,8 @@ def test_credit_visit_settled_once_with_mutual_aid(page: object, phone_page: obj
     login(phone_page, "patient")
     phone_page.goto("/pay")  # type: ignore[attr-defined]
     phone_page.get_by_test_id("pay-settle").wait_for()  # type: ignore[attr-defined]
+    # the total and the insurance estimate before 结算
+    assert "合计" in phone_page.get_by_test_id("pay-estimate").inner_text()  # type: ignore[attr-defined]
     if father.insurance_scheme == "employee":
         _pick(phone_page, "pay-mutual", father.name)
     phone_page.get_by_test_id("pay-settle").click()  # type: ignore[attr-defined]
@@ -78,7 +81,7 @@ def test_credit_visit_settled_once_with_mutual_aid(page: object, phone_page: obj
     cash = phone_page.get_by_test_id("paid-现金").inner_text()  # type: ignore[attr-defined]
     if father.insurance_scheme == "employee":
         assert mutual != "¥0.00"
-    assert cash != "¥0.00"  # the drug's self-paid first share (乙类先行自付) is cash through WeChat
+    assert cash != "¥0.00"  # the CT's self-paid first share (乙类先行自付) is cash through WeChat
     screenshot(phone_page, "billing-patient-settled")
 
     login(page, "cashier")

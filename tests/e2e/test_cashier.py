@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session
 
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.conftest import login, screenshot, settle
 from yilian.billing import settlement as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Arrear, Charge, PaymentAgreement, Settlement
@@ -132,7 +132,7 @@ def test_cashier_settles_refunds_and_reverses_at_the_counter(page: object, db: S
     page.get_by_test_id("cashier-reverse-confirm").click()  # type: ignore[attr-defined]
     page.get_by_text("请填写冲正原因").wait_for()  # type: ignore[attr-defined]  # refused without one
     page.get_by_test_id("cashier-reverse-reason").fill("收费员操作失误")  # type: ignore[attr-defined]
-    page.wait_for_timeout(400)  # type: ignore[attr-defined]  # the floating label has moved up
+    settle(page)  # the floating label has moved up
     _shot(page, "cashier-reverse-dialog")
     page.get_by_test_id("cashier-reverse-confirm").click()  # type: ignore[attr-defined]
     page.get_by_test_id("cashier-settle").wait_for()  # type: ignore[attr-defined]  # open again

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
-from tests.e2e.conftest import login, screenshot
-from yilian.drg.models import DrgBatch
+from tests.e2e.conftest import assert_painted, login, screenshot
+from yilian.drg.models import DrgBatch, DrgCase
 
 
 def test_doctor_groups_one_record_with_explanation(page: object) -> None:
@@ -24,8 +24,7 @@ def test_doctor_groups_one_record_with_explanation(page: object) -> None:
     assert result.inner_text() == "BR21"
     steps = page.get_by_test_id("drg-steps").inner_text()  # type: ignore[attr-defined]
     assert "MDCA" in steps and "A01.100" in steps and "MCC" in steps
-    shot = screenshot(page, "drg-group-single")
-    assert shot.stat().st_size > 10_000
+    assert_painted(screenshot(page, "drg-group-single"))
 
 
 def test_insurance_uploads_batch_and_sees_dashboard(page: object, tmp_path: Path) -> None:
@@ -91,19 +90,59 @@ def test_insurance_uploads_batch_and_sees_dashboard(page: object, tmp_path: Path
     saved = tmp_path / "export.xlsx"
     dl.value.save_as(saved)
     assert saved.read_bytes()[:2] == b"PK"
-    shot = screenshot(page, "drg-dashboard")
-    assert shot.stat().st_size > 10_000
+    assert_painted(screenshot(page, "drg-dashboard"))
 
 
 def test_demo_dashboard_has_data(page: object) -> None:
     engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
     with engine.connect() as conn:
         demo_batch = conn.execute(select(func.min(DrgBatch.id))).scalar_one()
-    assert demo_batch is not None  # the demo seeded a month of discharges
+        assert demo_batch is not None  # the demo seeded a month of discharges
+        departments = set(
+            conn.execute(
+                select(DrgCase.department).where(
+                    DrgCase.batch_id == demo_batch, DrgCase.status == "grouped", DrgCase.weight.is_not(None)
+                )
+            ).scalars()
+        )
+    engine.dispose()
+    assert len(departments) >= 3
     login(page, "admin")
     page.goto(f"/drg/dashboard?batch={demo_batch}")  # type: ignore[attr-defined]
     depts = page.get_by_test_id("drg-departments")  # type: ignore[attr-defined]
     depts.locator("tbody tr").first.wait_for()
-    assert depts.locator("tbody tr").count() >= 3
+    shown = {row.locator("td").first.inner_text() for row in depts.locator("tbody tr").all()}
+    assert shown == departments  # one row per department of the batch's grouped cases, each named
     page.locator("[data-testid=drg-chart-cmi] canvas").first.wait_for()  # type: ignore[attr-defined]
     screenshot(page, "drg-demo-dashboard")
+
+
+def test_insurance_is_warned_about_an_ungroupable_diagnosis_and_groups_with_names(page: object) -> None:
+    """The 医保专员 types K35.800 (no MDC of CHS-DRG 1.1 accepts it): the page says so before grouping
+    and offers K35.800x001; an ultrasound listed before the appendectomy does not become the
+    principal procedure; every code in the explanation has its name."""
+    login(page, "insurance")
+    page.goto("/drg/group")  # type: ignore[attr-defined]
+    page.get_by_test_id("drg-pdx").fill("K35.800")  # type: ignore[attr-defined]
+    warning = page.get_by_test_id("drg-pdx-warning")  # type: ignore[attr-defined]
+    warning.wait_for()
+    assert "不属本方案" in warning.inner_text() and "0000" in warning.inner_text()
+    screenshot(page, "drg-group-pdx-warning")
+    page.get_by_role("button", name="K35.800x001 急性阑尾炎").click()  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => !document.querySelector('[data-testid=drg-pdx-warning]')"
+    )
+    page.get_by_test_id("drg-procs").fill("88.7601 47.0901")  # type: ignore[attr-defined]
+    page.get_by_test_id("drg-run").click()  # type: ignore[attr-defined]
+    result = page.get_by_test_id("drg-result")  # type: ignore[attr-defined]
+    result.wait_for()
+    assert result.inner_text() == "GD25"
+    steps = page.get_by_test_id("drg-steps").inner_text()  # type: ignore[attr-defined]
+    assert "主要诊断 K35.800x001 急性阑尾炎" in steps
+    assert "主要手术 47.0901 阑尾切除术（手术室手术，第 2 位）" in steps
+    assert "88.7601 肝胆胰脾超声检查 不是手术室手术" in steps
+    assert_painted(screenshot(page, "drg-group-insurance-or-procedure"))
+    # a code not in the 医保版 tables is refused where it is typed
+    page.get_by_test_id("drg-procs").fill("47.0901 99.9999")  # type: ignore[attr-defined]
+    page.get_by_test_id("drg-run").click()  # type: ignore[attr-defined]
+    page.get_by_text("不在医保版手术操作编码表中：99.9999").wait_for()  # type: ignore[attr-defined]

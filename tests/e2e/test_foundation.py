@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import UTC, datetime
 
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, or_, select
 
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.conftest import assert_painted, login, screenshot
 from yilian.kit.audit import AccessAudit
-from yilian.registry.models import Patient
+from yilian.kit.auth.models import User
+from yilian.registry.models import Consent, Patient
+from yilian.registry.service import RECORD_SCOPES
 
 
 def test_registrar_finds_patient_by_pinyin_and_read_is_audited(page: object) -> None:
@@ -36,8 +39,7 @@ def test_registrar_finds_patient_by_pinyin_and_read_is_audited(page: object) -> 
     page.wait_for_url(f"**/patients/{patient.id}")  # type: ignore[attr-defined]
     page.get_by_test_id("patient-name").wait_for()  # type: ignore[attr-defined]
     assert page.get_by_test_id("patient-name").inner_text() == patient.name  # type: ignore[attr-defined]
-    shot = screenshot(page, "foundation-patient-record")
-    assert shot.stat().st_size > 10_000
+    assert_painted(screenshot(page, "foundation-patient-record"))
 
     with engine.connect() as conn:
         rows = conn.execute(
@@ -67,13 +69,41 @@ def test_pages_need_login_and_permission(page: object) -> None:
     page.get_by_text("不能使用此页面").wait_for()  # type: ignore[attr-defined]
 
 
+def _family_consents() -> tuple[set[str], int]:
+    """The names of the patients who gave the demo family member a live record consent, and the id of
+    a patient who gave none (read from the e2e database at test time, so the order of tests is free)."""
+    engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
+    now = datetime.now(UTC)
+    with engine.connect() as conn:
+        me = conn.execute(select(User.patient_id).where(User.username == "family")).scalar_one()
+        live = select(Consent.grantor_id).where(
+            Consent.grantee_id == me,
+            Consent.scope.in_(RECORD_SCOPES),
+            Consent.revoked_at.is_(None),
+            or_(Consent.expires_at.is_(None), Consent.expires_at > now),
+        )
+        names = set(conn.execute(select(Patient.name).where(Patient.id.in_(live))).scalars())
+        stranger = conn.execute(
+            select(Patient.id).where(Patient.id != me, Patient.id.not_in(live)).order_by(Patient.id).limit(1)
+        ).scalar_one()
+    engine.dispose()
+    return names, stranger
+
+
 def test_family_member_sees_consented_record(page: object) -> None:
+    consented, stranger = _family_consents()
+    assert consented  # the demo family member has at least one relative who consented
     login(page, "family")
     page.goto("/me")  # type: ignore[attr-defined]
-    card = page.locator(".q-card").first  # type: ignore[attr-defined]
-    card.wait_for()
-    name = card.locator(".text-lg").inner_text()
-    card.click()
+    cards = page.locator(".q-card")  # type: ignore[attr-defined]
+    cards.first.wait_for()
+    shown = [cards.nth(i).locator(".text-lg").inner_text() for i in range(cards.count())]
+    assert sorted(shown) == sorted(consented)  # exactly the relatives who consented, no one else
+    name = shown[0]
+    cards.first.click()
     page.get_by_test_id("patient-name").wait_for()  # type: ignore[attr-defined]
     assert page.get_by_test_id("patient-name").inner_text() == name  # type: ignore[attr-defined]
     screenshot(page, "foundation-family-view")
+    page.goto(f"/patients/{stranger}")  # type: ignore[attr-defined]
+    page.get_by_test_id("page-error").wait_for()  # type: ignore[attr-defined]  # no consent: refused
+    assert page.get_by_test_id("patient-name").count() == 0  # type: ignore[attr-defined]

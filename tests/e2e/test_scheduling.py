@@ -15,10 +15,11 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from playwright.sync_api import expect
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.conftest import eventually, login, screenshot, settle
 from yilian.kit.auth.models import User
 from yilian.kit.clock import business_date
 from yilian.kit.money import yuan
@@ -267,7 +268,6 @@ def test_stopped_clinic_refunds_the_wechat_fee_and_offers_rebooking(
 ) -> None:
     """停诊: the fee paid by WeChat goes back through WeChat (the outbox subscriber) and the patient's
     booking list offers 改约 in the same department."""
-    import time as _time
 
     import httpx
 
@@ -342,15 +342,14 @@ def test_stopped_clinic_refunds_the_wechat_fee_and_offers_rebooking(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert stopped.status_code == 200, stopped.text
-    state = ""
-    for _ in range(40):  # the refund is made by the outbox dispatcher, right after the commit
+
+    def refunded() -> bool:  # the refund is made by the outbox dispatcher, right after the commit
         with Session(engine) as db:
-            state = db.get_one(Booking, booking.id).payment_state
-            refunds = db.scalars(select(Refund).where(Refund.payment_id == paid.id)).all()
-        if state == "refunded":
-            break
-        _time.sleep(0.25)
-    assert state == "refunded"
+            return db.get_one(Booking, booking.id).payment_state == "refunded"
+
+    eventually(refunded)
+    with Session(engine) as db:
+        refunds = db.scalars(select(Refund).where(Refund.payment_id == paid.id)).all()
     assert [(r.amount, r.status) for r in refunds] == [(booking.fee_fen, "succeeded")]
 
     phone_page.goto("/scheduling/book")  # type: ignore[attr-defined]
@@ -360,7 +359,7 @@ def test_stopped_clinic_refunds_the_wechat_fee_and_offers_rebooking(
     phone_page.get_by_text("请选择同科室其他医生或日期").wait_for()  # type: ignore[attr-defined]
     assert department in phone_page.get_by_test_id("book-department").inner_text()  # type: ignore[attr-defined]
     mine.get_by_text("已退费").first.wait_for()
-    phone_page.wait_for_timeout(800)  # type: ignore[attr-defined]  # let the labels and the notice settle
+    settle(phone_page)  # the labels and the notice at rest
     _shot(phone_page, "scheduling-patient-stopped-rebook")
     engine.dispose()
 
@@ -426,8 +425,9 @@ def test_walk_in_on_credit_then_the_doctor_opens_the_visit_from_the_registration
     page.get_by_test_id(f"queue-{clinic.id}").get_by_text(patient.name).wait_for()  # type: ignore[attr-defined]
     current = page.get_by_test_id(f"queue-current-{clinic.id}")  # type: ignore[attr-defined]
     for _ in range(5):  # patients of an earlier story may still be ahead of her
+        before = current.inner_text()
         page.get_by_test_id(f"call-next-{clinic.id}").click()  # type: ignore[attr-defined]
-        page.wait_for_timeout(500)  # type: ignore[attr-defined]
+        expect(current).not_to_have_text(before, use_inner_text=True)  # the next ticket is called
         if patient.name in current.inner_text():
             break
     current.get_by_text(f"{patient.name} 就诊中").wait_for()

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from yilian.insurance.audit.batch import BatchEngine
+import duckdb
+
+from yilian.insurance.audit import synth
+from yilian.insurance.audit.batch import BatchEngine, lines_to_arrow
 from yilian.insurance.audit.domain import ClaimEngine, ClaimLine, Finding, RuleLibrary, parse_library
 
 DAY = date(2026, 5, 10)
@@ -46,3 +49,14 @@ def both(lib: RuleLibrary, lines: list[ClaimLine]) -> list[Finding]:
     batch = BatchEngine(lib, stage=None).audit_lines(lines)
     assert per_claim == batch
     return batch
+
+
+def synthetic_claims(
+    con: duckdb.DuckDBPyConnection, lib: RuleLibrary, base_lines: int, copies: int = 2
+) -> tuple[list[ClaimLine], synth.Truth]:
+    """Table ``claim_lines``: clean synthetic lines plus a violation of every rule injected."""
+    synth.create_base_table(con, lib, base_lines, table="base")
+    extra, truth = synth.injected(lib, start_line_id=base_lines + 1, copies=copies)
+    con.register("extra", lines_to_arrow(extra))
+    con.sql("CREATE TABLE claim_lines AS SELECT * FROM base UNION ALL SELECT * FROM extra")
+    return extra, truth

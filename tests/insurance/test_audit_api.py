@@ -227,7 +227,7 @@ def test_run_over_stored_lines_review_workflow_and_export(client: TestClient, se
         json={"action": "appeal", "reason": "不是本科室"},
         headers=bearer(client, stranger),
     )
-    assert refused.status_code == 403 and "只能申诉本科室的疑点" in refused.json()["detail"]
+    assert refused.status_code == 404  # another department's finding of a claim file is not shown
     appeal = client.post(
         f"/api/v1/audit/findings/{fid}/review",
         json={"action": "appeal", "reason": "患者为男性，登记有误"},

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+import re
+from collections.abc import Iterator
+
+import pytest
+import typer
+from sqlalchemy import Engine, delete
 from typer.testing import CliRunner
 
 from yilian.cli import app
+from yilian.kit.auth.models import User
 
 runner = CliRunner()
+
+
+def _listed_commands(help_text: str) -> set[str]:
+    """The command names in the first column of the help's Commands box (not words in descriptions)."""
+    box = help_text[help_text.index("Commands") :]
+    return {m.group(1) for m in re.finditer(r"^│ ([a-z][a-z-]*)\s{2,}", box, flags=re.MULTILINE)}
 
 
 def test_help_names_every_command() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("serve", "db", "demo", "user"):
-        assert command in result.output
+    registered = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert {"serve", "db", "demo", "user"} <= registered
+    assert _listed_commands(result.output) == registered
 
 
 def test_user_create_refuses_unknown_role_and_institution(engine: Engine) -> None:
@@ -40,7 +53,15 @@ def test_user_create_refuses_unknown_role_and_institution(engine: Engine) -> Non
     assert result.exit_code != 0 and "unknown institution" in result.output
 
 
-def test_user_create_admin(engine: Engine) -> None:
+@pytest.fixture
+def cli_admin_removed(engine: Engine) -> Iterator[str]:
+    """The username the test creates through the CLI (which commits), deleted again afterwards."""
+    yield "cli_admin"
+    with engine.begin() as conn:
+        conn.execute(delete(User).where(User.username == "cli_admin"))
+
+
+def test_user_create_admin(cli_admin_removed: str) -> None:
     result = runner.invoke(
         app, ["user", "create", "--username", "cli_admin", "--role", "admin", "--password", "Strong#Pass1"]
     )

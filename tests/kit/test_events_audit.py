@@ -127,3 +127,12 @@ def test_dispatcher_delivers_soon_after_commit_from_another_connection(
     finally:
         worker.stop()
         events.unsubscribe("test.wake", handler)
+
+
+def test_audit_page_names_resources_in_chinese() -> None:
+    from yilian.kit.audit import resource_label
+
+    assert resource_label("booking/12") == "预约挂号 12"
+    assert resource_label("claim:7") == "医保结算单 7"
+    assert resource_label("admissions?status=admitted") == "住院记录 status=admitted"
+    assert resource_label("unknown/3") == "unknown/3"

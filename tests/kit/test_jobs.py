@@ -11,25 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.builders import make_department, make_institution, make_patient
-from tests.dbutil import fresh_database
 from yilian.areas import area_modules
-from yilian.kit import jobs, migrate
+from yilian.kit import jobs
 from yilian.kit.clock import BUSINESS_TZ, FrozenClock, use_clock
-from yilian.kit.db import build_engine, unit_of_work
+from yilian.kit.db import unit_of_work
 from yilian.kit.jobs import JobRun
 
 SHANGHAI_DAY = datetime(2026, 5, 7, tzinfo=BUSINESS_TZ)
-
-
-@pytest.fixture
-def factory() -> Iterator[sessionmaker[Session]]:
-    with fresh_database("jobs") as url:
-        engine = build_engine(url)
-        try:
-            migrate.upgrade(engine)
-            yield sessionmaker(bind=engine, expire_on_commit=False)
-        finally:
-            engine.dispose()
 
 
 @pytest.fixture

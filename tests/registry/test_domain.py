@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from yilian.kit.pinyin import name_pinyin
 from yilian.registry.domain import (
     Grade,
     InstitutionCategory,
@@ -16,7 +17,6 @@ from yilian.registry.domain import (
     check_region_code,
     check_relation,
     make_id_number,
-    name_pinyin,
     normalize_mobile,
     normalize_name,
     parse_id_number,

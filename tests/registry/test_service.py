@@ -35,6 +35,23 @@ def test_search_covers_initials_full_pinyin_id_and_phone(session: Session) -> No
     assert last is not None and last.action == "search" and "13900001111" not in last.resource
 
 
+def test_search_by_the_first_digits_of_an_id_number(session: Session) -> None:
+    hospital = make_institution(session)
+    p = make_patient(session, institution=hospital)
+    other = make_patient(session, institution=hospital)
+    registrar = actor_of(make_user(session, role=Role.REGISTRAR, institution=hospital))
+    prefix = p.id_number[:14]
+    rows, _ = service.search_patients(session, registrar, q=prefix)
+    assert p.id in [r.id for r in rows]
+    assert all(r.id_number.startswith(prefix) for r in rows)
+    if not other.id_number.startswith(prefix):
+        assert other.id not in [r.id for r in rows]
+    rows, total = service.search_patients(session, registrar, q="99999999")
+    assert (rows, total) == ([], 0)
+    last = session.scalars(select(AccessAudit).order_by(AccessAudit.id.desc())).first()
+    assert last is not None and "99999999" not in last.resource  # only the region part is logged
+
+
 def test_institution_scope_and_access_grant(session: Session) -> None:
     a, b = make_institution(session), make_institution(session)
     patient = make_patient(session, institution=b)

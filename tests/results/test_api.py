@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tests.builders import SYSTEM, bearer, make_patient, make_user
 from tests.results.conftest import World
-from tests.results.test_ingest import _bundle
+from tests.results.messages import fhir_bundle
 from yilian.kit.audit import AccessAudit
 from yilian.kit.auth.domain import Role
 from yilian.kit.clock import FrozenClock
@@ -216,12 +216,12 @@ def test_fhir_ingest_read_and_search(
 ) -> None:
     ingester = make_user(session, role=Role.ADMIN)
     headers = bearer(client, ingester)
-    posted = client.post("/fhir", json=_bundle(world), headers=headers)
+    posted = client.post("/fhir", json=fhir_bundle(world), headers=headers)
     assert posted.status_code == 201, posted.text
     location = posted.json()["entry"][0]["response"]["location"]
-    again = client.post("/fhir", json=_bundle(world), headers=headers)
+    again = client.post("/fhir", json=fhir_bundle(world), headers=headers)
     assert again.status_code == 200 and again.json()["entry"][0]["response"]["location"] == location
-    bad = _bundle(world)
+    bad = fhir_bundle(world)
     bad["entry"] = bad["entry"][1:]  # type: ignore[index]
     rejected = client.post("/fhir", json=bad, headers=headers)
     assert rejected.status_code == 400 and rejected.json()["resourceType"] == "OperationOutcome"
@@ -339,7 +339,7 @@ def test_hl7_over_http_and_qualification_admin(client: TestClient, session: Sess
 def test_dicom_upload_and_fhir_imaging_study(client: TestClient, session: Session, world: World) -> None:
     from pydicom.uid import generate_uid
 
-    from tests.results.test_ingest import _dicom_bytes
+    from tests.results.messages import dicom_bytes
 
     admin = make_user(session, role=Role.ADMIN)
     uid = generate_uid()
@@ -347,7 +347,7 @@ def test_dicom_upload_and_fhir_imaging_study(client: TestClient, session: Sessio
         "/api/v1/results/imaging/dicom",
         headers=bearer(client, admin),
         data={"report_text": "双肺未见明显异常。", "sender_code": "TCO"},
-        files={"file": ("ct.dcm", _dicom_bytes(world.patient.id_number, uid), "application/dicom")},
+        files={"file": ("ct.dcm", dicom_bytes(world.patient.id_number, uid), "application/dicom")},
     )
     assert posted.status_code == 200, posted.text
     rid = posted.json()["result_ids"][0]
@@ -388,3 +388,40 @@ def test_imaging_report_carries_the_conclusion_and_the_study() -> None:
     assert body["category"][0]["coding"][0]["code"] == "RAD" and "result" not in body
     assert body["conclusion"] == "双肺未见明显异常。"
     assert body["imagingStudy"] == [{"reference": "ImagingStudy/7"}]
+
+
+def test_result_history_over_http_is_audited(
+    client: TestClient, session: Session, world: World, frozen_clock: FrozenClock
+) -> None:
+    """A final result then its correction: the result shows the correction, its history both deliveries
+    (who sent what when), read by the treating doctor with an audit row; another hospital's doctor 403."""
+    day = TODAY - timedelta(days=3)
+    first = _lab(session, world, sender="TCO", control="H1", day=day, value="7.0")
+    text = "\r".join(
+        [
+            f"MSH|^~\\&|LIS|TCO|YILIAN|REGION|{day:%Y%m%d}110000||ORU^R01^ORU_R01|H2|P|2.5",
+            f"PID|1||{world.patient.id_number}^^^^NNCHN||王^血糖",
+            f"OBR|1||H1-F|GLU|||{day:%Y%m%d}080000",
+            f"OBX|1|NM|GLU^项目^L||6.1|mmol/L|3.9-6.1||||C|||{day:%Y%m%d}080000",
+            "NTE|1||复核后更正",
+        ]
+    )
+    corrected = service.ingest_hl7(session, text)
+    assert corrected.result_ids == [first] and corrected.updated_ids == [first]
+    doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary, practitioner=world.doctor)
+    headers = bearer(client, doctor)
+    audits = session.scalar(select(func.count()).select_from(AccessAudit))
+    shown = client.get(f"/api/v1/results/{first}", headers=headers).json()
+    assert (shown["status"], shown["value_text"], shown["comment"]) == ("corrected", "6.1", "复核后更正")
+    history = client.get(f"/api/v1/results/{first}/history", headers=headers)
+    assert history.status_code == 200
+    assert [
+        (h["message_id"], h["status"], h["value_text"], h["sender"], h["applied"]) for h in history.json()
+    ] == [
+        ("H1", "final", "7.0", "TCO", True),
+        ("H2", "corrected", "6.1", "TCO", True),
+    ]
+    assert session.scalar(select(func.count()).select_from(AccessAudit)) == audits + 2
+    outsider = make_user(session, role=Role.DOCTOR, institution=world.outside_low)
+    denied = client.get(f"/api/v1/results/{first}/history", headers=bearer(client, outsider))
+    assert denied.status_code == 403 and denied.headers["content-type"].startswith("application/problem+json")

@@ -1,10 +1,19 @@
-"""CLI: the three-day window command over the 2026 National Day holiday."""
+"""CLI: the three-day window command over the 2026 National Day holiday (the calendar table, imported
+from the package by ``calendar import``)."""
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from yilian.scheduling.cli import app
+
+
+@pytest.fixture(autouse=True)
+def _calendar(engine: Engine) -> None:
+    result = CliRunner().invoke(app, ["calendar", "import"])
+    assert result.exit_code == 0, result.output
 
 
 def test_window_command_national_day() -> None:

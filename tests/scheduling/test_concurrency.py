@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 
 from tests.builders import make_department, make_institution, make_patient, make_practitioner
 from tests.dbutil import fresh_database
-from tests.scheduling.test_service import DESK, first_slot, patient_actor
+from tests.scheduling.helpers import DESK, first_slot, patient_actor
 from yilian.kit import migrate
 from yilian.kit.clock import business_date
 from yilian.kit.db import build_engine, unit_of_work

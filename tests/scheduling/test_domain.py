@@ -10,8 +10,10 @@ from yilian.scheduling import domain as d
 from yilian.scheduling.domain import Policy, WeeklyOpening
 
 P = Policy()
-WEEKDAYS = WeeklyOpening()
-ALWAYS = WeeklyOpening(frozenset(range(7)), weekend_clinic=True, holiday_clinic=True)
+# the calendar as seeded from the chinesecalendar package (the service reads it from the table)
+CAL = d.HolidayCalendar.from_years(d.package_calendar())
+WEEKDAYS = WeeklyOpening(CAL)
+ALWAYS = WeeklyOpening(CAL, frozenset(range(7)), weekend_clinic=True, holiday_clinic=True)
 
 
 def _window(first: date, opening: WeeklyOpening, policy: Policy = P) -> list[date]:
@@ -19,11 +21,12 @@ def _window(first: date, opening: WeeklyOpening, policy: Policy = P) -> list[dat
 
 
 def test_calendar_kinds_2026_national_day() -> None:
-    assert d.day_kind(date(2026, 10, 1)) == "holiday"
-    assert d.day_kind(date(2026, 10, 7)) == "holiday"
-    assert d.day_kind(date(2026, 10, 8)) == "workday"
-    assert d.day_kind(date(2026, 10, 10)) == "makeup"  # Saturday make-up working day
-    assert d.day_kind(date(2026, 11, 21)) == "weekend"
+    assert CAL.kind(date(2026, 10, 1)) == "holiday"
+    assert CAL.name(date(2026, 10, 1)) == "国庆节"
+    assert CAL.kind(date(2026, 10, 7)) == "holiday"
+    assert CAL.kind(date(2026, 10, 8)) == "workday"
+    assert CAL.kind(date(2026, 10, 10)) == "makeup"  # Saturday make-up working day
+    assert CAL.kind(date(2026, 11, 21)) == "weekend"
 
 
 def test_window_example_of_the_rule_department_open_every_day() -> None:
@@ -37,7 +40,7 @@ def test_window_extends_over_weekend() -> None:
 
 
 def test_window_not_extended_when_weekend_clinic_runs() -> None:
-    opening = WeeklyOpening(frozenset(range(7)), weekend_clinic=True)
+    opening = WeeklyOpening(CAL, frozenset(range(7)), weekend_clinic=True)
     assert _window(date(2026, 11, 20), opening) == [date(2026, 11, 21), date(2026, 11, 22)]
 
 
@@ -48,7 +51,7 @@ def test_window_extends_over_national_day_holiday() -> None:
 
 
 def test_window_holiday_clinic_does_not_extend() -> None:
-    opening = WeeklyOpening(frozenset(range(7)), weekend_clinic=True, holiday_clinic=True)
+    opening = WeeklyOpening(CAL, frozenset(range(7)), weekend_clinic=True, holiday_clinic=True)
     assert _window(date(2026, 9, 30), opening) == [date(2026, 10, 1), date(2026, 10, 2)]
 
 
@@ -58,7 +61,7 @@ def test_window_counts_make_up_working_day() -> None:
 
 
 def test_window_department_closed_on_some_weekdays() -> None:
-    no_wednesday = WeeklyOpening(frozenset({0, 1, 3, 4}))
+    no_wednesday = WeeklyOpening(CAL, frozenset({0, 1, 3, 4}))
     assert _window(date(2026, 11, 17), no_wednesday) == [date(2026, 11, 19), date(2026, 11, 20)]
 
 
@@ -236,3 +239,14 @@ def test_policy_roundtrip_and_validation() -> None:
         Policy.from_dict({"unknown": 1})
     with pytest.raises(ValueError):
         Policy.from_dict({"hold_minutes": 0})
+
+
+def test_places_ahead_leave_out_slices_already_begun() -> None:
+    from yilian.scheduling.domain import places_ahead
+
+    day = date(2026, 5, 7)
+    slots = [(time(8, 0), 5, 1), (time(8, 30), 5, 0), (time(9, 0), 5, 5), (time(9, 30), 5, 2)]
+    assert places_ahead(day, slots, datetime(2026, 5, 7, 7, 0)) == 4 + 5 + 0 + 3
+    assert places_ahead(day, slots, datetime(2026, 5, 7, 8, 30)) == 3  # 08:00 and 08:30 have begun
+    assert places_ahead(day, slots, datetime(2026, 5, 6, 23, 0)) == 12  # the day before: all ahead
+    assert places_ahead(day, slots, datetime(2026, 5, 7, 12, 0)) == 0

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.builders import actor_of, make_department, make_institution, make_patient, make_user
-from tests.scheduling.test_service import first_slot, patient_actor
+from tests.scheduling.helpers import first_slot, patient_actor
 from yilian.kit import clock
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Role
 from yilian.kit.errors import Forbidden

@@ -10,27 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.builders import make_department, make_institution, make_patient, make_practitioner
+from tests.scheduling.helpers import DESK, first_slot, patient_actor
 from yilian.kit import clock
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Role
-from yilian.kit.errors import InvalidInput
+from yilian.kit.errors import Forbidden, InvalidInput
 from yilian.kit.events import OutboxEvent
 from yilian.registry import service as registry
 from yilian.scheduling import errors
 from yilian.scheduling import service as svc
 from yilian.scheduling.models import Booking, ReturnVisit, Schedule, Slot
 
-DESK = Actor.system("test-desk")
 DAY1 = date(2026, 5, 7)  # frozen_clock: 2026-05-07 09:00 Asia/Shanghai
-
-
-def patient_actor(patient_id: int) -> Actor:
-    return Actor(
-        user_id=None,
-        username=f"p{patient_id}",
-        role=Role.PATIENT,
-        patient_id=patient_id,
-        permissions=ROLE_PERMISSIONS[Role.PATIENT],
-    )
 
 
 @dataclass
@@ -41,10 +31,6 @@ class World:
     s1: Schedule  # 5/7 pm
     s2: Schedule  # 5/8 am (other doctor none)
     s3: Schedule  # 5/11 am
-
-
-def first_slot(session: Session, sched: Schedule) -> Slot:
-    return session.scalars(select(Slot).where(Slot.schedule_id == sched.id).order_by(Slot.start)).first()  # type: ignore[return-value]
 
 
 @pytest.fixture
@@ -128,7 +114,7 @@ def test_booking_rules(session: Session, world: World) -> None:
     with pytest.raises(errors.SlotNotReleased):
         svc.book(session, me, slot_id=first_slot(session, far).id, patient_id=world.patient_id)
     other = make_patient(session, name="王五")
-    with pytest.raises(Exception, match="本人"):
+    with pytest.raises(Forbidden, match="只能为本人预约"):
         svc.book(session, me, slot_id=slots[2].id, patient_id=other.id)
 
 
@@ -190,7 +176,7 @@ def test_queue_check_in_priority_call_skip_recall(session: Session, world: World
     svc.recall(session, DESK, second.id)
     assert second.calls == 2
     svc.skip(session, DESK, second.id)
-    order = [e.patient_id for e in svc.queue(session, world.s1.id) if e.status == "waiting"]
+    order = [e.patient_id for e in svc.queue(session, DESK, world.s1.id) if e.status == "waiting"]
     assert order == [young[1].id, young[2].id, young[3].id, young[0].id]
     screen = svc.queue_screen(session, world.s1.id)
     assert screen.calling is None and [w.patient_id for w in screen.waiting] == order

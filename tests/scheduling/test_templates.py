@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.builders import make_department, make_institution, make_practitioner
-from tests.scheduling.test_service import patient_actor
+from tests.scheduling.helpers import patient_actor
 from yilian.kit.auth.domain import Actor
 from yilian.kit.errors import Forbidden, InvalidInput
 from yilian.scheduling import domain
@@ -37,7 +37,8 @@ P = domain.Policy()
 def test_template_runs_on_the_chinese_calendar(
     day: date, weekday: int, on_holidays: bool, runs: bool
 ) -> None:
-    assert domain.template_runs_on(P, weekday=weekday, on_holidays=on_holidays, day=day) is runs
+    cal = domain.HolidayCalendar.from_years(domain.package_calendar())
+    assert domain.template_runs_on(P, cal, weekday=weekday, on_holidays=on_holidays, day=day) is runs
 
 
 def test_generate_from_templates_follows_holidays_and_is_idempotent(session: Session) -> None:
@@ -50,7 +51,7 @@ def test_generate_from_templates_follows_holidays_and_is_idempotent(session: Ses
         )
     svc.save_template(session, ADMIN, department_id=dept.id, weekday=5, period="am", on_holidays=True)
     # 2026-09-28 (Mon) … 2026-10-11 (Sun): National Day week, make-up Saturday 10-10
-    made = svc.generate_schedules(session, ADMIN, inst.id, start=date(2026, 9, 28), days=14)
+    made = svc.generate_schedules(session, ADMIN, inst.id, start=date(2026, 9, 28), days=14).created
     days = [(s.day, s.practitioner_id) for s in repo.schedules(session, department_id=dept.id)]
     doctor_days = [d for d, p in days if p == doc.id]
     assert doctor_days == [
@@ -65,7 +66,8 @@ def test_generate_from_templates_follows_holidays_and_is_idempotent(session: Ses
     # the Saturday clinic runs on Saturday 10-03 (a holiday, but marked on_holidays) and 10-10
     assert weekend_days == [date(2026, 10, 3), date(2026, 10, 10)]
     assert made == len(days) == 8
-    assert svc.generate_schedules(session, ADMIN, inst.id, start=date(2026, 9, 28), days=14) == 0
+    again = svc.generate_schedules(session, ADMIN, inst.id, start=date(2026, 9, 28), days=14)
+    assert again.created == 0 and again.warning is None
 
 
 def test_save_template_replaces_the_same_row_and_validates(session: Session) -> None:

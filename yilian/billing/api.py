@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
@@ -32,6 +32,7 @@ from yilian.billing.schemas import (
 )
 from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
 from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.bounds import DayQuery, IdPath, IdQuery, OptionalDayQuery
 from yilian.kit.clock import business_date
 from yilian.kit.errors import Forbidden
 from yilian.outpatient import service as outpatient
@@ -61,7 +62,7 @@ async def channel_callback(channel: Channel, request: Request, session: SessionD
 def reconciliation(
     session: SessionDep,
     _actor: Annotated[Actor, require(Permission.BILLING_RECONCILE)],
-    day: date,
+    day: DayQuery,
     channel: Channel,
 ) -> ReconciliationRead:
     """List the differences between our ledger and the channel's statement for a business day."""
@@ -90,7 +91,7 @@ def open_visit(body: VisitCreate, session: SessionDep, actor: CurrentActor) -> E
     summary="开立医嘱并计费（先诊疗后付费）",
 )
 def order_with_credit(
-    encounter_id: int, body: CreditOrderCreate, session: SessionDep, actor: CurrentActor
+    encounter_id: IdPath, body: CreditOrderCreate, session: SessionDep, actor: CurrentActor
 ) -> CreditOrderRead:
     """Place an order and charge it on credit when the patient is eligible; else it must be paid first."""
     order, charge, reason = settlement.order_with_credit(
@@ -106,7 +107,7 @@ def order_with_credit(
 
 @router.get("/encounters/{encounter_id}/bill", response_model=RunningBill, summary="当日费用清单")
 def running_bill(
-    encounter_id: int, session: SessionDep, actor: CurrentActor, day: date | None = None
+    encounter_id: IdPath, session: SessionDep, actor: CurrentActor, day: OptionalDayQuery = None
 ) -> RunningBill:
     """The encounter-day's running bill, for the patient, family payer, doctor or cashier."""
     settlement.check_bill_access(session, actor, encounter_id)
@@ -124,7 +125,7 @@ def running_bill(
 
 @router.post("/encounters/{encounter_id}/settle", response_model=SettlementRead, summary="结算（一日一结）")
 def settle(
-    encounter_id: int, body: SettleRequest, session: SessionDep, actor: CurrentActor
+    encounter_id: IdPath, body: SettleRequest, session: SessionDep, actor: CurrentActor
 ) -> SettlementRead:
     """Settle the encounter's day once; a retry with the same key returns the same settlement."""
     settlement.check_bill_access(session, actor, encounter_id)
@@ -148,7 +149,7 @@ def settle(
     summary="撤销医嘱（已结算则冲正并重新结算）",
 )
 def cancel_order(
-    order_id: int, body: CancelOrder, session: SessionDep, actor: CurrentActor
+    order_id: IdPath, body: CancelOrder, session: SessionDep, actor: CurrentActor
 ) -> SettlementRead | None:
     """Cancel an unperformed order; if its day was settled, the difference is refunded by re-settling."""
     done = settlement.cancel_order(session, actor, order_id, body.reason)
@@ -157,17 +158,19 @@ def cancel_order(
 
 @router.post("/settlements/{settlement_id}/reverse", response_model=SettlementRead, summary="冲正结算")
 def reverse(
-    settlement_id: int,
+    settlement_id: IdPath,
     body: CancelOrder,
     session: SessionDep,
     _actor: Annotated[Actor, require(Permission.BILLING_CASHIER)],
 ) -> SettlementRead:
     """Reverse a settlement: cash refunded, accounts restored, charges reopened for a new settlement."""
+    if not _actor.serves(settlement.institution_of_settlement(session, settlement_id)):
+        raise Forbidden("只能冲正本机构的结算")
     return SettlementRead.model_validate(settlement.reverse(session, settlement_id, reason=body.reason))
 
 
 @router.get("/patients/{patient_id}/arrears", response_model=list[ArrearRead], summary="患者未结清的欠费")
-def arrears(patient_id: int, session: SessionDep, actor: CurrentActor) -> list[ArrearRead]:
+def arrears(patient_id: IdPath, session: SessionDep, actor: CurrentActor) -> list[ArrearRead]:
     """The patient's own unpaid arrears, or a patient's for staff who may read the patient."""
     if actor.patient_id != patient_id:
         registry.get_patient(session, actor, patient_id, reason="查看欠费")
@@ -176,7 +179,7 @@ def arrears(patient_id: int, session: SessionDep, actor: CurrentActor) -> list[A
 
 @router.post("/arrears/{arrear_id}/pay", response_model=ArrearRead, summary="欠费补缴（恢复信用就医）")
 def pay_arrear(
-    arrear_id: int,
+    arrear_id: IdPath,
     body: ArrearPay,
     session: SessionDep,
     actor: CurrentActor,
@@ -214,7 +217,7 @@ def _policy_read(institution_id: int, p: CreditPolicyValues) -> CreditPolicyRead
 
 
 @router.get("/credit-policies/{institution_id}", response_model=CreditPolicyRead, summary="先诊疗后付费政策")
-def get_credit_policy(institution_id: int, session: SessionDep, actor: CurrentActor) -> CreditPolicyRead:
+def get_credit_policy(institution_id: IdPath, session: SessionDep, actor: CurrentActor) -> CreditPolicyRead:
     """The institution's credit policy (the defaults until one is set), for its cashiers and admins."""
     return _policy_read(institution_id, settlement.credit_policy_for(session, actor, institution_id))
 
@@ -223,7 +226,7 @@ def get_credit_policy(institution_id: int, session: SessionDep, actor: CurrentAc
     "/credit-policies/{institution_id}", response_model=CreditPolicyRead, summary="修改先诊疗后付费政策"
 )
 def put_credit_policy(
-    institution_id: int,
+    institution_id: IdPath,
     body: CreditPolicyUpdate,
     session: SessionDep,
     actor: Annotated[Actor, require(Permission.BILLING_POLICY)],
@@ -239,9 +242,9 @@ def put_credit_policy(
 def credit_dashboard(
     session: SessionDep,
     actor: CurrentActor,
-    institution_id: int,
-    start: date | None = None,
-    end: date | None = None,
+    institution_id: IdQuery,
+    start: OptionalDayQuery = None,
+    end: OptionalDayQuery = None,
 ) -> CreditDashboardRead:
     """Credit visits, beneficiaries, amounts, how they were settled, arrears by age (default: 30 days)."""
     last = end or business_date()

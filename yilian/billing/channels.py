@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -21,6 +22,7 @@ from yilian.billing import repository as repo
 from yilian.billing.domain import Channel, StatementLine, sign, verify
 from yilian.billing.models import GatewayTransaction
 from yilian.kit.clock import business_date, utcnow
+from yilian.kit.db import insert_rows, table_of
 from yilian.kit.money import Fen
 from yilian.kit.settings import get_settings
 
@@ -100,6 +102,45 @@ class SimulatedGateway:
             out_trade_no=request.out_trade_no, trade_no=trade_no, amount=str(request.amount), result="SUCCESS"
         )
 
+    def charge_many(self, book: Session, requests: Sequence[ChannelRequest]) -> list[dict[str, str]]:
+        """Take many payments at once (the end-of-day batch); one callback message per request."""
+        out: list[dict[str, str]] = []
+        rows: list[dict[str, object]] = []
+        day, now = business_date(), utcnow()
+        stamp = f"{self.channel.value[:2].upper()}{now:%Y%m%d%H%M%S}"
+        for request in requests:
+            if request.payer_ref.endswith("-declined"):
+                out.append(self._message(out_trade_no=request.out_trade_no, result="FAIL", reason="余额不足"))
+                continue
+            if request.amount > self.limit:
+                out.append(
+                    self._message(out_trade_no=request.out_trade_no, result="FAIL", reason="超出单笔限额")
+                )
+                continue
+            trade_no = f"{stamp}{secrets.token_hex(5).upper()}"
+            rows.append(
+                {
+                    "channel": self.channel.value,
+                    "trade_no": trade_no,
+                    "out_trade_no": request.out_trade_no,
+                    "kind": "pay",
+                    "amount": request.amount,
+                    "business_date": day,
+                    "at": now,
+                }
+            )
+            out.append(
+                self._message(
+                    out_trade_no=request.out_trade_no,
+                    trade_no=trade_no,
+                    amount=str(request.amount),
+                    result="SUCCESS",
+                )
+            )
+        if rows:
+            insert_rows(book, table_of(GatewayTransaction), rows)
+        return out
+
     def refund(self, book: Session, request: ChannelRequest) -> dict[str, str]:
         trade_no = self._book(book, request.out_refund_no, "refund", request.amount)
         return self._message(
@@ -128,6 +169,15 @@ def adapter_for(channel: Channel) -> ChannelAdapter:
     if channel not in _adapters:
         _adapters[channel] = SimulatedGateway(channel)
     return _adapters[channel]
+
+
+def charge_many(channel: Channel, book: Session, requests: Sequence[ChannelRequest]) -> list[dict[str, str]]:
+    """Take many payments through a channel: in one call when its adapter takes a batch, else one by one."""
+    adapter = adapter_for(channel)
+    batch = getattr(adapter, "charge_many", None)
+    if batch is not None:
+        return list(batch(book, requests))
+    return [adapter.charge(book, r) for r in requests]
 
 
 def register_adapter(adapter: ChannelAdapter) -> None:

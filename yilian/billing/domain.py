@@ -111,7 +111,7 @@ def reconcile(ours: list[StatementLine], theirs: list[StatementLine]) -> list[Mi
 
 @dataclass(frozen=True)
 class CreditPolicyValues:
-    """An institution's credit-care policy (DOMAIN.md §2); every number is configurable."""
+    """An institution's credit-care policy (docs/domain.md §2); every number is configurable."""
 
     enabled: bool
     daily_limit: Fen  # the patient's own share the credit line covers per day

@@ -69,7 +69,7 @@ class GatewayTransaction(Base):
 
 
 class CreditPolicy(Base):
-    """An institution's credit-care policy (先诊疗后付费); defaults from DOMAIN.md §2."""
+    """An institution's credit-care policy (先诊疗后付费); defaults from docs/domain.md §2."""
 
     __tablename__ = "credit_policies"
 

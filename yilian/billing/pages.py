@@ -1,5 +1,5 @@
-"""Pages of billing: the doctor's order entry with credit care, the patient's bill and settlement on
-a phone, and the cashier's desk (settlements of the day, reconciliation)."""
+"""Pages of billing: the patient's bill and settlement on a phone, and the cashier's desk (settlements of
+the day, reconciliation). The doctor's order entry moved to the workbench (/clinic)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
-from sqlalchemy.orm import Session
 
 from yilian.billing import service as payments
 from yilian.billing import settlement as billing
 from yilian.billing.domain import Channel
 from yilian.catalog import service as catalog
 from yilian.insurance import policy_service as insurance
-from yilian.insurance.audit.service import FindingView
 from yilian.kit.auth.domain import Actor, Permission, Role
 from yilian.kit.clock import business_date
 from yilian.kit.db import unit_of_work
@@ -27,24 +25,10 @@ from yilian.kit.money import MoneyFormatError, parse_yuan, yuan
 from yilian.outpatient import service as outpatient
 from yilian.outpatient.domain import OrderStatus
 from yilian.registry import service as registry
-from yilian.results import service as results
-from yilian.results.domain import Decision, NonRecognitionReason
-from yilian.results.service import CheckOutcome
 from yilian.scheduling.domain import CLINIC_TYPE_LABELS
 from yilian.web import nav
 from yilian.web.shell import allowed, frame, guard, show_error
 
-nav.register(
-    nav.NavItem(
-        label="门诊医嘱",
-        path="/clinic",
-        icon="medication",
-        group="诊疗",
-        permission=Permission.ENCOUNTER_WRITE,
-        order=20,
-        description="接诊、诊断、开立检验检查与处方；符合条件的患者先诊疗后付费",
-    )
-)
 nav.register(
     nav.NavItem(
         label="我的账单",
@@ -68,381 +52,24 @@ nav.register(
     )
 )
 
-ORDERABLE = ("lab", "exam", "drug", "treatment")
 
-
-def _bill_rows(encounter_id: int) -> list[dict[str, Any]]:
+def bill_rows(encounter_id: int) -> list[dict[str, Any]]:
+    """The visit's running bill as table rows (amounts in yuan)."""
     with unit_of_work() as session:
-        bill = billing.running_bill(session, encounter_id, business_date())
-        charges = {c.order_id: c for c in bill if c.order_id is not None}
-        fees = [c for c in bill if c.booking_id is not None]
-        orders = [
-            o
-            for o in outpatient.encounter_read(
-                session, outpatient.find_encounter(session, encounter_id)
-            ).orders
-        ]
+        rows = billing.bill_rows(session, encounter_id)
     return [
         {
-            "id": -c.id,
-            "item": "挂号费（记账挂号）",
-            "quantity": 1,
-            "amount": yuan(c.amount),
-            "class": c.insurance_class,
-            "status": "已挂号",
-            "credit": "信用",
-            "raw_status": "registration",
+            "id": r.id,
+            "item": r.item,
+            "quantity": r.quantity,
+            "amount": yuan(r.amount),
+            "class": r.insurance_class,
+            "status": r.status,
+            "credit": "信用" if r.on_credit else "需先缴费",
+            "raw_status": r.raw_status,
         }
-        for c in fees
-    ] + [
-        {
-            "id": o.id,
-            "item": o.item_name,
-            "quantity": o.quantity,
-            "amount": yuan(o.amount),
-            "class": o.insurance_class,
-            "status": OrderStatus(o.status).label,
-            "credit": "信用" if charges.get(o.id) and charges[o.id].on_credit else "需先缴费",
-            "raw_status": o.status,
-        }
-        for o in orders
+        for r in rows
     ]
-
-
-def _item_options(session: Session, q: str) -> dict[str, str]:
-    """Orderable catalogue items matching a code, a name or pinyin initials (all when ``q`` is empty)."""
-    items, _ = catalog.search_items(session, q=q, limit=200)
-    return {
-        i.code: f"{i.name}（{yuan(i.price_fen)}/{i.unit}，{i.insurance_class}类）"
-        for i in items
-        if i.kind in ORDERABLE
-    }
-
-
-@ui.page("/clinic")
-def clinic_page(request: Request) -> RedirectResponse | None:
-    """Order entry: find the patient, open the visit, diagnose and order."""
-    actor = guard(request, Permission.ENCOUNTER_WRITE)
-    if isinstance(actor, RedirectResponse):
-        return actor
-    if not allowed(actor, Permission.ENCOUNTER_WRITE):
-        return None
-    state: dict[str, Any] = {"encounter_id": None}
-    preset: dict[int, str] = {}
-    with unit_of_work() as session:
-        item_options = _item_options(session, "")
-        wanted = request.query_params.get("patient_id", "")
-        if wanted.isdigit():  # from the doctor's queue: the patient being called
-            try:
-                p = registry.get_patient(session, actor, int(wanted), reason="叫号接诊")
-                preset = {p.id: f"{p.name} {p.mpi_id}"}
-            except YilianError:
-                preset = {}
-        codes, _ = catalog.search_diagnoses(session, limit=200)
-        diagnosis_options = {d.code: f"{d.code} {d.name}" for d in codes}
-        department_id = None
-        if actor.practitioner_id:
-            department_id = registry.practitioner_reads(
-                session, [registry.get_practitioner(session, actor.practitioner_id)]
-            )[0].primary_department_id
-
-    with frame(actor, "门诊医嘱"):
-        with ui.row().classes("items-end gap-2"):
-            query = (
-                ui.input("患者姓名 / 拼音首字母")
-                .props('outlined dense data-testid="clinic-patient-query"')
-                .classes("w-64")
-            )
-            ui.button("查找", on_click=lambda: find()).props('data-testid="clinic-find"')
-            patient_select = (
-                ui.select(preset, label="患者", value=next(iter(preset), None))
-                .props('outlined dense data-testid="clinic-patient"')
-                .classes("w-72")
-            )
-            ui.button("接诊", on_click=lambda: start()).props('data-testid="clinic-start"')
-        visit = ui.label("").classes("text-grey-8").props('data-testid="clinic-visit"')
-        credit = ui.label("").classes("text-sm").props('data-testid="clinic-credit"')
-        with ui.row().classes("items-end gap-2"):
-            diagnosis = (
-                ui.select(diagnosis_options, label="诊断 (ICD-10)", with_input=True)
-                .props("outlined dense")
-                .classes("w-96")
-            )
-            ui.button("添加诊断", on_click=lambda: diagnose()).props("outline")
-        with ui.row().classes("items-end gap-2"):
-            ui.input("项目检索：编码 / 名称 / 拼音首字母", on_change=lambda e: search_items(e.value)).props(
-                'outlined dense clearable debounce=300 data-testid="clinic-item-query"'
-            ).classes("w-72")
-            item = (
-                ui.select(item_options, label="医嘱项目", with_input=True)
-                .props('outlined dense data-testid="clinic-item"')
-                .classes("w-[28rem]")
-            )
-            quantity = ui.number("数量", value=1, min=1, max=999).props("outlined dense").classes("w-24")
-            ui.button("开立", on_click=lambda: order()).props('data-testid="clinic-order"')
-        message = ui.label("").classes("text-sm").props('data-testid="clinic-message"')
-        table = (
-            ui.table(
-                columns=[
-                    {"name": "item", "label": "项目", "field": "item", "align": "left"},
-                    {"name": "quantity", "label": "数量", "field": "quantity"},
-                    {"name": "amount", "label": "金额", "field": "amount"},
-                    {"name": "class", "label": "医保类别", "field": "class"},
-                    {"name": "status", "label": "状态", "field": "status"},
-                    {"name": "credit", "label": "支付方式", "field": "credit"},
-                ],
-                rows=[],
-                row_key="id",
-            )
-            .props('dense flat bordered data-testid="clinic-orders"')
-            .classes("w-full")
-        )
-        if actor.has(Permission.ORDER_PERFORM):
-            with ui.row().classes("items-end gap-2"):
-                to_perform = ui.select({}, label="执行医嘱").props("outlined dense").classes("w-72")
-                ui.button("执行", on_click=lambda: perform()).props('outline data-testid="clinic-perform"')
-        else:
-            to_perform = None
-
-    def search_items(text: str | None) -> None:
-        with unit_of_work() as session:
-            options = _item_options(session, (text or "").strip())
-        item.set_options(options, value=next(iter(options), None) if text else None)
-
-    def refresh() -> None:
-        if state["encounter_id"] is None:
-            return
-        with unit_of_work() as session:
-            status = billing.credit_status(session, state["encounter_id"])
-        if status.refusal:
-            credit.set_text(f"不可先诊疗后付费：{status.refusal}（医嘱须先缴费后执行）")
-            credit.classes(replace="text-sm text-negative")
-        else:
-            credit.set_text(
-                f"先诊疗后付费：今日信用额度剩余 {yuan(status.left)}"
-                f"（已用 {yuan(status.held)} / 每日 {yuan(status.daily_limit)}）"
-            )
-            credit.classes(replace="text-sm text-positive")
-        rows = _bill_rows(state["encounter_id"])
-        table.rows = rows
-        if to_perform is not None:
-            to_perform.options = {r["id"]: r["item"] for r in rows if r["raw_status"] == "charged"}
-            to_perform.update()
-
-    def find() -> None:
-        try:
-            with unit_of_work() as session:
-                rows, _ = registry.search_patients(session, actor, q=query.value or "", limit=20)
-                patient_select.options = {p.id: f"{p.name} {p.mpi_id}" for p in rows}
-        except YilianError as exc:
-            show_error(exc)
-            return
-        patient_select.update()
-        if patient_select.options:
-            patient_select.set_value(next(iter(patient_select.options)))
-
-    def start() -> None:
-        if not patient_select.value or department_id is None:
-            ui.notify("请先选择患者（医生账号需关联科室）", type="warning")
-            return
-        try:
-            with unit_of_work() as session:
-                encounter = billing.open_visit(
-                    session, actor, patient_id=int(patient_select.value), department_id=department_id
-                )
-                state["encounter_id"] = encounter.id
-                registered = encounter.registration_id is not None
-        except YilianError as exc:
-            show_error(exc)
-            return
-        source = "（凭挂号接诊）" if registered else "（无挂号，直接接诊）"
-        visit.set_text(
-            f"就诊号 {state['encounter_id']} · {patient_select.options[patient_select.value]}{source}"
-        )
-        refresh()
-
-    def diagnose() -> None:
-        if state["encounter_id"] is None or not diagnosis.value:
-            return
-        try:
-            with unit_of_work() as session:
-                outpatient.add_diagnosis(session, actor, state["encounter_id"], diagnosis.value)
-        except YilianError as exc:
-            show_error(exc)
-            return
-        ui.notify("已添加诊断", type="positive")
-
-    def order() -> None:
-        if state["encounter_id"] is None or not item.value:
-            ui.notify("请先接诊并选择项目", type="warning")
-            return
-        try:
-            with unit_of_work() as session:
-                warnings = (
-                    billing.audit_precheck(
-                        session, actor, state["encounter_id"], item.value, int(quantity.value or 1)
-                    )
-                    if actor.has(Permission.CLAIMS_PRECHECK)
-                    else []
-                )
-        except YilianError as exc:
-            show_error(exc)
-            return
-        if warnings:
-            _audit_dialog(warnings, recognise)
-            return
-        recognise()
-
-    def recognise() -> None:
-        if state["encounter_id"] is None or not item.value:
-            return
-        try:
-            with unit_of_work() as session:
-                outcome = billing.recognition_check(session, actor, state["encounter_id"], item.value)
-                prompt = _prompt_rows(outcome) if outcome else None
-        except YilianError as exc:
-            show_error(exc)
-            return
-        if prompt is not None and outcome is not None:
-            _recognition_dialog(
-                actor, outcome.prompt_id or 0, outcome.item.name, outcome.item.price_fen, prompt, place
-            )
-            return
-        place()
-
-    def place() -> None:
-        if state["encounter_id"] is None or not item.value:
-            return
-        try:
-            with unit_of_work() as session:
-                placed, charge, reason = billing.order_with_credit(
-                    session, actor, state["encounter_id"], item.value, int(quantity.value or 1)
-                )
-                name = placed.item_name
-        except YilianError as exc:
-            show_error(exc)
-            return
-        message.set_text(
-            f"已开立 {name}：" + ("先诊疗后付费（信用）" if reason is None else f"需先缴费——{reason}")
-        )
-        refresh()
-
-    def perform() -> None:
-        if to_perform is None or not to_perform.value:
-            return
-        try:
-            with unit_of_work() as session:
-                outpatient.perform(session, actor, int(to_perform.value))
-        except YilianError as exc:
-            show_error(exc)
-            return
-        ui.notify("已执行", type="positive")
-        refresh()
-
-    return None
-
-
-def _audit_dialog(findings: list[FindingView], go_on: Callable[[], None]) -> None:
-    """The doctor-facing warning panel of the smart insurance audit (医保事前审核提醒)."""
-    with ui.dialog().props("persistent") as dialog, ui.card().classes("w-[44rem]"):
-        ui.label("医保事前审核提醒").classes("text-h6 text-negative")
-        for f in findings:
-            with ui.row().classes("items-start gap-2 w-full").props('data-testid="audit-warning"'):
-                ui.badge(f.severity_label).props(
-                    "color=negative" if f.severity == "violation" else "color=warning"
-                )
-                ui.label(f"{f.text}（规则 {f.rule_id}，涉及金额 {yuan(f.amount)}）").classes("flex-1")
-
-        def proceed() -> None:
-            dialog.close()
-            go_on()
-
-        with ui.row().classes("justify-end w-full gap-2"):
-            ui.button("取消开立", on_click=dialog.close).props("outline")
-            ui.button("已知晓，仍然开立", on_click=proceed).props('color=warning data-testid="audit-proceed"')
-    dialog.open()
-
-
-def _prompt_rows(outcome: CheckOutcome) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": c.result.id,
-            "institution": c.institution_name,
-            "date": c.result.result_date.isoformat(),
-            "value": f"{c.result.value_text or c.result.value_num or ''} {c.result.unit}".strip(),
-            "why": "；".join(c.assessment.why),
-        }
-        for c in outcome.candidates
-    ]
-
-
-def _recognition_dialog(
-    actor: Actor,
-    prompt_id: int,
-    item_name: str,
-    price: int,
-    rows: list[dict[str, Any]],
-    place: Callable[[], None],
-) -> None:
-    """The repeat-order prompt (重复开单提醒): recognise an earlier result, or order with a reason."""
-    with ui.dialog().props("persistent") as dialog, ui.card().classes("w-[44rem]"):
-        ui.label(f"{item_name}：患者已有可互认的结果").classes("text-h6 text-primary")
-        ui.table(
-            columns=[
-                {"name": "institution", "label": "检查机构", "field": "institution", "align": "left"},
-                {"name": "date", "label": "日期", "field": "date", "align": "left"},
-                {"name": "value", "label": "结果", "field": "value", "align": "left"},
-                {"name": "why", "label": "可互认依据", "field": "why", "align": "left"},
-            ],
-            rows=rows,
-            row_key="id",
-        ).props('dense flat bordered wrap-cells data-testid="recognition-candidates"').classes("w-full")
-        reasons = (
-            ui.select(
-                {r.value: r.label for r in NonRecognitionReason}, label="不互认理由（可多选）", multiple=True
-            )
-            .props("outlined dense use-chips")
-            .classes("w-full")
-        )
-        note = ui.input("补充说明（≤200 字）").props("outlined dense maxlength=200").classes("w-full")
-
-        def recognise() -> None:
-            try:
-                with unit_of_work() as session:
-                    results.decide(
-                        session,
-                        actor,
-                        prompt_id=prompt_id,
-                        decision=Decision.RECOGNISED,
-                        result_id=int(rows[0]["id"]),
-                    )
-            except YilianError as exc:
-                show_error(exc)
-                return
-            dialog.close()
-            ui.notify(f"已互认，未重复开单，节省 {yuan(price)}", type="positive")
-
-        def refuse() -> None:
-            try:
-                with unit_of_work() as session:
-                    results.decide(
-                        session,
-                        actor,
-                        prompt_id=prompt_id,
-                        decision=Decision.NOT_RECOGNISED,
-                        reasons=[NonRecognitionReason(r) for r in (reasons.value or [])],
-                        note=note.value or "",
-                    )
-            except YilianError as exc:
-                show_error(exc)
-                return
-            dialog.close()
-            place()
-
-        with ui.row().classes("justify-end w-full gap-2"):
-            ui.button("不互认，继续开单", on_click=refuse).props('outline data-testid="recognition-refuse"')
-            ui.button("互认（不开单）", on_click=recognise).props('data-testid="recognition-accept"')
-    dialog.open()
 
 
 @ui.page("/pay")
@@ -483,24 +110,42 @@ def _settle_card(
 ) -> None:
     with unit_of_work() as session:
         done = billing.settlement_of(session, encounter_id, today)
-    rows = _bill_rows(encounter_id)
+    rows = bill_rows(encounter_id)
     with ui.card().classes("w-full max-w-md"):
         ui.label(f"就诊 {encounter_id}").classes("text-subtitle1 text-primary")
         for row in rows:
             with ui.row().classes("justify-between w-full"):
                 ui.label(f"{row['item']} ×{row['quantity']}")
                 ui.label(row["amount"])
+        with unit_of_work() as session:  # open charges, also those added after a settlement today
+            guess = billing.estimate(session, encounter_id, today)
+        estimate_box = ui.column().classes("w-full gap-0 q-py-xs").props('data-testid="pay-estimate"')
+        if guess is not None:  # what 结算 will take, before the patient taps it
+            with estimate_box:
+                with ui.row().classes("justify-between w-full text-subtitle1"):
+                    ui.label("合计")
+                    ui.label(yuan(guess.total))
+                with ui.row().classes("justify-between w-full text-grey-8"):
+                    ui.label("医保统筹（预估）")
+                    ui.label(yuan(guess.fund))
+                with ui.row().classes("justify-between w-full text-grey-8"):
+                    ui.label("个人负担（预估）")
+                    ui.label(yuan(guess.patient_share))
         result = ui.column().classes("w-full").props('data-testid="pay-result"')
         if done is not None:
             _show_settlement(
                 result, done.fund, done.personal_account, done.mutual_aid, done.cash, done.status
             )
-            return
+            if guess is None:
+                return
+            ui.label("结算后新增的费用待缴（补充结算）").classes("text-warning text-bold").props(
+                'data-testid="pay-more"'
+            )
         channel = (
             ui.select(
-                {c.value: c.label for c in Channel if c is not Channel.CASH},
+                {c.value: c.label for c in Channel if c is not Channel.CASH},  # a phone takes no cash
                 value=Channel.WECHAT.value,
-                label="现金部分支付方式",
+                label="自付部分支付方式",
             )
             .props('outlined dense data-testid="pay-channel"')
             .classes("w-full")
@@ -542,6 +187,7 @@ def _settle_card(
             result.clear()
             _show_settlement(result, *parts)
             button.disable()
+            estimate_box.set_visibility(False)
 
         button = ui.button("结算", on_click=settle).props('data-testid="pay-settle"').classes("w-full")
 
@@ -756,7 +402,7 @@ def _counter_panel(
                         ).classes("text-grey-7 text-sm")
                 if standing is not None:
                     _settled_box(actor, standing, rows, changed)
-                elif any(r["raw_charge"] == "open" for r in rows):
+                if any(r["raw_charge"] == "open" for r in rows):  # also charges added after a settlement
                     _settle_box(actor, encounter_id, day, payers, employee, balance, changed)
         if arrears:
             ui.label("未结清欠费").classes("text-subtitle1 text-negative")

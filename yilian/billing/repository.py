@@ -161,3 +161,28 @@ def open_charge_days(session: Session, patient_id: int) -> list[tuple[int, date]
         .order_by(Charge.business_date, Charge.encounter_id)
     ).all()
     return [(int(e), d) for e, d in rows]
+
+
+def credit_encounters(session: Session, start: date, end: date) -> list[tuple[date, int, int, int, int, int]]:
+    """(business date, institution, department, encounter, patient, held) of the charges on credit in
+    [start, end], one row per encounter and day (analytics)."""
+    q = (
+        select(
+            Charge.business_date,
+            Encounter.institution_id,
+            Encounter.department_id,
+            Charge.encounter_id,
+            Charge.patient_id,
+            func.coalesce(func.sum(Charge.hold), 0),
+        )
+        .join(Encounter, Encounter.id == Charge.encounter_id)
+        .where(Charge.on_credit.is_(True), Charge.status != "void", Charge.business_date.between(start, end))
+        .group_by(
+            Charge.business_date,
+            Encounter.institution_id,
+            Encounter.department_id,
+            Charge.encounter_id,
+            Charge.patient_id,
+        )
+    )
+    return [(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in session.execute(q)]

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from yilian.billing.domain import Channel
+from yilian.kit.bounds import MAX_INT, Days, Id
 
 
 class MismatchRead(BaseModel):
@@ -26,15 +27,15 @@ class ReconciliationRead(BaseModel):
 
 class CreditOrderCreate(BaseModel):
     item_code: str
-    quantity: int = 1
+    quantity: int = Field(default=1, ge=1, le=999)
 
 
 class ChargeRead(BaseModel):
     model_config = {"from_attributes": True}
 
     id: int
-    order_id: int | None
-    booking_id: int | None = None  # a registration fee on credit (记账挂号)
+    order_id: Id | None
+    booking_id: Id | None = None  # a registration fee on credit (记账挂号)
     amount: int
     hold: int
     insurance_class: str
@@ -45,12 +46,12 @@ class ChargeRead(BaseModel):
 class VisitCreate(BaseModel):
     """Start or continue a visit: from the patient's registration valid today in the department."""
 
-    patient_id: int
-    department_id: int
+    patient_id: Id
+    department_id: Id
 
 
 class CreditOrderRead(BaseModel):
-    order_id: int
+    order_id: Id
     order_status: str
     charge: ChargeRead
     credit_refused_reason: str | None
@@ -60,8 +61,8 @@ class SettleRequest(BaseModel):
     channel: Channel
     idempotency_key: str
     use_personal_account: bool = False
-    mutual_aid_from: int | None = None
-    cash_payer_id: int | None = None
+    mutual_aid_from: Id | None = None  # the relative (patient id) whose account pays
+    cash_payer_id: Id | None = None
     payer_ref: str = ""
 
 
@@ -69,8 +70,8 @@ class SettlementRead(BaseModel):
     model_config = {"from_attributes": True}
 
     id: int
-    encounter_id: int
-    patient_id: int
+    encounter_id: Id
+    patient_id: Id
     total: int
     fund: int
     personal_account: int
@@ -78,14 +79,14 @@ class SettlementRead(BaseModel):
     mutual_aid_from: int | None
     cash: int
     cash_channel: str
-    cash_payer_id: int | None
+    cash_payer_id: Id | None
     mode: str
     status: str
     breakdown: dict[str, int]
 
 
 class RunningBill(BaseModel):
-    encounter_id: int
+    encounter_id: Id
     charges: list[ChargeRead]
     total: int
     held_on_credit: int
@@ -99,7 +100,7 @@ class CancelOrder(BaseModel):
 class CreditPolicyRead(BaseModel):
     """An institution's credit-care policy (先诊疗后付费); amounts in fen."""
 
-    institution_id: int
+    institution_id: Id
     enabled: bool
     daily_limit: int
     excluded_clinic_types: list[str]
@@ -114,11 +115,11 @@ class CreditPolicyUpdate(BaseModel):
     model_config = {"extra": "forbid"}
 
     enabled: bool | None = None
-    daily_limit: int | None = Field(None, description="每人每日信用额度（分）")
+    daily_limit: int | None = Field(None, ge=0, le=MAX_INT, description="每人每日信用额度（分）")
     excluded_clinic_types: list[str] | None = Field(None, description="不适用的门诊类型，如 special 特需")
     excluded_item_codes: list[str] | None = Field(None, description="不适用的收费项目编码")
-    suspend_after_days: int | None = Field(None, description="欠费满多少天暂停信用就医")
-    reminder_days: list[int] | None = Field(None, description="欠费第几天发送催缴提醒")
+    suspend_after_days: int | None = Field(None, ge=0, le=3650, description="欠费满多少天暂停信用就医")
+    reminder_days: list[Days] | None = Field(None, max_length=31, description="欠费第几天发送催缴提醒")
 
 
 class ArrearsBucketRead(BaseModel):
@@ -129,8 +130,8 @@ class ArrearsBucketRead(BaseModel):
 
 
 class OpenArrearRead(BaseModel):
-    arrear_id: int
-    patient_id: int
+    arrear_id: Id
+    patient_id: Id
     patient_name: str
     mpi_id: str
     opened_on: str
@@ -141,7 +142,7 @@ class OpenArrearRead(BaseModel):
 
 
 class CreditDashboardRead(BaseModel):
-    institution_id: int
+    institution_id: Id
     start: str
     end: str
     credit_visits: int
@@ -163,8 +164,8 @@ class ArrearRead(BaseModel):
     model_config = {"from_attributes": True}
 
     id: int
-    settlement_id: int
-    patient_id: int
+    settlement_id: Id
+    patient_id: Id
     amount: int
     opened_on: date
     reminders_sent: list[int]

@@ -24,6 +24,7 @@ from yilian.billing.errors import (
 from yilian.billing.models import Payment, Refund
 from yilian.kit import events
 from yilian.kit.clock import business_date, utcnow
+from yilian.kit.errors import found
 from yilian.kit.money import Fen
 
 
@@ -123,10 +124,7 @@ def handle_callback(session: Session, channel: Channel, fields: dict[str, str]) 
 
 
 def get_payment(session: Session, payment_id: int) -> Payment:
-    payment = repo.get_payment(session, payment_id)
-    if payment is None:
-        raise PaymentNotFound(f"支付记录不存在: {payment_id}")
-    return payment
+    return found(repo.get_payment(session, payment_id), PaymentNotFound(f"支付记录不存在: {payment_id}"))
 
 
 def refund(

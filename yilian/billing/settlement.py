@@ -12,6 +12,7 @@ day job settles what is left through each patient's signed channel; a failed deb
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, time, timedelta
 from typing import Any
@@ -50,8 +51,10 @@ from yilian.kit import events
 from yilian.kit.audit import record_access
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.clock import age_on, business_date, local_datetime, utcnow
-from yilian.kit.errors import Forbidden, InvalidInput
+from yilian.kit.errors import Forbidden, InvalidInput, found
+from yilian.outpatient import rx_service
 from yilian.outpatient import service as outpatient
+from yilian.outpatient.domain import OrderStatus
 from yilian.outpatient.models import Encounter, Order
 from yilian.outpatient.schemas import EncounterCreate
 from yilian.registry import service as registry
@@ -91,6 +94,24 @@ def credit_policy(session: Session, institution_id: int) -> CreditPolicyValues:
     )
 
 
+# Arrears kept by areas above billing (the inpatient discharge settlement of a patient admitted
+# without deposit) count for the credit standing exactly as billing's own: each registered source
+# returns a patient's unpaid arrears as (amount in fen, the day they were opened).
+ArrearsSource = Callable[[Session, int], list[tuple[int, date]]]
+_ARREARS_SOURCES: dict[str, ArrearsSource] = {}
+
+
+def register_arrears_source(name: str, source: ArrearsSource) -> None:
+    """Let an area above billing add its unpaid arrears to the credit standing (先诊疗后付费 and
+    免押金住院 are suspended by them the same way); registering a name again replaces it."""
+    _ARREARS_SOURCES[name] = source
+
+
+def other_arrears(session: Session, patient_id: int) -> list[tuple[int, date]]:
+    """The patient's unpaid arrears kept outside billing's table, from every registered source."""
+    return [item for source in _ARREARS_SOURCES.values() for item in source(session, patient_id)]
+
+
 def _unpaid_arrears(session: Session, patient_id: int) -> list[Arrear]:
     return list(
         session.scalars(select(Arrear).where(Arrear.patient_id == patient_id, Arrear.paid_at.is_(None)))
@@ -100,7 +121,8 @@ def _unpaid_arrears(session: Session, patient_id: int) -> list[Arrear]:
 def standing(session: Session, patient_id: int, policy: CreditPolicyValues, today: date) -> CreditStanding:
     """Return what credit eligibility depends on; suspension is derived from arrears' age."""
     patient = registry.find_patient(session, patient_id)
-    arrears = _unpaid_arrears(session, patient_id)
+    arrears = [(a.amount, a.opened_on) for a in _unpaid_arrears(session, patient_id)]
+    arrears += other_arrears(session, patient_id)
     signed = session.scalar(
         select(PaymentAgreement.id).where(
             PaymentAgreement.patient_id == patient_id, PaymentAgreement.revoked_at.is_(None)
@@ -110,8 +132,8 @@ def standing(session: Session, patient_id: int, policy: CreditPolicyValues, toda
         real_name_verified=patient.real_name_verified,
         insured=patient.insurance_scheme != "self_pay",
         has_signed_channel=signed is not None,
-        unpaid_arrears=sum(a.amount for a in arrears),
-        suspended=any((today - a.opened_on).days >= policy.suspend_after_days for a in arrears),
+        unpaid_arrears=sum(amount for amount, _opened in arrears),
+        suspended=any((today - opened).days >= policy.suspend_after_days for _amount, opened in arrears),
     )
 
 
@@ -135,9 +157,9 @@ def _require_family_payer(session: Session, patient_id: int, payer_id: int | Non
 
 def institution_of_settlement(session: Session, settlement_id: int) -> int:
     """Return the institution where a settlement's encounter took place."""
-    settlement = session.get(Settlement, settlement_id)
-    if settlement is None:
-        raise SettlementRefused(f"结算不存在: {settlement_id}")
+    settlement = found(
+        session.get(Settlement, settlement_id), SettlementRefused(f"结算不存在: {settlement_id}")
+    )
     return outpatient.find_encounter(session, settlement.encounter_id).institution_id
 
 
@@ -226,6 +248,14 @@ def order_with_credit(
     Returns the order, its charge and, when credit was not used, the reason (Chinese).
     """
     order = outpatient.place_order(session, actor, encounter_id, item_code, quantity)
+    charge, reason = charge_order(session, actor, order)
+    return order, charge, reason
+
+
+def charge_order(session: Session, actor: Actor, order: Order) -> tuple[Charge, str | None]:
+    """Charge a placed order: on credit when eligible and within the limit, else to be paid first;
+    returns the charge and, when credit was not used, the reason (Chinese)."""
+    encounter_id = order.encounter_id
     encounter = outpatient.get_encounter(session, actor, encounter_id)
     today = business_date()
     policy = credit_policy(session, encounter.institution_id)
@@ -257,7 +287,7 @@ def order_with_credit(
     session.flush()
     if on_credit:
         outpatient.mark_charged(session, order.id)
-    return order, charge, reason
+    return charge, reason
 
 
 # ---------------------------------------------------------------- registration fee on credit (记账挂号)
@@ -300,6 +330,8 @@ def open_visit(session: Session, actor: Actor, *, patient_id: int, department_id
     department when there is one (一号管三天 included), with a credit registration fee on the bill."""
     today = business_date()
     department = registry.get_department(session, department_id)
+    if not actor.has(Permission.ENCOUNTER_WRITE) or department.institution_id != actor.institution_id:
+        raise Forbidden("只能由本机构的医生在本机构的科室接诊")
     for encounter in outpatient.open_encounters_of(session, patient_id, department.institution_id, today):
         if encounter.department_id == department_id:
             return encounter
@@ -334,6 +366,17 @@ def running_bill(session: Session, encounter_id: int, day: date) -> list[Charge]
     )
 
 
+def estimate(session: Session, encounter_id: int, day: date) -> Split | None:
+    """What settling the encounter-day now would take (total, the fund's part, the patient's own share),
+    before any account is chosen; None when nothing is open. Stores nothing."""
+    charges = [c for c in running_bill(session, encounter_id, day) if c.status == "open"]
+    if not charges:
+        return None
+    institution_id = outpatient.find_encounter(session, encounter_id).institution_id
+    lines = [BillLine(c.amount, c.insurance_class, c.self_pay_permille) for c in charges]
+    return _split_for(session, charges[0].patient_id, institution_id, lines, Accounts(), day)[1]
+
+
 def settle(
     session: Session,
     *,
@@ -347,12 +390,13 @@ def settle(
     payer_ref: str = "",
     mode: str = "self",
 ) -> Settlement:
-    """Settle an encounter-day once. A second call returns the first settlement (nothing is paid twice);
+    """Settle the open charges of an encounter-day. A second call with nothing new open returns the
+    standing settlement (nothing is paid twice); charges added after a settlement on the same day (a
+    prescription written after the patient paid for a test) are settled by a further attempt (补充结算);
     after a reversal (冲正) the next call settles again as a new attempt."""
     existing = settlement_of(session, encounter_id, day)
-    if existing is not None:
-        return existing
-    ensure_registration_charge(session, encounter_id)
+    if existing is None:
+        ensure_registration_charge(session, encounter_id)
     attempt = 1 + (
         session.scalar(
             select(func.coalesce(func.max(Settlement.attempt), 0)).where(
@@ -368,7 +412,17 @@ def settle(
             .with_for_update()
         )
     )
+    unreviewed = rx_service.orders_awaiting_review(
+        session, [c.order_id for c in charges if c.order_id is not None]
+    )
+    charges = [
+        c for c in charges if c.order_id not in unreviewed
+    ]  # 先审方后缴费: a prescription pays once passed
+    if not charges and existing is not None:
+        return existing  # a retry, or nothing new since the standing settlement
     if not charges:
+        if unreviewed:
+            raise NothingToSettle("处方尚待药师审核，审方通过后才能缴费")
         raise NothingToSettle("该次就诊当日没有待结算的费用")
     patient_id = charges[0].patient_id
     institution_id = outpatient.find_encounter(session, encounter_id).institution_id
@@ -465,7 +519,12 @@ def settle(
             outpatient.mark_charged(session, charge.order_id)  # paid now: it may be performed
     session.flush()
     # the settled bill goes to the post-event audit (事后审核) store
-    audit.store_lines(session, _claim_lines(session, encounter_id), source=f"settlement:{settlement.id}")
+    settled_orders = {c.order_id for c in charges if c.order_id is not None}  # a visit may span settlements
+    audit.store_lines(
+        session,
+        _claim_lines(session, encounter_id, only_orders=settled_orders),
+        source=f"settlement:{settlement.id}",
+    )
     events.emit(
         session,
         "billing.settled",
@@ -475,22 +534,27 @@ def settle(
 
 
 def settlement_of(session: Session, encounter_id: int, day: date) -> Settlement | None:
-    """Return the encounter-day's standing (not reversed) settlement, if any."""
+    """Return the encounter-day's latest standing (not reversed) settlement, if any (a day may have a
+    further settlement for charges added after the first)."""
     return session.scalar(
-        select(Settlement).where(
+        select(Settlement)
+        .where(
             Settlement.encounter_id == encounter_id,
             Settlement.business_date == day,
             Settlement.status != "reversed",
         )
+        .order_by(Settlement.attempt.desc())
+        .limit(1)
     )
 
 
 def reverse(session: Session, settlement_id: int, *, reason: str) -> Settlement:
     """Reverse a settlement (冲正): refund its cash, give back the accounts and the year's use, and
     reopen its charges so they can be settled again. Reversing twice changes nothing."""
-    s = session.get(Settlement, settlement_id, with_for_update=True)
-    if s is None:
-        raise SettlementRefused(f"结算不存在: {settlement_id}")
+    s = found(
+        session.get(Settlement, settlement_id, with_for_update=True),
+        SettlementRefused(f"结算不存在: {settlement_id}"),
+    )
     if s.status == "reversed":
         return s
     if s.status == "arrears":
@@ -530,13 +594,30 @@ def cancel_order(session: Session, actor: Actor, order_id: int, reason: str) -> 
     charge = session.scalar(select(Charge).where(Charge.order_id == order.id))
     if charge is None:
         return None
+    return _take_off_bill(session, charge, "void", f"撤销医嘱 {order.item_name}：{reason}")
+
+
+def withdraw_charge(session: Session, order_id: int, reason: str) -> tuple[Charge | None, Settlement | None]:
+    """Take an order's charge off its outpatient bill because another bill takes it over (pre-admission
+    tests moving into the inpatient bill, 预住院): like a cancelled order, a settled day is reversed and
+    the rest settled again the same way, so the patient gets the difference back. The order itself
+    stands. Returns the charge (status ``moved``; None when the order has none or it already moved)
+    and the new settlement, if one was made."""
+    charge = session.scalar(select(Charge).where(Charge.order_id == order_id).with_for_update())
+    if charge is None or charge.status in ("moved", "void"):
+        return None, None
+    return charge, _take_off_bill(session, charge, "moved", reason)
+
+
+def _take_off_bill(session: Session, charge: Charge, status: str, reason: str) -> Settlement | None:
+    """Mark a charge ``status``; when its day was settled, reverse and re-settle the rest."""
     settled_id = charge.settlement_id
     if settled_id is None:
-        charge.status = "void"
+        charge.status = status
         session.flush()
         return None
-    old = reverse(session, settled_id, reason=f"撤销医嘱 {order.item_name}：{reason}")
-    charge.status = "void"
+    old = reverse(session, settled_id, reason=reason)
+    charge.status = status
     session.flush()
     remaining = session.scalar(
         select(Charge.id).where(
@@ -572,6 +653,8 @@ def check_bill_access(session: Session, actor: Actor, encounter_id: int) -> None
             ):
                 return
         raise Forbidden("没有查看该账单的授权")
+    if actor.is_staff and not actor.serves(encounter.institution_id):
+        raise Forbidden("只能查看本机构的账单")
     registry.get_patient(session, actor, encounter.patient_id, reason=f"查看账单 {encounter_id}")
 
 
@@ -621,9 +704,10 @@ def pay_arrear(
     session: Session, arrear_id: int, *, channel: Channel, idempotency_key: str, payer_ref: str = ""
 ) -> Arrear:
     """Pay an arrear (欠费补缴); credit is restored at once because suspension derives from unpaid arrears."""
-    arrear = session.get(Arrear, arrear_id, with_for_update=True)
-    if arrear is None:
-        raise SettlementRefused(f"欠费记录不存在: {arrear_id}")
+    arrear = found(
+        session.get(Arrear, arrear_id, with_for_update=True),
+        SettlementRefused(f"欠费记录不存在: {arrear_id}"),
+    )
     if arrear.paid_at is not None:
         return arrear
     payment = payments.pay(
@@ -654,9 +738,7 @@ def open_arrears(session: Session) -> list[Arrear]:
 
 
 def arrear_owner(session: Session, arrear_id: int) -> int:
-    arrear = session.get(Arrear, arrear_id)
-    if arrear is None:
-        raise SettlementRefused(f"欠费记录不存在: {arrear_id}")
+    arrear = found(session.get(Arrear, arrear_id), SettlementRefused(f"欠费记录不存在: {arrear_id}"))
     return arrear.patient_id
 
 
@@ -686,11 +768,50 @@ def recognition_check(
     return outcome if outcome.candidates else None
 
 
+@dataclass(frozen=True)
+class BillOf:
+    """What every claim line of an outpatient visit's bill shares (for the post-event audit store)."""
+
+    encounter_id: int
+    mpi_id: str
+    sex: str
+    birth_date: date
+    scheme: str
+    level: int
+    diagnosis: str
+    department: str  # qualified by the institution's code
+    day: date
+
+    def line(self, line_id: int, code: str, qty: int, price: int) -> ClaimLine:
+        return ClaimLine(
+            line_id=line_id,
+            claim_id=f"E{self.encounter_id}",
+            patient_id=self.mpi_id,
+            sex="M" if self.sex == "1" else "F",
+            age=age_on(self.birth_date, self.day),
+            scheme=self.scheme,
+            level=max(1, self.level),
+            setting="outpatient",
+            diagnosis=self.diagnosis,
+            admit_date=self.day,
+            discharge_date=self.day,
+            service_date=self.day,
+            item_code=code,
+            quantity=qty,
+            unit_price=price,
+            amount=price * qty,
+            department=self.department,
+        )
+
+
 def _claim_lines(
-    session: Session, encounter_id: int, extra: tuple[str, int, int] | None = None
+    session: Session,
+    encounter_id: int,
+    extra: tuple[str, int, int] | None = None,
+    only_orders: set[int] | None = None,
 ) -> list[ClaimLine]:
     """The visit's bill as claim lines for the insurance audit (orders not cancelled; ``extra`` is an
-    order being placed, given as line 0)."""
+    order being placed, given as line 0; ``only_orders`` keeps the orders of one settlement)."""
     encounter = outpatient.find_encounter(session, encounter_id)
     patient = registry.find_patient(session, encounter.patient_id)
     institution = registry.get_institution(session, encounter.institution_id)
@@ -699,33 +820,23 @@ def _claim_lines(
     department = audit.qualified_department(
         institution.code, registry.get_department(session, encounter.department_id).code
     )
-    day = encounter.business_date
-
-    def line(line_id: int, code: str, qty: int, price: int) -> ClaimLine:
-        return ClaimLine(
-            line_id=line_id,
-            claim_id=f"E{encounter.id}",
-            patient_id=patient.mpi_id,
-            sex="M" if patient.sex == "1" else "F",
-            age=age_on(patient.birth_date, day),
-            scheme=patient.insurance_scheme,
-            level=max(1, institution.level),
-            setting="outpatient",
-            diagnosis=primary,
-            admit_date=day,
-            discharge_date=day,
-            service_date=day,
-            item_code=code,
-            quantity=qty,
-            unit_price=price,
-            amount=price * qty,
-            department=department,
-        )
+    bill = BillOf(
+        encounter.id,
+        patient.mpi_id,
+        patient.sex,
+        patient.birth_date,
+        patient.insurance_scheme,
+        institution.level,
+        primary,
+        department,
+        encounter.business_date,
+    )
+    line = bill.line
 
     lines = [
         line(ORDER_LINE_BASE + o.id, o.item_code, o.quantity, o.unit_price)
         for o in visit.orders
-        if o.status != "cancelled"
+        if o.status != "cancelled" and (only_orders is None or o.id in only_orders)
     ]
     if extra is not None:
         lines.append(line(0, *extra))
@@ -1025,9 +1136,7 @@ def pay_arrear_at_counter(
     session: Session, actor: Actor, arrear_id: int, *, channel: Channel, idempotency_key: str
 ) -> Arrear:
     """A cashier takes the payment of an arrear (欠费补缴) at the counter; credit is restored."""
-    arrear = session.get(Arrear, arrear_id)
-    if arrear is None:
-        raise SettlementRefused(f"欠费记录不存在: {arrear_id}")
+    arrear = found(session.get(Arrear, arrear_id), SettlementRefused(f"欠费记录不存在: {arrear_id}"))
     _require_counter(session, actor, institution_of_settlement(session, arrear.settlement_id))
     return pay_arrear(
         session,
@@ -1045,3 +1154,47 @@ def settlement_history(session: Session, patient_id: int, encounter_id: int, day
         for s in reversed(repo.settlements_of_patient(session, patient_id, day))
         if s.encounter_id == encounter_id and s.business_date == day
     ]
+
+
+@dataclass(frozen=True)
+class BillRow:
+    """One line of a visit's running bill as the doctor and the patient see it."""
+
+    id: int  # the order's id; a registration fee's charge id negated
+    item: str
+    quantity: int
+    amount: int
+    insurance_class: str
+    status: str  # Chinese label
+    on_credit: bool
+    raw_status: str
+
+
+def bill_rows(session: Session, encounter_id: int) -> list[BillRow]:
+    """The visit's running bill of today: the credit registration fee and every order with its charge."""
+    bill = running_bill(session, encounter_id, business_date())
+    charges = {c.order_id: c for c in bill if c.order_id is not None}
+    fees = [c for c in bill if c.booking_id is not None]
+    orders = outpatient.encounter_read(session, outpatient.find_encounter(session, encounter_id)).orders
+    return [
+        BillRow(-c.id, "挂号费（记账挂号）", 1, c.amount, c.insurance_class, "已挂号", True, "registration")
+        for c in fees
+    ] + [
+        BillRow(
+            o.id,
+            o.item_name,
+            o.quantity,
+            o.amount,
+            o.insurance_class,
+            OrderStatus(o.status).label,
+            bool(charges.get(o.id) and charges[o.id].on_credit),
+            o.status,
+        )
+        for o in orders
+    ]
+
+
+def credit_encounters(session: Session, start: date, end: date) -> list[tuple[date, int, int, int, int, int]]:
+    """Bulk read for analytics: encounters on credit (先诊疗后付费) by day, institution and department,
+    with the patient and the amount held."""
+    return repo.credit_encounters(session, start, end)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, UploadFile
 
 from yilian.catalog import service
 from yilian.catalog.domain import ItemKind
-from yilian.catalog.errors import InvalidCatalogRow
 from yilian.catalog.schemas import CatalogItemRead, DiagnosisRead, ImportReport
 from yilian.kit.auth.deps import SessionDep, TransactionalRoute, require
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.paging import Page, PagingDep
+from yilian.kit.textfile import decode_text
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["目录"], route_class=TransactionalRoute)
 
@@ -37,23 +37,30 @@ def item(code: str, session: SessionDep, _actor: Reader) -> CatalogItemRead:
     return CatalogItemRead.model_validate(service.get_item(session, code))
 
 
-@router.get("/diagnoses", response_model=Page[DiagnosisRead], summary="ICD-10 诊断目录")
-def diagnoses(
-    session: SessionDep,
-    _actor: Reader,
-    paging: PagingDep,
-    q: Annotated[str, Query(max_length=50, description="编码前缀或名称")] = "",
-) -> Page[DiagnosisRead]:
-    rows, total = service.search_diagnoses(session, q=q, **paging.model_dump())
+CodeQuery = Annotated[str, Query(max_length=50, description="编码前缀、名称或拼音首字母")]
+
+
+def _code_page(found: tuple[list[Any], int], paging: Any) -> Page[DiagnosisRead]:
+    rows, total = found
     return Page(items=[DiagnosisRead.model_validate(r) for r in rows], total=total, **paging.model_dump())
 
 
+@router.get("/diagnoses", response_model=Page[DiagnosisRead], summary="ICD-10 诊断目录")
+def diagnoses(
+    session: SessionDep, _actor: Reader, paging: PagingDep, q: CodeQuery = ""
+) -> Page[DiagnosisRead]:
+    return _code_page(service.search_diagnoses(session, q=q, **paging.model_dump()), paging)
+
+
+@router.get("/procedures", response_model=Page[DiagnosisRead], summary="ICD-9-CM-3 手术操作目录")
+def procedures(
+    session: SessionDep, _actor: Reader, paging: PagingDep, q: CodeQuery = ""
+) -> Page[DiagnosisRead]:
+    return _code_page(service.search_procedures(session, q=q, **paging.model_dump()), paging)
+
+
 async def _text(upload: UploadFile) -> str:
-    raw = await upload.read()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidCatalogRow("文件须为 UTF-8 编码的 CSV") from exc
+    return decode_text(await upload.read())
 
 
 @router.post("/items/import", response_model=ImportReport, summary="导入收费目录 (CSV)")

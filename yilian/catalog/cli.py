@@ -53,3 +53,29 @@ def import_file(
     _report(report)
     if report.rejected:
         raise typer.Exit(1)
+
+
+@app.command("load-codes")
+def load_codes(
+    diagnoses: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="ICD-10 table: CODE NAME a line")
+    ] = None,
+    procedures: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="ICD-9-CM-3 table: CODE NAME a line")
+    ] = None,
+) -> None:
+    """Load the ICD-10 and ICD-9-CM-3 医保版 code tables (default: the tables shipped with yilian);
+    codes already stored keep their rows, their names are updated. Exit code 1 when lines were refused."""
+    refused = 0
+    with unit_of_work() as session:
+        for kind, path in (("diagnosis", diagnoses), ("procedure", procedures)):
+            rows = None
+            if path is not None:
+                rows, problems = service.parse_code_table(kind, path.read_text(encoding="utf-8-sig"))  # type: ignore[arg-type]
+                for p in problems:
+                    typer.echo(f"  line {p.line} [{p.code}]: {p.reason}")
+                refused += len(problems)
+            report = service.load_code_table(session, kind, rows)  # type: ignore[arg-type]
+            typer.echo(f"{kind}: {report.rows} codes; created {report.created}; updated {report.updated}")
+    if refused:
+        raise typer.Exit(1)

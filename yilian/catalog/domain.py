@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from pypinyin import Style, lazy_pinyin
-
-from yilian.catalog.errors import InvalidCatalogRow, InvalidDiagnosisCode, InvalidItemCode
+from yilian.catalog.errors import (
+    InvalidCatalogRow,
+    InvalidDiagnosisCode,
+    InvalidItemCode,
+    InvalidProcedureCode,
+)
 from yilian.kit.money import Fen, MoneyFormatError, parse_yuan
 
 
@@ -53,7 +56,11 @@ class InsuranceClass(StrEnum):
 _SERVICE = re.compile(r"^\d{15}[A-Z0-9]{0,4}$")
 _DRUG = re.compile(r"^[XZT][A-Z0-9]{22}$")
 _MATERIAL = re.compile(r"^C[A-Z0-9]{19}$")
-_ICD10 = re.compile(r"^[A-Z]\d{2}(\.[0-9x]\d{0,2}(x\d{3})?)?[+*]?$")
+_ICD10_PART = r"[A-Z]\d{2}(\.[0-9x]\d{0,2}(x\d{3})?)?"
+#: ``E11.900``, ``E11.900x001``, ``J18``, dagger/asterisk pairs ``A18.303+K93.0*`` of the 医保版 table
+_ICD10 = re.compile(rf"^{_ICD10_PART}(\+{_ICD10_PART}\*|[+*])?$")
+#: ICD-9-CM-3 医保版: ``51.2201``, ``31.1x00x005``, ``96.7101``
+_ICD9CM3 = re.compile(r"^\d{2}(\.[0-9A-Za-z]{1,12})?$")
 
 
 def check_item_code(code: str, kind: ItemKind) -> str:
@@ -76,6 +83,14 @@ def check_diagnosis_code(code: str) -> str:
     normalised = normalised[:1].upper() + normalised[1:]
     if not _ICD10.match(normalised):
         raise InvalidDiagnosisCode(f"诊断编码应为 ICD-10 医保版格式，例如 E11.900 或 E11.900x001: {code}")
+    return normalised
+
+
+def check_procedure_code(code: str) -> str:
+    """Return a normalised ICD-9-CM-3 (医保版) code, or refuse it: ``51.2201``, ``31.1x00x005``."""
+    normalised = (code or "").strip()
+    if not _ICD9CM3.match(normalised):
+        raise InvalidProcedureCode(f"手术操作编码应为 ICD-9-CM-3 医保版格式，例如 51.2201: {code}")
     return normalised
 
 
@@ -194,19 +209,3 @@ def _restrictions(raw: dict[str, str]) -> ItemRestrictions:
         settings=settings,
         min_level=int(level_text) if level_text else None,
     )
-
-
-def _mark_other(chars: str) -> list[str]:
-    return ["\x00" + chars]  # not Chinese: kept as it is, marked
-
-
-def name_initials(name: str) -> str:
-    """Pinyin initials of an item name for search (葡萄糖测定 → ptcd; 胸部CT平扫 → xbctps), lower case;
-    letters and digits that are not Chinese are kept whole."""
-    out: list[str] = []
-    for part in lazy_pinyin(name, style=Style.NORMAL, errors=_mark_other):  # type: ignore[arg-type]
-        if part.startswith("\x00"):
-            out.extend(ch.lower() for ch in part[1:] if ch.isascii() and ch.isalnum())
-        elif part:
-            out.append(part[0].lower())
-    return "".join(out)[:100]

@@ -15,6 +15,18 @@ class InvalidDiagnosisCode(InvalidInput):
     title = "诊断编码格式错误"
 
 
+class InvalidProcedureCode(InvalidInput):
+    code = "invalid_procedure_code"
+    title = "手术操作编码格式错误"
+
+
+class UnknownCodes(InvalidInput):
+    """Codes typed by a person that are not in the 医保版 code tables."""
+
+    code = "unknown_codes"
+    title = "编码不在医保版编码表中"
+
+
 class InvalidCatalogRow(InvalidInput):
     code = "invalid_catalog_row"
     title = "目录数据不合法"
@@ -28,3 +40,23 @@ class ItemNotFound(NotFound):
 class DiagnosisNotFound(NotFound):
     code = "diagnosis_not_found"
     title = "诊断编码不存在"
+
+
+class ProcedureNotFound(NotFound):
+    code = "procedure_not_found"
+    title = "手术操作编码不存在"
+
+
+class InvalidDose(InvalidInput):
+    code = "invalid_dose"
+    title = "用法用量不合法"
+
+
+class DrugKnowledgeMissing(NotFound):
+    code = "drug_knowledge_missing"
+    title = "药品知识库中没有该药品"
+
+
+class UnknownHerb(InvalidInput):
+    code = "unknown_herb"
+    title = "饮片目录中没有该药"

@@ -34,10 +34,28 @@ class CatalogItem(Base):
 
 
 class DiagnosisCode(Base):
-    """An ICD-10 (医保版) diagnosis code."""
+    """An ICD-10 (医保版) diagnosis code, dagger/asterisk pairs included (``A18.303+K93.0*``)."""
 
     __tablename__ = "diagnosis_codes"
 
-    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    name_initials: Mapped[str] = mapped_column(String(100), index=True, default="", server_default="")
     is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class ProcedureCode(Base):
+    """An ICD-9-CM-3 (医保版) procedure code (手术操作编码)."""
+
+    __tablename__ = "procedure_codes"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    name_initials: Mapped[str] = mapped_column(String(100), index=True, default="", server_default="")
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+from yilian.catalog.drug_models import DrugInteraction, DrugKnowledge  # noqa: E402  (drug knowledge tables)
+from yilian.catalog.herb_models import HerbRow  # noqa: E402  (herbal slice catalogue)
+
+__all__ = ["CatalogItem", "DiagnosisCode", "DrugInteraction", "DrugKnowledge", "HerbRow"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from yilian.catalog.models import CatalogItem, DiagnosisCode
+from yilian.catalog.models import CatalogItem, DiagnosisCode, ProcedureCode
 from yilian.kit.db import paginate
 
 
@@ -44,12 +45,55 @@ def diagnoses_by_code(session: Session, codes: Sequence[str]) -> dict[str, Diagn
     return {d.code: d for d in session.scalars(select(DiagnosisCode).where(DiagnosisCode.code.in_(codes)))}
 
 
+CodeModel = type[DiagnosisCode] | type[ProcedureCode]
+
+
 def search_diagnoses(
     session: Session, *, q: str = "", offset: int = 0, limit: int = 50
 ) -> tuple[list[DiagnosisCode], int]:
-    query = select(DiagnosisCode).where(DiagnosisCode.is_active.is_(True))
+    return search_codes(session, DiagnosisCode, q=q, offset=offset, limit=limit)
+
+
+def search_codes(
+    session: Session, model: Any, *, q: str = "", offset: int = 0, limit: int = 50
+) -> tuple[list[Any], int]:
+    """Active codes of a table by code prefix, name part or pinyin-initials prefix."""
+    query = select(model).where(model.is_active.is_(True))
+    q = q.strip()
     if q:
+        code_prefix = q[:1].upper() + q[1:]
         query = query.where(
-            or_(DiagnosisCode.code.startswith(q.upper()), DiagnosisCode.name.contains(q, autoescape=True))
+            or_(
+                model.code.startswith(code_prefix, autoescape=True),
+                model.name.contains(q, autoescape=True),
+                model.name_initials.startswith(q.lower(), autoescape=True),
+            )
         )
-    return paginate(session, query.order_by(DiagnosisCode.code), offset, limit)
+    return paginate(session, query.order_by(model.code), offset, limit)
+
+
+def codes_by_code(session: Session, model: Any, codes: Sequence[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    unique = list(dict.fromkeys(codes))
+    for i in range(0, len(unique), 500):
+        for row in session.scalars(select(model).where(model.code.in_(unique[i : i + 500]))):
+            found[row.code] = row
+    return found
+
+
+def code_count(session: Session, model: Any) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def all_codes(session: Session, model: Any) -> set[str]:
+    return set(session.scalars(select(model.code)))
+
+
+def active_names(session: Session, model: Any) -> dict[str, str]:
+    rows = session.execute(select(model.code, model.name).where(model.is_active.is_(True)))
+    return {code: name for code, name in rows}
+
+
+def bulk_insert_codes(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(model), rows[i : i + 5000])

@@ -9,6 +9,7 @@ relations and consents; one demo user per role.
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -441,6 +442,7 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
         ("security", Role.SECURITY_OFFICER, "保卫科 吴强", gh, None),
         ("doctor2", Role.DOCTOR, "", by_code["CCCD"], practitioner_of["CCCD"]),
         ("kiosk", Role.KIOSK, "门诊大厅自助机 1 号", gh, None),
+        ("commission", Role.COMMISSION, "市卫健委 统计信息科", None, None),
     ]
     for username, role, display, user_inst, practitioner_id in staff:
         if practitioner_id is not None:
@@ -473,16 +475,18 @@ def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) 
     session.flush()
     # Areas add their own demo data in <area>/demo.py: seed(session, *, seed_value, scale) -> str
     for module in area_modules("demo"):
-        summary.extras.append(module.seed(session, seed_value=seed_value, scale=patients / 2000))
+        started = time.perf_counter()
+        line = module.seed(session, seed_value=seed_value, scale=patients / 2000)
         session.flush()
+        summary.extras.append(f"{line}（{time.perf_counter() - started:.1f} s）")
     return summary
 
 
 def _demo_family(
     session: Session, system: Actor, households: list[list[tuple[int, str]]], home_id: int
 ) -> tuple[int, int]:
-    """Pick a household of the general hospital with a child and an employee-insured father; the child
-    lets the father follow her record, see her bills and pay (亲情付), and the father shares his
+    """Pick a household of the general hospital with a young daughter and an employee-insured father; the
+    child lets the father follow her record, see her bills and pay (亲情付), and the father shares his
     personal account with her (共济)."""
     candidates = []
     for members in households:
@@ -492,7 +496,13 @@ def _demo_family(
                 registry.find_patient(session, roles["child"]),
                 registry.find_patient(session, roles["father"]),
             )
-            score = (parent.insurance_scheme == "employee") + (child.home_institution_id == home_id)
+            # the story the README tells: a girl under 14, her employee-insured father, the general hospital
+            score = (
+                8 * (business_date().year - child.birth_date.year < 14)
+                + 4 * (child.sex == Sex.FEMALE.value)
+                + 2 * (parent.insurance_scheme == "employee")
+                + (child.home_institution_id == home_id)
+            )
             candidates.append((-score, child.id, parent.id))
     if not candidates:
         raise RuntimeError("demo needs at least one household with a child; raise --patients")

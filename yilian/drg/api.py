@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Response, UploadFile
 
-from yilian.drg import service
+from yilian.drg import inpatient_cases, service
 from yilian.drg.domain import DischargeRecord, GroupResult, RecordError, make_record
 from yilian.drg.errors import InvalidRecord
 from yilian.drg.schemas import (
@@ -22,6 +22,10 @@ from yilian.drg.schemas import (
 )
 from yilian.kit.auth.deps import SessionDep, TransactionalRoute, require
 from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.bounds import IdPath
+from yilian.kit.textfile import decode_text
+
+_ = inpatient_cases  # groups the platform's signed discharge abstracts (inpatient.abstract_signed)
 
 router = APIRouter(prefix="/api/v1/drg", tags=["DRG"], route_class=TransactionalRoute)
 
@@ -43,6 +47,8 @@ def out(result: GroupResult) -> GroupOut:
         reason=result.reason,
         scheme=result.scheme_version,
         explanation=list(result.steps),
+        principal_procedure=result.principal_procedure,
+        unknown_codes=list(result.unknown),
     )
 
 
@@ -73,11 +79,7 @@ def group(body: GroupRequest, session: SessionDep, _actor: Grouping) -> GroupRes
 async def import_policy(
     file: UploadFile, session: SessionDep, _actor: Manager, scheme: str = "chs-1.1"
 ) -> dict[str, int]:
-    raw = await file.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidRecord("文件须为 UTF-8 编码的 CSV") from exc
+    text = decode_text(await file.read())
     return asdict(service.import_policy(session, scheme, text))
 
 
@@ -113,7 +115,7 @@ def _unit(s: object) -> UnitOut:
 
 @router.get("/batches/{batch_id}/analysis", response_model=AnalysisOut, summary="科室与医生 DRG 运营分析")
 def analysis(
-    batch_id: int, session: SessionDep, actor: Analyst, department: str | None = None
+    batch_id: IdPath, session: SessionDep, actor: Analyst, department: str | None = None
 ) -> AnalysisOut:
     a = service.analyse_batch(session, actor, batch_id, department)
     return AnalysisOut(
@@ -127,7 +129,7 @@ def analysis(
 
 
 @router.get("/batches/{batch_id}/export.xlsx", summary="导出 Excel")
-def export(batch_id: int, session: SessionDep, actor: Analyst) -> Response:
+def export(batch_id: IdPath, session: SessionDep, actor: Analyst) -> Response:
     data = service.export_xlsx(session, actor, batch_id)
     return Response(
         content=data,

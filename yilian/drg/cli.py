@@ -16,7 +16,7 @@ from yilian.kit.errors import YilianError
 NAME = "drg"
 app = typer.Typer(help="CHS-DRG grouping: schemes, weights, batch grouping.", no_args_is_help=True)
 
-OUT_COLUMNS = ("group_mdc", "group_adrg", "group_drg", "group_status", "group_explanation")
+OUT_COLUMNS = domain.OUT_COLUMNS
 
 
 @app.callback()
@@ -32,18 +32,38 @@ def _fail(exc: YilianError) -> None:
 @app.command("import-scheme")
 def import_scheme(
     directory: Annotated[
-        Path, typer.Argument(exists=True, file_okay=False, help="folder with 1_MDC.txt … 7_CCE.txt")
-    ],
+        Path | None,
+        typer.Argument(
+            exists=True,
+            file_okay=False,
+            help="folder with 1_MDC.txt … 7_CCE.txt (plain or .gz) and or_procedures.txt; "
+            "omitted: the CHS-DRG 1.1 tables shipped with yilian",
+        ),
+    ] = None,
     version: Annotated[str, typer.Option("--version", help="scheme code, e.g. chs-1.1")] = "chs-1.1",
     name: Annotated[str, typer.Option(help="display name")] = "",
     replace: Annotated[bool, typer.Option("--replace", help="replace a scheme with the same code")] = False,
+    or_list: Annotated[
+        Path | None,
+        typer.Option(
+            "--or-list",
+            exists=True,
+            dir_okay=False,
+            help="operating-room procedure list (CODE [name] a line)",
+        ),
+    ] = None,
 ) -> None:
-    """Import the national tables in their published text layout; prints what could not be interpreted."""
+    """Import a scheme's tables in their published text layout (a city's local version, a later
+    national version); prints what could not be interpreted. Without a folder: the shipped CHS-DRG 1.1."""
     try:
-        texts = importer.read_texts(directory)
+        texts = importer.read_texts(directory if directory is not None else importer.packaged_dir())
     except FileNotFoundError as exc:
         typer.echo(f"error: missing file {exc}", err=True)
         raise typer.Exit(2) from exc
+    if or_list is not None:
+        texts[importer.OR_FILE] = or_list.read_text(encoding="utf-8-sig")
+    if directory is None and not name and version == importer.PACKAGED_VERSION:
+        name = importer.PACKAGED_NAME
     try:
         with unit_of_work() as session:
             row, report = service.import_scheme(session, version, texts, name=name, replace=replace)
@@ -78,7 +98,9 @@ def group(
     output: Annotated[Path, typer.Option("--output", help="CSV to write ('-' = stdout)")] = Path("-"),
 ) -> None:
     """Group every row; writes the input columns plus group_mdc, group_adrg, group_drg, group_status,
-    group_explanation. A row that cannot be read gets group_status=error and its reason."""
+    group_explanation, principal_dx_name, principal_procedure_name (the procedure taken as principal)
+    and unknown_codes (codes not in the 医保版 tables: reported, never dropped). A row that cannot be
+    read gets group_status=error and its reason."""
     try:
         with unit_of_work() as session:
             g = service.grouper(session, scheme)
@@ -96,19 +118,7 @@ def group(
             writer = csv.DictWriter(sink, fieldnames=fields)
             writer.writeheader()
             for row in reader:
-                try:
-                    res = g.group(domain.record_from_row(row))
-                    extra = {
-                        "group_mdc": res.mdc or "",
-                        "group_adrg": res.adrg or "",
-                        "group_drg": res.drg,
-                        "group_status": res.status,
-                        "group_explanation": res.explanation,
-                    }
-                except domain.RecordError as exc:
-                    extra = dict.fromkeys(OUT_COLUMNS, "")
-                    extra["group_status"] = "error"
-                    extra["group_explanation"] = f"{exc.field_name}: {exc.message}"
+                extra = domain.group_row(g, row)
                 counts[extra["group_status"]] = counts.get(extra["group_status"], 0) + 1
                 writer.writerow({**row, **extra})
         finally:

@@ -1,5 +1,6 @@
-"""Demo DRG data: the CHS-DRG 1.1 scheme from ../shared/data (if present), a synthetic policy file
-(not published weights) and a month of synthetic discharge records for the demo hospitals."""
+"""Demo DRG data: the CHS-DRG 1.1 scheme shipped with yilian (or ``$YILIAN_DRG_SCHEME_DIR``), a
+synthetic policy file (not published weights) and a month of synthetic discharge records for the demo
+hospitals."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ import os
 import random
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from yilian.drg import importer, service
-from yilian.drg.domain import Adrg
+from yilian.drg.domain import Grouper, make_record
 from yilian.kit.auth.domain import Actor
 from yilian.registry import service as registry
 
-SCHEME = "chs-1.1"
+SCHEME = importer.PACKAGED_VERSION
 #: department name keyword → MDCs its patients mostly fall in
 KEYWORDS = (
     ("心", "F"),
@@ -49,17 +51,18 @@ KEYWORDS = (
 SKIP = ("检验", "影像", "药", "收费", "挂号", "病理", "超声", "全科", "预防", "公卫", "康复")
 
 
-def scheme_dir() -> Path:
+def scheme_dir() -> Any:
+    """``$YILIAN_DRG_SCHEME_DIR`` if set, else the tables shipped in the package."""
     env = os.environ.get("YILIAN_DRG_SCHEME_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "chs-drg-1.1"
+    return importer.packaged_dir()
 
 
-def _templates(
-    adrgs: tuple[Adrg, ...], mdc_dx: dict[str, list[str]]
-) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
-    """Per MDC letter, (principal diagnosis, procedures) pairs drawn from the ADRG conditions."""
+def _templates(g: Grouper, mdc_dx: dict[str, list[str]]) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """Per MDC letter, (principal diagnosis, procedures) pairs drawn from the ADRG conditions that do
+    group to the ADRG they were drawn from (no demo case is a coding accident: 0000 or QY)."""
+    adrgs = g.scheme.adrgs
     rnd = random.Random(11)
     out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for a in adrgs:
@@ -82,21 +85,27 @@ def _templates(
             procs = ()
         if c.any_or_procedure or c.no_procedure or c.any_dx:
             continue
+        sex = 2 if letter in "NO" else 1
         for _ in range(3):
-            out.setdefault(letter, []).append((rnd.choice(dxs), procs))
+            pdx = rnd.choice(dxs)
+            res = g.group(make_record(principal_dx=pdx, procedures=procs, sex=sex, age_years=30))
+            if res.status == "grouped" and res.adrg == a.code:
+                out.setdefault(letter, []).append((pdx, procs))
     return out
 
 
 def seed(session: Session, *, seed_value: int, scale: float) -> str:
     directory = scheme_dir()
-    if not (directory / "7_CCE.txt").exists():
+    try:
+        texts = importer.read_texts(directory)
+    except FileNotFoundError:
         return f"drg: CHS-DRG tables not found at {directory}; scheme import skipped"
     if service.get_scheme_or_none(session, SCHEME) is None:
-        service.import_scheme(session, SCHEME, importer.read_texts(directory), name="CHS-DRG 1.1（国家版）")
+        service.import_scheme(session, SCHEME, texts, name=importer.PACKAGED_NAME)
     service.import_policy(session, SCHEME, service.synthetic_policy_csv(session, SCHEME, seed=seed_value))
     g = service.grouper(session, SCHEME)
     mdc_dx = {m.code: sorted(m.principal_dx) for m in g.scheme.mdcs}
-    templates = _templates(g.scheme.adrgs, mdc_dx)
+    templates = _templates(g, mdc_dx)
     cc_codes = sorted(g.scheme.cc)[:4000:7]
     mcc_codes = sorted(g.scheme.mcc)[::11]
     insts, _ = registry.list_institutions(session, limit=100)

@@ -4,7 +4,7 @@ A :class:`Scheme` holds the national tables (MDC principal-diagnosis tables, ADR
 conditions in table order, DRG list, MCC/CC lists with their exclusion-table numbers, the exclusion
 tables). :class:`Grouper` indexes a scheme once so that grouping a record costs only dict/set look-ups.
 
-Order (DOMAIN.md §7): MDCA, MDCP, MDCY, MDCZ, then the MDC of the principal diagnosis (MDCM male
+Order (docs/domain.md §7): MDCA, MDCP, MDCY, MDCZ, then the MDC of the principal diagnosis (MDCM male
 only, MDCN/MDCO female only), ADRG in table order, DRG by MCC/CC with exclusions.
 Outcomes: ``grouped``; ``ungroupable`` (DRG ``0000``) and ``ambiguous`` (DRG ``<MDC letter>QY``:
 an operating-room procedure that none of the MDC's surgical ADRGs accepts), both with a reason.
@@ -12,8 +12,9 @@ an operating-room procedure that none of the MDC's surgical ADRGs accepts), both
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -91,6 +92,8 @@ class Scheme:
     cc: dict[str, tuple[int, ...]]
     exclusions: dict[int, frozenset[str]]
     z_sites: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: operating-room procedures (手术室手术) of the scheme: "全部手术/任何手术室手术" and the QY groups
+    or_procedures: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,10 @@ class GroupResult:
     steps: tuple[str, ...]
     reason: str | None = None
     scheme_version: str = ""
+    #: the procedure taken as principal (the first OR procedure when the first listed is not one)
+    principal_procedure: str | None = None
+    #: codes of the record not in the 医保版 code tables (only checked when the names are known)
+    unknown: tuple[str, ...] = ()
 
     @property
     def explanation(self) -> str:
@@ -270,11 +277,48 @@ class _MdcIndex:
         )
 
 
+def _procedures_named(c: Condition) -> set[str]:
+    out = set(c.principal_procedure or ())
+    for t in c.all_procedures:
+        out |= t
+    return out
+
+
+def derived_or_list(adrgs: Iterable[Adrg]) -> frozenset[str]:
+    """For a scheme without an OR list: the procedures its surgical ADRGs name."""
+    out: set[str] = set()
+    for a in adrgs:
+        if a.surgical:
+            for c in a.conditions:
+                out |= _procedures_named(c)
+    return frozenset(out)
+
+
+def effective_or_list(
+    or_list: frozenset[str], adrgs: Iterable[Adrg]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """(OR procedures used for grouping, codes of the list treated as operations).
+
+    The ADRG letters of the publication sort each MDC into 外科手术 (A–J; MDCR only RA),
+    非手术室操作 and 内科 groups. A code of the OR list that the scheme names only in non-surgical
+    groups and in no surgical one (96.7101 呼吸机治疗 in FP1/PK1, 92.24 放疗 in RC1 …) is by the
+    scheme's own classification an operation: it never makes a record surgical or ambiguous."""
+    surgical: set[str] = set()
+    operations: set[str] = set()
+    for a in adrgs:
+        for c in a.conditions:
+            (surgical if a.surgical else operations).update(_procedures_named(c))
+    as_operation = frozenset(code for code in operations - surgical if code in or_list)
+    return or_list - as_operation, as_operation
+
+
 class Grouper:
     """Indexes a :class:`Scheme` once; :meth:`group` is then only look-ups."""
 
-    def __init__(self, scheme: Scheme) -> None:
+    def __init__(self, scheme: Scheme, names: Mapping[str, str] | None = None) -> None:
+        """``names``: code → Chinese name (diagnoses and procedures) for the explanation."""
         self.scheme = scheme
+        self.names: Mapping[str, str] = names or {}
         self.version = scheme.version
         self.mdc_by_code = {m.code: m for m in scheme.mdcs}
         self.mdc_order = [m.code for m in scheme.mdcs]
@@ -285,7 +329,6 @@ class Grouper:
         self.mdc_of_pdx = {k: tuple(v) for k, v in mdc_of.items()}
         self.mdc_dx = {m.code: _with_base(m.principal_dx) for m in scheme.mdcs}
         self.adrgs_by_mdc: dict[str, list[_IndexedAdrg]] = {}
-        or_procs: set[str] = set()
         for a in scheme.adrgs:
             conds = tuple(
                 Condition(
@@ -304,13 +347,12 @@ class Grouper:
             )
             takes = any(c.principal_procedure or c.all_procedures or c.any_or_procedure for c in conds)
             self.adrgs_by_mdc.setdefault(a.mdc, []).append(_IndexedAdrg(a, conds, takes))
-            if a.surgical:
-                for c in a.conditions:
-                    if c.principal_procedure:
-                        or_procs |= c.principal_procedure
-                    for t in c.all_procedures:
-                        or_procs |= t
-        self.or_procedures = frozenset(or_procs)
+        # the scheme's OR list less what the scheme itself classes as operations; a scheme stored
+        # without a list falls back to what its surgical ADRGs name
+        if scheme.or_procedures:
+            self.or_procedures, _ = effective_or_list(scheme.or_procedures, scheme.adrgs)
+        else:
+            self.or_procedures = derived_or_list(scheme.adrgs)
         self._index: dict[str, _MdcIndex] = {
             m: _MdcIndex.build(items) for m, items in self.adrgs_by_mdc.items()
         }
@@ -334,6 +376,7 @@ class Grouper:
         self.site_of = {k: frozenset(v) for k, v in site_of.items()}
         known_dx: set[str] = set(self.mdc_of_pdx) | set(self.pdx_tables) | set(self.mcc) | set(self.cc)
         self.known_dx = frozenset(known_dx)
+        self._pdx_sorted = sorted(self.mdc_of_pdx)
 
     # ------------------------------------------------------------------ helpers
     def _age_days(self, r: DischargeRecord) -> int | None:
@@ -343,10 +386,9 @@ class Grouper:
             return r.age_years * 365 if r.age_years > 0 else None
         return None
 
-    def _match(self, c: Condition, r: DischargeRecord, age_days: int | None) -> bool:
+    def _match(self, c: Condition, r: DischargeRecord, age_days: int | None, pproc: str | None) -> bool:
         if c.principal_dx is not None and not _has(r.principal_dx, c.principal_dx):
             return False
-        pproc = r.procedures[0] if r.procedures else None
         if c.principal_procedure is not None and (pproc is None or pproc not in c.principal_procedure):
             return False
         if c.any_dx is not None:
@@ -369,7 +411,29 @@ class Grouper:
             return False
         return True
 
-    def _scan(self, mdc: str, r: DischargeRecord, age_days: int | None) -> tuple[Adrg | None, bool]:
+    def principal_procedure(self, r: DischargeRecord) -> tuple[str | None, int]:
+        """The principal procedure used for grouping and its position (0-based) in the record.
+
+        The first listed, unless it is not an operating-room procedure while a later one is: then the
+        first OR procedure listed. 《住院病案首页数据填写质量规范（暂行）》 puts surgery first
+        (第二十三条：既有手术又有操作时，按手术优先原则) and defines the principal procedure as the
+        one for the principal diagnosis with the greatest risk and difficulty (第二十二条), so a
+        diagnostic or therapeutic operation listed ahead of a surgery is a listing error the grouper
+        does not follow."""
+        procs = r.procedures
+        if not procs:
+            return None, -1
+        ors = self.or_procedures
+        if procs[0] in ors:
+            return procs[0], 0
+        for i in range(1, len(procs)):
+            if procs[i] in ors:
+                return procs[i], i
+        return procs[0], 0
+
+    def _scan(
+        self, mdc: str, r: DischargeRecord, age_days: int | None, pproc: str | None
+    ) -> tuple[Adrg | None, bool]:
         """First ADRG of ``mdc`` in table order. Ambiguous when the principal procedure is an
         operating-room procedure and the scan reaches the groups that take no procedure (medical
         groups, "no surgery" groups) without any procedure group having accepted it.
@@ -381,7 +445,6 @@ class Grouper:
         if index is None:
             return None, False
         items = self.adrgs_by_mdc[mdc]
-        pproc = r.procedures[0] if r.procedures else None
         is_or = pproc is not None and pproc in self.or_procedures
         pdx = r.principal_dx
         found: set[int] = set(index.always)
@@ -402,18 +465,19 @@ class Grouper:
                 break
             ia = items[i]
             for c in ia.conditions:
-                if self._match(c, r, age_days):
+                if self._match(c, r, age_days, pproc):
                     return ia.adrg, False
         return None, is_or and limit < len(items)
 
-    def _scan_linear(self, mdc: str, r: DischargeRecord, age_days: int | None) -> tuple[Adrg | None, bool]:
-        pproc = r.procedures[0] if r.procedures else None
+    def _scan_linear(
+        self, mdc: str, r: DischargeRecord, age_days: int | None, pproc: str | None
+    ) -> tuple[Adrg | None, bool]:
         is_or = pproc is not None and pproc in self.or_procedures
         for ia in self.adrgs_by_mdc.get(mdc, ()):
             if is_or and not ia.takes_procedure:
                 return None, True
             for c in ia.conditions:
-                if self._match(c, r, age_days):
+                if self._match(c, r, age_days, pproc):
                     return ia.adrg, False
         return None, False
 
@@ -453,16 +517,82 @@ class Grouper:
             return adrg + "9"
         return None
 
+    def unknown_codes(self, r: DischargeRecord) -> tuple[str, ...]:
+        """Codes of the record missing from the 医保版 code tables (none checked without names)."""
+        names = self.names
+        if not names:
+            return ()
+        out = []
+        for code in (r.principal_dx, *r.other_dx, *r.procedures):
+            if code not in names and not ("+" in code and base_code(code) in names):
+                out.append(code)
+        return tuple(out)
+
+    def principal_dx_problem(self, pdx: str) -> tuple[str | None, tuple[str, ...]]:
+        """Before grouping: why a principal diagnosis cannot be grouped (None if an MDC accepts it) and
+        codes of the MDC tables that extend it (``K35.800`` → ``K35.800x001`` 急性阑尾炎)."""
+        pdx = pdx.strip()
+        if not pdx or self.mdc_of_pdx.get(pdx) or ("+" in pdx and self.mdc_of_pdx.get(base_code(pdx))):
+            return None, ()
+        i = bisect.bisect_left(self._pdx_sorted, pdx)
+        extended: list[str] = []
+        while i < len(self._pdx_sorted) and self._pdx_sorted[i].startswith(pdx) and len(extended) < 8:
+            extended.append(self._pdx_sorted[i])
+            i += 1
+        if not extended and "." in pdx:
+            stem = pdx.split(".", 1)[0] + "." + pdx.split(".", 1)[1][:2]
+            i = bisect.bisect_left(self._pdx_sorted, stem)
+            while i < len(self._pdx_sorted) and self._pdx_sorted[i].startswith(stem) and len(extended) < 8:
+                extended.append(self._pdx_sorted[i])
+                i += 1
+        reason = (
+            f"主要诊断 {self.label(pdx)} 不属本方案（{self.version}）任何 MDC 的主诊表，"
+            "分组结果将为 0000（无法入组）"
+        )
+        return reason, tuple(extended)
+
+    def label(self, code: str | None) -> str:
+        """``code name`` when the name is known (``31.1x00x005 暂时性气管切开术``), else the code."""
+        if code is None:
+            return "无"
+        name = self.names.get(code)
+        if name is None and "+" in code:
+            name = self.names.get(base_code(code))
+        return f"{code} {name}" if name else code
+
+    def _procedure_step(self, procs: tuple[str, ...], pproc: str | None, ppos: int) -> str:
+        """Which procedure is the principal OR procedure and why the others are not."""
+        ors = self.or_procedures
+        if pproc is None or pproc not in ors:
+            listed = "、".join(self.label(p) for p in procs)
+            return f"手术操作 {listed} 均不是手术室手术（诊断性或治疗性操作），不使病例进入外科组或歧义组"
+        text = f"主要手术 {self.label(pproc)}（手术室手术，第 {ppos + 1} 位）"
+        if ppos > 0:
+            before = "、".join(self.label(p) for p in procs[:ppos])
+            text += (
+                f"；列于其前的 {before} 不是手术室手术，按手术优先原则"
+                "（《住院病案首页数据填写质量规范》第二十二、二十三条）不作主要手术"
+            )
+        if ppos + 1 < len(procs):
+            text += f"；其后 {len(procs) - ppos - 1} 个手术操作按填写顺序为其他手术操作"
+        return text
+
     # ------------------------------------------------------------------ grouping
     def group(self, r: DischargeRecord) -> GroupResult:
         steps: list[str] = []
         age_days = self._age_days(r)
         pdx = r.principal_dx
-        pproc = r.principal_procedure
+        pproc, ppos = self.principal_procedure(r)
+        label = self.label
         steps.append(
-            f"主要诊断 {pdx}；主要手术操作 {pproc or '无'}；"
+            f"主要诊断 {label(pdx)}；主要手术操作 {label(pproc) if pproc else '无'}；"
             f"其他诊断 {len(r.other_dx)} 个，手术操作 {len(r.procedures)} 个"
         )
+        if r.procedures:
+            steps.append(self._procedure_step(r.procedures, pproc, ppos))
+        unknown = self.unknown_codes(r)
+        if unknown:
+            steps.append(f"编码 {'、'.join(unknown)} 不在医保版编码表中，请核对")
 
         def ungroupable(reason: str, mdc: str | None = None) -> GroupResult:
             steps.append(f"结论：无法入组（0000），原因：{reason}")
@@ -478,10 +608,12 @@ class Grouper:
                 tuple(steps),
                 reason,
                 self.version,
+                pproc,
+                unknown,
             )
 
         if not _has(pdx, self.known_dx):
-            return ungroupable(f"主要诊断 {pdx} 不在本方案（{self.version}）的任何编码表中")
+            return ungroupable(f"主要诊断 {label(pdx)} 不在本方案（{self.version}）的任何编码表中")
         mdc: str | None = None
         adrg: Adrg | None = None
         # MDCA: transplants, ventilation ≥ 96 h, ECMO
@@ -491,9 +623,9 @@ class Grouper:
                     adrg = ia.adrg
                     steps.append(f"MDCA：有创呼吸机 {r.ventilation_hours} 小时 ≥ 96 小时，入 AH1")
         if adrg is None:
-            adrg, _ = self._scan("MDCA", r, age_days)
+            adrg, _ = self._scan("MDCA", r, age_days, pproc)
             if adrg is not None:
-                steps.append(f"MDCA：主要手术操作 {pproc} 符合 {adrg.code} {adrg.name} 的条件")
+                steps.append(f"MDCA：主要手术操作 {label(pproc)} 符合 {adrg.code} {adrg.name} 的条件")
             else:
                 steps.append("MDCA（先期分组）：不符合移植、呼吸机≥96小时或 ECMO 的条件")
         if adrg is not None:
@@ -551,7 +683,7 @@ class Grouper:
             if mdc is None and not normal:
                 if raw:
                     return ungroupable("主要诊断与患者性别不符", raw[0])
-                return ungroupable(f"主要诊断 {pdx} 不属任何 MDC 的主诊表")
+                return ungroupable(f"主要诊断 {label(pdx)} 不属任何 MDC 的主诊表")
             if len(normal) > 1:
                 steps.append(f"主要诊断同时属于 {'、'.join(normal)}，按表序逐一尝试")
             candidates += normal
@@ -559,13 +691,16 @@ class Grouper:
             for m in candidates:
                 if m not in PRE_MDC:
                     steps.append(f"按主要诊断进入 {m} {self.mdc_by_code[m].name}")
-                found, ambiguous = self._scan(m, r, age_days)
+                found, ambiguous = self._scan(m, r, age_days, pproc)
                 if ambiguous and m == "MDCP" and len(candidates) > 1:
-                    steps.append(f"MDCP 内没有接受主要手术 {pproc} 的组，按主要诊断所属其他 MDC 继续")
+                    steps.append(f"MDCP 内没有接受主要手术 {label(pproc)} 的组，按主要诊断所属其他 MDC 继续")
                     continue
                 if ambiguous:
                     drg = m[-1] + "QY"
-                    reason = f"主要诊断属 {m}，但主要手术 {pproc} 不被该 MDC 的任何外科 ADRG 接受（歧义组）"
+                    reason = (
+                        f"主要诊断属 {m}，主要手术 {label(pproc)} 是手术室手术，"
+                        "但不被该 MDC 的任何外科 ADRG 接受（歧义组）"
+                    )
                     steps.append(f"结论：歧义组 {drg}，{reason}")
                     return GroupResult(
                         "ambiguous",
@@ -579,6 +714,8 @@ class Grouper:
                         tuple(steps),
                         reason,
                         self.version,
+                        pproc,
+                        unknown,
                     )
                 if found is not None:
                     adrg, mdc = found, m
@@ -592,13 +729,13 @@ class Grouper:
         steps.append(f"ADRG：按表序，{how}符合 {adrg.code} {adrg.name}")
         level, trigger, excluded = self.severity(r)
         for d in excluded:
-            steps.append(f"其他诊断 {d} 属 CC/MCC，但主要诊断在其排除表中，不计")
+            steps.append(f"其他诊断 {label(d)} 属 CC/MCC，但主要诊断在其排除表中，不计")
         have = self.suffixes.get(adrg.code, set())
         if have == {"9"}:
             steps.append(f"{adrg.code} 不按并发症细分，入 {adrg.code}9")
         elif trigger:
             steps.append(
-                f"其他诊断 {trigger} 为"
+                f"其他诊断 {label(trigger)} 为"
                 + ("严重并发症或合并症（MCC）" if level == "MCC" else "并发症或合并症（CC）")
             )
         else:
@@ -610,7 +747,19 @@ class Grouper:
         name = self.drgs.get(drg, "")
         steps.append(f"结论：{drg} {name}")
         return GroupResult(
-            "grouped", drg, name, mdc, adrg.code, level, trigger, excluded, tuple(steps), None, self.version
+            "grouped",
+            drg,
+            name,
+            mdc,
+            adrg.code,
+            level,
+            trigger,
+            excluded,
+            tuple(steps),
+            None,
+            self.version,
+            pproc,
+            unknown,
         )
 
     def group_many(self, records: Sequence[DischargeRecord]) -> list[GroupResult]:
@@ -638,7 +787,7 @@ def expected_payment_fen(weight: Decimal, base_rate_fen: int) -> int:
 
 
 def outlier(cost_fen: int, policy: DrgPolicy) -> str:
-    """``high`` / ``low`` / ``""`` against the group's mean cost (DOMAIN.md §7 defaults 2.0 / 0.4)."""
+    """``high`` / ``low`` / ``""`` against the group's mean cost (docs/domain.md §7 defaults 2.0 / 0.4)."""
     if not policy.mean_cost_fen:
         return ""
     if cost_fen > policy.high_ratio * policy.mean_cost_fen:
@@ -814,6 +963,42 @@ def record_from_row(row: dict[str, str]) -> DischargeRecord:
 def row_meta(row: dict[str, str]) -> tuple[str, str]:
     """(record number, doctor) of a row."""
     return _pick(row, "record_no"), _pick(row, "doctor")
+
+
+#: the columns ``yilian drg group`` (and the grouping on Spark) add to each input row
+OUT_COLUMNS = (
+    "group_mdc",
+    "group_adrg",
+    "group_drg",
+    "group_status",
+    "group_explanation",
+    "principal_dx_name",
+    "principal_procedure_name",
+    "unknown_codes",
+)
+
+
+def group_row(g: Grouper, row: dict[str, str]) -> dict[str, str]:
+    """The :data:`OUT_COLUMNS` of one 病案首页 row; a row that cannot be read gets status ``error``."""
+    try:
+        rec = record_from_row(row)
+        res = g.group(rec)
+    except RecordError as exc:
+        extra = dict.fromkeys(OUT_COLUMNS, "")
+        extra["group_status"] = "error"
+        extra["group_explanation"] = f"{exc.field_name}: {exc.message}"
+        return extra
+    pproc = res.principal_procedure
+    return {
+        "group_mdc": res.mdc or "",
+        "group_adrg": res.adrg or "",
+        "group_drg": res.drg,
+        "group_status": res.status,
+        "group_explanation": res.explanation,
+        "principal_dx_name": g.names.get(rec.principal_dx, ""),
+        "principal_procedure_name": g.names.get(pproc, "") if pproc else "",
+        "unknown_codes": "|".join(res.unknown),
+    }
 
 
 # ---------------------------------------------------------------------- (de)serialising conditions

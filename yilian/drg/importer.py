@@ -13,12 +13,14 @@ Layout of the national publication (as transcribed in ``chs-drg-1.1``):
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from importlib import resources
+from typing import Any, Protocol
 
-from yilian.drg.domain import Adrg, Condition, Mdc, Scheme
+from yilian.drg.domain import Adrg, Condition, Mdc, Scheme, derived_or_list, effective_or_list
 
 DX_RE = re.compile(r"[A-Z]\d{2}(?:\.[0-9A-Za-z]+)?(?:\+[A-Z]\d{2}(?:\.[0-9A-Za-z]+)?\*)?")
 #: inside running text a code always has its dot (``维生素 B12`` in a name is no code)
@@ -297,6 +299,23 @@ def build_scheme(version: str, texts: dict[str, str]) -> tuple[Scheme, ParseRepo
     for a in adrgs:
         if not any(d[:3] == a.code for d in drgs):
             report.notes.append(f"{a.code}: 没有对应的 DRG 细分组")
+    or_text = texts.get(OR_FILE)
+    if or_text is not None:
+        or_procedures = parse_or_list(or_text)
+        if not or_procedures:
+            report.notes.append("手术室手术目录为空")
+        _, as_ops = effective_or_list(or_procedures, adrgs)
+        if as_ops:
+            report.notes.append(
+                f"手术室手术目录 {len(or_procedures)} 个编码，其中 {len(as_ops)} 个"
+                f"在本方案中只见于非手术室操作或内科 ADRG（如 {'、'.join(sorted(as_ops)[:3])}），"
+                "分组时按操作处理"
+            )
+    else:
+        or_procedures = derived_or_list(adrgs)
+        report.notes.append(
+            f"未提供手术室手术目录（{OR_FILE}.txt），按外科 ADRG 所列手术操作推定 {len(or_procedures)} 个"
+        )
     missing_tables = sorted(
         {t for tabs in list(mcc.values()) + list(cc.values()) for t in tabs if t not in excl}
     )
@@ -311,6 +330,7 @@ def build_scheme(version: str, texts: dict[str, str]) -> tuple[Scheme, ParseRepo
         cc=cc,
         exclusions=excl,
         z_sites=sites,
+        or_procedures=or_procedures,
     )
     report.counts = {
         "mdc": len(mdcs),
@@ -321,19 +341,61 @@ def build_scheme(version: str, texts: dict[str, str]) -> tuple[Scheme, ParseRepo
         "exclusion_tables": len(excl),
         "exclusion_codes": sum(len(v) for v in excl.values()),
         "mdc_principal_dx": sum(len(m.principal_dx) for m in mdcs),
+        "or_procedures": len(or_procedures),
     }
     return scheme, report
 
 
 FILES = ("1_MDC", "2_ADRG", "3_DRG", "4_ADRG_DETAIL", "5_MCC", "6_CC", "7_CCE")
+#: the scheme's list of operating-room procedures (one ``CODE [name]`` a line); optional file
+OR_FILE = "or_procedures"
 
 
-def read_texts(directory: Path) -> dict[str, str]:
-    """Read the seven files of a scheme directory (UTF-8)."""
+class _Readable(Protocol):
+    def __truediv__(self, name: str) -> Any: ...
+
+
+def _read(directory: _Readable, stem: str) -> str | None:
+    """``stem.txt`` or ``stem.txt.gz`` of a folder (a path or a package resource), UTF-8."""
+    plain = directory / f"{stem}.txt"
+    if plain.is_file():
+        return str(plain.read_bytes().decode("utf-8-sig"))
+    packed = directory / f"{stem}.txt.gz"
+    if packed.is_file():
+        return gzip.decompress(packed.read_bytes()).decode("utf-8-sig")
+    return None
+
+
+#: the scheme shipped inside the package (CHS-DRG 1.1, national edition) and its code
+PACKAGED_VERSION = "chs-1.1"
+PACKAGED_NAME = "CHS-DRG 1.1（国家版）"
+
+
+def packaged_dir() -> Any:
+    """The CHS-DRG 1.1 tables and OR list shipped as package data (``yilian/drg/data/chs_drg_1_1``)."""
+    return resources.files("yilian.drg") / "data" / "chs_drg_1_1"
+
+
+def read_texts(directory: _Readable) -> dict[str, str]:
+    """Read the seven files of a scheme directory (UTF-8, plain or gzip'd) and, when present, its
+    operating-room procedure list (key ``or_procedures``)."""
     out = {}
     for stem in FILES:
-        path = directory / f"{stem}.txt"
-        if not path.exists():
-            raise FileNotFoundError(str(path))
-        out[stem] = path.read_text(encoding="utf-8-sig")
+        text = _read(directory, stem)
+        if text is None:
+            raise FileNotFoundError(f"{directory}/{stem}.txt")
+        out[stem] = text
+    or_text = _read(directory, OR_FILE)
+    if or_text is not None:
+        out[OR_FILE] = or_text
     return out
+
+
+def parse_or_list(text: str) -> frozenset[str]:
+    """Codes of an operating-room procedure list: the first field of each line (names may follow)."""
+    out = set()
+    for line in text.splitlines():
+        code = line.strip().split(" ", 1)[0].split("\t", 1)[0]
+        if PROC_RE.fullmatch(code):
+            out.add(code)
+    return frozenset(out)

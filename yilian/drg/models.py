@@ -25,6 +25,8 @@ class DrgScheme(Base):
     notes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     high_ratio: Mapped[Decimal] = mapped_column(Numeric(6, 3), default=Decimal("2.0"))
     low_ratio: Mapped[Decimal] = mapped_column(Numeric(6, 3), default=Decimal("0.4"))
+    #: the scheme's operating-room procedures (手术室手术), imported and versioned with its tables
+    or_procedures: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class DrgMdc(Base):
@@ -164,3 +166,5 @@ class DrgCase(Base):
     payment_fen: Mapped[int] = mapped_column(default=0)
     outlier: Mapped[str] = mapped_column(String(8), default="")
     explanation: Mapped[str] = mapped_column(Text, default="")
+    #: codes of the row not in the 医保版 code tables (reported, not dropped)
+    unknown_codes: Mapped[str] = mapped_column(Text, default="")

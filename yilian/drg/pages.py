@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import events, run, ui
 
-from yilian.drg import service
-from yilian.drg.domain import RecordError, make_record, split_codes
-from yilian.kit.auth.domain import Permission
+from yilian.drg import inpatient_pages, service
+from yilian.drg.domain import DX_CODE_RE, RecordError, UnitStats, make_record, split_codes
+from yilian.drg.service import Analysis
+from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
 from yilian.kit.money import yuan
 from yilian.web import nav
+from yilian.web.components import bar_chart, data_table, metric_row, money_cell, profit_bars
 from yilian.web.shell import frame, guard, show_error
+
+_ = inpatient_pages  # the coder's DRG preview of an inpatient abstract
 
 nav.register(
     nav.NavItem(
@@ -79,17 +84,78 @@ def group_page(request: Request) -> RedirectResponse | None:
                 age_days = ui.number("年龄（天，婴儿）", min=0, format="%d").classes("w-36")
                 weight = ui.number("出生体重（克）", format="%d").classes("w-32")
                 vent = ui.number("呼吸机（小时）", min=0, format="%d").classes("w-32")
-            pdx = (
-                ui.input("主要诊断编码", placeholder="如 I63.900")
-                .classes("w-64")
-                .props('data-testid="drg-pdx"')
-            )
+            with ui.row().classes("w-full items-start gap-4"):
+                pdx = (
+                    ui.input("主要诊断编码", placeholder="如 I63.900")
+                    .classes("w-64")
+                    .props('data-testid="drg-pdx"')
+                )
+                pdx_info = ui.column().classes("gap-1 pt-2").props('data-testid="drg-pdx-info"')
             other = (
                 ui.input("其他诊断编码（用 | 或空格分隔）").classes("w-full").props('data-testid="drg-other"')
             )
             procs = (
                 ui.input("手术操作编码（主要手术在前）").classes("w-full").props('data-testid="drg-procs"')
             )
+            with ui.expansion("编码查询（编码、名称或拼音首字母）", icon="search").classes("w-full"):
+                with ui.row().classes("items-end gap-2"):
+                    kinds = {"diagnosis": "诊断", "procedure": "手术操作"}
+                    kind = ui.select(kinds, value="diagnosis").classes("w-28")
+                    query = ui.input("如 jxlwy、阑尾、K35").props('data-testid="drg-code-query"')
+                    ui.button("查询", on_click=lambda: search()).props('flat data-testid="drg-code-search"')
+                hits = ui.column().classes("gap-0")
+
+            def use_code(code_kind: str, code: str) -> None:
+                if code_kind == "procedure":
+                    procs.value = " ".join([*split_codes(procs.value or ""), code])
+                elif not (pdx.value or "").strip():
+                    pdx.value = code
+                else:
+                    other.value = " ".join([*split_codes(other.value or ""), code])
+
+            def search() -> None:
+                hits.clear()
+                with unit_of_work() as session:
+                    found = service.search_codes(session, kind.value, query.value or "")
+                with hits:
+                    if not found:
+                        ui.label("未找到").classes("text-grey-7")
+                    for e in found:
+                        ui.button(e.label, on_click=lambda _=None, k=e.kind, c=e.code: use_code(k, c)).props(
+                            "flat dense no-caps align=left"
+                        ).classes("text-left")
+
+            def check_pdx() -> None:
+                """Say before grouping when no MDC accepts the principal diagnosis, with codes that do."""
+                pdx_info.clear()
+                code = (pdx.value or "").strip()
+                if not code or not DX_CODE_RE.match(code) or not scheme.value:
+                    return
+                try:
+                    with unit_of_work() as session:
+                        name = service.code_name(session, code)
+                        reason, better = service.check_principal_dx(session, scheme.value, code)
+                except YilianError:
+                    return
+                with pdx_info:
+                    if name:
+                        ui.label(name).classes("text-grey-8")
+                    elif name is not None:
+                        ui.label("该编码不在医保版诊断编码表中").classes("text-negative")
+                    if reason:
+                        ui.label(reason).classes("text-negative").props('data-testid="drg-pdx-warning"')
+                        if better:
+                            with ui.row().classes("gap-1 items-center"):
+                                ui.label("可改用：").classes("text-sm")
+                                for e in better:
+                                    ui.button(e.label, on_click=lambda _=None, c=e.code: set_pdx(c)).props(
+                                        "flat dense no-caps color=primary"
+                                    )
+
+            def set_pdx(code: str) -> None:
+                pdx.value = code
+
+            pdx.on_value_change(lambda _: check_pdx())
             result = ui.column().classes("w-full")
 
             def run() -> None:
@@ -110,6 +176,7 @@ def group_page(request: Request) -> RedirectResponse | None:
                     return
                 try:
                     with unit_of_work() as session:
+                        service.require_known_codes(session, rec)
                         res = service.group_records(session, scheme.value, [rec])[0]
                 except YilianError as exc:
                     show_error(exc)
@@ -148,6 +215,7 @@ def _cases_table(rows: list[dict[str, Any]]) -> None:
             ("department", "科室"),
             ("doctor", "医生"),
             ("principal_dx", "主要诊断"),
+            ("principal_procedure", "主要手术"),
             ("drg", "DRG"),
             ("status", "状态"),
             ("severity", "CC/MCC"),
@@ -155,6 +223,7 @@ def _cases_table(rows: list[dict[str, Any]]) -> None:
             ("cost", "费用"),
             ("payment", "支付"),
             ("outlier", "偏差"),
+            ("unknown", "未知编码"),
         )
     ]
     ui.table(columns=columns, rows=rows, row_key="record_no", pagination=20).classes("w-full").props(
@@ -164,19 +233,20 @@ def _cases_table(rows: list[dict[str, Any]]) -> None:
 
 def _case_rows(batch_id: int, actor: Any) -> list[dict[str, Any]]:
     with unit_of_work() as session:
+        g = service.batch_grouper(session, service.get_batch(session, batch_id))
         return [
             {
                 "record_no": c.record_no,
                 "department": c.department,
                 "doctor": c.doctor,
-                "principal_dx": c.principal_dx,
-                "drg": c.drg,
+                **service.case_view(g, c),
                 "status": STATUS.get(c.status, c.status),
                 "severity": c.severity,
                 "weight": f"{c.weight:.4f}" if c.weight is not None else "",
                 "cost": yuan(c.total_cost_fen),
                 "payment": yuan(c.payment_fen),
                 "outlier": {"high": "高倍率", "low": "低倍率"}.get(c.outlier, ""),
+                "unknown": c.unknown_codes.replace("|", "、"),
             }
             for c in service.batch_cases(session, actor, batch_id)
         ]
@@ -280,197 +350,167 @@ def dashboard_page(
                 show_error(exc)
                 return None
         depts = [d for d in a.departments if not department or d.unit == department]
-        with ui.row().classes("items-end gap-4"):
-            ui.select(
-                options,
-                value=batch,
-                label="批次",
-                on_change=lambda e: ui.navigate.to(f"/drg/dashboard?batch={e.value}"),
-            ).classes("w-72")
-            ui.select(
-                [""] + [d.unit for d in a.departments],
-                value=department,
-                label="科室（空 = 全部）",
-                on_change=lambda e: ui.navigate.to(f"/drg/dashboard?batch={batch}&department={e.value}"),
-            ).classes("w-56")
-
-            def export() -> None:
-                with unit_of_work() as session:
-                    data = service.export_xlsx(session, actor, int(batch or 0))
-                ui.download.content(data, f"drg-batch-{batch}.xlsx")
-
-            ui.button("导出 Excel", icon="download", on_click=export).props('data-testid="drg-export"')
-        cases = sum(d.cases for d in depts)
-        weight = sum(float(d.total_weight) for d in depts)
-        profit = sum(d.profit_fen for d in depts)
-        with ui.row().classes("gap-4"):
-            for label, value in (
-                ("入组病例", f"{cases}"),
-                ("CMI", f"{weight / cases:.2f}" if cases else "—"),
-                ("盈亏", yuan(profit)),
-                ("高倍率", str(sum(d.high_outliers for d in depts))),
-                ("低倍率", str(sum(d.low_outliers for d in depts))),
-            ):
-                with ui.card().classes("w-40"):
-                    ui.label(label).classes("text-grey-7 text-sm")
-                    ui.label(value).classes("text-h6").props(f'data-testid="kpi-{label}"')
-        names = [d.unit for d in depts]
-        ui.echart(
-            {
-                "animation": False,
-                "title": {"text": "科室 CMI 与消耗指数", "textStyle": {"fontSize": 14}},
-                "tooltip": {"trigger": "axis"},
-                "legend": {"right": 10, "top": 0},
-                "grid": {"top": 60, "bottom": 80},
-                "xAxis": {"type": "category", "data": names, "axisLabel": {"rotate": 30}},
-                "yAxis": {"type": "value"},
-                "series": [
-                    {"name": "CMI", "type": "bar", "data": [float(d.cmi) for d in depts]},
-                    {"name": "费用消耗指数", "type": "line", "data": [float(d.cost_index) for d in depts]},
-                    {"name": "时间消耗指数", "type": "line", "data": [float(d.time_index) for d in depts]},
-                ],
-            }
-        ).classes("w-full h-80").props('data-testid="drg-chart-cmi"')
-        ui.echart(
-            {
-                "animation": False,
-                "title": {"text": "科室盈亏（元）", "textStyle": {"fontSize": 14}},
-                "tooltip": {"trigger": "axis"},
-                "grid": {"top": 40, "bottom": 80},
-                "xAxis": {"type": "category", "data": names, "axisLabel": {"rotate": 30}},
-                "yAxis": {"type": "value"},
-                "series": [
-                    {
-                        "type": "bar",
-                        "data": [
-                            {
-                                "value": d.profit_fen / 100,
-                                "itemStyle": {"color": "#2a9d8f" if d.profit_fen >= 0 else "#e76f51"},
-                            }
-                            for d in depts
-                        ],
-                    }
-                ],
-            }
-        ).classes("w-full h-72")
-        columns = [
-            {"name": k, "label": label, "field": k, "sortable": True}
-            for k, label in (
-                ("unit", "科室"),
-                ("cases", "病例数"),
-                ("cmi", "CMI"),
-                ("cost_index", "费用消耗指数"),
-                ("time_index", "时间消耗指数"),
-                ("profit", "盈亏"),
-                ("high", "高倍率"),
-                ("low", "低倍率"),
-            )
-        ]
-        ui.table(
-            columns=columns,
-            rows=[
-                {
-                    "unit": d.unit,
-                    "cases": d.cases,
-                    "cmi": f"{d.cmi:.4f}",
-                    "cost_index": f"{d.cost_index:.2f}",
-                    "time_index": f"{d.time_index:.2f}",
-                    "profit": yuan(d.profit_fen),
-                    "high": d.high_outliers,
-                    "low": d.low_outliers,
-                }
-                for d in depts
-            ],
-            row_key="unit",
-        ).classes("w-full").props('dense data-testid="drg-departments"')
-        top = a.by_drg[:15]
-        ui.echart(
-            {
-                "animation": False,
-                "title": {"text": "病组盈亏（病例数前 15 的 DRG，元）", "textStyle": {"fontSize": 14}},
-                "tooltip": {"trigger": "axis"},
-                "grid": {"top": 40, "bottom": 60},
-                "xAxis": {"type": "category", "data": [d[0] for d in top], "axisLabel": {"rotate": 30}},
-                "yAxis": {"type": "value"},
-                "series": [
-                    {
-                        "type": "bar",
-                        "data": [
-                            {
-                                "value": (d[4] - d[3]) / 100,
-                                "itemStyle": {"color": "#2a9d8f" if d[4] >= d[3] else "#e76f51"},
-                            }
-                            for d in top
-                        ],
-                    }
-                ],
-            }
-        ).classes("w-full h-72").props('data-testid="drg-chart-drg"')
-        ui.label("医生").classes("text-subtitle1")
-        ui.table(
-            columns=[
-                {"name": k, "label": label, "field": k, "sortable": True}
-                for k, label in (
-                    ("unit", "科室/医生"),
-                    ("cases", "病例数"),
-                    ("cmi", "CMI"),
-                    ("cost_index", "费用消耗指数"),
-                    ("time_index", "时间消耗指数"),
-                    ("profit", "盈亏"),
-                )
-            ],
-            rows=[
-                {
-                    "unit": d.unit,
-                    "cases": d.cases,
-                    "cmi": f"{d.cmi:.4f}",
-                    "cost_index": f"{d.cost_index:.2f}",
-                    "time_index": f"{d.time_index:.2f}",
-                    "profit": yuan(d.profit_fen),
-                }
-                for d in a.doctors
-            ],
-            row_key="unit",
-            pagination=10,
-        ).classes("w-full").props('dense data-testid="drg-doctors"')
-        ui.label("亏损最多的病组").classes("text-subtitle1")
-        ui.table(
-            columns=[
-                {"name": "department", "label": "科室", "field": "department"},
-                {"name": "drg", "label": "DRG", "field": "drg"},
-                {"name": "cases", "label": "病例数", "field": "cases"},
-                {"name": "loss", "label": "盈亏", "field": "loss"},
-            ],
-            rows=[
-                {"department": d, "drg": g, "cases": n, "loss": yuan(p), "key": f"{d}{g}"}
-                for d, g, n, p in a.losing_drgs
-            ],
-            row_key="key",
-        ).classes("w-full").props("dense")
-        if a.outliers:
-            ui.label(f"高低倍率病例（{len(a.outliers)}）").classes("text-subtitle1")
-            ui.table(
-                columns=[
-                    {"name": k, "label": label, "field": k}
-                    for k, label in (
-                        ("record_no", "病案号"),
-                        ("department", "科室"),
-                        ("drg", "DRG"),
-                        ("cost", "费用"),
-                        ("outlier", "类型"),
-                    )
-                ],
-                rows=[
-                    {
-                        "record_no": c.record_no,
-                        "department": c.department,
-                        "drg": c.drg,
-                        "cost": yuan(c.total_cost_fen),
-                        "outlier": "高倍率" if c.outlier == "high" else "低倍率",
-                    }
-                    for c in a.outliers[:200]
-                ],
-                row_key="record_no",
-                pagination=10,
-            ).classes("w-full").props("dense")
+        _dashboard_filters(actor, options, batch, department, a)
+        _dashboard_metrics(depts)
+        _department_charts(depts)
+        _department_table(depts)
+        _drg_profit_chart(a)
+        _doctor_table(a)
+        _losing_drg_table(a)
+        _outlier_table(a)
     return None
+
+
+def _dashboard_filters(
+    actor: Actor, options: dict[int, str], batch: int, department: str, a: Analysis
+) -> None:
+    """The batch and department pickers and the Excel export."""
+    with ui.row().classes("items-end gap-4"):
+        ui.select(
+            options,
+            value=batch,
+            label="批次",
+            on_change=lambda e: ui.navigate.to(f"/drg/dashboard?batch={e.value}"),
+        ).classes("w-72")
+        ui.select(
+            [""] + [d.unit for d in a.departments],
+            value=department,
+            label="科室（空 = 全部）",
+            on_change=lambda e: ui.navigate.to(f"/drg/dashboard?batch={batch}&department={e.value}"),
+        ).classes("w-56")
+
+        def export() -> None:
+            with unit_of_work() as session:
+                data = service.export_xlsx(session, actor, int(batch or 0))
+            ui.download.content(data, f"drg-batch-{batch}.xlsx")
+
+        ui.button("导出 Excel", icon="download", on_click=export).props('data-testid="drg-export"')
+
+
+def _dashboard_metrics(depts: Sequence[UnitStats]) -> None:
+    """Cases, CMI, profit and outliers of the shown departments, as metric cards."""
+    cases = sum(d.cases for d in depts)
+    weight = sum(float(d.total_weight) for d in depts)
+    metric_row(
+        [
+            ("入组病例", f"{cases}"),
+            ("CMI", f"{weight / cases:.2f}" if cases else "—"),
+            ("盈亏", money_cell(sum(d.profit_fen for d in depts))),
+            ("高倍率", str(sum(d.high_outliers for d in depts))),
+            ("低倍率", str(sum(d.low_outliers for d in depts))),
+        ]
+    )
+
+
+def _department_charts(depts: Sequence[UnitStats]) -> None:
+    """CMI with the cost and time indices, and the profit or loss, by department."""
+    names = [d.unit for d in depts]
+    bar_chart(
+        "科室 CMI 与消耗指数",
+        names,
+        [
+            {"name": "CMI", "type": "bar", "data": [float(d.cmi) for d in depts]},
+            {"name": "费用消耗指数", "type": "line", "data": [float(d.cost_index) for d in depts]},
+            {"name": "时间消耗指数", "type": "line", "data": [float(d.time_index) for d in depts]},
+        ],
+        height="h-80",
+        grid={"top": 60, "bottom": 80},
+        legend=True,
+        testid="drg-chart-cmi",
+    )
+    bar_chart("科室盈亏（元）", names, [profit_bars(d.profit_fen for d in depts)])
+
+
+def _unit_row(d: UnitStats) -> dict[str, Any]:
+    return {
+        "unit": d.unit,
+        "cases": d.cases,
+        "cmi": f"{d.cmi:.4f}",
+        "cost_index": f"{d.cost_index:.2f}",
+        "time_index": f"{d.time_index:.2f}",
+        "profit": money_cell(d.profit_fen),
+    }
+
+
+UNIT_COLUMNS = (
+    ("cases", "病例数"),
+    ("cmi", "CMI"),
+    ("cost_index", "费用消耗指数"),
+    ("time_index", "时间消耗指数"),
+    ("profit", "盈亏"),
+)
+
+
+def _department_table(depts: Sequence[UnitStats]) -> None:
+    data_table(
+        [("unit", "科室"), *UNIT_COLUMNS, ("high", "高倍率"), ("low", "低倍率")],
+        [{**_unit_row(d), "high": d.high_outliers, "low": d.low_outliers} for d in depts],
+        row_key="unit",
+        sortable=True,
+        testid="drg-departments",
+    )
+
+
+def _drg_profit_chart(a: Analysis) -> None:
+    """Profit or loss of the 15 DRGs with the most cases."""
+    top = a.by_drg[:15]
+    bar_chart(
+        "病组盈亏（病例数前 15 的 DRG，元）",
+        [d[0] for d in top],
+        [profit_bars(d[4] - d[3] for d in top)],
+        grid={"top": 40, "bottom": 60},
+        testid="drg-chart-drg",
+    )
+
+
+def _doctor_table(a: Analysis) -> None:
+    ui.label("医生").classes("text-subtitle1")
+    data_table(
+        [("unit", "科室/医生"), *UNIT_COLUMNS],
+        [_unit_row(d) for d in a.doctors],
+        row_key="unit",
+        sortable=True,
+        pagination=10,
+        testid="drg-doctors",
+    )
+
+
+def _losing_drg_table(a: Analysis) -> None:
+    ui.label("亏损最多的病组").classes("text-subtitle1")
+    data_table(
+        [("department", "科室"), ("drg", "DRG"), ("cases", "病例数"), ("loss", "盈亏")],
+        [
+            {"department": d, "drg": a.drg_label(g), "cases": n, "loss": money_cell(p), "key": f"{d}{g}"}
+            for d, g, n, p in a.losing_drgs
+        ],
+        row_key="key",
+    )
+
+
+def _outlier_table(a: Analysis) -> None:
+    if not a.outliers:
+        return
+    ui.label(f"高低倍率病例（{len(a.outliers)}）").classes("text-subtitle1")
+    data_table(
+        [
+            ("record_no", "病案号"),
+            ("department", "科室"),
+            ("principal_dx", "主要诊断"),
+            ("drg", "DRG"),
+            ("cost", "费用"),
+            ("outlier", "类型"),
+        ],
+        [
+            {
+                "record_no": c.record_no,
+                "department": c.department,
+                "principal_dx": a.code_label(c.principal_dx),
+                "drg": a.drg_label(c.drg),
+                "cost": money_cell(c.total_cost_fen),
+                "outlier": "高倍率" if c.outlier == "high" else "低倍率",
+            }
+            for c in a.outliers[:200]
+        ],
+        row_key="record_no",
+        pagination=10,
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -90,3 +92,30 @@ def case_count(session: Session, batch_id: int) -> int:
     return int(
         session.scalar(select(func.count()).select_from(DrgCase).where(DrgCase.batch_id == batch_id)) or 0
     )
+
+
+def grouped_case_totals(
+    session: Session, start: date, end: date
+) -> list[tuple[date, int, Decimal, int, int]]:
+    """(discharge date, grouped cases, summed weight, cost, payment) of every batch (analytics)."""
+    q = (
+        select(
+            DrgCase.discharge_date,
+            func.count(),
+            func.coalesce(func.sum(DrgCase.weight), 0),
+            func.coalesce(func.sum(DrgCase.total_cost_fen), 0),
+            func.coalesce(func.sum(DrgCase.payment_fen), 0),
+        )
+        .where(
+            DrgCase.status == "grouped",
+            DrgCase.weight.is_not(None),
+            DrgCase.discharge_date >= start,
+            DrgCase.discharge_date <= end,
+        )
+        .group_by(DrgCase.discharge_date)
+    )
+    return [
+        (r[0], int(r[1]), Decimal(r[2] or 0), int(r[3]), int(r[4]))
+        for r in session.execute(q)
+        if r[0] is not None
+    ]

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yilian.kit.bounds import MAX_BIG, MAX_INT
+
 
 class RecordIn(BaseModel):
     """One discharge record (病案首页 fields the grouper uses). Codes: ICD-10 医保版 / ICD-9-CM-3."""
@@ -16,17 +18,17 @@ class RecordIn(BaseModel):
     procedures: list[str] = Field(
         default_factory=list, max_length=60, description="手术操作编码，主要手术在前"
     )
-    sex: int = Field(0, description="1 男，2 女，0/9 未知")
-    age_years: int | None = None
-    age_days: int | None = Field(None, description="年龄（天），新生儿/婴儿必填")
-    birth_weight_g: int | None = Field(None, description="新生儿出生体重（克）")
+    sex: int = Field(0, ge=-MAX_INT, le=MAX_INT, description="1 男，2 女，0/9 未知")
+    age_years: int | None = Field(None, ge=-MAX_INT, le=MAX_INT)
+    age_days: int | None = Field(None, ge=-MAX_INT, le=MAX_INT, description="年龄（天），新生儿/婴儿必填")
+    birth_weight_g: int | None = Field(None, ge=-MAX_INT, le=MAX_INT, description="新生儿出生体重（克）")
     admission_date: date | None = None
     discharge_date: date | None = None
-    los_days: int | None = None
+    los_days: int | None = Field(None, ge=-MAX_INT, le=MAX_INT)
     disposition: str = Field("", max_length=8, description="离院方式")
-    ventilation_hours: int | None = None
+    ventilation_hours: int | None = Field(None, ge=-MAX_INT, le=MAX_INT)
     department: str = Field("", max_length=100)
-    total_cost_fen: int | None = None
+    total_cost_fen: int | None = Field(None, ge=-MAX_BIG, le=MAX_BIG)
 
 
 class GroupRequest(BaseModel):
@@ -47,6 +49,10 @@ class GroupOut(BaseModel):
     reason: str | None
     scheme: str
     explanation: list[str]
+    principal_procedure: str | None = Field(
+        None, description="作为主要手术的编码（首位不是手术室手术而其后有手术室手术时，取第一个手术室手术）"
+    )
+    unknown_codes: list[str] = Field(default_factory=list, description="不在医保版编码表中的编码（仅报告）")
 
 
 class GroupResponse(BaseModel):

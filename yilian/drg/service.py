@@ -9,11 +9,13 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from yilian.catalog import service as catalog
 from yilian.drg import domain, importer, repository
 from yilian.drg.domain import CaseFact, DischargeRecord, Grouper, GroupResult, RecordError, UnitStats
 from yilian.drg.errors import (
@@ -38,6 +40,8 @@ from yilian.drg.models import (
 from yilian.kit.audit import record_access
 from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import utcnow
+from yilian.kit.errors import found
+from yilian.kit.textfile import decode_text
 
 _GROUPERS: dict[tuple[int, str], Grouper] = {}
 
@@ -72,6 +76,7 @@ def import_scheme(
             row.name = name
     row.counts = dict(report.counts)
     row.notes = list(report.notes)
+    row.or_procedures = sorted(scheme.or_procedures)
     sid = row.id
     repository.bulk_insert(
         session,
@@ -125,10 +130,7 @@ def import_scheme(
 
 
 def get_scheme(session: Session, code: str) -> DrgScheme:
-    row = repository.scheme_by_code(session, code)
-    if row is None:
-        raise SchemeNotFound(f"没有编码为 {code} 的方案")
-    return row
+    return found(repository.scheme_by_code(session, code), SchemeNotFound(f"没有编码为 {code} 的方案"))
 
 
 def get_scheme_or_none(session: Session, code: str) -> DrgScheme | None:
@@ -162,16 +164,19 @@ def load_scheme(session: Session, row: DrgScheme) -> domain.Scheme:
         cc=cc,
         exclusions={e.table_no: frozenset(e.codes) for e in repository.exclusions(session, row.id)},
         z_sites=sites,
+        or_procedures=frozenset(row.or_procedures or ()),
     )
 
 
 def grouper(session: Session, code: str) -> Grouper:
-    """The grouper of a scheme, built once per scheme id and import time (cached)."""
+    """The grouper of a scheme with the code names of the catalogue, built once per scheme id, import
+    time and size of the code tables (cached)."""
     row = get_scheme(session, code)
-    key = (row.id, f"{row.code}@{row.imported_at.isoformat()}")
+    sizes = catalog.code_table_sizes(session)
+    key = (row.id, f"{row.code}@{row.imported_at.isoformat()}@{sizes}")
     found = _GROUPERS.get(key)
     if found is None:
-        found = Grouper(load_scheme(session, row))
+        found = Grouper(load_scheme(session, row), catalog.code_names(session))
         for old in [k for k in _GROUPERS if k[0] == row.id]:
             del _GROUPERS[old]
         _GROUPERS[key] = found
@@ -235,9 +240,9 @@ def import_policy(session: Session, code: str, text: str) -> PolicyReport:
         if kind == "weight":
             if key not in groups:
                 raise InvalidPolicyFile(f"第 {line} 行：方案 {code} 中没有 DRG {key}")
-            weight = _dec(row.get("weight", ""), line, "权重")
-            if weight is None:
-                raise InvalidPolicyFile(f"第 {line} 行：缺少权重")
+            weight = found(
+                _dec(row.get("weight", ""), line, "权重"), InvalidPolicyFile(f"第 {line} 行：缺少权重")
+            )
             updates.append(("weight", (key, weight, row, line)))
             report.weights += 1
         elif kind == "base_rate":
@@ -301,6 +306,40 @@ def group_records(session: Session, code: str, records: Iterable[DischargeRecord
     return [g.group(r) for r in records]
 
 
+def require_known_codes(session: Session, rec: DischargeRecord) -> None:
+    """Where a person types a record (the coder's page): refuse codes that are not in the catalogue's
+    医保版 tables (:class:`catalog.UnknownCodes`, a Chinese message naming them). Without loaded code
+    tables nothing can be checked and nothing is refused."""
+    dx_count, px_count = catalog.code_table_sizes(session)
+    if dx_count:
+        catalog.require_codes(session, "diagnosis", [rec.principal_dx, *rec.other_dx])
+    if px_count and rec.procedures:
+        catalog.require_codes(session, "procedure", list(rec.procedures))
+
+
+def search_codes(session: Session, kind: str, q: str) -> list[catalog.CodeEntry]:
+    """Codes of the 医保版 tables by code prefix, name or pinyin initials (the coder's look-up)."""
+    return catalog.search_codes(session, "procedure" if kind == "procedure" else "diagnosis", q, limit=15)
+
+
+def code_name(session: Session, code: str) -> str | None:
+    """The 医保版 name of a diagnosis code; ``""`` if unknown; None when no code table is loaded."""
+    if not catalog.code_table_sizes(session)[0]:
+        return None
+    found = catalog.code_entries(session, "diagnosis", [code]).get(code)
+    return found.name if found else ""
+
+
+def check_principal_dx(session: Session, code: str, pdx: str) -> tuple[str | None, list[catalog.CodeEntry]]:
+    """Before grouping (the coder's page): why the principal diagnosis cannot be grouped, if it cannot,
+    and the codes of the scheme's MDC tables that extend it, with their names."""
+    reason, extended = grouper(session, code).principal_dx_problem(pdx)
+    if reason is None:
+        return None, []
+    found = catalog.code_entries(session, "diagnosis", list(extended))
+    return reason, [found.get(c) or catalog.CodeEntry("diagnosis", c, "", "") for c in extended]
+
+
 def parse_row(row: dict[str, str], line: int) -> DischargeRecord:
     try:
         return domain.record_from_row(row)
@@ -326,11 +365,7 @@ def read_table(data: bytes, filename: str) -> list[dict[str, str]]:
                 continue
             out.append({h: _cell(v) for h, v in zip(header, values, strict=False) if h})
         return out
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidRecord("CSV 文件须为 UTF-8 编码") from exc
-    return list(csv.DictReader(io.StringIO(text)))
+    return list(csv.DictReader(io.StringIO(decode_text(data))))
 
 
 def _cell(value: object) -> str:
@@ -427,14 +462,12 @@ def _case_row(
         "payment_fen": domain.expected_payment_fen(weight, rate_fen) if weight is not None else 0,
         "outlier": domain.outlier(cost, policy) if policy else "",
         "explanation": res.explanation,
+        "unknown_codes": "|".join(res.unknown),
     }
 
 
 def get_batch(session: Session, batch_id: int) -> DrgBatch:
-    row = repository.batch(session, batch_id)
-    if row is None:
-        raise BatchNotFound(f"批次 {batch_id} 不存在")
-    return row
+    return found(repository.batch(session, batch_id), BatchNotFound(f"批次 {batch_id} 不存在"))
 
 
 def list_batches(session: Session) -> Sequence[DrgBatch]:
@@ -457,6 +490,15 @@ class Analysis:
     losing_drgs: list[tuple[str, str, int, int]]  # department, drg, cases, profit fen
     by_drg: list[tuple[str, int, Decimal, int, int]]  # drg, cases, weight, cost, payment
     outliers: list[DrgCase]
+    #: names a person reads beside the codes: DRG names and the 医保版 diagnosis/procedure names
+    grouper: Grouper | None = None
+
+    def drg_label(self, code: str) -> str:
+        name = self.grouper.drgs.get(code, "") if self.grouper else ""
+        return f"{code} {name}" if name else code
+
+    def code_label(self, code: str) -> str:
+        return self.grouper.label(code) if self.grouper else code
 
 
 def analyse_batch(session: Session, actor: Actor, batch_id: int, department: str | None = None) -> Analysis:
@@ -497,7 +539,34 @@ def analyse_batch(session: Session, actor: Actor, batch_id: int, department: str
     losing = sorted(((k[0], k[1], v[0], v[1]) for k, v in loss.items() if v[1] < 0), key=lambda t: t[3])[:10]
     by_drg = sorted(((k, v[0], v[1], v[2], v[3]) for k, v in drg_sum.items()), key=lambda t: -t[1])
     outliers = [r for r in grouped if r.outlier and (not department or r.department == department)]
-    return Analysis(batch, departments, doctors, losing, by_drg, outliers)
+    return Analysis(batch, departments, doctors, losing, by_drg, outliers, batch_grouper(session, batch))
+
+
+def batch_grouper(session: Session, batch: DrgBatch) -> Grouper | None:
+    """The grouper (with its code names) of the scheme a batch was grouped with."""
+    scheme = session.get(DrgScheme, batch.scheme_id)
+    return grouper(session, scheme.code) if scheme is not None else None
+
+
+def _principal_procedure(g: Grouper | None, case: DrgCase) -> str:
+    """The procedure a stored case was grouped with (the first OR procedure if the first listed is not)."""
+    procs = tuple(p for p in case.procedures.split("|") if p)
+    if not procs:
+        return ""
+    if g is None:
+        return procs[0]
+    return g.principal_procedure(DischargeRecord(principal_dx=case.principal_dx, procedures=procs))[0] or ""
+
+
+def case_view(g: Grouper | None, case: DrgCase) -> dict[str, str]:
+    """What a person reads of a stored case: codes with their names."""
+    pproc = _principal_procedure(g, case)
+    label = g.label if g else (lambda c: c or "")
+    return {
+        "principal_dx": label(case.principal_dx),
+        "principal_procedure": label(pproc) if pproc else "",
+        "drg": f"{case.drg} {g.drgs.get(case.drg, '')}".strip() if g else case.drg,
+    }
 
 
 def export_xlsx(session: Session, actor: Actor, batch_id: int) -> bytes:
@@ -553,7 +622,9 @@ def export_xlsx(session: Session, actor: Actor, batch_id: int) -> bytes:
             "科室",
             "医生",
             "主要诊断",
+            "主要诊断名称",
             "主要手术",
+            "主要手术名称",
             "MDC",
             "ADRG",
             "DRG",
@@ -563,16 +634,21 @@ def export_xlsx(session: Session, actor: Actor, batch_id: int) -> bytes:
             "费用(元)",
             "支付(元)",
             "偏差",
+            "未知编码",
         ]
     )
+    names = a.grouper.names if a.grouper else {}
     for r in repository.cases(session, batch_id):
+        pproc = _principal_procedure(a.grouper, r)
         ws.append(
             [
                 r.record_no,
                 r.department,
                 r.doctor,
                 r.principal_dx,
-                r.procedures.split("|")[0] if r.procedures else "",
+                names.get(r.principal_dx, ""),
+                pproc,
+                names.get(pproc, ""),
                 r.mdc or "",
                 r.adrg or "",
                 r.drg,
@@ -582,6 +658,7 @@ def export_xlsx(session: Session, actor: Actor, batch_id: int) -> bytes:
                 r.total_cost_fen / 100,
                 r.payment_fen / 100,
                 r.outlier,
+                r.unknown_codes,
             ]
         )
     buf = io.BytesIO()
@@ -624,3 +701,10 @@ def synthetic_policy_csv(session: Session, code: str, *, seed: int = 7, rate_yua
         )
     w.writerow(["threshold", "default", "", "", "", "2.0", "0.4", ""])
     return buf.getvalue()
+
+
+def grouped_case_totals(
+    session: Session, start: date, end: date
+) -> list[tuple[date, int, Decimal, int, int]]:
+    """Bulk read for analytics: grouped cases, weights (for CMI), cost and DRG payment by discharge date."""
+    return repository.grouped_case_totals(session, start, end)

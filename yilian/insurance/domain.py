@@ -2,7 +2,7 @@
 far, who pays what — insurance fund (统筹基金), personal account (个人账户), a relative's account by
 mutual aid (共济), and the cash part (现金, paid by the patient or a family payer, 亲情付).
 
-Rules (DOMAIN.md §4):
+Rules (docs/domain.md §4):
 1. Per line: 丙 is self-funded (自费); 乙 pays a self-paid first share (先行自付) = amount × share,
    rounded half-up to the fen; the rest of 乙 and all of 甲 are in the policy range (政策范围内).
 2. The yearly deductible (起付线) not yet used is taken from the policy-range amount first.

@@ -43,7 +43,7 @@ def list_policies(
     scheme: str | None = None,
     tier: str | None = None,
     visit_type: str | None = None,
-    year: int | None = None,
+    year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
 ) -> list[PolicyRead]:
     rows = service.list_policies(
         session, actor, region_code=region_code, scheme=scheme, tier=tier, visit_type=visit_type, year=year

@@ -6,9 +6,9 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from yilian.insurance import policy_repository as repo
 from yilian.insurance.domain import (
     NO_INSURANCE,
     Accounts,
@@ -41,14 +41,8 @@ def policy_for(
     """Return the split policy of a scheme at an institution level; self-pay patients get none."""
     if scheme == "self_pay":
         return NO_INSURANCE
-    row = session.scalar(
-        select(InsurancePolicy).where(
-            InsurancePolicy.region_code == region_code,
-            InsurancePolicy.scheme == scheme,
-            InsurancePolicy.tier == tier_of(level),
-            InsurancePolicy.visit_type == visit_type,
-            InsurancePolicy.year == year,
-        )
+    row = repo.policy(
+        session, region_code=region_code, scheme=scheme, tier=tier_of(level), visit_type=visit_type, year=year
     )
     if row is None:
         raise PolicyNotFound(f"{region_code} {scheme} {tier_of(level)} {visit_type} {year} 年无医保待遇政策")
@@ -75,14 +69,8 @@ def set_policy(
 ) -> InsurancePolicy:
     """Create or replace one policy row."""
     SplitPolicy(deductible=deductible, ratio=Decimal(ratio_permille) / 1000, cap=cap)  # validates
-    row = session.scalar(
-        select(InsurancePolicy).where(
-            InsurancePolicy.region_code == region_code,
-            InsurancePolicy.scheme == scheme,
-            InsurancePolicy.tier == tier,
-            InsurancePolicy.visit_type == visit_type,
-            InsurancePolicy.year == year,
-        )
+    row = repo.policy(
+        session, region_code=region_code, scheme=scheme, tier=tier, visit_type=visit_type, year=year
     )
     if row is None:
         row = InsurancePolicy(
@@ -96,30 +84,50 @@ def set_policy(
 
 
 def year_to_date(session: Session, patient_id: int, year: int, visit_type: str) -> YearToDate:
-    row = session.scalar(
-        select(InsuranceYear).where(
-            InsuranceYear.patient_id == patient_id,
-            InsuranceYear.year == year,
-            InsuranceYear.visit_type == visit_type,
-        )
-    )
+    row = repo.year_row(session, patient_id, year, visit_type)
     return YearToDate(row.deductible_used, row.fund_paid) if row else YearToDate()
 
 
 def record_year(session: Session, patient_id: int, year: int, visit_type: str, after: YearToDate) -> None:
     """Store the year-to-date use after a settlement."""
-    row = session.scalar(
-        select(InsuranceYear).where(
-            InsuranceYear.patient_id == patient_id,
-            InsuranceYear.year == year,
-            InsuranceYear.visit_type == visit_type,
-        )
-    )
+    row = repo.year_row(session, patient_id, year, visit_type)
     if row is None:
         row = InsuranceYear(patient_id=patient_id, year=year, visit_type=visit_type)
         session.add(row)
     row.deductible_used, row.fund_paid = after.deductible_used, after.fund_paid
     session.flush()
+
+
+def lock_years(
+    session: Session, patient_ids: Sequence[int], year: int, visit_type: str
+) -> dict[int, YearToDate]:
+    """Return (and on PostgreSQL lock, in patient order) the year-to-date use of many patients, creating
+    the missing rows: a batch settlement holds them until its commit, so two workers settling encounters
+    of the same patient take turns and each sees the other's committed use."""
+    ids = sorted(set(patient_ids))
+    if not ids:
+        return {}
+    have = repo.patients_with_year(session, ids, year, visit_type)
+    missing = [
+        {"patient_id": p, "year": year, "visit_type": visit_type, "deductible_used": 0, "fund_paid": 0}
+        for p in ids
+        if p not in have
+    ]
+    if missing:
+        repo.add_years(session, missing)
+    return {p: YearToDate(d, f) for p, d, f in repo.years_locked(session, ids, year, visit_type)}
+
+
+def store_years(session: Session, year: int, visit_type: str, after: dict[int, YearToDate]) -> None:
+    """Store many patients' year-to-date use after a batch settlement (rows locked by ``lock_years``)."""
+    if not after:
+        return
+    repo.update_years(
+        session,
+        year,
+        visit_type,
+        [{"pid": p, "d": y.deductible_used, "f": y.fund_paid} for p, y in after.items()],
+    )
 
 
 def account_balance(session: Session, patient_id: int) -> int:
@@ -140,12 +148,7 @@ def debit_account(session: Session, patient_id: int, amount: int) -> None:
     """Take ``amount`` from a personal account; refuses to go below zero (conditional UPDATE)."""
     if amount == 0:
         return
-    result = session.execute(
-        update(PersonalAccount)
-        .where(PersonalAccount.patient_id == patient_id, PersonalAccount.balance >= amount)
-        .values(balance=PersonalAccount.balance - amount)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if not repo.debit(session, patient_id, amount):
         raise ValueError("personal account balance too low")
 
 
@@ -153,11 +156,7 @@ def credit_account(session: Session, patient_id: int, amount: int) -> None:
     """Give ``amount`` back to a personal account (a reversed settlement)."""
     if amount == 0:
         return
-    session.execute(
-        update(PersonalAccount)
-        .where(PersonalAccount.patient_id == patient_id)
-        .values(balance=PersonalAccount.balance + amount)
-    )
+    repo.credit(session, patient_id, amount)
 
 
 # ---------------------------------------------------------------- the insurance office's policy tables
@@ -217,18 +216,19 @@ def list_policies(
 ) -> list[InsurancePolicy]:
     """Return the policy rows matching the filters (None = any), in table order."""
     _require_policy_office(actor)
-    query = select(InsurancePolicy)
-    for column, value in (
-        (InsurancePolicy.region_code, region_code),
-        (InsurancePolicy.scheme, scheme),
-        (InsurancePolicy.tier, tier),
-        (InsurancePolicy.visit_type, visit_type),
-        (InsurancePolicy.year, year),
-    ):
-        if value is not None and value != "":
-            query = query.where(column == value)
+    where = [
+        column == value
+        for column, value in (
+            (InsurancePolicy.region_code, region_code),
+            (InsurancePolicy.scheme, scheme),
+            (InsurancePolicy.tier, tier),
+            (InsurancePolicy.visit_type, visit_type),
+            (InsurancePolicy.year, year),
+        )
+        if value is not None and value != ""
+    ]
     order = {"tertiary": 0, "secondary": 1, "primary": 2}
-    rows = list(session.scalars(query))
+    rows = repo.policies(session, where)
     return sorted(
         rows,
         key=lambda r: (-r.year, r.region_code, r.visit_type, r.scheme, order.get(r.tier, 9)),
@@ -310,14 +310,8 @@ def trial_split(
 ) -> Split:
     """Split a trial bill (试算) with the stored policy row of the key; nothing is stored."""
     _require_policy_office(actor)
-    row = session.scalar(
-        select(InsurancePolicy).where(
-            InsurancePolicy.region_code == region_code,
-            InsurancePolicy.scheme == scheme,
-            InsurancePolicy.tier == tier,
-            InsurancePolicy.visit_type == visit_type,
-            InsurancePolicy.year == year,
-        )
+    row = repo.policy(
+        session, region_code=region_code, scheme=scheme, tier=tier, visit_type=visit_type, year=year
     )
     if row is None:
         raise PolicyNotFound(f"{region_code} {year} 年无该险种、级别与就诊类型的待遇政策")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,61 @@ ACTION_LABELS = {
     "login": "登录",
     "login_failed": "登录失败",
     "logout": "退出",
+    "user_update": "修改账号",
+    "book": "预约",
+    "audit_run": "医保审核",
+    "audit_precheck": "事前审核",
+    "audit_findings": "查看审核疑点",
+    "audit_finding": "处理审核疑点",
+    "audit_export": "导出审核疑点",
+    "review": "审核处方",
+    "refer": "转诊",
 }
+
+RESOURCE_LABELS = {
+    "admissions": "住院记录",
+    "audit_finding": "审核疑点",
+    "audit_run": "审核批次",
+    "auth": "登录接口",
+    "bed-requests": "住院申请",
+    "booking": "预约挂号",
+    "bookings": "预约挂号",
+    "claim": "医保结算单",
+    "companion": "云伴诊",
+    "consents": "授权同意",
+    "credit-dashboard": "信用就医看板",
+    "credit_policies": "信用就医政策",
+    "drg_batch": "DRG 病案批次",
+    "encounters": "就诊",
+    "herbal_prescriptions": "中药处方",
+    "inpatient-indicators": "住院指标",
+    "inpatient-policies": "住院政策",
+    "insurance_policies": "医保政策",
+    "kiosk": "自助机",
+    "orders": "医嘱",
+    "patients": "患者",
+    "prescriptions": "处方",
+    "reading": "共享诊断阅片",
+    "readings": "共享诊断阅片",
+    "referral": "转诊单",
+    "referrals": "转诊单",
+    "relations": "亲属关系",
+    "results": "检查检验结果",
+    "settlements": "结算",
+    "users": "账号",
+    "ward-relations": "病区借床关系",
+    "web": "网页",
+}
+_RESOURCE_SPLIT = re.compile(r"[/:?]")
+
+
+def resource_label(resource: str) -> str:
+    """The resource in Chinese for the audit page: ``booking/12`` reads 预约挂号 12."""
+    head, *rest = _RESOURCE_SPLIT.split(resource, maxsplit=1)
+    label = RESOURCE_LABELS.get(head)
+    if label is None:
+        return resource
+    return f"{label} {rest[0]}" if rest and rest[0] else label
 
 
 class AccessAudit(Base):
@@ -108,6 +163,7 @@ def audit_row_dict(row: AccessAudit) -> dict[str, Any]:
         "action": row.action,
         "action_label": ACTION_LABELS.get(row.action, row.action),
         "resource": row.resource,
+        "resource_label": resource_label(row.resource),
         "reason": row.reason,
         "channel": row.channel,
         "ip": row.ip,

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     DateTime,
     Engine,
     Integer,
     MetaData,
     Select,
+    Table,
     create_engine,
     event,
     func,
+    insert,
     select,
+    text,
 )
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -157,3 +162,50 @@ def paginate(session: Session, query: Select[Any], offset: int, limit: int) -> t
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = session.scalars(query.offset(offset).limit(limit)).all()
     return list(rows), int(total)
+
+
+def reserve_ids(session: Session, table: Table, n: int) -> list[int]:
+    """Reserve ``n`` primary keys of ``table`` for rows a batch writes with ``insert_rows`` (the ids are
+    known before the rows, so rows that refer to each other are written once). PostgreSQL draws them
+    from the table's sequence; SQLite counts on from the largest id, safe under its write lock (every
+    transaction begins IMMEDIATE)."""
+    if n <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table.name, "n": n},
+        )
+        return [int(r[0]) for r in rows]
+    top = int(session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0)
+    return list(range(top + 1, top + 1 + n))
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows (dicts with the same keys) in the session's transaction: ``COPY … FROM STDIN`` on
+    PostgreSQL (no statement text to build or parse per row), one executemany elsewhere."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), list(rows))
+        return
+    columns = list(rows[0])
+    as_json = [isinstance(table.c[c].type, JSON) for c in columns]
+    names = ", ".join(f'"{c}"' for c in columns)
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(row[c], ensure_ascii=False) if j and row[c] is not None else row[c]
+                    for c, j in zip(columns, as_json, strict=True)
+                ]
+            )
+
+
+def table_of(model: type[Base]) -> Table:
+    """The ``Table`` of a mapped class (typed, for Core statements on it)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

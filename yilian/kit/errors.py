@@ -6,9 +6,11 @@ Each error has a Chinese ``title`` for people and an English ``code`` for progra
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 PROBLEM_BASE = "https://yilian.dev/problems/"
+
+T = TypeVar("T")
 
 
 class YilianError(Exception):
@@ -90,3 +92,11 @@ class TooManyRequests(YilianError):
     status = 429
     code = "too_many_requests"
     title = "请求过于频繁，请稍后再试"
+
+
+def found(value: T | None, error: YilianError) -> T:
+    """Return ``value``, or raise ``error`` when it is ``None``: the get-or-raise of every service
+    (``return found(repo.get_x(session, x_id), XNotFound(f"…不存在: {x_id}"))``)."""
+    if value is None:
+        raise error
+    return value

@@ -7,6 +7,8 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
+from yilian.kit.bounds import MAX_INT
+
 T = TypeVar("T")
 
 
@@ -25,7 +27,7 @@ class Paging(BaseModel):
 
 
 def _paging(
-    offset: Annotated[int, Query(ge=0, description="跳过的条数")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT, description="跳过的条数")] = 0,
     limit: Annotated[int, Query(ge=1, le=200, description="每页条数")] = 50,
 ) -> Paging:
     return Paging(offset=offset, limit=limit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute
+from yilian.kit.bounds import IdPath
 from yilian.outpatient import service
 from yilian.outpatient.schemas import (
     CancelRequest,
@@ -25,7 +26,7 @@ def open_encounter(body: EncounterCreate, session: SessionDep, actor: CurrentAct
 
 
 @router.get("/encounters/{encounter_id}", response_model=EncounterRead, summary="就诊详情")
-def encounter(encounter_id: int, session: SessionDep, actor: CurrentActor) -> EncounterRead:
+def encounter(encounter_id: IdPath, session: SessionDep, actor: CurrentActor) -> EncounterRead:
     return service.encounter_read(session, service.get_encounter(session, actor, encounter_id))
 
 
@@ -33,7 +34,7 @@ def encounter(encounter_id: int, session: SessionDep, actor: CurrentActor) -> En
     "/encounters/{encounter_id}/diagnoses", response_model=DiagnosisRead, status_code=201, summary="诊断"
 )
 def add_diagnosis(
-    encounter_id: int, body: DiagnosisCreate, session: SessionDep, actor: CurrentActor
+    encounter_id: IdPath, body: DiagnosisCreate, session: SessionDep, actor: CurrentActor
 ) -> DiagnosisRead:
     return DiagnosisRead.model_validate(
         service.add_diagnosis(session, actor, encounter_id, body.code, is_primary=body.is_primary)
@@ -43,18 +44,25 @@ def add_diagnosis(
 @router.post(
     "/encounters/{encounter_id}/orders", response_model=OrderRead, status_code=201, summary="开立医嘱"
 )
-def place_order(encounter_id: int, body: OrderCreate, session: SessionDep, actor: CurrentActor) -> OrderRead:
+def place_order(
+    encounter_id: IdPath, body: OrderCreate, session: SessionDep, actor: CurrentActor
+) -> OrderRead:
     return OrderRead.model_validate(
         service.place_order(session, actor, encounter_id, body.item_code, body.quantity)
     )
 
 
 @router.post("/orders/{order_id}/perform", response_model=OrderRead, summary="执行 / 发药")
-def perform(order_id: int, session: SessionDep, actor: CurrentActor) -> OrderRead:
+def perform(order_id: IdPath, session: SessionDep, actor: CurrentActor) -> OrderRead:
     return OrderRead.model_validate(service.perform(session, actor, order_id))
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderRead, summary="撤销医嘱")
-def cancel(order_id: int, body: CancelRequest, session: SessionDep, actor: CurrentActor) -> OrderRead:
+def cancel(order_id: IdPath, body: CancelRequest, session: SessionDep, actor: CurrentActor) -> OrderRead:
     order, _refund_due = service.cancel(session, actor, order_id, body.reason)
     return OrderRead.model_validate(order)
+
+
+from yilian.outpatient.record_api import fhir_router, record_router  # noqa: E402
+
+routers = [router, record_router, fhir_router]

@@ -63,3 +63,30 @@ class Order(Base):
     performed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+from yilian.outpatient.herbal_models import HerbalLine, HerbalPrescription  # noqa: E402  (herbal prescriptions)
+from yilian.outpatient.record_models import (  # noqa: E402  (record and prescription tables)
+    OutpatientRecord,
+    OutpatientRecordVersion,
+    PatientAllergy,
+    Prescription,
+    PrescriptionLine,
+    PrescriptionReview,
+    RecordTemplate,
+)
+
+__all__ = [
+    "Encounter",
+    "EncounterDiagnosis",
+    "HerbalLine",
+    "HerbalPrescription",
+    "Order",
+    "OutpatientRecord",
+    "OutpatientRecordVersion",
+    "PatientAllergy",
+    "Prescription",
+    "PrescriptionLine",
+    "PrescriptionReview",
+    "RecordTemplate",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yilian.outpatient.models import Encounter, EncounterDiagnosis, Order
@@ -63,3 +63,30 @@ def open_encounters_of(session: Session, patient_id: int, institution_id: int, d
             .order_by(Encounter.id)
         )
     )
+
+
+def latest_open_encounter_by(
+    session: Session, practitioner_id: int, institution_id: int, day: date, since: date | None = None
+) -> Encounter | None:
+    return session.scalar(
+        select(Encounter)
+        .where(
+            Encounter.practitioner_id == practitioner_id,
+            Encounter.institution_id == institution_id,
+            Encounter.business_date >= (since or day),
+            Encounter.business_date <= day,
+            Encounter.status == "open",
+        )
+        .order_by(Encounter.opened_at.desc(), Encounter.id.desc())
+        .limit(1)
+    )
+
+
+def visit_counts(session: Session, start: date, end: date) -> list[tuple[date, int, int, int]]:
+    """(business date, institution, department, encounters) of the days in [start, end] (analytics)."""
+    q = (
+        select(Encounter.business_date, Encounter.institution_id, Encounter.department_id, func.count())
+        .where(Encounter.business_date >= start, Encounter.business_date <= end)
+        .group_by(Encounter.business_date, Encounter.institution_id, Encounter.department_id)
+    )
+    return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in session.execute(q)]

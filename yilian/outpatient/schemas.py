@@ -6,14 +6,15 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yilian.kit.bounds import Id
 from yilian.outpatient.domain import OrderKind, OrderStatus
 
 
 class EncounterCreate(BaseModel):
-    patient_id: int
-    department_id: int
-    practitioner_id: int | None = None
-    registration_id: int | None = None
+    patient_id: Id
+    department_id: Id
+    practitioner_id: Id | None = None
+    registration_id: Id | None = None
     clinic_type: str = Field(default="ordinary", max_length=16)
 
 
@@ -44,7 +45,7 @@ class OrderRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    encounter_id: int
+    encounter_id: Id
     kind: OrderKind
     item_code: str
     item_name: str
@@ -63,11 +64,11 @@ class OrderRead(BaseModel):
 
 class EncounterRead(BaseModel):
     id: int
-    patient_id: int
-    institution_id: int
-    department_id: int
-    practitioner_id: int | None
-    registration_id: int | None
+    patient_id: Id
+    institution_id: Id
+    department_id: Id
+    practitioner_id: Id | None
+    registration_id: Id | None
     clinic_type: str
     business_date: date
     status: str

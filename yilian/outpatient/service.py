@@ -4,7 +4,7 @@ listens to the events emitted here."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -12,9 +12,9 @@ from yilian.catalog import service as catalog
 from yilian.catalog.domain import ItemKind
 from yilian.kit import events
 from yilian.kit.audit import record_access
-from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.auth.domain import Actor, Permission, require_permission
 from yilian.kit.clock import business_date, utcnow
-from yilian.kit.errors import Forbidden
+from yilian.kit.errors import Forbidden, found
 from yilian.outpatient import repository as repo
 from yilian.outpatient.domain import (
     OrderKind,
@@ -27,23 +27,17 @@ from yilian.outpatient.errors import EncounterClosed, EncounterNotFound, Invalid
 from yilian.outpatient.models import Encounter, EncounterDiagnosis, Order
 from yilian.outpatient.schemas import DiagnosisRead, EncounterCreate, EncounterRead, OrderRead
 from yilian.registry import service as registry
-from yilian.registry.errors import UnknownDepartment
 from yilian.scheduling import service as scheduling
 
 ACCESS_DAYS = 3  # a visit lets the institution read the patient for the three-day registration window
 
 
-def _require(actor: Actor, permission: Permission) -> None:
-    if not actor.has(permission):
-        raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限: {permission.value}")
-
-
 def open_encounter(session: Session, actor: Actor, data: EncounterCreate) -> Encounter:
     """Open an encounter at the actor's institution (from a registration when there is one)."""
-    _require(actor, Permission.ENCOUNTER_WRITE)
+    require_permission(actor, Permission.ENCOUNTER_WRITE)
     department = registry.get_department(session, data.department_id)
     if department.institution_id != actor.institution_id:
-        raise UnknownDepartment("只能在本机构的科室接诊")
+        raise Forbidden("只能在本机构的科室接诊")
     registry.find_patient(session, data.patient_id)
     clinic_type = data.clinic_type
     practitioner_id = data.practitioner_id or actor.practitioner_id
@@ -107,19 +101,26 @@ def open_encounters_of(session: Session, patient_id: int, institution_id: int, d
 
 def find_encounter(session: Session, encounter_id: int) -> Encounter:
     """Return an encounter without an access check, for other areas' services that check access themselves."""
-    encounter = repo.get_encounter(session, encounter_id)
-    if encounter is None:
-        raise EncounterNotFound(f"就诊记录不存在: {encounter_id}")
-    return encounter
+    return found(
+        repo.get_encounter(session, encounter_id), EncounterNotFound(f"就诊记录不存在: {encounter_id}")
+    )
 
 
 def get_encounter(session: Session, actor: Actor, encounter_id: int) -> Encounter:
     """Return an encounter the actor may see (its patient must be readable); the read is audited."""
-    encounter = repo.get_encounter(session, encounter_id)
-    if encounter is None:
-        raise EncounterNotFound(f"就诊记录不存在: {encounter_id}")
+    encounter = found(
+        repo.get_encounter(session, encounter_id), EncounterNotFound(f"就诊记录不存在: {encounter_id}")
+    )
+    if actor.is_staff and not actor.serves(encounter.institution_id):
+        raise Forbidden("只能查看本机构的就诊记录")
     registry.get_patient(session, actor, encounter.patient_id, reason=f"查看就诊 {encounter_id}")
     return encounter
+
+
+def check_order_institution(session: Session, actor: Actor, order: Order) -> None:
+    """Staff act on the orders of their own institution's encounters only."""
+    if not actor.serves(find_encounter(session, order.encounter_id).institution_id):
+        raise Forbidden("只能处理本机构的医嘱")
 
 
 def encounter_read(session: Session, encounter: Encounter) -> EncounterRead:
@@ -139,11 +140,22 @@ def encounter_read(session: Session, encounter: Encounter) -> EncounterRead:
     )
 
 
+def require_writer(actor: Actor) -> None:
+    """Refuse an actor who may not write in encounters (doctors may)."""
+    require_permission(actor, Permission.ENCOUNTER_WRITE)
+
+
+def writable_encounter(session: Session, actor: Actor, encounter_id: int) -> Encounter:
+    """Return an open encounter of the actor's institution, locked for writing."""
+    return _open_encounter_for_writing(session, actor, encounter_id)
+
+
 def _open_encounter_for_writing(session: Session, actor: Actor, encounter_id: int) -> Encounter:
-    _require(actor, Permission.ENCOUNTER_WRITE)
-    encounter = repo.get_encounter(session, encounter_id, for_update=True)
-    if encounter is None:
-        raise EncounterNotFound(f"就诊记录不存在: {encounter_id}")
+    require_permission(actor, Permission.ENCOUNTER_WRITE)
+    encounter = found(
+        repo.get_encounter(session, encounter_id, for_update=True),
+        EncounterNotFound(f"就诊记录不存在: {encounter_id}"),
+    )
     if encounter.institution_id != actor.institution_id:
         raise Forbidden("只能在本机构的就诊中书写")
     if encounter.status != "open":
@@ -217,10 +229,9 @@ def place_order(
 
 
 def get_order(session: Session, order_id: int, *, for_update: bool = False) -> Order:
-    order = repo.get_order(session, order_id, for_update=for_update)
-    if order is None:
-        raise OrderNotFound(f"医嘱不存在: {order_id}")
-    return order
+    return found(
+        repo.get_order(session, order_id, for_update=for_update), OrderNotFound(f"医嘱不存在: {order_id}")
+    )
 
 
 def mark_charged(session: Session, order_id: int) -> Order:
@@ -234,8 +245,9 @@ def mark_charged(session: Session, order_id: int) -> Order:
 
 def perform(session: Session, actor: Actor, order_id: int) -> Order:
     """Record that a charged order was performed or dispensed (执行 / 发药)."""
-    _require(actor, Permission.ORDER_PERFORM)
+    require_permission(actor, Permission.ORDER_PERFORM)
     order = get_order(session, order_id, for_update=True)
+    check_order_institution(session, actor, order)
     check_transition(OrderStatus(order.status), OrderStatus.PERFORMED)
     order.status = OrderStatus.PERFORMED.value
     order.performed_at = utcnow()
@@ -260,6 +272,7 @@ def cancel(session: Session, actor: Actor, order_id: int, reason: str) -> tuple[
     if not (actor.has(Permission.ENCOUNTER_WRITE) or actor.has(Permission.ORDER_REFUND)):
         raise Forbidden(f"当前角色（{actor.role.label}）没有撤销医嘱或退费的权限")
     order = get_order(session, order_id, for_update=True)
+    check_order_institution(session, actor, order)
     status = OrderStatus(order.status)
     if not actor.has(Permission.ENCOUNTER_WRITE) and status is not OrderStatus.CHARGED:
         raise Forbidden("收费处只能退已计费、未执行的医嘱")
@@ -292,3 +305,19 @@ def close_encounter(session: Session, actor: Actor, encounter_id: int) -> Encoun
     session.flush()
     events.emit(session, "outpatient.encounter_closed", {"encounter_id": encounter.id})
     return encounter
+
+
+def open_encounter_of_doctor(session: Session, actor: Actor, day: date) -> Encounter | None:
+    """The actor's (a practitioner's) latest open encounter at his institution on ``day``, or continued
+    on it: a visit opened on one of the two days before stays open under its three-day registration
+    (一号管三天), and 接诊 today continues it."""
+    if actor.practitioner_id is None or actor.institution_id is None:
+        return None
+    return repo.latest_open_encounter_by(
+        session, actor.practitioner_id, actor.institution_id, day, since=day - timedelta(days=2)
+    )
+
+
+def visit_counts(session: Session, start: date, end: date) -> list[tuple[date, int, int, int]]:
+    """Bulk read for analytics: encounters (门急诊人次) by business date, institution and department."""
+    return repo.visit_counts(session, start, end)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
 from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.bounds import IdPath, OptionalIdQuery
 from yilian.kit.errors import YilianError
 from yilian.kit.paging import Page, PagingDep
 from yilian.registry import fhir, service
@@ -54,7 +55,7 @@ def institutions(
     paging: PagingDep,
     q: Annotated[str, Query(max_length=50, description="名称或编码")] = "",
     category: InstitutionCategory | None = None,
-    alliance_id: int | None = None,
+    alliance_id: OptionalIdQuery = None,
 ) -> Page[InstitutionRead]:
     rows, total = service.list_institutions(
         session, q=q, category=category, alliance_id=alliance_id, **paging.model_dump()
@@ -68,19 +69,19 @@ def create_institution(body: InstitutionCreate, session: SessionDep, actor: Mana
 
 
 @router.get("/institutions/{institution_id}", response_model=InstitutionRead, summary="机构详情")
-def institution(institution_id: int, session: SessionDep, _actor: Reader) -> InstitutionRead:
+def institution(institution_id: IdPath, session: SessionDep, _actor: Reader) -> InstitutionRead:
     return service.institution_read(service.get_institution(session, institution_id))
 
 
 @router.patch("/institutions/{institution_id}", response_model=InstitutionRead, summary="修改机构")
 def update_institution(
-    institution_id: int, body: InstitutionUpdate, session: SessionDep, actor: Manager
+    institution_id: IdPath, body: InstitutionUpdate, session: SessionDep, actor: Manager
 ) -> InstitutionRead:
     return service.institution_read(service.update_institution(session, actor, institution_id, body))
 
 
 @router.get("/institutions/{institution_id}/campuses", response_model=list[CampusRead], summary="院区列表")
-def campuses(institution_id: int, session: SessionDep, _actor: Reader) -> list[CampusRead]:
+def campuses(institution_id: IdPath, session: SessionDep, _actor: Reader) -> list[CampusRead]:
     service.get_institution(session, institution_id)
     return [CampusRead.model_validate(c) for c in service.campuses_of(session, institution_id)]
 
@@ -95,7 +96,7 @@ def departments(
     session: SessionDep,
     _actor: Reader,
     paging: PagingDep,
-    institution_id: int | None = None,
+    institution_id: OptionalIdQuery = None,
     q: Annotated[str, Query(max_length=50)] = "",
 ) -> Page[DepartmentRead]:
     rows, total = service.list_departments(session, institution_id=institution_id, q=q, **paging.model_dump())
@@ -112,8 +113,8 @@ def practitioners(
     session: SessionDep,
     _actor: Reader,
     paging: PagingDep,
-    institution_id: int | None = None,
-    department_id: int | None = None,
+    institution_id: OptionalIdQuery = None,
+    department_id: OptionalIdQuery = None,
     q: Annotated[str, Query(max_length=50, description="姓名或拼音首字母")] = "",
 ) -> Page[PractitionerRead]:
     rows, total = service.list_practitioners(
@@ -129,7 +130,7 @@ def create_practitioner(body: PractitionerCreate, session: SessionDep, actor: Ma
 
 
 @router.get("/practitioners/{practitioner_id}", response_model=PractitionerRead, summary="医务人员详情")
-def practitioner(practitioner_id: int, session: SessionDep, _actor: Reader) -> PractitionerRead:
+def practitioner(practitioner_id: IdPath, session: SessionDep, _actor: Reader) -> PractitionerRead:
     return service.practitioner_reads(session, [service.get_practitioner(session, practitioner_id)])[0]
 
 
@@ -152,20 +153,20 @@ def create_patient(body: PatientCreate, session: SessionDep, actor: CurrentActor
 
 
 @router.get("/patients/{patient_id}", response_model=PatientRead, summary="患者档案")
-def patient(patient_id: int, session: SessionDep, actor: CurrentActor) -> PatientRead:
+def patient(patient_id: IdPath, session: SessionDep, actor: CurrentActor) -> PatientRead:
     """Read a patient's record; every read is access-audited."""
     return service.patient_read(service.get_patient(session, actor, patient_id))
 
 
 @router.patch("/patients/{patient_id}", response_model=PatientRead, summary="修改患者档案")
 def update_patient(
-    patient_id: int, body: PatientUpdate, session: SessionDep, actor: CurrentActor
+    patient_id: IdPath, body: PatientUpdate, session: SessionDep, actor: CurrentActor
 ) -> PatientRead:
     return service.patient_read(service.update_patient(session, actor, patient_id, body))
 
 
 @router.get("/patients/{patient_id}/relations", response_model=list[RelationRead], summary="家庭关系")
-def relations(patient_id: int, session: SessionDep, actor: CurrentActor) -> list[RelationRead]:
+def relations(patient_id: IdPath, session: SessionDep, actor: CurrentActor) -> list[RelationRead]:
     return service.list_relations(session, actor, patient_id)
 
 
@@ -173,28 +174,28 @@ def relations(patient_id: int, session: SessionDep, actor: CurrentActor) -> list
     "/patients/{patient_id}/relations", response_model=RelationRead, status_code=201, summary="登记家庭关系"
 )
 def add_relation(
-    patient_id: int, body: RelationCreate, session: SessionDep, actor: CurrentActor
+    patient_id: IdPath, body: RelationCreate, session: SessionDep, actor: CurrentActor
 ) -> RelationRead:
     relation = service.add_relation(session, actor, patient_id, body)
     return next(r for r in service.relation_reads(session, patient_id) if r.id == relation.id)
 
 
 @router.post("/relations/{relation_id}/confirm", summary="亲属确认家庭关系")
-def confirm_relation(relation_id: int, session: SessionDep, actor: CurrentActor) -> dict[str, object]:
+def confirm_relation(relation_id: IdPath, session: SessionDep, actor: CurrentActor) -> dict[str, object]:
     relation = service.confirm_relation(session, actor, relation_id)
     return {"id": relation.id, "relative_confirmed": relation.relative_confirmed}
 
 
 @router.post("/relations/{relation_id}/verify", summary="核验家庭关系")
 def verify_relation(
-    relation_id: int, session: SessionDep, actor: CurrentActor, approve: bool = True
+    relation_id: IdPath, session: SessionDep, actor: CurrentActor, approve: bool = True
 ) -> dict[str, object]:
     relation = service.verify_relation(session, actor, relation_id, approve=approve)
     return {"id": relation.id, "verification_state": relation.verification_state}
 
 
 @router.get("/patients/{patient_id}/consents", response_model=list[ConsentRead], summary="授权列表")
-def consents(patient_id: int, session: SessionDep, actor: CurrentActor) -> list[ConsentRead]:
+def consents(patient_id: IdPath, session: SessionDep, actor: CurrentActor) -> list[ConsentRead]:
     return [ConsentRead.model_validate(c) for c in service.list_consents(session, actor, patient_id)]
 
 
@@ -204,7 +205,7 @@ def grant_consent(body: ConsentCreate, session: SessionDep, actor: CurrentActor)
 
 
 @router.post("/consents/{consent_id}/revoke", response_model=ConsentRead, summary="撤销授权")
-def revoke_consent(consent_id: int, session: SessionDep, actor: CurrentActor) -> ConsentRead:
+def revoke_consent(consent_id: IdPath, session: SessionDep, actor: CurrentActor) -> ConsentRead:
     return ConsentRead.model_validate(service.revoke_consent(session, actor, consent_id))
 
 
@@ -245,7 +246,7 @@ def fhir_patient_search(
 
 
 @fhir_router.get("/Organization/{institution_id}", summary="FHIR Organization read")
-def fhir_organization(institution_id: int, session: SessionDep, _actor: Reader) -> JSONResponse:
+def fhir_organization(institution_id: IdPath, session: SessionDep, _actor: Reader) -> JSONResponse:
     try:
         inst = service.get_institution(session, institution_id)
     except YilianError as exc:
@@ -254,7 +255,7 @@ def fhir_organization(institution_id: int, session: SessionDep, _actor: Reader) 
 
 
 @fhir_router.get("/Practitioner/{practitioner_id}", summary="FHIR Practitioner read")
-def fhir_practitioner(practitioner_id: int, session: SessionDep, _actor: Reader) -> JSONResponse:
+def fhir_practitioner(practitioner_id: IdPath, session: SessionDep, _actor: Reader) -> JSONResponse:
     try:
         p = service.get_practitioner(session, practitioner_id)
     except YilianError as exc:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from pypinyin import Style, lazy_pinyin
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
@@ -304,48 +303,6 @@ def normalize_name(raw: str) -> str:
     if not _NAME.match(name):
         raise InvalidName("姓名应为 2–30 个汉字或字母，少数民族姓名可含间隔号“·”")
     return name
-
-
-# Surnames whose reading differs from the character's common reading.
-_SURNAME_READINGS = {
-    "曾": "zeng",
-    "单": "shan",
-    "仇": "qiu",
-    "解": "xie",
-    "查": "zha",
-    "区": "ou",
-    "朴": "piao",
-    "盖": "ge",
-    "乐": "yue",
-    "尉": "yu",
-    "缪": "miao",
-    "覃": "qin",
-    "翟": "zhai",
-    "召": "shao",
-    "种": "chong",
-    "秘": "bi",
-    "繁": "po",
-    "员": "yun",
-    "华": "hua",
-    "任": "ren",
-    "沈": "shen",
-}
-
-
-def _keep_lower(text: str) -> list[str]:
-    return [c.lower() for c in text]
-
-
-def name_pinyin(name: str) -> tuple[str, str]:
-    """Return (full pinyin, initials) of a name in lower case, reading the surname as a surname."""
-    chars = [c for c in name if c not in " ·"]
-    if not chars:
-        return "", ""
-    syllables = lazy_pinyin(chars, style=Style.NORMAL, errors=_keep_lower)  # type: ignore[arg-type]
-    if chars[0] in _SURNAME_READINGS:
-        syllables[0] = _SURNAME_READINGS[chars[0]]
-    syllables = [s.lower() for s in syllables if s]
-    return "".join(syllables), "".join(s[0] for s in syllables)
 
 
 def check_region_code(code: str) -> str:

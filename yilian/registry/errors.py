@@ -65,6 +65,11 @@ class InstitutionNotFound(NotFound):
     title = "机构不存在"
 
 
+class AllianceNotFound(NotFound):
+    code = "alliance_not_found"
+    title = "医联体不存在"
+
+
 class PractitionerNotFound(NotFound):
     code = "practitioner_not_found"
     title = "医务人员不存在"

@@ -18,8 +18,8 @@ from yilian.kit.errors import YilianError
 from yilian.registry import service
 from yilian.registry.domain import ConsentScope, InsuranceScheme, RelationType, Sex, Title
 from yilian.registry.schemas import ConsentCreate, PatientCreate, RelationCreate, RelationRead
-from yilian.web import nav
-from yilian.web.shell import allowed, frame, guard, show_error
+from yilian.web import nav, shell
+from yilian.web.shell import allowed, cards_on_phone, frame, guard, show_error
 
 nav.register(
     nav.NavItem(
@@ -57,6 +57,11 @@ nav.register(
 )
 
 PAGE_SIZE = 20
+
+
+shell.provide_institution_names(
+    lambda session: {i.id: i.name for i in service.list_institutions(session, limit=1000)[0]}
+)
 
 
 @ui.page("/me")
@@ -104,7 +109,7 @@ def patients_page(request: Request, q: str = "") -> RedirectResponse | None:
     with frame(actor, "患者检索"):
         with ui.row().classes("items-center gap-2 w-full"):
             box = (
-                ui.input("姓名 / 拼音首字母 / 身份证号 / 手机号", value=q)
+                ui.input("姓名 / 拼音首字母 / 身份证号（或前几位）/ 手机号", value=q)
                 .props('outlined dense clearable data-testid="patient-query"')
                 .classes("w-96")
             )
@@ -117,7 +122,8 @@ def patients_page(request: Request, q: str = "") -> RedirectResponse | None:
             .classes("w-full")
             .props('dense flat bordered data-testid="patient-table"')
         )
-        table.on("rowClick", lambda e: ui.navigate.to(f"/patients/{e.args[1]['id']}"))
+        if actor.has(Permission.PATIENT_READ):  # finding a patient is not opening the record
+            table.on("rowClick", lambda e: ui.navigate.to(f"/patients/{e.args[1]['id']}"))
         with ui.row().classes("items-center gap-2"):
             prev_btn = ui.button("上一页", on_click=lambda: load(max(0, state["offset"] - PAGE_SIZE))).props(
                 "flat"
@@ -188,7 +194,9 @@ def patients_page(request: Request, q: str = "") -> RedirectResponse | None:
             table.rows = [service.patient_summary(p).model_dump(mode="json") for p in rows]
         state["offset"] = offset
         info.set_text(
-            f"共 {total} 位患者" + (f"，第 {offset + 1}–{min(offset + PAGE_SIZE, total)} 位" if total else "")
+            f"共 {total} 位患者，第 {offset + 1}–{min(offset + PAGE_SIZE, total)} 位"
+            if total
+            else "未找到患者"
         )
         prev_btn.set_enabled(offset > 0)
         next_btn.set_enabled(offset + PAGE_SIZE < total)
@@ -269,24 +277,31 @@ def patient_page(request: Request, patient_id: int) -> RedirectResponse | None:
         with ui.card().classes("w-full"):
             ui.label("家庭关系").classes("text-subtitle1 text-primary")
             if relations:
-                ui.table(
-                    columns=[
-                        {"name": "relative_name", "label": "亲属", "field": "relative_name", "align": "left"},
-                        {
-                            "name": "relation_label",
-                            "label": "关系",
-                            "field": "relation_label",
-                            "align": "left",
-                        },
-                        {
-                            "name": "verification_label",
-                            "label": "核验",
-                            "field": "verification_label",
-                            "align": "left",
-                        },
-                    ],
-                    rows=[r.model_dump(mode="json") for r in relations],
-                    row_key="id",
+                cards_on_phone(
+                    ui.table(
+                        columns=[
+                            {
+                                "name": "relative_name",
+                                "label": "亲属",
+                                "field": "relative_name",
+                                "align": "left",
+                            },
+                            {
+                                "name": "relation_label",
+                                "label": "关系",
+                                "field": "relation_label",
+                                "align": "left",
+                            },
+                            {
+                                "name": "verification_label",
+                                "label": "核验",
+                                "field": "verification_label",
+                                "align": "left",
+                            },
+                        ],
+                        rows=[r.model_dump(mode="json") for r in relations],
+                        row_key="id",
+                    )
                 ).props("dense flat").classes("w-full")
             else:
                 ui.label("暂无登记的家庭关系").classes("text-grey-7")
@@ -299,31 +314,40 @@ def patient_page(request: Request, patient_id: int) -> RedirectResponse | None:
             if consent_rows:
                 for row in consent_rows:
                     row["scope"] = ConsentScope(str(row["scope"])).label
-                ui.table(
-                    columns=[
-                        {"name": "scope", "label": "授权事项", "field": "scope", "align": "left"},
-                        {"name": "direction", "label": "方向", "field": "direction", "align": "left"},
-                        {"name": "other", "label": "对方", "field": "other", "align": "left"},
-                        {"name": "expires_at", "label": "有效期至", "field": "expires_at", "align": "left"},
-                        {"name": "state", "label": "状态", "field": "state", "align": "left"},
-                    ],
-                    rows=consent_rows,
-                    row_key="id",
+                cards_on_phone(
+                    ui.table(
+                        columns=[
+                            {"name": "scope", "label": "授权事项", "field": "scope", "align": "left"},
+                            {"name": "direction", "label": "方向", "field": "direction", "align": "left"},
+                            {"name": "other", "label": "对方", "field": "other", "align": "left"},
+                            {
+                                "name": "expires_at",
+                                "label": "有效期至",
+                                "field": "expires_at",
+                                "align": "left",
+                            },
+                            {"name": "state", "label": "状态", "field": "state", "align": "left"},
+                        ],
+                        rows=consent_rows,
+                        row_key="id",
+                    )
                 ).props("dense flat").classes("w-full")
             else:
                 ui.label("暂无授权").classes("text-grey-7")
         if audit_rows:
             with ui.card().classes("w-full"):
                 ui.label("最近访问记录").classes("text-subtitle1 text-primary")
-                ui.table(
-                    columns=[
-                        {"name": "at", "label": "时间", "field": "at", "align": "left"},
-                        {"name": "username", "label": "用户", "field": "username", "align": "left"},
-                        {"name": "action", "label": "操作", "field": "action_label", "align": "left"},
-                        {"name": "reason", "label": "事由", "field": "reason", "align": "left"},
-                    ],
-                    rows=audit_rows,
-                    row_key="id",
+                cards_on_phone(
+                    ui.table(
+                        columns=[
+                            {"name": "at", "label": "时间", "field": "at", "align": "left"},
+                            {"name": "username", "label": "用户", "field": "username", "align": "left"},
+                            {"name": "action", "label": "操作", "field": "action_label", "align": "left"},
+                            {"name": "reason", "label": "事由", "field": "reason", "align": "left"},
+                        ],
+                        rows=audit_rows,
+                        row_key="id",
+                    )
                 ).props("dense flat").classes("w-full")
     return None
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Select, String, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from yilian.kit.db import paginate
@@ -255,3 +255,26 @@ def patient_names(session: Session, patient_ids: Sequence[int]) -> dict[int, str
         return {}
     rows = session.execute(select(Patient.id, Patient.name).where(Patient.id.in_(patient_ids)))
     return {int(r[0]): str(r[1]) for r in rows}
+
+
+def patient_sexes(session: Session, patient_ids: Sequence[int]) -> dict[int, str]:
+    if not patient_ids:
+        return {}
+    rows = session.execute(select(Patient.id, Patient.sex).where(Patient.id.in_(patient_ids)))
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+def patients_by_id_numbers(session: Session, id_numbers: Sequence[str]) -> dict[str, Patient]:
+    if not id_numbers:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":  # one array parameter: a short, cached statement
+        where = Patient.id_number == func.any(bindparam(None, list(id_numbers), type_=ARRAY(String)))
+    else:
+        where = Patient.id_number.in_(id_numbers)
+    return {p.id_number: p for p in session.scalars(select(Patient).where(where))}
+
+
+def institutions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Institution]:
+    if not ids:
+        return {}
+    return {i.id: i for i in session.scalars(select(Institution).where(Institution.id.in_(ids)))}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from yilian.kit.bounds import MAX_INT, Id
 from yilian.registry.domain import (
     ConsentScope,
     Grade,
@@ -34,8 +35,8 @@ class InstitutionCreate(BaseModel):
     category: InstitutionCategory
     level: int = Field(ge=0, le=3)
     grade: Grade = Grade.UNRATED
-    alliance_id: int | None = None
-    parent_id: int | None = None
+    alliance_id: Id | None = None
+    parent_id: Id | None = None
     region_code: str = Field(min_length=6, max_length=6)
     address: str = Field(default="", max_length=200)
     phone: str = Field(default="", max_length=32)
@@ -46,10 +47,18 @@ class InstitutionUpdate(BaseModel):
     short_name: str | None = Field(default=None, max_length=40)
     level: int | None = Field(default=None, ge=0, le=3)
     grade: Grade | None = None
-    alliance_id: int | None = None
+    alliance_id: Id | None = None
     address: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=32)
     is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_null_but_alliance(self) -> InstitutionUpdate:
+        """Leaving a field out keeps it; ``null`` is only for leaving the alliance (alliance_id)."""
+        nulls = sorted(k for k in self.model_fields_set if k != "alliance_id" and getattr(self, k) is None)
+        if nulls:
+            raise ValueError(f"不能为空: {', '.join(nulls)}")
+        return self
 
 
 class InstitutionRead(BaseModel):
@@ -64,8 +73,8 @@ class InstitutionRead(BaseModel):
     level: int
     grade: str
     rank_label: str
-    alliance_id: int | None
-    parent_id: int | None
+    alliance_id: Id | None
+    parent_id: Id | None
     region_code: str
     address: str
     phone: str
@@ -76,22 +85,22 @@ class CampusRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    institution_id: int
+    institution_id: Id
     code: str
     name: str
     address: str
 
 
 class CampusCreate(BaseModel):
-    institution_id: int
+    institution_id: Id
     code: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=2, max_length=100)
     address: str = Field(default="", max_length=200)
 
 
 class DepartmentCreate(BaseModel):
-    institution_id: int
-    campus_id: int | None = None
+    institution_id: Id
+    campus_id: Id | None = None
     code: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=2, max_length=60)
     specialty: str = Field(default="", max_length=60)
@@ -103,8 +112,8 @@ class DepartmentRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    institution_id: int
-    campus_id: int | None
+    institution_id: Id
+    campus_id: Id | None
     code: str
     name: str
     specialty: str
@@ -114,12 +123,12 @@ class DepartmentRead(BaseModel):
 
 
 class PractitionerCreate(BaseModel):
-    institution_id: int
+    institution_id: Id
     code: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=2, max_length=40)
     sex: Sex
     title: Title
-    department_ids: list[int] = Field(min_length=1)
+    department_ids: list[Id] = Field(min_length=1)
     license_no: str = Field(default="", max_length=32)
     specialty: str = Field(default="", max_length=100)
     phone: str = Field(default="", max_length=16)
@@ -127,7 +136,7 @@ class PractitionerCreate(BaseModel):
 
 class PractitionerRead(BaseModel):
     id: int
-    institution_id: int
+    institution_id: Id
     code: str
     name: str
     sex: Sex
@@ -135,8 +144,8 @@ class PractitionerRead(BaseModel):
     license_no: str
     specialty: str
     phone_masked: str
-    department_ids: list[int]
-    primary_department_id: int | None
+    department_ids: list[Id]
+    primary_department_id: Id | None
     is_active: bool
 
 
@@ -149,7 +158,7 @@ class PatientCreate(BaseModel):
     insurance_scheme: InsuranceScheme = InsuranceScheme.SELF_PAY
     insured_region: str = Field(default="", max_length=6, description="参保地行政区划代码")
     insurance_number: str = Field(default="", max_length=32)
-    home_institution_id: int | None = Field(default=None, description="建档机构；留空为当前用户所在机构")
+    home_institution_id: Id | None = Field(default=None, description="建档机构；留空为当前用户所在机构")
     address: str = Field(default="", max_length=200)
     real_name_verified: bool = False
 
@@ -162,7 +171,9 @@ class PatientUpdate(BaseModel):
     insurance_number: str | None = Field(default=None, max_length=32)
     address: str | None = Field(default=None, max_length=200)
     real_name_verified: bool | None = None
-    version: int | None = Field(default=None, description="乐观锁版本号；填写后若记录已被他人修改则拒绝")
+    version: int | None = Field(
+        default=None, ge=0, le=MAX_INT, description="乐观锁版本号；填写后若记录已被他人修改则拒绝"
+    )
 
 
 class PatientSummary(BaseModel):
@@ -179,7 +190,7 @@ class PatientSummary(BaseModel):
     phone_masked: str
     insurance_scheme: InsuranceScheme
     insurance_label: str
-    home_institution_id: int | None
+    home_institution_id: Id | None
 
 
 class PatientRead(PatientSummary):
@@ -197,15 +208,15 @@ class PatientRead(PatientSummary):
 
 
 class RelationCreate(BaseModel):
-    relative_id: int | None = Field(default=None, description="亲属的患者 ID")
+    relative_id: Id | None = Field(default=None, description="亲属的患者 ID")
     relative_id_number: str | None = Field(default=None, description="或亲属的身份证号码")
     relation_type: RelationType = Field(description="亲属是本人的什么人")
 
 
 class RelationRead(BaseModel):
     id: int
-    patient_id: int
-    relative_id: int
+    patient_id: Id
+    relative_id: Id
     relative_name: str
     relation_type: RelationType
     relation_label: str
@@ -217,8 +228,8 @@ class RelationRead(BaseModel):
 
 
 class ConsentCreate(BaseModel):
-    relation_id: int
-    grantor_id: int = Field(description="授权人（关系中的一方）")
+    relation_id: Id
+    grantor_id: Id = Field(description="授权人（关系中的一方）")
     scope: ConsentScope
     expires_at: datetime | None = None
     note: str = Field(default="", max_length=200)
@@ -228,9 +239,9 @@ class ConsentRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    relation_id: int
-    grantor_id: int
-    grantee_id: int
+    relation_id: Id
+    grantor_id: Id
+    grantee_id: Id
     scope: ConsentScope
     granted_at: datetime
     expires_at: datetime | None

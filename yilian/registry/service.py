@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from yilian.kit import events
 from yilian.kit.audit import record_access
-from yilian.kit.auth.domain import Actor, Permission, Role
+from yilian.kit.auth.domain import Actor, Permission, Role, require_permission
 from yilian.kit.clock import age_on, business_date, utcnow
-from yilian.kit.errors import Conflict, Forbidden, InvalidInput
+from yilian.kit.errors import Conflict, Forbidden, InvalidInput, found
 from yilian.kit.masking import mask_id_number, mask_phone
+from yilian.kit.pinyin import name_pinyin
 from yilian.registry import repository as repo
 from yilian.registry.domain import (
     ConsentScope,
@@ -31,13 +32,13 @@ from yilian.registry.domain import (
     check_level,
     check_region_code,
     check_relation,
-    name_pinyin,
     normalize_mobile,
     normalize_name,
     parse_id_number,
     rank_label,
 )
 from yilian.registry.errors import (
+    AllianceNotFound,
     DuplicateCode,
     DuplicatePatient,
     DuplicateRelation,
@@ -84,11 +85,6 @@ from yilian.registry.schemas import (
 RECORD_SCOPES = (ConsentScope.VIEW_RECORD.value, ConsentScope.COMPANION.value)
 
 
-def _require(actor: Actor, permission: Permission) -> None:
-    if not actor.has(permission):
-        raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限: {permission.value}")
-
-
 # ---------------------------------------------------------------- institutions
 
 
@@ -125,11 +121,15 @@ def create_alliance(session: Session, *, code: str, name: str, region_code: str)
     return alliance
 
 
+def _check_alliance(session: Session, alliance_id: int | None) -> None:
+    if alliance_id is not None and alliance_id not in {a.id for a in repo.list_alliances(session)}:
+        raise AllianceNotFound(f"医联体不存在: {alliance_id}")
+
+
 def get_institution(session: Session, institution_id: int) -> Institution:
-    inst = repo.get_institution(session, institution_id)
-    if inst is None:
-        raise InstitutionNotFound(f"机构不存在: {institution_id}")
-    return inst
+    return found(
+        repo.get_institution(session, institution_id), InstitutionNotFound(f"机构不存在: {institution_id}")
+    )
 
 
 def list_institutions(session: Session, **filters: Any) -> tuple[list[Institution], int]:
@@ -138,13 +138,16 @@ def list_institutions(session: Session, **filters: Any) -> tuple[list[Institutio
 
 def create_institution(session: Session, actor: Actor, data: InstitutionCreate) -> Institution:
     """Register an institution after checking its code, level and region."""
-    _require(actor, Permission.REGISTRY_MANAGE)
+    require_permission(actor, Permission.REGISTRY_MANAGE)
     try:
         check_level(data.level, data.grade, data.category)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
     if repo.institution_by_code(session, data.code) is not None:
         raise DuplicateCode(f"机构编码已存在: {data.code}")
+    _check_alliance(session, data.alliance_id)
+    if data.parent_id is not None:
+        get_institution(session, data.parent_id)
     inst = Institution(
         **data.model_dump(exclude={"category", "grade", "region_code", "short_name"}),
         category=data.category.value,
@@ -164,9 +167,10 @@ def update_institution(
     session: Session, actor: Actor, institution_id: int, data: InstitutionUpdate
 ) -> Institution:
     """Change an institution's name, rank, alliance or contact data."""
-    _require(actor, Permission.REGISTRY_MANAGE)
+    require_permission(actor, Permission.REGISTRY_MANAGE)
     inst = get_institution(session, institution_id)
     changes = data.model_dump(exclude_unset=True)
+    _check_alliance(session, changes.get("alliance_id"))
     level = changes.get("level", inst.level)
     grade = changes.get("grade", inst.grade)
     try:
@@ -184,7 +188,7 @@ def campuses_of(session: Session, institution_id: int) -> Sequence[Campus]:
 
 
 def create_campus(session: Session, actor: Actor, data: CampusCreate) -> Campus:
-    _require(actor, Permission.REGISTRY_MANAGE)
+    require_permission(actor, Permission.REGISTRY_MANAGE)
     get_institution(session, data.institution_id)
     if repo.campus_by_code(session, data.institution_id, data.code) is not None:
         raise DuplicateCode(f"院区编码已存在: {data.code}")
@@ -199,14 +203,13 @@ def list_departments(session: Session, **filters: Any) -> tuple[list[Department]
 
 
 def get_department(session: Session, department_id: int) -> Department:
-    dept = repo.get_department(session, department_id)
-    if dept is None:
-        raise UnknownDepartment(f"科室不存在: {department_id}")
-    return dept
+    return found(
+        repo.get_department(session, department_id), UnknownDepartment(f"科室不存在: {department_id}")
+    )
 
 
 def create_department(session: Session, actor: Actor, data: DepartmentCreate) -> Department:
-    _require(actor, Permission.REGISTRY_MANAGE)
+    require_permission(actor, Permission.REGISTRY_MANAGE)
     if repo.get_institution(session, data.institution_id) is None:
         raise UnknownInstitution(f"机构不存在: {data.institution_id}")
     if data.campus_id is not None:
@@ -255,15 +258,15 @@ def list_practitioners(session: Session, **filters: Any) -> tuple[list[Practitio
 
 
 def get_practitioner(session: Session, practitioner_id: int) -> Practitioner:
-    p = repo.get_practitioner(session, practitioner_id)
-    if p is None:
-        raise PractitionerNotFound(f"医务人员不存在: {practitioner_id}")
-    return p
+    return found(
+        repo.get_practitioner(session, practitioner_id),
+        PractitionerNotFound(f"医务人员不存在: {practitioner_id}"),
+    )
 
 
 def create_practitioner(session: Session, actor: Actor, data: PractitionerCreate) -> Practitioner:
     """Register a practitioner in one or more departments of one institution (the first is primary)."""
-    _require(actor, Permission.REGISTRY_MANAGE)
+    require_permission(actor, Permission.REGISTRY_MANAGE)
     if repo.get_institution(session, data.institution_id) is None:
         raise UnknownInstitution(f"机构不存在: {data.institution_id}")
     for dept_id in data.department_ids:
@@ -357,7 +360,9 @@ def can_read_patient(session: Session, actor: Actor, patient: Patient) -> bool:
 
 
 def _scope_clause(actor: Actor) -> ColumnElement[bool]:
-    if not actor.has(Permission.PATIENT_READ):
+    """Patients the actor may find: those they may read, or (search only, masked) those in their
+    institution's scope."""
+    if not (actor.has(Permission.PATIENT_READ) or actor.has(Permission.PATIENT_SEARCH)):
         return false()
     if actor.role is Role.PATIENT:
         return Patient.id == (actor.patient_id or -1)
@@ -382,6 +387,11 @@ def _query_clause(q: str) -> tuple[ColumnElement[bool] | None, str]:
         return Patient.phone == compact, f"手机号 {mask_phone(compact)}"
     if re.fullmatch(r"YL\d+", compact, re.IGNORECASE):
         return Patient.mpi_id == compact.upper(), f"主索引号 {compact.upper()}"
+    if re.fullmatch(r"\d{6,17}[Xx]?", compact):  # the first digits of an ID number (region, birth date …)
+        prefix = compact.upper()
+        return Patient.id_number.startswith(
+            prefix, autoescape=True
+        ), f"身份证号前缀 {prefix[:6]}…（{len(prefix)} 位）"
     if re.fullmatch(r"[A-Za-z]+", compact):
         letters = compact.lower()
         return or_(Patient.name_initials.startswith(letters), Patient.name_pinyin.startswith(letters)), (
@@ -395,7 +405,7 @@ def search_patients(
 ) -> tuple[list[Patient], int]:
     """Search patients the actor may see by name characters, pinyin initials, ID number, phone or MPI
     number; the search itself is access-audited."""
-    _require(actor, Permission.PATIENT_SEARCH)
+    require_permission(actor, Permission.PATIENT_SEARCH)
     clause, logged = _query_clause(q)
     where = [_scope_clause(actor)]
     if clause is not None:
@@ -409,9 +419,9 @@ def search_patients(
 
 def get_patient(session: Session, actor: Actor, patient_id: int, *, reason: str = "查看档案") -> Patient:
     """Return a patient the actor may read and write the access-audit row."""
-    patient = repo.get_patient(session, patient_id)
-    if patient is None:
-        raise PatientNotFound(f"患者不存在: {patient_id}")
+    # least privilege: finding a patient is not reading the record
+    require_permission(actor, Permission.PATIENT_READ)
+    patient = found(repo.get_patient(session, patient_id), PatientNotFound(f"患者不存在: {patient_id}"))
     if not can_read_patient(session, actor, patient):
         raise PatientOutOfScope("该患者不在您的机构范围内，且无授权")
     record_access(
@@ -433,10 +443,7 @@ def my_patients(session: Session, actor: Actor) -> list[Patient]:
 
 def patient_by_mpi(session: Session, mpi_id: str) -> Patient:
     """Return a patient by master-index number, without an access check (callers check)."""
-    patient = repo.patient_by_mpi(session, mpi_id)
-    if patient is None:
-        raise PatientNotFound(f"患者不存在: {mpi_id}")
-    return patient
+    return found(repo.patient_by_mpi(session, mpi_id), PatientNotFound(f"患者不存在: {mpi_id}"))
 
 
 def patient_by_id_number(session: Session, id_number: str) -> Patient | None:
@@ -452,10 +459,7 @@ def institution_by_code(session: Session, code: str) -> Institution | None:
 
 def find_patient(session: Session, patient_id: int) -> Patient:
     """Return a patient without an access check, for other areas' services that check access themselves."""
-    patient = repo.get_patient(session, patient_id)
-    if patient is None:
-        raise PatientNotFound(f"患者不存在: {patient_id}")
-    return patient
+    return found(repo.get_patient(session, patient_id), PatientNotFound(f"患者不存在: {patient_id}"))
 
 
 def patient_names(session: Session, patient_ids: Sequence[int]) -> dict[int, str]:
@@ -463,9 +467,14 @@ def patient_names(session: Session, patient_ids: Sequence[int]) -> dict[int, str
     return repo.patient_names(session, sorted(set(patient_ids)))
 
 
+def patient_sexes(session: Session, patient_ids: Sequence[int]) -> dict[int, str]:
+    """Sex (M / F) of patients by id, for other areas' bulk services that check access themselves."""
+    return repo.patient_sexes(session, sorted(set(patient_ids)))
+
+
 def create_patient(session: Session, actor: Actor, data: PatientCreate) -> Patient:
     """Create a patient in the master index: one person, one record (duplicate ID numbers refused)."""
-    _require(actor, Permission.PATIENT_CREATE)
+    require_permission(actor, Permission.PATIENT_CREATE)
     today = business_date()
     resident = parse_id_number(data.id_number, today=today)
     check_id_against(resident, birth_date=data.birth_date, sex=data.sex)
@@ -526,7 +535,7 @@ def create_patient(session: Session, actor: Actor, data: PatientCreate) -> Patie
 
 def update_patient(session: Session, actor: Actor, patient_id: int, data: PatientUpdate) -> Patient:
     """Change a patient's contact and insurance data; the ID number and birth data never change here."""
-    _require(actor, Permission.PATIENT_UPDATE)
+    require_permission(actor, Permission.PATIENT_UPDATE)
     patient = get_patient(session, actor, patient_id, reason="修改档案")
     if data.version is not None and data.version != patient.version:
         raise Conflict("该档案已被他人修改，请刷新后重试", current_version=patient.version)
@@ -611,15 +620,18 @@ def list_relations(session: Session, actor: Actor, patient_id: int) -> list[Rela
     return relation_reads(session, patient_id)
 
 
-def _may_manage_family(actor: Actor, patient_id: int) -> None:
-    _require(actor, Permission.FAMILY_MANAGE)
-    if actor.role is Role.PATIENT and actor.patient_id != patient_id:
-        raise Forbidden("只能管理本人的家庭关系与授权")
+def _may_manage_family(session: Session, actor: Actor, patient_id: int) -> None:
+    require_permission(actor, Permission.FAMILY_MANAGE)
+    if actor.role is Role.PATIENT:
+        if actor.patient_id != patient_id:
+            raise Forbidden("只能管理本人的家庭关系与授权")
+    else:  # staff: a patient in their scope
+        get_patient(session, actor, patient_id, reason="管理家庭关系与授权")
 
 
 def add_relation(session: Session, actor: Actor, patient_id: int, data: RelationCreate) -> FamilyRelation:
     """Declare that a relative (in the patient index) is the patient's spouse, parent, child, etc."""
-    _may_manage_family(actor, patient_id)
+    _may_manage_family(session, actor, patient_id)
     patient = find_patient(session, patient_id)
     if data.relative_id is not None:
         relative = repo.get_patient(session, data.relative_id)
@@ -660,18 +672,18 @@ def add_relation(session: Session, actor: Actor, patient_id: int, data: Relation
 
 
 def get_relation(session: Session, relation_id: int) -> FamilyRelation:
-    relation = repo.get_relation(session, relation_id)
-    if relation is None:
-        raise InvalidRelation(f"家庭关系不存在: {relation_id}")
-    return relation
+    return found(repo.get_relation(session, relation_id), InvalidRelation(f"家庭关系不存在: {relation_id}"))
 
 
 def confirm_relation(session: Session, actor: Actor, relation_id: int) -> FamilyRelation:
     """The relative confirms the relation (required for a spouse before it can be verified)."""
     relation = get_relation(session, relation_id)
-    if actor.role in (Role.PATIENT, Role.FAMILY) and actor.patient_id != relation.relative_id:
-        raise Forbidden("只有被登记的亲属本人可以确认")
-    _require(actor, Permission.PATIENT_READ)
+    if actor.role in (Role.PATIENT, Role.FAMILY):
+        if actor.patient_id != relation.relative_id:
+            raise Forbidden("只有被登记的亲属本人可以确认")
+    else:  # the desk records the relative's confirmation at the counter
+        require_permission(actor, Permission.PATIENT_UPDATE)
+        get_patient(session, actor, relation.relative_id, reason="确认家庭关系")
     relation.relative_confirmed = True
     session.flush()
     return relation
@@ -681,8 +693,9 @@ def verify_relation(
     session: Session, actor: Actor, relation_id: int, *, approve: bool = True
 ) -> FamilyRelation:
     """A registrar checks the documents (户口簿 / 结婚证) and verifies or rejects the relation."""
-    _require(actor, Permission.PATIENT_UPDATE)
+    require_permission(actor, Permission.PATIENT_UPDATE)
     relation = get_relation(session, relation_id)
+    get_patient(session, actor, relation.patient_id, reason="核验家庭关系")  # in the registrar's scope
     if approve and relation.relation_type == RelationType.SPOUSE.value and not relation.relative_confirmed:
         raise InvalidRelation("配偶关系须经配偶本人确认后才能核验")
     relation.verification_state = (
@@ -706,7 +719,7 @@ def grant_consent(session: Session, actor: Actor, data: ConsentCreate) -> Consen
     relation = get_relation(session, data.relation_id)
     if data.grantor_id not in (relation.patient_id, relation.relative_id):
         raise InvalidConsent("授权人必须是该家庭关系中的一方")
-    _may_manage_family(actor, data.grantor_id)
+    _may_manage_family(session, actor, data.grantor_id)
     if relation.verification_state != VerificationState.VERIFIED.value:
         raise InvalidConsent("家庭关系尚未核验，不能授权")
     grantee = relation.relative_id if data.grantor_id == relation.patient_id else relation.patient_id
@@ -744,10 +757,8 @@ def grant_consent(session: Session, actor: Actor, data: ConsentCreate) -> Consen
 
 def revoke_consent(session: Session, actor: Actor, consent_id: int) -> Consent:
     """Revoke a consent; it stops counting at once."""
-    consent = repo.get_consent(session, consent_id)
-    if consent is None:
-        raise InvalidConsent(f"授权不存在: {consent_id}")
-    _may_manage_family(actor, consent.grantor_id)
+    consent = found(repo.get_consent(session, consent_id), InvalidConsent(f"授权不存在: {consent_id}"))
+    _may_manage_family(session, actor, consent.grantor_id)
     if consent.revoked_at is None:
         consent.revoked_at = utcnow()
         session.flush()
@@ -775,3 +786,15 @@ def active_consent(
     return repo.live_consent(
         session, grantor_id=grantor_id, grantee_id=grantee_id, scopes=[scope.value], at=at or utcnow()
     )
+
+
+def patients_by_id_numbers(session: Session, id_numbers: Sequence[str]) -> dict[str, Patient]:
+    """Return the master-index patients with these resident ID numbers (one query; no access check: for
+    interfaces that match a batch of incoming messages)."""
+    wanted = sorted({(n or "").strip().upper() for n in id_numbers if n})
+    return repo.patients_by_id_numbers(session, wanted)
+
+
+def institutions_by_ids(session: Session, institution_ids: Sequence[int]) -> dict[int, Institution]:
+    """Return the institutions with these ids in one query (missing ids are absent)."""
+    return repo.institutions_by_ids(session, sorted(set(institution_ids)))

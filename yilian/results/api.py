@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
@@ -10,8 +9,10 @@ from fastapi.responses import JSONResponse
 
 from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
 from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.bounds import IdPath, OptionalDayQuery, OptionalIdQuery
 from yilian.kit.errors import YilianError
 from yilian.kit.paging import Page, PagingDep
+from yilian.kit.textfile import decode_text
 from yilian.registry import service as registry
 from yilian.results import fhir, imaging, service
 from yilian.results.domain import ItemKind, NonRecognitionReason
@@ -30,6 +31,7 @@ from yilian.results.schemas import (
     ItemUpdate,
     QaUpdate,
     ResultRead,
+    RevisionRead,
 )
 
 router = APIRouter(prefix="/api/v1/results", tags=["检查检验结果互认"], route_class=TransactionalRoute)
@@ -59,13 +61,15 @@ def reasons(_actor: CurrentActor) -> list[dict[str, str]]:
 
 
 @router.get("/code-maps", response_model=list[CodeMapRead], summary="本地代码对照")
-def code_maps(session: SessionDep, _actor: Qualifier, institution_id: int | None = None) -> list[CodeMapRead]:
+def code_maps(
+    session: SessionDep, _actor: Qualifier, institution_id: OptionalIdQuery = None
+) -> list[CodeMapRead]:
     return [CodeMapRead.model_validate(m) for m in service.list_code_maps(session, institution_id)]
 
 
 @router.post("/code-maps/import", response_model=ImportRead, summary="导入本地代码对照（CSV）")
 async def import_code_maps(session: SessionDep, actor: Qualifier, file: UploadFile = File(...)) -> ImportRead:
-    text = (await file.read()).decode("utf-8-sig", errors="replace")
+    text = decode_text(await file.read())
     report = service.import_code_maps(session, actor, text)
     return ImportRead(rows=report.rows, created=report.created, updated=report.updated)
 
@@ -76,13 +80,15 @@ def qualifications(session: SessionDep, _actor: Qualifier) -> list[dict[str, Any
 
 
 @router.put("/qualifications/{institution_id}/hr", summary="设置 HR 互认标识")
-def set_hr(institution_id: int, body: HrMarkUpdate, session: SessionDep, actor: Qualifier) -> dict[str, Any]:
+def set_hr(
+    institution_id: IdPath, body: HrMarkUpdate, session: SessionDep, actor: Qualifier
+) -> dict[str, Any]:
     row = service.set_hr_mark(session, actor, institution_id, body.hr_mark)
     return {"institution_id": row.institution_id, "hr_mark": row.hr_mark}
 
 
 @router.put("/qualifications/{institution_id}/qa", summary="登记室间质评结果")
-def set_qa(institution_id: int, body: QaUpdate, session: SessionDep, actor: Qualifier) -> dict[str, Any]:
+def set_qa(institution_id: IdPath, body: QaUpdate, session: SessionDep, actor: Qualifier) -> dict[str, Any]:
     row = service.set_qa(session, actor, institution_id=institution_id, **body.model_dump())
     return {
         "institution_id": row.institution_id,
@@ -110,7 +116,10 @@ async def ingest_hl7(request: Request, session: SessionDep, _actor: Ingester) ->
     text = (await request.body()).decode("utf-8", errors="replace")
     outcome = service.ingest_hl7(session, text)
     return IngestRead(
-        message_id=outcome.message_id, duplicate=outcome.duplicate, result_ids=outcome.result_ids
+        message_id=outcome.message_id,
+        duplicate=outcome.duplicate,
+        result_ids=outcome.result_ids,
+        updated_ids=outcome.updated_ids,
     )
 
 
@@ -131,7 +140,7 @@ async def ingest_dicom(
 
 @router.get("/patients/{patient_id}", response_model=Page[ResultRead], summary="患者全医联体检查检验结果")
 def patient_results(
-    patient_id: int,
+    patient_id: IdPath,
     session: SessionDep,
     actor: Reader,
     paging: PagingDep,
@@ -145,8 +154,13 @@ def patient_results(
 
 
 @router.get("/{result_id}", response_model=ResultRead, summary="结果详情")
-def result(result_id: int, session: SessionDep, actor: Reader) -> ResultRead:
+def result(result_id: IdPath, session: SessionDep, actor: Reader) -> ResultRead:
     return ResultRead.model_validate(service.get_result(session, actor, result_id))
+
+
+@router.get("/{result_id}/history", response_model=list[RevisionRead], summary="结果的历次报告（更正记录）")
+def result_history(result_id: IdPath, session: SessionDep, actor: Reader) -> list[RevisionRead]:
+    return [RevisionRead.model_validate(r) for r in service.result_history(session, actor, result_id)]
 
 
 def _check_read(outcome: service.CheckOutcome) -> CheckRead:
@@ -207,8 +221,8 @@ def indicators(
     session: SessionDep,
     actor: Stats,
     group: Annotated[str, Query(pattern="^(institution|department|item)$")] = "institution",
-    since: date | None = None,
-    until: date | None = None,
+    since: OptionalDayQuery = None,
+    until: OptionalDayQuery = None,
 ) -> dict[str, Any]:
     return service.indicators(session, actor, group=group, since=since, until=until)
 
@@ -270,7 +284,7 @@ def _item_code(session: SessionDep, code: str) -> str:
 
 
 @fhir_router.get("/Observation/{result_id}", summary="FHIR Observation read")
-def fhir_observation(result_id: int, session: SessionDep, actor: Reader) -> JSONResponse:
+def fhir_observation(result_id: IdPath, session: SessionDep, actor: Reader) -> JSONResponse:
     try:
         row = service.get_result(session, actor, result_id)
     except YilianError as exc:
@@ -298,7 +312,7 @@ def fhir_observation_search(
 
 
 @fhir_router.get("/ImagingStudy/{result_id}", summary="FHIR ImagingStudy read")
-def fhir_imaging_study(result_id: int, session: SessionDep, actor: Reader) -> JSONResponse:
+def fhir_imaging_study(result_id: IdPath, session: SessionDep, actor: Reader) -> JSONResponse:
     try:
         row = service.get_result(session, actor, result_id)
         if row.kind != ItemKind.IMAGING.value:
@@ -317,7 +331,7 @@ def _report(session: SessionDep, row: Any, names: dict[str, tuple[str, str]]) ->
 
 
 @fhir_router.get("/DiagnosticReport/{result_id}", summary="FHIR DiagnosticReport read")
-def fhir_diagnostic_report(result_id: int, session: SessionDep, actor: Reader) -> JSONResponse:
+def fhir_diagnostic_report(result_id: IdPath, session: SessionDep, actor: Reader) -> JSONResponse:
     try:
         row = service.get_result(session, actor, result_id)
     except YilianError as exc:

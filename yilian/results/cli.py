@@ -36,12 +36,15 @@ def _fail(exc: YilianError) -> None:
 def mllp_listener(
     port: Annotated[int, typer.Option("--port", help="TCP port to listen on")] = 2575,
     host: Annotated[str, typer.Option("--host", help="address to bind")] = "127.0.0.1",
+    writers: Annotated[
+        int, typer.Option("--writers", min=1, max=16, help="concurrent units of work (group commit)")
+    ] = mllp.WRITERS,
 ) -> None:
-    """Listen for HL7 v2 ORU^R01 over MLLP and answer each message with ACK AA / AE / AR."""
+    """Listen for HL7 v2 ORU^R01 over MLLP and answer each message with ACK AA / AE / AR (after commit)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(f"MLLP listening on {host}:{port} (Ctrl+C to stop)")
     try:
-        asyncio.run(mllp.serve(host, port))
+        asyncio.run(mllp.serve(host, port, writers=writers))
     except KeyboardInterrupt:
         typer.echo("stopped")
 

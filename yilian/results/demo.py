@@ -99,7 +99,7 @@ def seed(session: Session, *, seed_value: int, scale: float) -> str:
     pool = [p.id for p in patients if p.id != story_patient]
     items = [service.to_domain_item(i) for i in service.list_items(session)]
     labs_items = [i for i in items if i.kind is ItemKind.LAB]
-    imaging_items = [i for i in items if i.kind is ItemKind.IMAGING]
+    imaging_items = [i for i in items if i.kind is ItemKind.IMAGING and i.modality in REPORTS]  # no ECG
     imaging_sources = [i for i in labs if i.level >= 2]
     total = int(RESULTS_PER_SCALE * scale)
     now = utcnow()

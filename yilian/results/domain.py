@@ -3,7 +3,7 @@
 Terms: mutual recognition (互认), the national recognition mark "HR", external quality assessment
 (室间质评, "QA" here), repeat-order prompt (重复开单提醒), one-click look-up (一键查询).
 
-Every number below is policy data (``RecognitionPolicy`` and the catalogue), seeded from DOMAIN.md §5.
+Every number below is policy data (``RecognitionPolicy`` and the catalogue), seeded from docs/domain.md §5.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class Decision(StrEnum):
 
 
 class NonRecognitionReason(StrEnum):
-    """The standard list of objective reasons for 不互认 (DOMAIN.md §5)."""
+    """The standard list of objective reasons for 不互认 (docs/domain.md §5)."""
 
     CONDITION_CHANGED = "condition_changed"
     FAST_CHANGING = "fast_changing"
@@ -117,7 +117,7 @@ class CatalogueItem:
     unit: str = ""
     specimen: str = ""
     discipline: str = ""  # lab discipline for 室间质评 (临床化学, 临床免疫, 临床血液, ...)
-    modality: str = ""  # CT / MR / DX / US for imaging
+    modality: str = ""  # CT / MR / DX / US for imaging, ECG for an electrocardiogram
     body_part: str = ""
     hr: bool = True
     loinc: str = ""
@@ -144,7 +144,22 @@ def _img(code: str, name: str, modality: str, part: str, days: int, price: int) 
     )
 
 
-# Seed catalogue: validity from a public hospital list (DOMAIN.md §5); prices are demo values in fen.
+def _ecg(code: str, name: str, days: int, price: int, loinc: str) -> CatalogueItem:
+    """An electrocardiogram (心电图): a study with a report like imaging (DICOM modality ECG)."""
+    return CatalogueItem(
+        code,
+        name,
+        ItemKind.IMAGING,
+        days,
+        price,
+        modality="ECG",
+        body_part="HEART",
+        discipline="心电诊断",
+        loinc=loinc,
+    )
+
+
+# Seed catalogue: validity from a public hospital list (docs/domain.md §5); prices are demo values in fen.
 SEED_CATALOGUE: tuple[CatalogueItem, ...] = (
     _lab("K", "钾", "mmol/L", 7, 400, "2823-3"),
     _lab("NA", "钠", "mmol/L", 7, 400, "2951-2"),
@@ -170,6 +185,7 @@ SEED_CATALOGUE: tuple[CatalogueItem, ...] = (
     _img("DX-CHEST", "胸部 X 线摄影（DR）", "DX", "CHEST", 30, 6000),
     _img("US-ABD", "腹部彩超", "US", "ABDOMEN", 14, 15000),
     _img("US-THYROID", "甲状腺彩超", "US", "NECK", 14, 12000),
+    _ecg("ECG-12", "常规十二导联心电图", 7, 2500, "11524-6"),  # migration results_0460
 )
 
 
@@ -413,3 +429,47 @@ class IncomingResult:
     study_uid: str = ""
     modality: str = ""
     body_part: str = ""
+    comment: str = ""  # comments that followed the observation (HL7 NTE / NOTE OBX)
+    patient_name: str = ""  # as the sender wrote it (PID-5), checked against the patient index
+    birth_date: date | None = None  # PID-7, checked against the patient index
+    reported_at: datetime | None = None  # when the sender reported this version (MSH-7)
+
+
+# Which delivery of the same observation stands: a higher rank replaces a lower one whatever the arrival
+# order (a late preliminary never overwrites a final or a correction); at the same rank the later report
+# (MSH-7) wins. Every delivery is kept in the history either way.
+STATUS_RANK = {
+    ResultStatus.PRELIMINARY: 1,
+    ResultStatus.FINAL: 2,
+    ResultStatus.CORRECTED: 3,
+    ResultStatus.CANCELLED: 3,
+}
+
+
+def supersedes(
+    new_status: ResultStatus,
+    new_reported: datetime | None,
+    old_status: ResultStatus,
+    old_reported: datetime | None,
+) -> bool:
+    """Tell whether a delivery of an observation replaces the stored version of it."""
+    new_rank, old_rank = STATUS_RANK[new_status], STATUS_RANK[old_status]
+    if new_rank != old_rank:
+        return new_rank > old_rank
+    if new_reported is None or old_reported is None:
+        return True  # no report times to compare: the later arrival stands
+    return new_reported >= old_reported
+
+
+def same_person(index_name: str, index_birth: date, sent_name: str, sent_birth: date | None) -> list[str]:
+    """Return why a sender's patient name / birth date contradict the patient index (empty if they don't).
+
+    A birth date that differs contradicts; a name written in Chinese characters that differs (spaces and
+    the HL7 family^given separator ignored) contradicts; a name in Latin letters (pinyin) is not compared."""
+    why: list[str] = []
+    if sent_birth is not None and sent_birth != index_birth:
+        why.append(f"出生日期 {sent_birth.isoformat()} 与主索引不符")
+    name = "".join(sent_name.split())
+    if name and any("\u4e00" <= ch <= "\u9fff" for ch in name) and name != "".join(index_name.split()):
+        why.append(f"姓名“{name}”与主索引不符")
+    return why

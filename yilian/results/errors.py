@@ -63,3 +63,13 @@ class InvalidImport(InvalidInput):
 class InvalidPolicy(InvalidInput):
     code = "results_invalid_policy"
     title = "互认政策数据不合法"
+
+
+class InvalidValue(InvalidInput):
+    code = "results_invalid_value"
+    title = "结果值与数据类型不符"
+
+
+class IdentityMismatch(InvalidInput):
+    code = "results_identity_mismatch"
+    title = "报文中的患者身份与主索引不符"

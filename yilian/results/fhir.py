@@ -13,6 +13,7 @@ from fhir.resources.R4B.imagingstudy import ImagingStudy
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
 
+from yilian.kit.errors import found
 from yilian.results.domain import FHIR_STATUS, IncomingResult, ResultStatus
 from yilian.results.errors import BadMessage
 
@@ -106,9 +107,10 @@ def _observation(obs: Any, *, id_number: str, sender: str, report: Any) -> Incom
     local_code = ("loinc:" if code.system == LOINC else "") + str(code.code)
     if obs.status not in FHIR_STATUS:
         raise BadMessage(f"Observation.status 不支持: {obs.status}")
-    when = obs.effectiveDateTime or report.effectiveDateTime or obs.issued
-    if when is None:
-        raise BadMessage("Observation 缺少 effectiveDateTime")
+    when = found(
+        obs.effectiveDateTime or report.effectiveDateTime or obs.issued,
+        BadMessage("Observation 缺少 effectiveDateTime"),
+    )
     if not isinstance(when, datetime):
         when = datetime.fromisoformat(str(when))
     if when.tzinfo is None:

@@ -25,8 +25,10 @@ BODY_PARTS = {
     "ABDOMEN": "ABDOMEN",
     "NECK": "NECK",
     "THYROID": "NECK",
+    "HEART": "HEART",
 }
-MODALITIES = {"CR": "DX", "DX": "DX", "DR": "DX", "CT": "CT", "MR": "MR", "US": "US"}
+# DICOM Modality (0008,0060); ECG: a 12-lead electrocardiogram (waveform object), body part HEART.
+MODALITIES = {"CR": "DX", "DX": "DX", "DR": "DX", "CT": "CT", "MR": "MR", "US": "US", "ECG": "ECG"}
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def read_dicom(source: str | Path | BinaryIO, *, report_text: str, sender_code: 
         id_number=str(ds.get("PatientID", "") or "").strip().upper(),
         sender_code=sender,
         modality=MODALITIES[modality],
-        body_part=BODY_PARTS.get(part, part),
+        body_part="HEART" if modality == "ECG" else BODY_PARTS.get(part, part),
         started=started,
         report_text=report_text,
     )

@@ -107,6 +107,32 @@ class Result(Base):
     channel: Mapped[str] = mapped_column(String(8))  # hl7 / fhir / dicom / demo
     source_key: Mapped[str] = mapped_column(String(160), unique=True)  # idempotency key
     received_at: Mapped[datetime]
+    comment: Mapped[str] = mapped_column(Text, default="")  # comments sent with it (HL7 NTE / NOTE OBX)
+    reported_at: Mapped[datetime | None]  # when the sender reported the version shown (HL7 MSH-7)
+
+
+class ResultRevision(Base):
+    """One delivery of an observation (who sent what when): the first report, corrections, final
+    results and late or superseded ones alike; ``applied`` tells whether it became the stored version."""
+
+    __tablename__ = "results_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("results.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    sender: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(12))
+    value_text: Mapped[str] = mapped_column(String(200), default="")
+    value_num: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    reference_range: Mapped[str] = mapped_column(String(40), default="")
+    abnormal_flag: Mapped[str] = mapped_column(String(4), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    observed_at: Mapped[datetime]
+    reported_at: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+    applied: Mapped[bool]
 
 
 class IngestLog(Base):

@@ -20,7 +20,7 @@ from yilian.registry import service as registry
 from yilian.results import service
 from yilian.results.domain import Decision, ItemKind, NonRecognitionReason, ResultStatus
 from yilian.web import nav
-from yilian.web.shell import frame, guard, show_error
+from yilian.web.shell import cards_on_phone, frame, guard, show_error
 
 GROUP = "检查检验互认"
 for _item in (
@@ -121,131 +121,152 @@ def order_page(request: Request) -> RedirectResponse | None:
                 session, [registry.get_practitioner(session, actor.practitioner_id)]
             )
             department_id = reads[0].primary_department_id
-    state: dict[str, Any] = {"patient_id": None}
     with frame(actor, "开单互认提示"):
         if actor.institution_id is None:
             ui.label("当前账号不属于任何机构，无法开单。").classes("text-negative")
             return None
-        chosen = ui.label("尚未选择患者").classes("text-subtitle1").props('data-testid="order-chosen"')
+        _OrderEntry(actor, items, department_id)
+    return None
 
-        def pick(pid: int, name: str) -> None:
-            state["patient_id"] = pid
-            chosen.set_text(f"当前患者：{name}")
-            prompt.clear()
 
-        _patient_picker(actor, pick, prefix="order")
+# A recognisable result as the prompt shows it: id, institution, value, unit, time, why, valid until.
+Candidate = tuple[int, str, str, str, str, list[str], str]
+
+
+class _OrderEntry:
+    """Pick a patient and an item; when the alliance holds a recognisable result, the prompt asks the
+    doctor to recognise it (no new order) or to give the reasons for not recognising it."""
+
+    def __init__(self, actor: Actor, items: dict[str, str], department_id: int | None) -> None:
+        self.actor = actor
+        self.department_id = department_id
+        self.patient_id: int | None = None
+        self.chosen = ui.label("尚未选择患者").classes("text-subtitle1").props('data-testid="order-chosen"')
+        _patient_picker(actor, self.pick, prefix="order")
         with ui.row().classes("items-end gap-2"):
-            item = (
+            self.item = (
                 ui.select(items, label="开立项目", with_input=True)
                 .classes("w-96")
                 .props('data-testid="order-item"')
             )
-            ui.button("开立", icon="add_task", on_click=lambda: place()).props('data-testid="order-place"')
-        message = ui.label("").classes("text-body1").props('data-testid="order-message"')
-        prompt = ui.column().classes("w-full gap-2")
+            ui.button("开立", icon="add_task", on_click=self.place).props('data-testid="order-place"')
+        self.message = ui.label("").classes("text-body1").props('data-testid="order-message"')
+        self.prompt = ui.column().classes("w-full gap-2")
 
-        def place() -> None:
-            if state["patient_id"] is None or not item.value:
-                ui.notify("请先选择患者和项目", type="warning")
-                return
-            try:
-                with unit_of_work() as session:
-                    outcome = service.check_recognition(
-                        session,
-                        actor,
-                        patient_id=state["patient_id"],
-                        institution_id=actor.institution_id or 0,
-                        department_id=department_id,
-                        practitioner_id=actor.practitioner_id,
-                        item_code=item.value,
+    def pick(self, pid: int, name: str) -> None:
+        self.patient_id = pid
+        self.chosen.set_text(f"当前患者：{name}")
+        self.prompt.clear()
+
+    def place(self) -> None:
+        if self.patient_id is None or not self.item.value:
+            ui.notify("请先选择患者和项目", type="warning")
+            return
+        try:
+            with unit_of_work() as session:
+                outcome = service.check_recognition(
+                    session,
+                    self.actor,
+                    patient_id=self.patient_id,
+                    institution_id=self.actor.institution_id or 0,
+                    department_id=self.department_id,
+                    practitioner_id=self.actor.practitioner_id,
+                    item_code=self.item.value,
+                )
+                views: list[Candidate] = [
+                    (
+                        c.result.id,
+                        c.institution_name,
+                        c.result.value_text or c.result.report_text[:40],
+                        c.result.unit,
+                        _local(c.result.observed_at),
+                        list(c.assessment.why),
+                        c.assessment.valid_until.isoformat(),
                     )
-                    views = [
-                        (
-                            c.result.id,
-                            c.institution_name,
-                            c.result.value_text or c.result.report_text[:40],
-                            c.result.unit,
-                            _local(c.result.observed_at),
-                            list(c.assessment.why),
-                            c.assessment.valid_until.isoformat(),
-                        )
-                        for c in outcome.candidates
-                    ]
-                    rejected = [
-                        (c.institution_name, _local(c.result.observed_at), "；".join(c.assessment.why_not))
-                        for c in outcome.rejected
-                    ]
-                    name, price, prompt_id = outcome.item.name, outcome.item.price_fen, outcome.prompt_id
-            except YilianError as exc:
-                show_error(exc)
-                return
-            prompt.clear()
-            if not views:
-                message.set_text(f"{name}：医联体内无可互认的结果，请在门诊医嘱中正常开立。")
-                _rejected_list(prompt, rejected)
-                return
-            message.set_text(
-                f"重复开单提醒：{name} 有 {len(views)} 条可互认结果（费用 ¥{yuan(price, symbol=False)}）"
+                    for c in outcome.candidates
+                ]
+                rejected = [
+                    (c.institution_name, _local(c.result.observed_at), "；".join(c.assessment.why_not))
+                    for c in outcome.rejected
+                ]
+                self.name, price, self.prompt_id = (
+                    outcome.item.name,
+                    outcome.item.price_fen,
+                    outcome.prompt_id,
+                )
+        except YilianError as exc:
+            show_error(exc)
+            return
+        self.prompt.clear()
+        if not views:
+            self.message.set_text(f"{self.name}：医联体内无可互认的结果，请在门诊医嘱中正常开立。")
+            _rejected_list(self.prompt, rejected)
+            return
+        self.message.set_text(
+            f"重复开单提醒：{self.name} 有 {len(views)} 条可互认结果（费用 ¥{yuan(price, symbol=False)}）"
+        )
+        with self.prompt, ui.card().classes("w-full max-w-4xl").props('data-testid="order-prompt"'):
+            self._candidates(views)
+            _rejected_list(self.prompt, rejected)
+            self._decision()
+
+    def _candidates(self, views: list[Candidate]) -> None:
+        ui.label("以下结果可互认（由近及远）").classes("text-subtitle1 text-primary")
+        self.pick_result = ui.radio(
+            {v[0]: f"{v[1]}  {v[4]}  {v[2]} {v[3]}" for v in views}, value=views[0][0]
+        )
+        self.pick_result.props('data-testid="order-candidates"')
+        for v in views:
+            ui.label(f"{v[1]} · {v[4]}：" + "；".join(v[5]) + f"（有效至 {v[6]}）").classes(
+                "text-caption text-grey-8"
             )
-            with prompt, ui.card().classes("w-full max-w-4xl").props('data-testid="order-prompt"'):
-                ui.label("以下结果可互认（由近及远）").classes("text-subtitle1 text-primary")
-                pick_result = ui.radio(
-                    {v[0]: f"{v[1]}  {v[4]}  {v[2]} {v[3]}" for v in views}, value=views[0][0]
-                )
-                pick_result.props('data-testid="order-candidates"')
-                for v in views:
-                    ui.label(f"{v[1]} · {v[4]}：" + "；".join(v[5]) + f"（有效至 {v[6]}）").classes(
-                        "text-caption text-grey-8"
-                    )
-                _rejected_list(prompt, rejected)
-                reasons = (
-                    ui.select(
-                        {r.value: r.label for r in NonRecognitionReason},
-                        multiple=True,
-                        label="不互认理由（至少一项）",
-                    )
-                    .classes("w-96")
-                    .props('data-testid="order-reasons"')
-                )
-                note = (
-                    ui.input("补充说明（≤200 字）")
-                    .props('maxlength=200 counter data-testid="order-note"')
-                    .classes("w-96")
-                )
 
-                def decide(decision: Decision) -> None:
-                    try:
-                        with unit_of_work() as session:
-                            row = service.decide(
-                                session,
-                                actor,
-                                prompt_id=prompt_id or 0,
-                                decision=decision,
-                                result_id=pick_result.value if decision is Decision.RECOGNISED else None,
-                                reasons=[NonRecognitionReason(r) for r in (reasons.value or [])]
-                                if decision is Decision.NOT_RECOGNISED
-                                else [],
-                                note=note.value or "",
-                            )
-                            saved = row.fee_saved_fen
-                    except YilianError as exc:
-                        show_error(exc)
-                        return
-                    prompt.clear()
-                    if decision is Decision.RECOGNISED:
-                        message.set_text(f"已互认：{name} 未开单，节省费用 ¥{yuan(saved, symbol=False)}")
-                    else:
-                        message.set_text(f"已记录不互认：请在门诊医嘱中开立 {name}")
+    def _decision(self) -> None:
+        self.reasons = (
+            ui.select(
+                {r.value: r.label for r in NonRecognitionReason},
+                multiple=True,
+                label="不互认理由（至少一项）",
+            )
+            .classes("w-96")
+            .props('data-testid="order-reasons"')
+        )
+        self.note = (
+            ui.input("补充说明（≤200 字）")
+            .props('maxlength=200 counter data-testid="order-note"')
+            .classes("w-96")
+        )
+        with ui.row().classes("gap-2"):
+            ui.button(
+                "互认（不再开单）", icon="check_circle", on_click=lambda: self.decide(Decision.RECOGNISED)
+            ).props('color=positive data-testid="order-recognise"')
+            ui.button("不互认", icon="block", on_click=lambda: self.decide(Decision.NOT_RECOGNISED)).props(
+                'color=negative outline data-testid="order-refuse"'
+            )
 
-                with ui.row().classes("gap-2"):
-                    ui.button(
-                        "互认（不再开单）", icon="check_circle", on_click=lambda: decide(Decision.RECOGNISED)
-                    ).props('color=positive data-testid="order-recognise"')
-                    ui.button("不互认", icon="block", on_click=lambda: decide(Decision.NOT_RECOGNISED)).props(
-                        'color=negative outline data-testid="order-refuse"'
-                    )
-
-    return None
+    def decide(self, decision: Decision) -> None:
+        try:
+            with unit_of_work() as session:
+                row = service.decide(
+                    session,
+                    self.actor,
+                    prompt_id=self.prompt_id or 0,
+                    decision=decision,
+                    result_id=self.pick_result.value if decision is Decision.RECOGNISED else None,
+                    reasons=[NonRecognitionReason(r) for r in (self.reasons.value or [])]
+                    if decision is Decision.NOT_RECOGNISED
+                    else [],
+                    note=self.note.value or "",
+                )
+                saved = row.fee_saved_fen
+        except YilianError as exc:
+            show_error(exc)
+            return
+        self.prompt.clear()
+        if decision is Decision.RECOGNISED:
+            self.message.set_text(f"已互认：{self.name} 未开单，节省费用 ¥{yuan(saved, symbol=False)}")
+        else:
+            self.message.set_text(f"已记录不互认：请在门诊医嘱中开立 {self.name}")
 
 
 def _rejected_list(container: ui.column, rejected: list[tuple[str, str, str]]) -> None:
@@ -308,8 +329,10 @@ def lookup_page(request: Request, patient_id: int | None = None) -> RedirectResp
                         ("status", "状态"),
                     )
                 ]
-                ui.table(columns=columns, rows=table, row_key="id", pagination=20).classes("w-full").props(
-                    'dense data-testid="lookup-results"'
+                cards_on_phone(
+                    ui.table(columns=columns, rows=table, row_key="id", pagination=20)
+                    .classes("w-full")
+                    .props('dense data-testid="lookup-results"')
                 )
                 codes = sorted({t["code"] for t in table if t["code"] in items})
                 if codes:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import ARRAY, ColumnElement, String, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from yilian.results.models import (
@@ -19,6 +19,7 @@ from yilian.results.models import (
     Qualification,
     RecognitionDecision,
     Result,
+    ResultRevision,
 )
 
 
@@ -94,6 +95,89 @@ def ingest_log(session: Session, channel: str, sender: str, message_id: str) -> 
             IngestLog.channel == channel, IngestLog.sender == sender, IngestLog.message_id == message_id
         )
     )
+
+
+def one_of(session: Session, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL as ``= ANY(array)``: one parameter, so the statement text stays
+    short and psycopg caches its parse (a long IN list is re-parsed on every execution)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == func.any(bindparam(None, list(values), type_=ARRAY(String)))  # type: ignore[no-any-return]
+    return column.in_(list(values))  # type: ignore[no-any-return]
+
+
+def accepted_messages(session: Session, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """The (channel, sender, message id) of ``keys`` already accepted (one query)."""
+    if not keys:
+        return set()
+    rows = session.execute(
+        select(IngestLog.channel, IngestLog.sender, IngestLog.message_id).where(
+            one_of(session, IngestLog.message_id, sorted({k[2] for k in keys})), IngestLog.accepted.is_(True)
+        )
+    )
+    wanted = set(keys)
+    return {key for c, s, m in rows if (key := (str(c), str(s), str(m))) in wanted}
+
+
+def all_items(session: Session) -> Sequence[CatalogueItem]:
+    """Every catalogue item, active or not (a small table: read once per ingest batch)."""
+    return session.scalars(select(CatalogueItem)).all()
+
+
+def code_maps_for(session: Session, institution_id: int, local_codes: Sequence[str]) -> dict[str, str]:
+    """local code -> regional item code of one institution, for the given local codes (one query)."""
+    if not local_codes:
+        return {}
+    rows = session.execute(
+        select(CodeMap.local_code, CodeMap.item_code).where(
+            CodeMap.institution_id == institution_id, one_of(session, CodeMap.local_code, local_codes)
+        )
+    )
+    return {str(a): str(b) for a, b in rows}
+
+
+def current_versions(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str, Any]]:
+    """source key -> (result id, status, reported_at) of the stored results among ``keys``."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(Result.source_key, Result.id, Result.status, Result.reported_at).where(
+            one_of(session, Result.source_key, keys)
+        )
+    )
+    return {str(k): (int(i), str(st), at) for k, i, st, at in rows}
+
+
+def insert_results_returning(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert result rows in one executemany and return source key -> new id (a plain executemany and
+    one indexed read of the ids: on psycopg a multi-row INSERT … RETURNING is re-parsed every time)."""
+    if not rows:
+        return {}
+    session.execute(insert(Result), list(rows))
+    found = current_versions(session, [r["source_key"] for r in rows])
+    return {k: v[0] for k, v in found.items()}
+
+
+def update_results(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Replace stored versions (each dict has the result ``id``) in one executemany."""
+    if rows:
+        session.execute(update(Result), list(rows))
+
+
+def insert_revisions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(ResultRevision), list(rows))
+
+
+def insert_ingest_logs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(IngestLog), list(rows))
+
+
+def revisions_of(session: Session, result_id: int) -> Sequence[ResultRevision]:
+    """Every delivery of one result, in arrival order."""
+    return session.scalars(
+        select(ResultRevision).where(ResultRevision.result_id == result_id).order_by(ResultRevision.id)
+    ).all()
 
 
 def existing_source_keys(session: Session, keys: Sequence[str]) -> set[str]:
@@ -219,3 +303,28 @@ def reason_counts(session: Session, *, since: date, until: date) -> list[str]:
 def result_counts_by_institution(session: Session) -> dict[int, int]:
     rows = session.execute(select(Result.institution_id, func.count()).group_by(Result.institution_id))
     return {int(i): int(n) for i, n in rows}
+
+
+def recognition_counts(
+    session: Session, since: date, until: date
+) -> list[tuple[date, int | None, int | None, int, int, int, int]]:
+    """(business date, institution, department, prompts, recognised, not recognised, fee saved)
+    (analytics)."""
+    recognised = case((RecognitionDecision.decision == "互认", 1), else_=0)
+    refused = case((RecognitionDecision.decision == "不互认", 1), else_=0)
+    q = (
+        select(
+            Prompt.business_date,
+            Prompt.institution_id,
+            Prompt.department_id,
+            func.count(Prompt.id),
+            func.coalesce(func.sum(recognised), 0),
+            func.coalesce(func.sum(refused), 0),
+            func.coalesce(func.sum(RecognitionDecision.fee_saved_fen), 0),
+        )
+        .select_from(Prompt)
+        .outerjoin(RecognitionDecision, RecognitionDecision.prompt_id == Prompt.id)
+        .where(Prompt.business_date >= since, Prompt.business_date <= until)
+        .group_by(Prompt.business_date, Prompt.institution_id, Prompt.department_id)
+    )
+    return [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), int(r[6])) for r in session.execute(q)]

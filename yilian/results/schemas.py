@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yilian.kit.bounds import MAX_INT, Id
 from yilian.results.domain import Decision, ItemKind, NonRecognitionReason
 
 
@@ -28,7 +29,7 @@ class ItemRead(BaseModel):
 
 class ItemUpdate(BaseModel):
     validity_days: int | None = Field(default=None, ge=1, le=3650)
-    price_fen: int | None = Field(default=None, ge=0)
+    price_fen: int | None = Field(default=None, ge=0, le=MAX_INT)
     hr: bool | None = None
 
 
@@ -36,8 +37,8 @@ class ResultRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    patient_id: int
-    institution_id: int
+    patient_id: Id
+    institution_id: Id
     item_code: str
     local_code: str
     kind: ItemKind
@@ -52,12 +53,37 @@ class ResultRead(BaseModel):
     report_text: str
     study_uid: str
     channel: str
+    comment: str = ""
+    reported_at: datetime | None = None
+
+
+class RevisionRead(BaseModel):
+    """One delivery of a result: who sent what when, and whether it became the stored version."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    channel: str
+    sender: str
+    message_id: str
+    status: str
+    value_text: str
+    value_num: float | None
+    unit: str
+    reference_range: str
+    abnormal_flag: str
+    comment: str
+    observed_at: datetime
+    reported_at: datetime | None
+    received_at: datetime
+    applied: bool
 
 
 class IngestRead(BaseModel):
     message_id: str
     duplicate: bool
-    result_ids: list[int]
+    result_ids: list[Id]
+    updated_ids: list[Id] = []  # stored results whose version this message replaced (a correction)
 
 
 class HrMarkUpdate(BaseModel):
@@ -72,10 +98,10 @@ class QaUpdate(BaseModel):
 
 
 class CheckRequest(BaseModel):
-    patient_id: int
-    institution_id: int
-    department_id: int | None = None
-    practitioner_id: int | None = None
+    patient_id: Id
+    institution_id: Id
+    department_id: Id | None = None
+    practitioner_id: Id | None = None
     item_code: str = Field(min_length=1, max_length=32)
     business_date: date | None = None
 
@@ -90,7 +116,7 @@ class CandidateRead(BaseModel):
 
 
 class CheckRead(BaseModel):
-    prompt_id: int | None
+    prompt_id: Id | None
     item_code: str
     item_name: str
     price_fen: int
@@ -100,9 +126,9 @@ class CheckRead(BaseModel):
 
 
 class DecisionCreate(BaseModel):
-    prompt_id: int
+    prompt_id: Id
     decision: Decision
-    result_id: int | None = None
+    result_id: Id | None = None
     reasons: list[NonRecognitionReason] = Field(default_factory=list)
     note: str = Field(default="", max_length=1000)
 
@@ -111,9 +137,9 @@ class DecisionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    prompt_id: int
+    prompt_id: Id
     decision: Decision
-    result_id: int | None
+    result_id: Id | None
     reasons: str
     note: str
     fee_saved_fen: int
@@ -124,7 +150,7 @@ class DecisionRead(BaseModel):
 class CodeMapRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    institution_id: int
+    institution_id: Id
     local_code: str
     local_name: str
     item_code: str

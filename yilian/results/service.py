@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from yilian.kit import events
 from yilian.kit.audit import record_access
-from yilian.kit.auth.domain import Actor, Permission, Role
+from yilian.kit.auth.domain import Actor, Permission, Role, require_permission
 from yilian.kit.clock import business_date, utcnow
-from yilian.kit.errors import Forbidden
+from yilian.kit.errors import Forbidden, YilianError, found
 from yilian.registry import service as registry
 from yilian.registry.domain import ConsentScope, rank_label
 from yilian.results import domain, fhir, hl7, imaging
@@ -38,6 +38,7 @@ from yilian.results.domain import (
 from yilian.results.errors import (
     AlreadyDecided,
     BadMessage,
+    IdentityMismatch,
     InvalidDecision,
     InvalidImport,
     InvalidPolicy,
@@ -52,7 +53,6 @@ from yilian.results.errors import (
 from yilian.results.models import (
     CatalogueItem,
     CodeMap,
-    IngestLog,
     Policy,
     Prompt,
     QaRecord,
@@ -63,11 +63,6 @@ from yilian.results.models import (
 
 POLICY_KEY = "recognition"
 RESULT_SCOPES = (ConsentScope.COMPANION_RESULTS, ConsentScope.VIEW_RECORD)
-
-
-def _require(actor: Actor, permission: Permission) -> None:
-    if not actor.has(permission):
-        raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限: {permission.value}")
 
 
 # ---------------------------------------------------------------- catalogue and code equivalence
@@ -114,7 +109,7 @@ def update_item(
     hr: bool | None = None,
 ) -> CatalogueItem:
     """Change an item's validity, price (fen) or HR mark (policy data)."""
-    _require(actor, Permission.RESULTS_QUALIFY)
+    require_permission(actor, Permission.RESULTS_QUALIFY)
     row = get_item(session, code)
     if validity_days is not None:
         if not 1 <= validity_days <= 3650:
@@ -140,7 +135,7 @@ def add_code_map(
     local_name: str = "",
 ) -> CodeMap:
     """Declare an institution's local code equivalent to a regional item (replaces an earlier mapping)."""
-    _require(actor, Permission.RESULTS_QUALIFY)
+    require_permission(actor, Permission.RESULTS_QUALIFY)
     registry.get_institution(session, institution_id)
     get_item(session, item_code)
     local_code = local_code.strip()
@@ -172,7 +167,7 @@ class ImportReport:
 def import_code_maps(session: Session, actor: Actor, text: str) -> ImportReport:
     """Import local-code ↔ regional-code equivalences from CSV (institution_code, local_code, local_name,
     item_code); all or nothing: any bad row rejects the file with every error listed."""
-    _require(actor, Permission.RESULTS_QUALIFY)
+    require_permission(actor, Permission.RESULTS_QUALIFY)
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in CODE_MAP_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
@@ -230,7 +225,7 @@ def get_policy(session: Session) -> RecognitionPolicy:
 
 def set_policy(session: Session, actor: Actor, data: dict[str, Any]) -> RecognitionPolicy:
     """Replace the recognition policy (matrix by tier, alliance rule, QA and HR requirements)."""
-    _require(actor, Permission.RESULTS_QUALIFY)
+    require_permission(actor, Permission.RESULTS_QUALIFY)
     try:
         policy = RecognitionPolicy.from_dict(data)
     except (ValueError, TypeError, AttributeError) as exc:
@@ -247,7 +242,7 @@ def set_policy(session: Session, actor: Actor, data: dict[str, Any]) -> Recognit
 
 def set_hr_mark(session: Session, actor: Actor, institution_id: int, hr_mark: bool) -> Qualification:
     """Give or take an institution's HR recognition mark."""
-    _require(actor, Permission.RESULTS_QUALIFY)
+    require_permission(actor, Permission.RESULTS_QUALIFY)
     registry.get_institution(session, institution_id)
     row = repo.qualification(session, institution_id)
     if row is None:
@@ -270,7 +265,7 @@ def set_qa(
     expires_on: date,
 ) -> QaRecord:
     """Record an external quality assessment (室间质评) result of one lab discipline."""
-    _require(actor, Permission.RESULTS_QUALIFY)
+    require_permission(actor, Permission.RESULTS_QUALIFY)
     registry.get_institution(session, institution_id)
     discipline = discipline.strip()
     if not discipline:
@@ -329,20 +324,19 @@ def qualification_overview(session: Session) -> list[dict[str, Any]]:
 
 
 def _profiles(session: Session, institution_ids: Sequence[int]) -> dict[int, InstitutionProfile]:
+    """Recognition profiles of institutions: two queries whatever their number (institutions, HR marks)."""
     ids = sorted(set(institution_ids))
+    found = registry.institutions_by_ids(session, ids)
+    missing = [i for i in ids if i not in found]
+    if missing:
+        registry.get_institution(session, missing[0])  # raises the registry's not-found error
     marks = repo.hr_marks(session, ids)
-    if len(ids) > 3:
-        # many sources: one listing of the alliance's institutions beats one query per institution
-        found = {i.id: i for i in registry.list_institutions(session, limit=10_000)[0] if i.id in set(ids)}
-    else:
-        found = {}
-    out: dict[int, InstitutionProfile] = {}
-    for iid in ids:
-        inst = found.get(iid) or registry.get_institution(session, iid)
-        out[iid] = InstitutionProfile(
-            inst.id, inst.name, inst.level, inst.grade, inst.alliance_id, marks.get(iid, False)
+    return {
+        i: InstitutionProfile(
+            i, found[i].name, found[i].level, found[i].grade, found[i].alliance_id, marks.get(i, False)
         )
-    return out
+        for i in ids
+    }
 
 
 # ---------------------------------------------------------------- ingest
@@ -355,66 +349,118 @@ class IngestOutcome:
     message_id: str
     duplicate: bool
     result_ids: list[int]
+    updated_ids: list[int] = field(default_factory=list)  # results whose stored version this replaced
 
 
-def _resolve_item(session: Session, institution_id: int, incoming: IncomingResult) -> CatalogueItem:
-    if incoming.local_code.startswith("loinc:"):
-        by_loinc = repo.item_by_loinc(session, incoming.local_code[6:])
-        if by_loinc is not None:
-            return by_loinc
-    elif incoming.local_code:
-        mapped = repo.code_map(session, institution_id, incoming.local_code)
-        if mapped is not None:
-            return get_item(session, mapped.item_code)
-        direct = repo.item_by_code(session, incoming.local_code)
-        if direct is not None:
-            return direct
-    if incoming.modality:
-        for row in repo.items(session, kind=ItemKind.IMAGING.value):
-            if row.modality == incoming.modality and row.body_part == incoming.body_part:
-                return row
-    raise UnknownLocalCode(
-        f"项目代码 {incoming.local_code or incoming.modality + '/' + incoming.body_part} 未对照到区域互认项目"
-    )
+@dataclass(frozen=True)
+class Delivery:
+    """One message to store: its channel, sender, message id and results."""
+
+    channel: str
+    sender: str
+    message_id: str
+    results: Sequence[IncomingResult]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.channel, self.sender[:64], self.message_id[:100])
 
 
-def ingest(
-    session: Session, *, channel: str, sender: str, message_id: str, results: Sequence[IncomingResult]
-) -> IngestOutcome:
-    """Store the results of one message: the same message (or the same observation) twice stores one result;
-    any unknown patient, sender or item rejects the whole message before anything is written."""
-    if not message_id:
+class _Reference:
+    """Reference data an ingest batch reads once: institutions by code, the catalogue and code maps."""
+
+    def __init__(self, session: Session, deliveries: Sequence[Delivery]) -> None:
+        self.session = session
+        self.institutions: dict[str, Any] = {}
+        items = repo.all_items(session)
+        self.items = {i.code: i for i in items}
+        self.by_loinc = {}
+        for i in sorted(items, key=lambda i: i.id, reverse=True):
+            if i.loinc:
+                self.by_loinc[i.loinc] = i
+        self.code_maps: dict[int, dict[str, str]] = {}
+        self.wanted_codes: dict[str, set[str]] = {}
+        for d in deliveries:
+            for r in d.results:
+                self.wanted_codes.setdefault(r.sender_code, set()).add(r.local_code)
+
+    def institution(self, code: str) -> Any:
+        if code not in self.institutions:
+            self.institutions[code] = registry.institution_by_code(self.session, code)
+        inst = found(self.institutions[code], UnknownInstitution(f"发送机构编码不存在: {code}"))
+        if inst.id not in self.code_maps:
+            self.code_maps[inst.id] = repo.code_maps_for(
+                self.session, inst.id, sorted(self.wanted_codes.get(code, set()))
+            )
+        return inst
+
+    def item(self, institution_id: int, incoming: IncomingResult) -> CatalogueItem:
+        if incoming.local_code.startswith("loinc:"):
+            by_loinc = self.by_loinc.get(incoming.local_code[6:])
+            if by_loinc is not None:
+                return by_loinc
+        elif incoming.local_code:
+            # every local code of the batch was looked up with its sender (``institution``)
+            mapped = self.code_maps.get(institution_id, {}).get(incoming.local_code)
+            if mapped is not None:
+                item = self.items.get(mapped)
+                if item is None or not item.is_active:
+                    raise UnknownItem(f"互认项目不存在: {mapped}")
+                return item
+            direct = self.items.get(incoming.local_code)
+            if direct is not None:
+                return direct
+        if incoming.modality:
+            for row in sorted(self.items.values(), key=lambda i: i.code):
+                if (
+                    row.is_active
+                    and row.kind == ItemKind.IMAGING.value
+                    and row.modality == incoming.modality
+                    and row.body_part == incoming.body_part
+                ):
+                    return row
+        code = incoming.local_code or f"{incoming.modality}/{incoming.body_part}"
+        raise UnknownLocalCode(f"项目代码 {code} 未对照到区域互认项目")
+
+
+def _mask(id_number: str) -> str:
+    return f"{id_number[:6]}********{id_number[-4:]}"
+
+
+def _rows_of(
+    delivery: Delivery, ref: _Reference, patients: dict[str, Any], now: datetime
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """Match a message's results to the patient index, the sender and the catalogue: the rows to store and
+    the patient ids (raises the first reason the message must be refused; nothing is written here)."""
+    if not delivery.message_id:
         raise BadMessage("报文缺少消息控制号")
-    if not results:
+    if not delivery.results:
         raise BadMessage("报文中没有结果")
-    seen = repo.ingest_log(session, channel, sender, message_id)
-    if seen is not None and seen.accepted:
-        stored = repo.results_by_keys(session, [r.source_key for r in results])
-        return IngestOutcome(message_id, True, [r.id for r in stored])
-    institutions = {i.code: i for i in registry.list_institutions(session, q=sender, limit=50)[0]}
     rows: list[dict[str, Any]] = []
-    patients: dict[str, int] = {}
-    now = utcnow()
-    for incoming in results:
-        inst = institutions.get(incoming.sender_code) or registry.institution_by_code(
-            session, incoming.sender_code
+    patient_ids: list[int] = []
+    for incoming in delivery.results:
+        inst = ref.institution(incoming.sender_code)
+        patient = found(
+            patients.get(incoming.id_number.strip().upper()),
+            UnknownPatient(f"身份证号 {_mask(incoming.id_number)} 在患者主索引中不存在"),
         )
-        if inst is None:
-            raise UnknownInstitution(f"发送机构编码不存在: {incoming.sender_code}")
-        institutions[inst.code] = inst
-        if incoming.id_number not in patients:
-            match = registry.patient_by_id_number(session, incoming.id_number)
-            if match is None:
-                raise UnknownPatient(
-                    f"身份证号 {incoming.id_number[:6]}********{incoming.id_number[-4:]} 在患者主索引中不存在"
-                )
-            patients[incoming.id_number] = match.id
-        item = _resolve_item(session, inst.id, incoming)
+        mismatch = domain.same_person(
+            patient.name, patient.birth_date, incoming.patient_name, incoming.birth_date
+        )
+        if mismatch:
+            raise IdentityMismatch(
+                f"身份证号 {_mask(incoming.id_number)} 的{'、'.join(mismatch)}，请核对患者身份后重发",
+                errors=mismatch,
+                locations=["PID^1^7" if "出生" in m else "PID^1^5" for m in mismatch],
+            )
+        if patient.id not in patient_ids:
+            patient_ids.append(patient.id)
+        item = ref.item(inst.id, incoming)
         if incoming.observed_at.tzinfo is None:
             raise BadMessage("观察时间缺少时区")
         rows.append(
             {
-                "patient_id": patients[incoming.id_number],
+                "patient_id": patient.id,
                 "institution_id": inst.id,
                 "item_code": item.code,
                 "local_code": incoming.local_code[:32],
@@ -429,41 +475,191 @@ def ingest(
                 "result_date": business_date(incoming.observed_at),
                 "report_text": incoming.report_text,
                 "study_uid": incoming.study_uid[:64],
-                "channel": channel,
+                "channel": delivery.channel,
                 "source_key": incoming.source_key[:160],
                 "received_at": now,
+                "comment": incoming.comment,
+                "reported_at": incoming.reported_at,
             }
         )
     keys = [r["source_key"] for r in rows]
     if len(set(keys)) != len(keys):
         raise BadMessage("同一报文中结果标识重复")
-    existing = repo.existing_source_keys(session, keys)
-    try:
-        with session.begin_nested():
-            repo.insert_results(session, [r for r in rows if r["source_key"] not in existing])
-            if seen is None:
-                session.add(
-                    IngestLog(
-                        channel=channel,
-                        sender=sender[:64],
-                        message_id=message_id[:100],
-                        accepted=True,
-                        result_count=len(rows),
-                        received_at=now,
-                    )
+    return rows, patient_ids
+
+
+VERSION_FIELDS = (
+    "status",
+    "value_text",
+    "value_num",
+    "unit",
+    "reference_range",
+    "abnormal_flag",
+    "comment",
+    "observed_at",
+    "reported_at",
+)
+
+
+def _sent_by(delivery: Delivery, now: datetime) -> dict[str, Any]:
+    """Who sent a message and when it arrived (the columns a revision and the ingest log share)."""
+    return {
+        "channel": delivery.channel,
+        "sender": delivery.sender[:64],
+        "message_id": delivery.message_id[:100],
+        "received_at": now,
+    }
+
+
+def _store(
+    session: Session, accepted: list[tuple[Delivery, list[dict[str, Any]], list[int]]], now: datetime
+) -> dict[tuple[str, str, str], IngestOutcome]:
+    """Write the accepted messages of a batch set-wise: new results, replaced versions, one revision per
+    delivered observation, the ingest log and one outbox event per message."""
+    keys = sorted({r["source_key"] for _, rows, _ in accepted for r in rows})
+    stored = repo.current_versions(session, keys)
+    # the version standing for each key as the batch goes along: (status, reported_at)
+    standing: dict[str, tuple[ResultStatus, Any]] = {
+        k: (ResultStatus(st), at) for k, (_, st, at) in stored.items()
+    }
+    new_rows: dict[str, dict[str, Any]] = {}
+    updates: dict[str, dict[str, Any]] = {}
+    revisions: list[tuple[str, dict[str, Any]]] = []
+    changed: list[set[str]] = []
+    for delivery, rows, _ in accepted:
+        touched: set[str] = set()
+        for row in rows:
+            key, status = row["source_key"], ResultStatus(row["status"])
+            applied = key not in standing or domain.supersedes(status, row["reported_at"], *standing[key])
+            if key not in standing:
+                new_rows[key] = row
+            elif applied:
+                if key in new_rows:
+                    new_rows[key] = {**row, "received_at": new_rows[key]["received_at"]}
+                else:
+                    updates[key] = {
+                        f: row[f] for f in (*VERSION_FIELDS, "result_date", "report_text")
+                    }  # report_text: an imaging report replaced (a reading centre)
+                    touched.add(key)
+            if applied:
+                standing[key] = (status, row["reported_at"])
+            revisions.append(
+                (
+                    key,
+                    {**{f: row[f] for f in VERSION_FIELDS}, **_sent_by(delivery, now), "applied": applied},
                 )
-            session.flush()
-    except IntegrityError:
-        # a concurrent delivery of the same message won the race: it is the same result
-        pass
-    stored = repo.results_by_keys(session, keys)
-    if stored:
-        events.emit(
-            session,
-            "results.received",
-            {"result_ids": [r.id for r in stored], "patient_ids": sorted(set(patients.values()))},
-        )
-    return IngestOutcome(message_id, False, [r.id for r in stored])
+            )
+        changed.append(touched)
+    ids = {k: v[0] for k, v in stored.items()}
+    ids.update(repo.insert_results_returning(session, list(new_rows.values())))
+    repo.update_results(session, [{"id": ids[k], **v} for k, v in updates.items()])
+    repo.insert_revisions(session, [{"result_id": ids[k], **v} for k, v in revisions])
+    repo.insert_ingest_logs(
+        session,
+        [
+            {**_sent_by(d, now), "accepted": True, "result_count": len(rows), "reason": ""}
+            for d, rows, _ in accepted
+        ],
+    )
+    outcomes: dict[tuple[str, str, str], IngestOutcome] = {}
+    payloads: list[dict[str, Any]] = []
+    for (delivery, rows, patient_ids), touched in zip(accepted, changed, strict=True):
+        result_ids = [ids[r["source_key"]] for r in rows]
+        updated = sorted(ids[k] for k in touched)
+        outcomes[delivery.key] = IngestOutcome(delivery.message_id, False, result_ids, updated)
+        payload: dict[str, Any] = {"result_ids": result_ids, "patient_ids": sorted(patient_ids)}
+        if updated:
+            payload["updated_ids"] = updated
+        payloads.append(payload)
+    events.emit_many(session, [("results.received", p) for p in payloads])
+    return outcomes
+
+
+def ingest_batch(
+    session: Session, deliveries: Sequence[Delivery], *, atomic: bool = True, retries: int = 2
+) -> list[IngestOutcome | YilianError]:
+    """Store a batch of messages in the caller's transaction (group commit: the caller commits once and
+    acknowledges after): each message is stored whole or refused whole with its reason, a message seen
+    before (or twice in the batch) is a duplicate, the same observation delivered again keeps one result
+    whose stored version is the highest-ranking one (``domain.supersedes``) with every delivery in its
+    history. If a concurrent writer stored the same message or observation first, the batch is retried
+    message by message inside a savepoint; with ``atomic=False`` there is no savepoint (two round trips
+    fewer) and the IntegrityError reaches the caller, who rolls back and stores the messages one by one."""
+    now = utcnow()
+    seen = repo.accepted_messages(session, sorted({d.key for d in deliveries}))
+    ref = _Reference(session, deliveries)
+    patients = registry.patients_by_id_numbers(
+        session, [r.id_number for d in deliveries if d.key not in seen for r in d.results]
+    )
+    answers: list[IngestOutcome | YilianError | tuple[str, str, str]] = []
+    accepted: list[tuple[Delivery, list[dict[str, Any]], list[int]]] = []
+    in_batch: set[tuple[str, str, str]] = set()
+    for delivery in deliveries:
+        if delivery.key in seen or delivery.key in in_batch:
+            answers.append(delivery.key)  # a duplicate: answered with the stored results below
+            continue
+        try:
+            rows, patient_ids = _rows_of(delivery, ref, patients, now)
+        except YilianError as exc:
+            answers.append(exc)
+            continue
+        in_batch.add(delivery.key)
+        accepted.append((delivery, rows, patient_ids))
+        answers.append(delivery.key)
+    if not atomic:  # the caller retries the batch message by message if this raises
+        outcomes = _store(session, accepted, now) if accepted else {}
+    else:
+        try:
+            with session.begin_nested():
+                outcomes = _store(session, accepted, now) if accepted else {}
+        except IntegrityError:
+            # a concurrent delivery of the same message or observation committed first: one at a time
+            if len(deliveries) > 1:
+                return [a for d in deliveries for a in ingest_batch(session, [d], retries=retries)]
+            if retries <= 0:
+                raise
+            return ingest_batch(session, deliveries, retries=retries - 1)
+    duplicates = [
+        d for d, a in zip(deliveries, answers, strict=True) if isinstance(a, tuple) and a not in outcomes
+    ]
+    stored_ids = repo.current_versions(session, [r.source_key[:160] for d in duplicates for r in d.results])
+    out: list[IngestOutcome | YilianError] = []
+    first: set[tuple[str, str, str]] = set()
+    for delivery, answer in zip(deliveries, answers, strict=True):
+        if isinstance(answer, YilianError):
+            out.append(answer)
+        elif answer in outcomes and answer not in first:
+            first.add(answer)
+            out.append(outcomes[answer])
+        elif answer in outcomes:
+            out.append(IngestOutcome(delivery.message_id, True, outcomes[answer].result_ids))
+        else:
+            ids = [
+                stored_ids[r.source_key[:160]][0]
+                for r in delivery.results
+                if r.source_key[:160] in stored_ids
+            ]
+            out.append(IngestOutcome(delivery.message_id, True, ids))
+    return out
+
+
+def ingest(
+    session: Session, *, channel: str, sender: str, message_id: str, results: Sequence[IncomingResult]
+) -> IngestOutcome:
+    """Store the results of one message: the same message twice is a duplicate, the same observation again
+    keeps one result (its stored version decided by status rank, every delivery in its history); any
+    unknown patient, sender or item, or a patient identity contradicting the index, refuses the whole
+    message before anything is written."""
+    answer = ingest_batch(session, [Delivery(channel, sender, message_id, results)])[0]
+    if isinstance(answer, YilianError):
+        raise answer
+    return answer
+
+
+def result_history(session: Session, actor: Actor, result_id: int) -> list[Any]:
+    """Every delivery of one result (who sent what when), to an authorised reader (audited)."""
+    get_result(session, actor, result_id)
+    return list(repo.revisions_of(session, result_id))
 
 
 # ---------------------------------------------------------------- look-up
@@ -518,9 +714,7 @@ def patient_results(
 
 def get_result(session: Session, actor: Actor, result_id: int) -> Result:
     """Return one result to an authorised reader (audited)."""
-    row = repo.get_result(session, result_id)
-    if row is None:
-        raise ResultNotFound(f"结果不存在: {result_id}")
+    row = found(repo.get_result(session, result_id), ResultNotFound(f"结果不存在: {result_id}"))
     _authorise(session, actor, row.patient_id, reason="查看结果", resource=f"results/{row.id}")
     return row
 
@@ -566,7 +760,7 @@ def check_recognition(
     """Return the results that can stand in for an order of ``item_code`` for the patient at the ordering
     institution on business date ``on`` (today by default), newest first with why each qualifies; a check
     with candidates is recorded as a prompt (重复开单提醒) for the decision and the indicators."""
-    _require(actor, Permission.RESULTS_RECOGNIZE)
+    require_permission(actor, Permission.RESULTS_RECOGNIZE)
     if actor.institution_id is not None and actor.institution_id != institution_id:
         raise Forbidden("只能为本机构的开单核查互认")
     on = on or business_date()
@@ -586,6 +780,10 @@ def check_recognition(
         since=domain.earliest_result_date(on, item.validity_days),
         until=on,
     )
+    if not rows:  # nothing in the validity window: no profiles, QA or policy to read, no prompt
+        if actor.institution_id is None:  # the actor's own institution exists; any other is checked
+            registry.get_institution(session, institution_id)
+        return CheckOutcome(item, on, None, [], [])
     profiles = _profiles(session, [institution_id, *(r.institution_id for r in rows)])
     qa: dict[int, list[domain.QaRecord]] = {}
     for record in repo.qa_records(session, sorted({r.institution_id for r in rows})):
@@ -637,10 +835,10 @@ def decide(
 ) -> RecognitionDecision:
     """Record the doctor's decision on a prompt: 互认 (no order placed, the item's fee counted as saved; the
     ordering institution gets access to the patient) or 不互认 with ≥1 standard reason."""
-    _require(actor, Permission.RESULTS_RECOGNIZE)
-    prompt = repo.get_prompt(session, prompt_id, for_update=True)
-    if prompt is None:
-        raise PromptNotFound(f"互认提示不存在: {prompt_id}")
+    require_permission(actor, Permission.RESULTS_RECOGNIZE)
+    prompt = found(
+        repo.get_prompt(session, prompt_id, for_update=True), PromptNotFound(f"互认提示不存在: {prompt_id}")
+    )
     if actor.institution_id is not None and actor.institution_id != prompt.institution_id:
         raise Forbidden("不能为其他机构的提示作出决定")
     domain.check_decision(decision, reasons, note, result_chosen=result_id is not None)
@@ -700,7 +898,7 @@ def indicators(
     until: date | None = None,
 ) -> dict[str, Any]:
     """Return prompts, decisions, recognition rate and fees saved by institution, department or item."""
-    _require(actor, Permission.RESULTS_STATS)
+    require_permission(actor, Permission.RESULTS_STATS)
     if group not in ("institution", "department", "item"):
         raise InvalidPolicy("group 须为 institution / department / item")
     until = until or business_date()
@@ -794,3 +992,11 @@ def regional_item_for(session: Session, institution_id: int, local_code: str) ->
     """Return the regional item code an institution's local (e.g. price-catalogue) code stands for."""
     row = repo.code_map(session, institution_id, local_code)
     return row.item_code if row else None
+
+
+def recognition_counts(
+    session: Session, since: date, until: date
+) -> list[tuple[date, int | None, int | None, int, int, int, int]]:
+    """Bulk read for analytics: prompts, decisions and fees saved (检查检验结果互认) by day, institution
+    and department."""
+    return repo.recognition_counts(session, since, until)

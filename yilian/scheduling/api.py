@@ -6,18 +6,25 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Request
 
 from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, get_actor, require
 from yilian.kit.auth.domain import Actor, Permission
-from yilian.scheduling import repository as repo
+from yilian.kit.bounds import DayQuery, IdPath, IdQuery, OptionalDayQuery, OptionalIdQuery
 from yilian.scheduling import service
 from yilian.scheduling.schemas import (
     BookingCreate,
     BookingRead,
+    CalendarDayBody,
+    CalendarDayRead,
+    CalendarDaySaved,
+    CalendarYearBody,
+    CalendarYearDetail,
+    CalendarYearRead,
     CheckInBody,
     ConfirmBody,
     GenerateBody,
+    GenerateRead,
     KioskBookingRead,
     KioskLookup,
     PolicyBody,
@@ -43,17 +50,19 @@ Kiosk = Annotated[Actor, require(Permission.KIOSK_CHECK_IN)]
 
 
 @router.get("/policies/{institution_id}", summary="机构排班与预约策略")
-def get_policy(session: SessionDep, _actor: Reader, institution_id: int) -> dict[str, Any]:
-    return service.get_policy(session, institution_id).to_dict()
+def get_policy(session: SessionDep, _actor: Reader, institution_id: IdPath) -> dict[str, Any]:
+    return service.institution_policy(session, institution_id).to_dict()
 
 
 @router.patch("/policies/{institution_id}", summary="修改机构策略")
-def set_policy(session: SessionDep, actor: Manager, institution_id: int, body: PolicyBody) -> dict[str, Any]:
+def set_policy(
+    session: SessionDep, actor: Manager, institution_id: IdPath, body: PolicyBody
+) -> dict[str, Any]:
     return service.set_policy(session, actor, institution_id, body.changes).to_dict()
 
 
 @router.get("/institutions/{institution_id}/templates", response_model=list[TemplateRead], summary="排班模板")
-def templates(session: SessionDep, _actor: Reader, institution_id: int) -> list[TemplateRead]:
+def templates(session: SessionDep, _actor: Reader, institution_id: IdPath) -> list[TemplateRead]:
     return [TemplateRead.model_validate(t) for t in service.list_templates(session, institution_id)]
 
 
@@ -65,17 +74,67 @@ def save_template(session: SessionDep, actor: Manager, body: TemplateBody) -> Te
 
 
 @router.delete("/templates/{template_id}", status_code=204, summary="删除排班模板")
-def delete_template(session: SessionDep, actor: Manager, template_id: int) -> None:
+def delete_template(session: SessionDep, actor: Manager, template_id: IdPath) -> None:
     service.delete_template(session, actor, template_id)
 
 
-@router.post("/institutions/{institution_id}/generate", summary="按模板生成排班（按中国节假日与调休）")
-def generate(session: SessionDep, actor: Manager, institution_id: int, body: GenerateBody) -> dict[str, int]:
-    return {
-        "created": service.generate_schedules(
-            session, actor, institution_id, start=body.start, days=body.days
-        )
-    }
+@router.post(
+    "/institutions/{institution_id}/generate",
+    response_model=GenerateRead,
+    summary="按模板生成排班（按节假日日历；未录入的年份按周末处理并给出提示）",
+)
+def generate(session: SessionDep, actor: Manager, institution_id: IdPath, body: GenerateBody) -> GenerateRead:
+    result = service.generate_schedules(session, actor, institution_id, start=body.start, days=body.days)
+    return GenerateRead(
+        created=result.created, missing_years=list(result.missing_years), warning=result.warning
+    )
+
+
+# ---- holiday calendar (节假日日历): shared by every institution; read by staff, kept by the admin
+Year = Annotated[int, Path(ge=service.CALENDAR_YEARS[0], le=service.CALENDAR_YEARS[1])]
+
+
+@router.get("/calendar", response_model=list[CalendarYearRead], summary="节假日日历：各年份录入情况")
+def calendar_years(session: SessionDep, _actor: Reader) -> list[CalendarYearRead]:
+    return [
+        CalendarYearRead.model_validate({**asdict(y), "warning": y.warning})
+        for y in service.calendar_overview(session)
+    ]
+
+
+@router.get(
+    "/calendar/{year}", response_model=CalendarYearDetail, summary="节假日日历：某年的法定节假日与调休上班日"
+)
+def calendar_year(session: SessionDep, _actor: Reader, year: Year) -> CalendarYearDetail:
+    info = service.calendar_year_info(session, year)
+    days = [CalendarDayRead.model_validate(d) for d in service.calendar_days(session, year)]
+    return CalendarYearDetail.model_validate({**asdict(info), "warning": info.warning, "days": days})
+
+
+@router.put("/calendar/{year}", response_model=CalendarYearRead, summary="标记某年安排已录入完整（或未完整）")
+def calendar_year_complete(
+    session: SessionDep, actor: Manager, year: Year, body: CalendarYearBody
+) -> CalendarYearRead:
+    info = service.set_calendar_year_complete(session, actor, year, body.complete)
+    return CalendarYearRead.model_validate({**asdict(info), "warning": info.warning})
+
+
+@router.put("/calendar/days/{day}", response_model=CalendarDaySaved, summary="录入法定节假日或调休上班日")
+def calendar_set_day(
+    session: SessionDep, actor: Manager, day: date, body: CalendarDayBody
+) -> CalendarDaySaved:
+    row = service.set_calendar_day(session, actor, day=day, kind=body.kind, name=body.name)
+    return CalendarDaySaved.model_validate(
+        {
+            **CalendarDayRead.model_validate(row).model_dump(),
+            "schedules_on_day": service.open_schedules_on(session, day),
+        }
+    )
+
+
+@router.delete("/calendar/days/{day}", status_code=204, summary="删除法定节假日或调休上班日")
+def calendar_remove_day(session: SessionDep, actor: Manager, day: date) -> None:
+    service.remove_calendar_day(session, actor, day)
 
 
 @router.get("/payment-methods", summary="挂号费缴费方式")
@@ -85,8 +144,9 @@ def payment_methods(_actor: Reader) -> dict[str, str]:
 
 @router.get("/indicators", summary="预约挂号与一号管三天指标（复诊人次、减免诊察费）")
 def indicators(
-    session: SessionDep, _actor: Reader, institution_id: int, start: date, end: date
+    session: SessionDep, actor: Reader, institution_id: IdQuery, start: DayQuery, end: DayQuery
 ) -> dict[str, int]:
+    service.check_institution(actor, institution_id, Permission.SCHEDULE_READ)
     result = service.indicators(session, institution_id, start, end)
     return {
         **asdict(result),
@@ -99,12 +159,12 @@ def indicators(
 def schedules(
     session: SessionDep,
     _actor: Reader,
-    institution_id: int | None = None,
-    department_id: int | None = None,
-    practitioner_id: int | None = None,
-    day: date | None = None,
+    institution_id: OptionalIdQuery = None,
+    department_id: OptionalIdQuery = None,
+    practitioner_id: OptionalIdQuery = None,
+    day: OptionalDayQuery = None,
 ) -> list[ScheduleRead]:
-    rows = repo.schedules(
+    rows = service.find_schedules(
         session,
         institution_id=institution_id,
         department_id=department_id,
@@ -120,14 +180,14 @@ def create_schedule(session: SessionDep, actor: Manager, body: ScheduleCreate) -
 
 
 @router.get("/schedules/{schedule_id}", response_model=ScheduleDetail, summary="排班详情与号源")
-def schedule_detail(session: SessionDep, _actor: Reader, schedule_id: int) -> ScheduleDetail:
+def schedule_detail(session: SessionDep, _actor: Reader, schedule_id: IdPath) -> ScheduleDetail:
     sched = service.get_schedule(session, schedule_id)
-    slots = [SlotRead.model_validate(s) for s in repo.slots_of(session, schedule_id)]
+    slots = [SlotRead.model_validate(s) for s in service.slots(session, schedule_id)]
     return ScheduleDetail(**ScheduleRead.model_validate(sched).model_dump(), slots=slots)
 
 
 @router.post("/schedules/{schedule_id}/stop", summary="停诊（取消预约、退费待办、通知患者）")
-def stop(session: SessionDep, actor: Manager, schedule_id: int, body: StopBody) -> dict[str, int]:
+def stop(session: SessionDep, actor: Manager, schedule_id: IdPath, body: StopBody) -> dict[str, int]:
     return {"cancelled": service.stop_clinic(session, actor, schedule_id, body.reason)}
 
 
@@ -158,53 +218,57 @@ def book(
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingRead, summary="预约详情")
-def booking(session: SessionDep, actor: CurrentActor, booking_id: int) -> BookingRead:
+def booking(session: SessionDep, actor: CurrentActor, booking_id: IdPath) -> BookingRead:
     return BookingRead.model_validate(service.get_booking(session, actor, booking_id))
 
 
 @router.post("/bookings/{booking_id}/confirm", response_model=BookingRead, summary="确认并缴挂号费 → 挂号")
-def confirm(session: SessionDep, actor: CurrentActor, booking_id: int, body: ConfirmBody) -> BookingRead:
+def confirm(session: SessionDep, actor: CurrentActor, booking_id: IdPath, body: ConfirmBody) -> BookingRead:
     return BookingRead.model_validate(
         service.confirm(session, actor, booking_id, payment_method=body.payment_method)
     )
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=BookingRead, summary="取消预约")
-def cancel(session: SessionDep, actor: CurrentActor, booking_id: int) -> BookingRead:
+def cancel(session: SessionDep, actor: CurrentActor, booking_id: IdPath) -> BookingRead:
     return BookingRead.model_validate(service.cancel(session, actor, booking_id))
 
 
 @router.post(
     "/bookings/{booking_id}/check-in", response_model=QueueEntryRead, summary="签到候诊（挂号处或患者自助）"
 )
-def check_in(session: SessionDep, actor: CurrentActor, booking_id: int, body: CheckInBody) -> QueueEntryRead:
+def check_in(
+    session: SessionDep, actor: CurrentActor, booking_id: IdPath, body: CheckInBody
+) -> QueueEntryRead:
     return QueueEntryRead.model_validate(service.check_in(session, actor, booking_id, groups=body.groups))
 
 
 @router.post("/bookings/{booking_id}/return-visit", response_model=QueueEntryRead, summary="一号管三天复诊")
-def return_visit(session: SessionDep, actor: Desk, booking_id: int, body: ReturnVisitBody) -> QueueEntryRead:
+def return_visit(
+    session: SessionDep, actor: Desk, booking_id: IdPath, body: ReturnVisitBody
+) -> QueueEntryRead:
     return QueueEntryRead.model_validate(
         service.return_visit(session, actor, booking_id, schedule_id=body.schedule_id)
     )
 
 
 @router.get("/schedules/{schedule_id}/queue", response_model=list[QueueEntryRead], summary="候诊队列")
-def queue(session: SessionDep, _actor: Caller, schedule_id: int) -> list[QueueEntryRead]:
-    return [QueueEntryRead.model_validate(e) for e in service.queue(session, schedule_id)]
+def queue(session: SessionDep, actor: Caller, schedule_id: IdPath) -> list[QueueEntryRead]:
+    return [QueueEntryRead.model_validate(e) for e in service.queue(session, actor, schedule_id)]
 
 
 @router.post("/schedules/{schedule_id}/call-next", response_model=QueueEntryRead, summary="叫下一位")
-def call_next(session: SessionDep, actor: Caller, schedule_id: int) -> QueueEntryRead:
+def call_next(session: SessionDep, actor: Caller, schedule_id: IdPath) -> QueueEntryRead:
     return QueueEntryRead.model_validate(service.call_next(session, actor, schedule_id))
 
 
 @router.post("/queue/{entry_id}/recall", response_model=QueueEntryRead, summary="重呼")
-def recall(session: SessionDep, actor: Caller, entry_id: int) -> QueueEntryRead:
+def recall(session: SessionDep, actor: Caller, entry_id: IdPath) -> QueueEntryRead:
     return QueueEntryRead.model_validate(service.recall(session, actor, entry_id))
 
 
 @router.post("/queue/{entry_id}/skip", response_model=QueueEntryRead, summary="过号")
-def skip(session: SessionDep, actor: Caller, entry_id: int) -> QueueEntryRead:
+def skip(session: SessionDep, actor: Caller, entry_id: IdPath) -> QueueEntryRead:
     return QueueEntryRead.model_validate(service.skip(session, actor, entry_id))
 
 
@@ -213,7 +277,7 @@ def skip(session: SessionDep, actor: Caller, entry_id: int) -> QueueEntryRead:
     response_model=list[BookingRead],
     summary="患者的预约与挂号（最近在前）",
 )
-def patient_bookings(session: SessionDep, actor: CurrentActor, patient_id: int) -> list[BookingRead]:
+def patient_bookings(session: SessionDep, actor: CurrentActor, patient_id: IdPath) -> list[BookingRead]:
     return [
         BookingRead.model_validate(v.booking) for v in service.patient_bookings(session, actor, patient_id)
     ]
@@ -224,7 +288,7 @@ def patient_bookings(session: SessionDep, actor: CurrentActor, patient_id: int) 
     response_model=QueuePlaceRead | None,
     summary="今日候诊位置（前面还有几人 / 正在叫号）",
 )
-def queue_place(session: SessionDep, actor: CurrentActor, booking_id: int) -> QueuePlaceRead | None:
+def queue_place(session: SessionDep, actor: CurrentActor, booking_id: IdPath) -> QueuePlaceRead | None:
     service.get_booking(session, actor, booking_id)  # the patient's own, or staff: access-checked
     place = service.queue_place(session, booking_id)
     return QueuePlaceRead.model_validate(place) if place else None

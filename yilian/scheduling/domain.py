@@ -7,7 +7,7 @@ one policy per institution (seeded with these defaults) and passes it in.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -200,29 +200,98 @@ def slice_session(start: time, end: time, slice_minutes: int, capacity: int) -> 
     return out
 
 
-# --- calendar ---------------------------------------------------------------------------------------
+# --- calendar (节假日日历) -----------------------------------------------------------------------------
+
+DAY_KINDS = {"holiday": "法定节假日", "makeup": "调休上班", "weekend": "周末", "workday": "工作日"}
+EDITABLE_KINDS = ("holiday", "makeup")  # what the calendar table stores; weekends and workdays follow
+
+# the festival a day off or make-up day belongs to, in Chinese (the package names them in English)
+PACKAGE_HOLIDAY_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
+}
 
 
-def day_kind(day: date) -> str:
-    """'workday', 'makeup' (调休上班), 'weekend' or 'holiday' per the Chinese calendar."""
-    is_holiday, name = chinese_calendar.get_holiday_detail(day)
-    if is_holiday:
-        return "holiday" if name is not None else "weekend"
-    if day.weekday() >= 5:
-        return "makeup"
-    return "workday"
+@dataclass(frozen=True)
+class HolidayCalendar:
+    """The statutory holidays (法定节假日) and make-up working days (调休上班) of the years it knows.
+
+    A day listed in neither is a weekend (Saturday, Sunday) or a working day. ``known_years`` are the
+    years whose whole arrangement (the State Council's notice) has been entered; for any other year the
+    calendar still honours the days that are listed, treats the rest as weekends and working days, and
+    :meth:`unknown_years` names the year so that callers can warn.
+    """
+
+    holidays: Mapping[date, str] = field(default_factory=dict)
+    makeup_days: Mapping[date, str] = field(default_factory=dict)
+    known_years: frozenset[int] = frozenset()
+
+    @classmethod
+    def from_years(
+        cls, years: Mapping[int, tuple[Mapping[date, str], Mapping[date, str]]]
+    ) -> HolidayCalendar:
+        """A calendar of complete years: year → (holidays, make-up days), e.g. ``package_calendar()``."""
+        return cls(
+            {d: n for holidays, _ in years.values() for d, n in holidays.items()},
+            {d: n for _, makeup in years.values() for d, n in makeup.items()},
+            frozenset(years),
+        )
+
+    def kind(self, day: date) -> str:
+        """'holiday', 'makeup' (调休上班), 'weekend' or 'workday'."""
+        if day in self.holidays:
+            return "holiday"
+        if day in self.makeup_days:
+            return "makeup"
+        return "weekend" if day.weekday() >= 5 else "workday"
+
+    def name(self, day: date) -> str:
+        return self.holidays.get(day) or self.makeup_days.get(day) or ""
+
+    def unknown_years(self, first: date, last: date) -> list[int]:
+        """The years from ``first`` to ``last`` whose arrangement is not (fully) entered."""
+        return [y for y in range(first.year, last.year + 1) if y not in self.known_years]
+
+
+def calendar_warning(years: Sequence[int]) -> str | None:
+    """The warning shown when a calendar falls back to weekends for ``years`` (None when there are none)."""
+    if not years:
+        return None
+    named = "、".join(f"{y}年" for y in years)
+    return (
+        f"{named}的法定节假日与调休安排尚未录入完整：除已录入的日期外按周六、周日休息处理。"
+        "请在“排班管理 → 节假日日历”中按国务院办公厅通知录入后标记为已录入完整。"
+    )
+
+
+def package_calendar() -> dict[int, tuple[dict[date, str], dict[date, str]]]:
+    """The arrangement of every year the ``chinesecalendar`` package covers: year → (holidays, make-up
+    days), names in Chinese. Only used to seed the calendar table; rules read the table."""
+    out: dict[int, tuple[dict[date, str], dict[date, str]]] = {}
+    for source, index in ((chinese_calendar.holidays, 0), (chinese_calendar.workdays, 1)):
+        for day, holiday in source.items():
+            english = getattr(holiday, "value", str(holiday))
+            out.setdefault(day.year, ({}, {}))[index][day] = PACKAGE_HOLIDAY_NAMES.get(english, english)
+    return out
 
 
 @dataclass(frozen=True)
 class WeeklyOpening:
-    """When a department holds clinics: weekdays (0=Mon), plus weekend/holiday clinics."""
+    """When a department holds clinics: weekdays (0=Mon), plus weekend/holiday clinics, on a calendar."""
 
+    calendar: HolidayCalendar
     weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
     weekend_clinic: bool = False
     holiday_clinic: bool = False
 
     def is_open(self, day: date) -> bool:
-        kind = day_kind(day)
+        kind = self.calendar.kind(day)
         if kind == "holiday":
             return self.holiday_clinic
         if kind == "makeup":
@@ -232,14 +301,16 @@ class WeeklyOpening:
         return day.weekday() in self.weekdays
 
 
-def template_runs_on(policy: Policy, *, weekday: int, on_holidays: bool, day: date) -> bool:
+def template_runs_on(
+    policy: Policy, calendar: HolidayCalendar, *, weekday: int, on_holidays: bool, day: date
+) -> bool:
     """Whether a weekly template row (排班模板) for ``weekday`` yields a clinic on ``day``.
 
     Working days and weekends run the rows of their own weekday (a weekend row is a weekend clinic);
     public holidays run only rows marked ``on_holidays``; a make-up working day (调休上班) runs the rows
     of ``policy.makeup_day_weekday`` as well as its own weekend rows.
     """
-    kind = day_kind(day)
+    kind = calendar.kind(day)
     if kind == "holiday":
         return on_holidays and weekday == day.weekday()
     if kind == "makeup":
@@ -297,6 +368,18 @@ def check_booking(
     return None
 
 
+def slot_past(clinic_day: date, slot_start: time, local_now: datetime) -> bool:
+    """Tell whether a slice has begun (a place in it can no longer be had on line)."""
+    return datetime.combine(clinic_day, slot_start) <= local_now.replace(tzinfo=None)
+
+
+def places_ahead(clinic_day: date, slots: Sequence[tuple[time, int, int]], local_now: datetime) -> int:
+    """Free places (剩余 N 个号) of a session's ``(start, capacity, booked)`` slices still ahead of now."""
+    return sum(
+        max(0, cap - booked) for start, cap, booked in slots if not slot_past(clinic_day, start, local_now)
+    )
+
+
 def can_cancel(policy: Policy, *, local_now: datetime, clinic_day: date, slot_start: time) -> bool:
     deadline = datetime.combine(clinic_day, slot_start) - timedelta(minutes=policy.cancel_cutoff_minutes)
     return local_now.replace(tzinfo=None) <= deadline
@@ -308,7 +391,7 @@ def can_cancel(policy: Policy, *, local_now: datetime, clinic_day: date, slot_st
 def qualifies_three_day(
     policy: Policy, *, clinic_type: str, institution_level: int, institution_public: bool
 ) -> bool:
-    """Whether a registration carries the three-day validity (DOMAIN.md §1)."""
+    """Whether a registration carries the three-day validity (docs/domain.md §1)."""
     return (
         policy.three_day_enabled
         and institution_public

@@ -73,3 +73,8 @@ class InvalidSchedule(BadRequest):
 class HoldExpired(Conflict):
     code = "hold_expired"
     title = "锁号已超时，号源已释放，请重新预约"
+
+
+class CalendarDayNotFound(NotFound):
+    code = "calendar_day_not_found"
+    title = "该日期不在节假日日历中"

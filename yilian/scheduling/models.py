@@ -145,3 +145,29 @@ class ScheduleTemplate(Base):
     on_holidays: Mapped[bool] = mapped_column(default=False)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime]
+
+
+class CalendarYear(Base):
+    """A year of the holiday calendar (节假日日历); ``complete`` once its whole arrangement is entered."""
+
+    __tablename__ = "sched_calendar_years"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    complete: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[str] = mapped_column(String(16))  # package (seeded from chinesecalendar) / admin
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime]
+
+
+class CalendarDay(Base):
+    """A statutory holiday (法定节假日, ``holiday``) or make-up working day (调休上班, ``makeup``)."""
+
+    __tablename__ = "sched_calendar_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(ForeignKey("sched_calendar_years.year"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(40), default="")
+    source: Mapped[str] = mapped_column(String(16))  # package / admin
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime]

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from yilian.kit.db import table_of
 from yilian.scheduling.models import (
     Booking,
+    CalendarDay,
+    CalendarYear,
     QueueEntry,
     ReturnVisit,
     Schedule,
@@ -31,6 +35,74 @@ def claim_place(session: Session, slot_id: int) -> bool:
         update(Slot)
         .where(Slot.id == slot_id, Slot.booked < Slot.capacity)
         .values(booked=Slot.booked + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def claim_and_insert_booking(session: Session, values: dict[str, Any]) -> bool:
+    """PostgreSQL: take one place of ``values["slot_id"]`` and insert the booking in one statement (the
+    conditional UPDATE in a CTE, the INSERT selecting from it); False, and nothing written, when full."""
+    slots, bookings = table_of(Slot), table_of(Booking)
+    claimed = (
+        update(slots)
+        .where(slots.c.id == values["slot_id"], slots.c.booked < slots.c.capacity)
+        .values(booked=slots.c.booked + 1)
+        .returning(slots.c.id)
+        .cte("claimed")
+    )
+    columns = list(values)
+    row = select(*[literal(values[c], type_=bookings.c[c].type).label(c) for c in columns]).select_from(
+        claimed
+    )
+    inserted = session.execute(insert(bookings).from_select(columns, row).returning(bookings.c.id))
+    return inserted.first() is not None
+
+
+def patient_booking_facts(
+    session: Session, patient_id: int, schedule_id: int, day: date, no_show_since: date
+) -> tuple[int, int, list[date]]:
+    """What the booking rules need about a patient, in one query: active bookings in the schedule,
+    active bookings on the day, and the days of no-shows since ``no_show_since``."""
+    rows = session.execute(
+        select(Booking.schedule_id, Booking.day, Booking.status).where(
+            Booking.patient_id == patient_id,
+            or_(
+                and_(Booking.status.in_(ACTIVE), or_(Booking.schedule_id == schedule_id, Booking.day == day)),
+                and_(Booking.status == "no_show", Booking.day >= no_show_since),
+            ),
+        )
+    ).all()
+    same = sum(1 for s, _d, st in rows if st in ACTIVE and s == schedule_id)
+    that_day = sum(1 for _s, d, st in rows if st in ACTIVE and d == day)
+    return same, that_day, [d for _s, d, st in rows if st == "no_show" and d >= no_show_since]
+
+
+def slots_of_many(session: Session, schedule_ids: Sequence[int]) -> Sequence[Slot]:
+    if not schedule_ids:
+        return []
+    return session.scalars(
+        select(Slot).where(Slot.schedule_id.in_(schedule_ids)).order_by(Slot.schedule_id, Slot.start)
+    ).all()
+
+
+def hold_places(session: Session, slot_id: int, count: int) -> bool:
+    """Take ``count`` places of a slot at once for a higher area's reserve (all or none)."""
+    result = session.execute(
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.booked + count <= Slot.capacity)
+        .values(booked=Slot.booked + count)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def unhold_places(session: Session, slot_id: int, count: int) -> bool:
+    """Give back ``count`` held places of a slot to the public."""
+    result = session.execute(
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.booked >= count)
+        .values(booked=Slot.booked - count)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
@@ -349,3 +421,58 @@ def return_visits_of(session: Session, booking_ids: Sequence[int]) -> dict[int, 
     for rv in session.scalars(q):
         out.setdefault(rv.booking_id, []).append(rv)
     return out
+
+
+# ---------------------------------------------------------------- holiday calendar (节假日日历)
+
+
+def calendar_years(session: Session) -> Sequence[CalendarYear]:
+    return session.scalars(select(CalendarYear).order_by(CalendarYear.year)).all()
+
+
+def calendar_days(session: Session, first_year: int, last_year: int) -> Sequence[CalendarDay]:
+    q = select(CalendarDay).where(CalendarDay.year >= first_year, CalendarDay.year <= last_year)
+    return session.scalars(q.order_by(CalendarDay.day)).all()
+
+
+def calendar_day_counts(session: Session) -> dict[tuple[int, str], int]:
+    """(year, kind) → number of days stored."""
+    q = select(CalendarDay.year, CalendarDay.kind, func.count()).group_by(CalendarDay.year, CalendarDay.kind)
+    return {(int(y), str(k)): int(n) for y, k, n in session.execute(q)}
+
+
+def open_schedules_on(session: Session, day: date) -> int:
+    q = select(func.count()).select_from(Schedule).where(Schedule.day == day, Schedule.status == "open")
+    return int(session.scalar(q) or 0)
+
+
+def three_day_counts(session: Session, start: date, end: date) -> list[tuple[date, int, int, int]]:
+    """(clinic day, institution, department, confirmed registrations carrying 一号管三天) (analytics)."""
+    q = (
+        select(Booking.day, Booking.institution_id, Booking.department_id, func.count())
+        .where(
+            Booking.day >= start,
+            Booking.day <= end,
+            Booking.status == "confirmed",
+            Booking.qualifies_three_day.is_(True),
+        )
+        .group_by(Booking.day, Booking.institution_id, Booking.department_id)
+    )
+    return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in session.execute(q)]
+
+
+def return_visit_counts(session: Session, start: date, end: date) -> list[tuple[date, int, int, int, int]]:
+    """(day, institution, department, return visits, fee waived) served in [start, end] (analytics)."""
+    q = (
+        select(
+            ReturnVisit.day,
+            Booking.institution_id,
+            Booking.department_id,
+            func.count(),
+            func.coalesce(func.sum(ReturnVisit.fee_waived_fen), 0),
+        )
+        .join(Booking, Booking.id == ReturnVisit.booking_id)
+        .where(ReturnVisit.day >= start, ReturnVisit.day <= end)
+        .group_by(ReturnVisit.day, Booking.institution_id, Booking.department_id)
+    )
+    return [(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in session.execute(q)]

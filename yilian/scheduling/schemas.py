@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, time
-from typing import Any
+from datetime import date
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yilian.kit.bounds import ClockTime, Id
+
 
 class ScheduleCreate(BaseModel):
-    department_id: int
+    department_id: Id
     day: date
     period: str = Field(pattern="^(am|pm|night)$")
     clinic_type: str = "ordinary"
-    practitioner_id: int | None = None
+    practitioner_id: Id | None = None
     location: str = Field("", max_length=100)
     slice_minutes: int | None = Field(None, ge=5, le=240)
     slice_capacity: int | None = Field(None, ge=1, le=500)
@@ -22,11 +24,11 @@ class ScheduleCreate(BaseModel):
 class TemplateBody(BaseModel):
     """A weekly template row (排班模板); the same department, doctor, weekday and period replaces it."""
 
-    department_id: int
+    department_id: Id
     weekday: int = Field(ge=0, le=6, description="0 = 周一 … 6 = 周日")
     period: str = Field(pattern="^(am|pm|night)$")
     clinic_type: str = "ordinary"
-    practitioner_id: int | None = None
+    practitioner_id: Id | None = None
     location: str = Field("", max_length=100)
     slice_minutes: int | None = Field(None, ge=5, le=240)
     slice_capacity: int | None = Field(None, ge=1, le=240)
@@ -36,7 +38,7 @@ class TemplateBody(BaseModel):
 class TemplateRead(TemplateBody):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    institution_id: int
+    institution_id: Id
 
 
 class GenerateBody(BaseModel):
@@ -44,11 +46,58 @@ class GenerateBody(BaseModel):
     days: int = Field(14, ge=1, le=92)
 
 
+class GenerateRead(BaseModel):
+    created: int
+    missing_years: list[int] = Field(description="年份：节假日日历未录入完整，按周末处理")
+    warning: str | None = None
+
+
+class CalendarDayBody(BaseModel):
+    """A statutory holiday (法定节假日) or a make-up working day (调休上班, Saturday or Sunday)."""
+
+    kind: Literal["holiday", "makeup"]
+    name: str = Field("", max_length=40, description="节日，例如 元旦")
+
+
+class CalendarDayRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    day: date
+    year: int
+    kind: str
+    name: str
+    source: str = Field(description="package（由 chinesecalendar 导入）或 admin（管理员录入）")
+    updated_by: str
+
+
+class CalendarDaySaved(CalendarDayRead):
+    schedules_on_day: int = Field(description="该日已生成的开诊排班数（不会自动停诊）")
+
+
+class CalendarYearBody(BaseModel):
+    complete: bool = Field(description="该年安排已按国务院办公厅通知录入完整")
+
+
+class CalendarYearRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    year: int
+    stored: bool
+    complete: bool
+    source: str
+    holidays: int
+    makeup_days: int
+    updated_by: str
+    warning: str | None = None
+
+
+class CalendarYearDetail(CalendarYearRead):
+    days: list[CalendarDayRead]
+
+
 class SlotRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    start: time
-    end: time
+    start: ClockTime
+    end: ClockTime
     capacity: int
     booked: int
 
@@ -56,10 +105,10 @@ class SlotRead(BaseModel):
 class ScheduleRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    institution_id: int
-    campus_id: int | None
-    department_id: int
-    practitioner_id: int | None
+    institution_id: Id
+    campus_id: Id | None
+    department_id: Id
+    practitioner_id: Id | None
     day: date
     period: str
     clinic_type: str
@@ -73,17 +122,17 @@ class ScheduleDetail(ScheduleRead):
 
 
 class BookingCreate(BaseModel):
-    slot_id: int
-    patient_id: int
+    slot_id: Id
+    patient_id: Id
     channel: str = Field("online", pattern="^(online|desk)$")
 
 
 class BookingRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    slot_id: int
-    schedule_id: int
-    patient_id: int
+    slot_id: Id
+    schedule_id: Id
+    patient_id: Id
     day: date
     status: str
     channel: str
@@ -106,7 +155,7 @@ class StopBody(BaseModel):
 
 
 class ReturnVisitBody(BaseModel):
-    schedule_id: int
+    schedule_id: Id
 
 
 class CheckInBody(BaseModel):
@@ -116,9 +165,9 @@ class CheckInBody(BaseModel):
 class QueueEntryRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    schedule_id: int
-    booking_id: int
-    patient_id: int
+    schedule_id: Id
+    booking_id: Id
+    patient_id: Id
     ticket_no: int
     priority: bool
     is_return: bool
@@ -134,7 +183,7 @@ class QueuePlaceRead(BaseModel):
     """Where a checked-in patient stands in today's queue."""
 
     model_config = ConfigDict(from_attributes=True)
-    schedule_id: int
+    schedule_id: Id
     ticket_no: int
     calling: bool
     ahead: int
@@ -149,11 +198,11 @@ class KioskLookup(BaseModel):
 
 class KioskBookingRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-    booking_id: int
+    booking_id: Id
     masked_name: str
-    department_id: int
-    practitioner_id: int | None
+    department_id: Id
+    practitioner_id: Id | None
     period: str
-    start: time
+    start: ClockTime
     location: str
     ticket_no: int | None

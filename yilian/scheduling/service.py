@@ -7,14 +7,18 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from yilian.kit import events
 from yilian.kit.audit import record_access
-from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.auth.domain import Actor, Permission, require_permission
 from yilian.kit.clock import age_on, business_date, local_now, utcnow
-from yilian.kit.errors import Forbidden, InvalidInput
+from yilian.kit.db import is_postgres, reserve_ids, table_of
+from yilian.kit.errors import Forbidden, InvalidInput, found
 from yilian.kit.masking import mask_name
 from yilian.registry import service as registry
 from yilian.registry.models import Department
@@ -23,6 +27,7 @@ from yilian.scheduling import repository as repo
 from yilian.scheduling.errors import (
     BookingNotFound,
     BookingStateError,
+    CalendarDayNotFound,
     CancelTooLate,
     ClinicStopped,
     DailyLimitReached,
@@ -37,6 +42,8 @@ from yilian.scheduling.errors import (
 )
 from yilian.scheduling.models import (
     Booking,
+    CalendarDay,
+    CalendarYear,
     QueueEntry,
     ReturnVisit,
     Schedule,
@@ -61,51 +68,69 @@ PERIOD_TIMES: dict[str, tuple[time, time]] = {
 }
 
 
-def _require(actor: Actor, permission: Permission) -> None:
-    if not actor.has(permission):
-        raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限: {permission.value}")
-
-
 def _own_or_desk(actor: Actor, patient_id: int) -> None:
     if actor.patient_id is not None and actor.patient_id != patient_id:
         raise Forbidden("只能为本人预约")
+
+
+# Staff permissions that work on an institution's bookings (desk, queue, schedule office, cashier, kiosk).
+BOOKING_STAFF = (
+    Permission.REGISTRATION_DESK,
+    Permission.QUEUE_CALL,
+    Permission.SCHEDULE_MANAGE,
+    Permission.BILLING_CASHIER,
+    Permission.KIOSK_CHECK_IN,
+)
+
+
+def check_institution(actor: Actor, institution_id: int, *permissions: Permission) -> None:
+    """Staff act on an institution's bookings, queues and schedules only with one of ``permissions``
+    and only at their own institution (an administrator tied to none: everywhere)."""
+    if not any(actor.has(p) for p in permissions):
+        raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限")
+    if not actor.serves(institution_id):
+        raise Forbidden("只能处理本机构的预约、排班与候诊")
+
+
+def _check_booking(actor: Actor, b: Booking) -> None:
+    """A patient (or family account) reaches only their own bookings; staff those of their institution."""
+    if not actor.is_staff:
+        if actor.patient_id is None or actor.patient_id != b.patient_id:
+            raise Forbidden("只能查看本人的预约")
+        return
+    check_institution(actor, b.institution_id, *BOOKING_STAFF)
 
 
 # ---------------------------------------------------------------- policy
 
 
 def get_policy(session: Session, institution_id: int) -> domain.Policy:
+    """An institution's policy: its stored row, or the defaults (not stored: a read never writes)."""
     row = repo.policy_row(session, institution_id)
     if row is None:
-        return seed_policy(session, institution_id)
+        return domain.Policy()
     return domain.Policy.from_dict(json.loads(row.data))
 
 
-def seed_policy(session: Session, institution_id: int) -> domain.Policy:
-    policy = domain.Policy()
-    session.add(
-        SchedulingPolicy(
-            institution_id=institution_id,
-            data=json.dumps(policy.to_dict(), ensure_ascii=False),
-            updated_at=utcnow(),
-        )
-    )
-    session.flush()
-    return policy
+def institution_policy(session: Session, institution_id: int) -> domain.Policy:
+    """The policy of an institution that exists (404 otherwise)."""
+    return get_policy(session, registry.get_institution(session, institution_id).id)
 
 
 def set_policy(
     session: Session, actor: Actor, institution_id: int, changes: dict[str, object]
 ) -> domain.Policy:
-    _require(actor, Permission.SCHEDULE_MANAGE)
-    current = get_policy(session, institution_id).to_dict()
+    check_institution(actor, institution_id, Permission.SCHEDULE_MANAGE)
+    current = institution_policy(session, institution_id).to_dict()
     current.update(changes)
     try:
         policy = domain.Policy.from_dict(current)
     except (ValueError, TypeError) as exc:
         raise InvalidInput(str(exc)) from exc
     row = repo.policy_row(session, institution_id)
-    assert row is not None
+    if row is None:
+        row = SchedulingPolicy(institution_id=institution_id)
+        session.add(row)
     row.data = json.dumps(policy.to_dict(), ensure_ascii=False)
     row.updated_at = utcnow()
     session.flush()
@@ -116,7 +141,12 @@ def set_policy(
 
 
 def _check_clinic(
-    session: Session, department_id: int, period: str, clinic_type: str, practitioner_id: int | None
+    session: Session,
+    department_id: int,
+    period: str,
+    clinic_type: str,
+    practitioner_id: int | None,
+    visiting: bool = False,
 ) -> tuple[Department, str]:
     """A clinic's department, period, clinic type and doctor are valid together; returns the department
     and the doctor's title (for the fee)."""
@@ -128,9 +158,18 @@ def _check_clinic(
     if practitioner_id is None:
         return dept, ""
     doc = registry.get_practitioner(session, practitioner_id)
-    if doc.institution_id != dept.institution_id:
+    if doc.institution_id != dept.institution_id and not visiting:
         raise InvalidInput("医生不属于该机构")
     return dept, doc.title
+
+
+CLINIC_DAY_SPAN = 366  # schedules are made for about a year back (corrections) and ahead
+
+
+def _check_clinic_day(day: date) -> None:
+    today = business_date()
+    if abs((day - today).days) > CLINIC_DAY_SPAN:
+        raise InvalidInput(f"排班日期应在今天前后 {CLINIC_DAY_SPAN} 天内")
 
 
 def create_schedule(
@@ -145,9 +184,14 @@ def create_schedule(
     location: str = "",
     slice_minutes: int | None = None,
     slice_capacity: int | None = None,
+    visiting: bool = False,
 ) -> Schedule:
-    _require(actor, Permission.SCHEDULE_MANAGE)
-    dept, title = _check_clinic(session, department_id, period, clinic_type, practitioner_id)
+    """Open one clinic session; ``visiting``: the doctor comes from another institution of the alliance
+    (专家下沉坐诊), charged by the hosting institution's fee policy for the doctor's title."""
+    require_permission(actor, Permission.SCHEDULE_MANAGE)
+    _check_clinic_day(day)
+    dept, title = _check_clinic(session, department_id, period, clinic_type, practitioner_id, visiting)
+    check_institution(actor, dept.institution_id, Permission.SCHEDULE_MANAGE)
     policy = get_policy(session, dept.institution_id)
     start, end = PERIOD_TIMES[period]
     specs = domain.slice_session(
@@ -177,16 +221,13 @@ def create_schedule(
 
 
 def get_schedule(session: Session, schedule_id: int) -> Schedule:
-    sched = session.get(Schedule, schedule_id)
-    if sched is None:
-        raise ScheduleNotFound()
-    return sched
+    return found(session.get(Schedule, schedule_id), ScheduleNotFound())
 
 
 def stop_clinic(session: Session, actor: Actor, schedule_id: int, reason: str = "") -> int:
     """停诊: cancel all active bookings, mark paid fees refund-due, emit an event per patient."""
-    _require(actor, Permission.SCHEDULE_MANAGE)
     sched = get_schedule(session, schedule_id)
+    check_institution(actor, sched.institution_id, Permission.SCHEDULE_MANAGE)
     sched.status = "stopped"
     affected = [
         b
@@ -204,6 +245,176 @@ def stop_clinic(session: Session, actor: Actor, schedule_id: int, reason: str = 
         )
     session.flush()
     return len(affected)
+
+
+# ---------------------------------------------------------------- holiday calendar (节假日日历)
+
+CALENDAR_YEARS = (2000, 2100)  # the years the calendar accepts
+
+
+@dataclass(frozen=True)
+class CalendarYearInfo:
+    """A year of the holiday calendar as the admin page and the API list it."""
+
+    year: int
+    stored: bool  # the year has a row (seeded or entered)
+    complete: bool
+    source: str
+    holidays: int
+    makeup_days: int
+    updated_by: str = ""
+
+    @property
+    def warning(self) -> str | None:
+        return None if self.complete else domain.calendar_warning([self.year])
+
+
+def _check_year(year: int) -> None:
+    low, high = CALENDAR_YEARS
+    if not low <= year <= high:
+        raise InvalidInput(f"年份应为 {low}–{high}")
+
+
+def holiday_calendar(session: Session, first: date, last: date) -> domain.HolidayCalendar:
+    """The holiday calendar of the years from ``first`` to ``last``, read from the calendar table."""
+    holidays: dict[date, str] = {}
+    makeup: dict[date, str] = {}
+    for row in repo.calendar_days(session, first.year, last.year):
+        (holidays if row.kind == "holiday" else makeup)[row.day] = row.name
+    known = frozenset(y.year for y in repo.calendar_years(session) if y.complete)
+    return domain.HolidayCalendar(holidays, makeup, known)
+
+
+def seed_holiday_calendar(session: Session) -> list[int]:
+    """Import the years the ``chinesecalendar`` package covers and the table does not hold yet (each as a
+    complete year); idempotent, and a year already in the table (seeded or entered by the admin) is never
+    touched. Run by ``yilian db upgrade``, ``yilian demo``, ``yilian scheduling calendar import`` and at
+    first use (before schedules are generated). Returns the years imported."""
+    have = {y.year for y in repo.calendar_years(session)}
+    missing = {year: days for year, days in domain.package_calendar().items() if year not in have}
+    if not missing:
+        return []
+    stamp = utcnow()
+    try:
+        with session.begin_nested():
+            for year, (holidays, makeup) in sorted(missing.items()):
+                session.add(CalendarYear(year=year, complete=True, source="package", updated_at=stamp))
+                session.flush()
+                for kind, days in (("holiday", holidays), ("makeup", makeup)):
+                    session.add_all(
+                        CalendarDay(day=d, year=year, kind=kind, name=n, source="package", updated_at=stamp)
+                        for d, n in days.items()
+                    )
+            session.flush()
+    except IntegrityError:
+        return []  # a concurrent first use imported them
+    return sorted(missing)
+
+
+def calendar_overview(session: Session, today: date | None = None) -> list[CalendarYearInfo]:
+    """Every year in the table plus this year and the next two (which may not be stored yet)."""
+    today = today or business_date()
+    counts = repo.calendar_day_counts(session)
+    rows = {y.year: y for y in repo.calendar_years(session)}
+    out = []
+    for year in sorted(set(rows) | set(range(today.year, today.year + 3))):
+        row = rows.get(year)
+        out.append(
+            CalendarYearInfo(
+                year=year,
+                stored=row is not None,
+                complete=bool(row and row.complete),
+                source=row.source if row else "",
+                holidays=counts.get((year, "holiday"), 0),
+                makeup_days=counts.get((year, "makeup"), 0),
+                updated_by=row.updated_by if row else "",
+            )
+        )
+    return out
+
+
+def calendar_year_info(session: Session, year: int) -> CalendarYearInfo:
+    _check_year(year)
+    found = next((y for y in calendar_overview(session) if y.year == year), None)
+    return found or CalendarYearInfo(year, False, False, "", 0, 0)
+
+
+def calendar_days(session: Session, year: int) -> list[CalendarDay]:
+    """The holidays and make-up working days stored for ``year``, by date."""
+    _check_year(year)
+    return list(repo.calendar_days(session, year, year))
+
+
+def calendar_warning(session: Session, first: date, last: date) -> str | None:
+    """The fall-back warning for the days from ``first`` to ``last`` (None when every year is complete)."""
+    return domain.calendar_warning(holiday_calendar(session, first, last).unknown_years(first, last))
+
+
+def _calendar_year_row(session: Session, actor: Actor, year: int) -> CalendarYear:
+    row = session.get(CalendarYear, year)
+    if row is None:
+        row = CalendarYear(year=year, complete=False, source="admin", updated_at=utcnow())
+        session.add(row)
+    row.updated_by = actor.username
+    row.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+def set_calendar_day(session: Session, actor: Actor, *, day: date, kind: str, name: str = "") -> CalendarDay:
+    """Enter (or change) a statutory holiday or a make-up working day (the admin, each November when the
+    State Council publishes the next year). Schedules already generated for that day are left alone."""
+    require_permission(actor, Permission.SCHEDULE_MANAGE)
+    _check_year(day.year)
+    if kind not in domain.EDITABLE_KINDS:
+        raise InvalidInput("类型应为 holiday（法定节假日）或 makeup（调休上班）")
+    name = name.strip()
+    if len(name) > 40 or any(not c.isprintable() for c in name):
+        raise InvalidInput("节日名称最多 40 个字，不能含控制字符")
+    if kind == "makeup" and day.weekday() < 5:
+        raise InvalidInput("调休上班日应为周六或周日")
+    seed_holiday_calendar(session)  # first use: the package's years land before the admin's change
+    _calendar_year_row(session, actor, day.year)
+    row = session.get(CalendarDay, day)
+    if row is None:
+        row = CalendarDay(day=day, year=day.year)
+        session.add(row)
+    row.kind = kind
+    row.name = name
+    row.source = "admin"
+    row.updated_by = actor.username
+    row.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+def remove_calendar_day(session: Session, actor: Actor, day: date) -> None:
+    """Remove a holiday or make-up working day: the date becomes an ordinary weekday or weekend."""
+    require_permission(actor, Permission.SCHEDULE_MANAGE)
+    _check_year(day.year)
+    seed_holiday_calendar(session)
+    row = found(
+        session.get(CalendarDay, day),
+        CalendarDayNotFound(f"{day.isoformat()} 不是已录入的节假日或调休上班日"),
+    )
+    _calendar_year_row(session, actor, day.year)
+    session.delete(row)
+    session.flush()
+
+
+def set_calendar_year_complete(session: Session, actor: Actor, year: int, complete: bool) -> CalendarYearInfo:
+    """Mark a year's arrangement as entered in full (the warning goes), or as not yet complete."""
+    require_permission(actor, Permission.SCHEDULE_MANAGE)
+    _check_year(year)
+    seed_holiday_calendar(session)
+    _calendar_year_row(session, actor, year).complete = complete
+    session.flush()
+    return calendar_year_info(session, year)
+
+
+def open_schedules_on(session: Session, day: date) -> int:
+    """How many open schedules (of every institution) are already generated for ``day``."""
+    return repo.open_schedules_on(session, day)
 
 
 # ---------------------------------------------------------------- weekly templates (排班模板)
@@ -228,7 +439,7 @@ def save_template(
     on_holidays: bool = False,
 ) -> ScheduleTemplate:
     """Add a weekly template row, or change the row of the same department, doctor, weekday and period."""
-    _require(actor, Permission.SCHEDULE_MANAGE)
+    require_permission(actor, Permission.SCHEDULE_MANAGE)
     if not 0 <= weekday <= 6:
         raise InvalidInput("星期应为 0（周一）至 6（周日）")
     for value, name in ((slice_minutes, "时段长度"), (slice_capacity, "每时段号源数")):
@@ -267,10 +478,8 @@ def save_template(
 
 
 def delete_template(session: Session, actor: Actor, template_id: int) -> None:
-    _require(actor, Permission.SCHEDULE_MANAGE)
-    row = session.get(ScheduleTemplate, template_id)
-    if row is None:
-        raise ScheduleNotFound("排班模板不存在")
+    require_permission(actor, Permission.SCHEDULE_MANAGE)
+    row = found(session.get(ScheduleTemplate, template_id), ScheduleNotFound("排班模板不存在"))
     if actor.institution_id is not None and row.institution_id != actor.institution_id:
         raise Forbidden("只能维护本机构的排班模板")
     session.delete(row)
@@ -281,15 +490,36 @@ def institutions_with_templates(session: Session) -> list[int]:
     return repo.template_institutions(session)
 
 
-def generate_schedules(session: Session, actor: Actor, institution_id: int, *, start: date, days: int) -> int:
-    """Make the schedules of ``days`` days from ``start`` out of the weekly templates, on the Chinese
-    calendar (holidays, make-up working days). Idempotent: a session that exists is left alone."""
-    _require(actor, Permission.SCHEDULE_MANAGE)
+@dataclass(frozen=True)
+class GenerateResult:
+    """Schedules made, and the years of the range without a complete holiday calendar (weekends used)."""
+
+    created: int
+    missing_years: tuple[int, ...] = ()
+
+    @property
+    def warning(self) -> str | None:
+        return domain.calendar_warning(self.missing_years)
+
+
+def generate_schedules(
+    session: Session, actor: Actor, institution_id: int, *, start: date, days: int
+) -> GenerateResult:
+    """Make the schedules of ``days`` days from ``start`` out of the weekly templates, on the holiday
+    calendar table (holidays, make-up working days; a year without data falls back to weekends and is
+    named in the result). Idempotent: a session that exists is left alone."""
+    require_permission(actor, Permission.SCHEDULE_MANAGE)
     if not 1 <= days <= 92:
         raise InvalidInput("生成天数应为 1–92")
+    _check_year(start.year)
+    _check_clinic_day(start)
+    end = start + timedelta(days=days - 1)
+    _check_year(end.year)
+    check_institution(actor, registry.get_institution(session, institution_id).id, Permission.SCHEDULE_MANAGE)
     policy = get_policy(session, institution_id)
     rows = repo.templates(session, institution_id)
-    end = start + timedelta(days=days - 1)
+    seed_holiday_calendar(session)  # first use on a database nobody seeded
+    calendar = holiday_calendar(session, start, end)
     have = repo.existing_sessions(session, institution_id, start, end)
     made = 0
     for offset in range(days):
@@ -297,7 +527,7 @@ def generate_schedules(session: Session, actor: Actor, institution_id: int, *, s
         for t in rows:
             key = (t.department_id, t.practitioner_id, day, t.period)
             if key in have or not domain.template_runs_on(
-                policy, weekday=t.weekday, on_holidays=t.on_holidays, day=day
+                policy, calendar, weekday=t.weekday, on_holidays=t.on_holidays, day=day
             ):
                 continue
             create_schedule(
@@ -314,7 +544,7 @@ def generate_schedules(session: Session, actor: Actor, institution_id: int, *, s
             )
             have.add(key)
             made += 1
-    return made
+    return GenerateResult(made, tuple(calendar.unknown_years(start, end)))
 
 
 # ---------------------------------------------------------------- fee payment methods
@@ -347,9 +577,15 @@ def book(
     patient_id: int,
     channel: str = "online",
     idempotency_key: str | None = None,
+    place_held: bool = False,
 ) -> Booking:
-    """Hold a place: checks the policy rules, then claims capacity with a conditional UPDATE."""
-    _require(actor, Permission.BOOKING_BOOK if channel == "online" else Permission.REGISTRATION_DESK)
+    """Hold a place: checks the policy rules, then claims capacity with a conditional UPDATE.
+
+    ``place_held``: the place was taken beforehand with ``hold_places`` (a higher area's reserve, e.g.
+    the referral share of a specialist clinic); nothing more is claimed."""
+    require_permission(
+        actor, Permission.BOOKING_BOOK if channel == "online" else Permission.REGISTRATION_DESK
+    )
     _own_or_desk(actor, patient_id)
     if idempotency_key:
         existing = repo.by_idempotency_key(session, idempotency_key)
@@ -357,26 +593,27 @@ def book(
             if existing.patient_id != patient_id or existing.slot_id != slot_id:
                 raise InvalidInput("幂等键已用于其他预约")
             return existing
-    slot = session.get(Slot, slot_id)
-    if slot is None:
-        raise ScheduleNotFound("号源不存在")
-    expire_holds(session, patient_id=patient_id)  # the patient's own unpaid holds stop counting
+    slot = found(session.get(Slot, slot_id), ScheduleNotFound("号源不存在"))
     sched = get_schedule(session, slot.schedule_id)
+    if actor.is_staff:  # the desk books at its own institution
+        check_institution(actor, sched.institution_id, Permission.BOOKING_BOOK, Permission.REGISTRATION_DESK)
+    expire_holds(session, patient_id=patient_id)  # the patient's own unpaid holds stop counting
     if sched.status != "open":
         raise ClinicStopped()
     policy = get_policy(session, sched.institution_id)
     now = local_now()
+    same_session, that_day, no_shows = repo.patient_booking_facts(
+        session, patient_id, sched.id, sched.day, now.date() - timedelta(days=policy.no_show_window_days * 2)
+    )
     refusal = domain.check_booking(
         policy,
         local_now=now,
         clinic_day=sched.day,
         slot_start=slot.start,
         online=channel == "online",
-        same_doctor_session_bookings=repo.count_same_doctor_session(session, patient_id, sched.id),
-        bookings_that_day=repo.count_patient_day(session, patient_id, sched.day),
-        no_show_days=repo.no_show_days(
-            session, patient_id, now.date() - timedelta(days=policy.no_show_window_days * 2)
-        ),
+        same_doctor_session_bookings=same_session,
+        bookings_that_day=that_day,
+        no_show_days=no_shows,
     )
     if refusal is domain.BookingRefusal.NOT_RELEASED:
         raise SlotNotReleased()
@@ -388,14 +625,9 @@ def book(
         raise DailyLimitReached()
     if refusal is domain.BookingRefusal.NO_SHOW_BAN:
         raise NoShowBanned()
-    if not repo.claim_place(session, slot.id) and not (
-        expire_holds(session, slot_id=slot.id) and repo.claim_place(session, slot.id)
-    ):
-        raise SlotFull()
-    session.expire(slot, ["booked"])
     registry.find_patient(session, patient_id)
     stamp = utcnow()
-    booking = Booking(
+    values: dict[str, Any] = dict(
         slot_id=slot.id,
         schedule_id=sched.id,
         patient_id=patient_id,
@@ -410,13 +642,43 @@ def book(
         fee_fen=sched.fee_fen,
         payment_state="unpaid",
         payment_method="",
+        paid_at=None,
         hold_expires_at=stamp + timedelta(minutes=policy.hold_minutes),
         qualifies_three_day=False,
+        valid_until=None,
         returns_used=0,
         episode_closed=False,
         created_at=stamp,
         updated_at=stamp,
     )
+    if is_postgres(session) and not place_held:
+        # The slot row stays locked from the claim to the commit, so everything else is written
+        # first: the booking's id is drawn, its audit row and outbox event inserted, and then one
+        # statement claims the place and inserts the booking (nothing of it is kept when full).
+        values["id"] = reserve_ids(session, table_of(Booking), 1)[0]
+        record_access(
+            session, actor, action="book", resource=f"booking/{values['id']}", patient_id=patient_id
+        )
+        events.emit(
+            session, "scheduling.booking_held", {"booking_id": values["id"], "patient_id": patient_id}
+        )
+        if not repo.claim_and_insert_booking(session, values) and not (
+            expire_holds(session, slot_id=slot.id) and repo.claim_and_insert_booking(session, values)
+        ):
+            raise SlotFull()
+        session.expire(slot, ["booked"])
+        booking = Booking(**values)
+        make_transient_to_detached(booking)  # the row was written by the statement above
+        session.add(booking)
+        return booking
+    if (
+        not place_held
+        and not repo.claim_place(session, slot.id)
+        and not (expire_holds(session, slot_id=slot.id) and repo.claim_place(session, slot.id))
+    ):
+        raise SlotFull()
+    session.expire(slot, ["booked"])
+    booking = Booking(**values)
     session.add(booking)
     session.flush()
     record_access(session, actor, action="book", resource=f"booking/{booking.id}", patient_id=patient_id)
@@ -424,11 +686,30 @@ def book(
     return booking
 
 
+def hold_places(session: Session, slot_id: int, count: int) -> bool:
+    """Keep ``count`` places of a slot out of public booking (all or none; for a higher area's reserve,
+    which later books them with ``book(..., place_held=True)`` or gives them back)."""
+    if count <= 0:
+        return False
+    held = repo.hold_places(session, slot_id, count)
+    slot = session.identity_map.get(identity_key(Slot, slot_id)) if held else None
+    if slot is not None:
+        session.expire(slot, ["booked"])
+    return held
+
+
+def unhold_places(session: Session, slot_id: int, count: int) -> None:
+    """Give ``count`` places kept with ``hold_places`` back to public booking."""
+    if count > 0:
+        repo.unhold_places(session, slot_id, count)
+        slot = session.get(Slot, slot_id)
+        if slot is not None:
+            session.expire(slot, ["booked"])
+
+
 def get_booking(session: Session, actor: Actor, booking_id: int) -> Booking:
-    b = session.get(Booking, booking_id)
-    if b is None:
-        raise BookingNotFound()
-    _own_or_desk(actor, b.patient_id)
+    b = found(session.get(Booking, booking_id), BookingNotFound())
+    _check_booking(actor, b)
     record_access(session, actor, action="read", resource=f"booking/{b.id}", patient_id=b.patient_id)
     return b
 
@@ -439,7 +720,9 @@ def _department_open(session: Session, department_id: int, start: date, span: in
 
 def confirm(session: Session, actor: Actor, booking_id: int, *, payment_method: str = "desk") -> Booking:
     """Confirm a held booking: record the fee (fen) as paid (simulated desk/phone payment) → registration."""
-    _require(actor, Permission.BOOKING_BOOK if actor.patient_id is not None else Permission.REGISTRATION_DESK)
+    require_permission(
+        actor, Permission.BOOKING_BOOK if actor.patient_id is not None else Permission.REGISTRATION_DESK
+    )
     if payment_method not in payment_methods():
         raise InvalidInput(f"未知的缴费方式: {payment_method}")
     b = get_booking(session, actor, booking_id)
@@ -487,6 +770,10 @@ def confirm(session: Session, actor: Actor, booking_id: int, *, payment_method: 
 
 
 def cancel(session: Session, actor: Actor, booking_id: int) -> Booking:
+    """Cancel a booking: the patient their own (before the policy's deadline), the desk of its institution."""
+    require_permission(
+        actor, Permission.BOOKING_BOOK if actor.patient_id is not None else Permission.REGISTRATION_DESK
+    )
     b = get_booking(session, actor, booking_id)
     if b.status not in repo.ACTIVE:
         raise BookingStateError("该预约不能取消")
@@ -510,7 +797,7 @@ def cancel(session: Session, actor: Actor, booking_id: int) -> Booking:
 
 
 def mark_no_show(session: Session, actor: Actor, booking_id: int) -> Booking:
-    _require(actor, Permission.REGISTRATION_DESK)
+    require_permission(actor, Permission.REGISTRATION_DESK)
     b = get_booking(session, actor, booking_id)
     if b.status != "confirmed" or not repo.transition(session, b.id, ("confirmed",), "no_show", at=utcnow()):
         raise BookingStateError("只有已确认的预约可以记为爽约")
@@ -621,9 +908,9 @@ def check_in(
     schedule's queue once; checking in again returns the same place. Priority groups are declared at
     the desk only (age counts everywhere)."""
     if actor.patient_id is not None:
-        _require(actor, Permission.BOOKING_BOOK)
+        require_permission(actor, Permission.BOOKING_BOOK)
     elif not actor.has(Permission.KIOSK_CHECK_IN):
-        _require(actor, Permission.REGISTRATION_DESK)
+        require_permission(actor, Permission.REGISTRATION_DESK)
     b = get_booking(session, actor, booking_id)
     if actor.has(Permission.KIOSK_CHECK_IN) and b.institution_id != actor.institution_id:
         raise Forbidden("请在就诊医院的自助机签到")
@@ -656,12 +943,13 @@ class KioskBooking:
 
 def kiosk_bookings(session: Session, actor: Actor, id_number: str) -> list[KioskBooking]:
     """自助机: today's registrations at the machine's institution of the patient with this ID number."""
-    _require(actor, Permission.KIOSK_CHECK_IN)
+    require_permission(actor, Permission.KIOSK_CHECK_IN)
     if actor.institution_id is None:
         raise Forbidden("自助机未关联医院")
-    patient = registry.patient_by_id_number(session, id_number.strip().upper())
-    if patient is None:
-        raise BookingNotFound("未找到该证件号的患者，请到挂号窗口办理")
+    patient = found(
+        registry.patient_by_id_number(session, id_number.strip().upper()),
+        BookingNotFound("未找到该证件号的患者，请到挂号窗口办理"),
+    )
     out: list[KioskBooking] = []
     for b in repo.bookings_of_patient(session, patient.id):
         if b.day != business_date() or b.status != "confirmed" or b.institution_id != actor.institution_id:
@@ -690,7 +978,7 @@ def return_refusal(
     session: Session, b: Booking, visit_day: date, target: Schedule | None = None
 ) -> str | None:
     """Why a free return visit under ``b`` on ``visit_day`` (into ``target``, default: the registration's
-    own department) is refused, in Chinese; None when it may go ahead (一号管三天, DOMAIN.md §1)."""
+    own department) is refused, in Chinese; None when it may go ahead (一号管三天, docs/domain.md §1)."""
     policy = get_policy(session, b.institution_id)
     days = _department_open(session, b.department_id, b.day, policy.three_day_max_extension_days)
     facts = domain.RegistrationFacts(
@@ -718,7 +1006,7 @@ def return_visit(
     session: Session, actor: Actor, booking_id: int, *, schedule_id: int, day: date | None = None
 ) -> QueueEntry:
     """一号管三天: a free return visit under ``booking_id`` to ``schedule_id`` (same department)."""
-    _require(actor, Permission.REGISTRATION_DESK)
+    require_permission(actor, Permission.REGISTRATION_DESK)
     b = get_booking(session, actor, booking_id)
     if b.status != "confirmed":
         raise NotReturnEligible("原挂号无效")
@@ -753,9 +1041,7 @@ def registration_for_visit(
 ) -> Booking:
     """The registration an encounter opens from: confirmed, the patient's, the department's, and valid on
     ``day`` (its own day, or a day with a return visit under it)."""
-    b = session.get(Booking, booking_id)
-    if b is None:
-        raise BookingNotFound("挂号记录不存在")
+    b = found(session.get(Booking, booking_id), BookingNotFound("挂号记录不存在"))
     if b.patient_id != patient_id:
         raise InvalidInput("挂号记录不属于该患者")
     if b.status != "confirmed":
@@ -781,16 +1067,11 @@ def active_registration(session: Session, patient_id: int, department_id: int, d
 
 def find_booking(session: Session, booking_id: int) -> Booking:
     """A booking without an access check, for other areas' services that check access themselves."""
-    b = session.get(Booking, booking_id)
-    if b is None:
-        raise BookingNotFound()
-    return b
+    return found(session.get(Booking, booking_id), BookingNotFound())
 
 
 def clinic_type_of(session: Session, booking_id: int) -> str:
-    b = session.get(Booking, booking_id)
-    if b is None:
-        raise BookingNotFound()
+    b = found(session.get(Booking, booking_id), BookingNotFound())
     return get_schedule(session, b.schedule_id).clinic_type
 
 
@@ -899,15 +1180,16 @@ def queue_version(session: Session, schedule_id: int) -> int:
     return repo.queue_version(session, schedule_id)
 
 
-def queue(session: Session, schedule_id: int) -> list[QueueEntry]:
+def queue(session: Session, actor: Actor, schedule_id: int) -> list[QueueEntry]:
+    """A schedule's queue, for the staff of its institution who call patients."""
+    check_institution(actor, get_schedule(session, schedule_id).institution_id, Permission.QUEUE_CALL)
     return list(repo.queue_entries(session, schedule_id, ("waiting", "called", "skipped")))
 
 
 def call_next(session: Session, actor: Actor, schedule_id: int) -> QueueEntry:
-    _require(actor, Permission.QUEUE_CALL)
-    sched = repo.lock_schedule(session, schedule_id)
-    if sched is None:
-        raise ScheduleNotFound()
+    require_permission(actor, Permission.QUEUE_CALL)
+    check_institution(actor, get_schedule(session, schedule_id).institution_id, Permission.QUEUE_CALL)
+    sched = found(repo.lock_schedule(session, schedule_id), ScheduleNotFound())
     policy = get_policy(session, sched.institution_id)
     for e in repo.queue_entries(session, schedule_id, ("called",)):
         e.status = "done"
@@ -931,9 +1213,10 @@ def call_next(session: Session, actor: Actor, schedule_id: int) -> QueueEntry:
 
 
 def recall(session: Session, actor: Actor, entry_id: int) -> QueueEntry:
-    _require(actor, Permission.QUEUE_CALL)
-    entry = session.get(QueueEntry, entry_id)
-    if entry is None or entry.status != "called":
+    require_permission(actor, Permission.QUEUE_CALL)
+    entry = found(session.get(QueueEntry, entry_id), BookingNotFound("候诊记录不存在"))
+    check_institution(actor, get_schedule(session, entry.schedule_id).institution_id, Permission.QUEUE_CALL)
+    if entry.status != "called":
         raise BookingStateError("只有正在叫号的患者可以重呼")
     entry.calls += 1
     entry.called_at = utcnow()
@@ -944,9 +1227,10 @@ def recall(session: Session, actor: Actor, entry_id: int) -> QueueEntry:
 
 def skip(session: Session, actor: Actor, entry_id: int) -> QueueEntry:
     """过号: the called patient rejoins behind the next N waiting patients."""
-    _require(actor, Permission.QUEUE_CALL)
-    entry = session.get(QueueEntry, entry_id)
-    if entry is None or entry.status != "called":
+    require_permission(actor, Permission.QUEUE_CALL)
+    entry = found(session.get(QueueEntry, entry_id), BookingNotFound("候诊记录不存在"))
+    check_institution(actor, get_schedule(session, entry.schedule_id).institution_id, Permission.QUEUE_CALL)
+    if entry.status != "called":
         raise BookingStateError("只有正在叫号的患者可以过号")
     sched = get_schedule(session, entry.schedule_id)
     policy = get_policy(session, sched.institution_id)
@@ -1010,9 +1294,49 @@ def open_schedules(
     )
 
 
+def find_schedules(
+    session: Session,
+    *,
+    institution_id: int | None = None,
+    department_id: int | None = None,
+    practitioner_id: int | None = None,
+    day: date | None = None,
+    days: tuple[date, date] | None = None,
+    status: str | None = None,
+) -> list[Schedule]:
+    """Schedules matching the filters (None = any), without an access check (callers check)."""
+    return list(
+        repo.schedules(
+            session,
+            institution_id=institution_id,
+            department_id=department_id,
+            practitioner_id=practitioner_id,
+            day=day,
+            days=days,
+            status=status,
+        )
+    )
+
+
 def remaining_places(session: Session, schedule_ids: list[int]) -> dict[int, int]:
     """Free places left per schedule."""
     return repo.remaining_places(session, schedule_ids)
+
+
+def slots_of_schedules(session: Session, schedule_ids: list[int]) -> dict[int, list[Slot]]:
+    """The time slices of several schedules at once, in order: schedule id → slots."""
+    out: dict[int, list[Slot]] = {sid: [] for sid in schedule_ids}
+    for slot in repo.slots_of_many(session, schedule_ids):
+        out[slot.schedule_id].append(slot)
+    return out
+
+
+def get_slot(session: Session, slot_id: int) -> Slot:
+    """One slot (time slice) of a schedule."""
+    slot = session.get(Slot, slot_id)
+    if slot is None:
+        raise ScheduleNotFound("号源不存在")
+    return slot
 
 
 def slots(session: Session, schedule_id: int) -> list[Slot]:
@@ -1023,13 +1347,15 @@ def slots(session: Session, schedule_id: int) -> list[Slot]:
 def patient_bookings(session: Session, actor: Actor, patient_id: int) -> list[BookingView]:
     """A patient's bookings (newest first) for the patient themself or the registration desk; audited."""
     if actor.patient_id is not None:
-        _require(actor, Permission.BOOKING_BOOK)
+        require_permission(actor, Permission.BOOKING_BOOK)
         _own_or_desk(actor, patient_id)
         record_access(session, actor, action="read", resource="bookings", patient_id=patient_id)
     else:
-        _require(actor, Permission.REGISTRATION_DESK)
+        require_permission(actor, Permission.REGISTRATION_DESK)
         registry.get_patient(session, actor, patient_id, reason="预约挂号")
     rows = repo.patient_bookings_detail(session, patient_id)
+    if actor.is_staff:  # the desk sees its own institution's bookings of the patient
+        rows = [row for row in rows if actor.serves(row[0].institution_id)]
     ids = [b.id for b, _, _ in rows]
     entries = repo.first_visit_entries(session, ids)
     returns = repo.return_visits_of(session, ids)
@@ -1055,7 +1381,17 @@ def register_walk_in(
 
 def return_visit_targets(session: Session, actor: Actor, booking_id: int) -> list[Schedule]:
     """Schedules open today in the department of ``booking_id`` (where a return visit may go)."""
-    _require(actor, Permission.REGISTRATION_DESK)
+    require_permission(actor, Permission.REGISTRATION_DESK)
     b = get_booking(session, actor, booking_id)
     today = business_date()
     return list(repo.open_schedules(session, start=today, end=today, department_id=b.department_id))
+
+
+def three_day_counts(session: Session, start: date, end: date) -> list[tuple[date, int, int, int]]:
+    """Bulk read for analytics: 一号管三天 registrations by clinic day, institution and department."""
+    return repo.three_day_counts(session, start, end)
+
+
+def return_visit_counts(session: Session, start: date, end: date) -> list[tuple[date, int, int, int, int]]:
+    """Bulk read for analytics: free return visits and fees waived by day, institution and department."""
+    return repo.return_visit_counts(session, start, end)

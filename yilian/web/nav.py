@@ -19,10 +19,13 @@ class NavItem:
     roles: frozenset[Role] = field(default_factory=frozenset)
     order: int = 100
     description: str = ""
+    any_of: frozenset[Permission] = field(default_factory=frozenset)  # visible with any one of these
 
     def visible_to(self, actor: Actor) -> bool:
         """Tell whether ``actor`` may use this entry."""
         if self.roles and actor.role not in self.roles:
+            return False
+        if self.any_of and not any(actor.has(p) for p in self.any_of):
             return False
         return self.permission is None or actor.has(self.permission)
 

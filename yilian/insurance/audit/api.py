@@ -27,6 +27,7 @@ from yilian.insurance.audit.schemas import (
 )
 from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
 from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.bounds import IdPath
 from yilian.kit.paging import Page, PagingDep
 
 router = APIRouter(prefix="/api/v1/audit", tags=["医保智能审核"], route_class=TransactionalRoute)
@@ -94,7 +95,7 @@ def save_rules(body: RulesText, session: SessionDep, actor: RuleKeeper) -> Libra
 @router.post("/claim-lines", status_code=201, summary="写入待审核结算明细")
 def store_lines(body: ClaimLinesIn, session: SessionDep, _actor: Auditor) -> dict[str, int]:
     lines = [ClaimLine(**line.model_dump()) for line in body.lines]
-    return {"stored": service.store_lines(session, lines, body.source)}
+    return {"stored": service.store_new_lines(session, lines, body.source)}
 
 
 @router.post("/runs", response_model=RunRead, status_code=201, summary="发起事后审核")
@@ -109,13 +110,13 @@ def runs(session: SessionDep, _actor: Auditor, paging: PagingDep) -> Page[RunRea
 
 
 @router.get("/runs/{run_id}", response_model=RunRead, summary="审核批次详情")
-def run(run_id: int, session: SessionDep, _actor: Auditor) -> RunRead:
+def run(run_id: IdPath, session: SessionDep, _actor: Auditor) -> RunRead:
     return RunRead.model_validate(service.get_run(session, run_id))
 
 
 @router.get("/runs/{run_id}/findings", response_model=Page[FindingRead], summary="审核疑点")
 def findings(
-    run_id: int,
+    run_id: IdPath,
     session: SessionDep,
     actor: CurrentActor,
     paging: PagingDep,
@@ -144,7 +145,7 @@ def findings(
 
 
 @router.get("/runs/{run_id}/export.xlsx", summary="导出疑点清单（Excel）")
-def export(run_id: int, session: SessionDep, actor: Auditor) -> Response:
+def export(run_id: IdPath, session: SessionDep, actor: Auditor) -> Response:
     data = service.export_xlsx(session, actor, run_id)
     return Response(
         content=data,
@@ -160,11 +161,11 @@ def _detail(session: SessionDep, finding_id: int, actor: Actor) -> FindingDetail
 
 
 @router.get("/findings/{finding_id}", response_model=FindingDetail, summary="疑点详情与审核轨迹")
-def finding(finding_id: int, session: SessionDep, actor: CurrentActor) -> FindingDetail:
+def finding(finding_id: IdPath, session: SessionDep, actor: CurrentActor) -> FindingDetail:
     return _detail(session, finding_id, actor)
 
 
 @router.post("/findings/{finding_id}/review", response_model=FindingDetail, summary="确认 / 剔除 / 申诉")
-def review(finding_id: int, body: ReviewIn, session: SessionDep, actor: CurrentActor) -> FindingDetail:
+def review(finding_id: IdPath, body: ReviewIn, session: SessionDep, actor: CurrentActor) -> FindingDetail:
     service.review(session, actor, finding_id, body.action, body.reason)
     return _detail(session, finding_id, actor)

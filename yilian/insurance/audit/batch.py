@@ -10,6 +10,7 @@ The claims table (or view) must have the columns of :data:`domain.LINE_COLUMNS`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -158,36 +159,111 @@ def _param_tables(library: RuleLibrary) -> dict[str, pa.Table]:
 
 WINDOW = "l.service_date BETWEEN r.eff_from AND r.eff_to"
 
-QUERIES: dict[str, str] = {
-    # one scan for every single-line family: sex, age, indication, level, scheme, setting, price
-    "line": f"""
-SELECT r.rule_id, l.claim_id, [l.line_id] AS lines, []::VARCHAR[] AS related,
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few spellings that differ between SQL engines; the rule families are written once.
+
+    ``DUCKDB`` and ``SPARK`` are the two targets; a new engine is one more instance of this class.
+    """
+
+    name: str
+    array_open: str  # array literal: ``[a, b]`` vs ``array(a, b)``
+    array_close: str
+    empty_strings: str  # an empty list of strings / of integers
+    empty_ints: str
+    agg_list: str  # aggregate into a list (order unspecified): ``list`` vs ``collect_list``
+    sort_list: str  # ``list_sort`` vs ``array_sort``
+    size: str  # number of elements: ``len`` vs ``size``
+    contains: str  # ``list_contains`` vs ``array_contains``
+    anti_join: str  # ``ANTI JOIN`` vs ``LEFT ANTI JOIN``
+    int_div: str  # integer division operator
+    filter_fn: str  # ``list_filter`` vs ``filter``
+    lambda_fmt: str  # ``lambda x: {}`` vs ``x -> {}``
+
+    def array(self, *items: str) -> str:
+        return f"{self.array_open}{', '.join(items)}{self.array_close}"
+
+    def sorted_agg(self, expr: str) -> str:
+        return f"{self.sort_list}({self.agg_list}({expr}))"
+
+    def days(self, start: str, end: str) -> str:
+        """Whole days from ``start`` to ``end`` (both DATE)."""
+        if self.name == "spark":
+            return f"datediff({end}, {start})"
+        return f"date_diff('day', {start}, {end})"
+
+    def prefix_hits(self, prefixes: str, text: str) -> str:
+        """How many of the ``prefixes`` ``text`` starts with (NULL text: none)."""
+        body = self.lambda_fmt.format(f"left({text}, length(x)) = x")
+        return f"{self.size}({self.filter_fn}({prefixes}, {body}))"
+
+
+DUCKDB = Dialect(
+    name="duckdb",
+    array_open="[",
+    array_close="]",
+    empty_strings="[]::VARCHAR[]",
+    empty_ints="[]::BIGINT[]",
+    agg_list="list",
+    sort_list="list_sort",
+    size="len",
+    contains="list_contains",
+    anti_join="ANTI JOIN",
+    int_div="//",
+    filter_fn="list_filter",
+    lambda_fmt="lambda x: {}",
+)
+SPARK = Dialect(
+    name="spark",
+    array_open="array(",
+    array_close=")",
+    empty_strings="CAST(array() AS ARRAY<STRING>)",
+    empty_ints="CAST(array() AS ARRAY<BIGINT>)",
+    agg_list="collect_list",
+    sort_list="array_sort",
+    size="size",
+    contains="array_contains",
+    anti_join="LEFT ANTI JOIN",
+    int_div="div",
+    filter_fn="filter",
+    lambda_fmt="x -> {}",
+)
+
+
+def compile_queries(d: Dialect) -> dict[str, str]:
+    """Every rule family as one set-based query in dialect ``d``; ``{t}`` is the claims table."""
+    no_str, no_int = d.empty_strings, d.empty_ints
+    return {
+        # one scan for every single-line family: sex, age, indication, level, scheme, setting, price
+        "line": f"""
+SELECT r.rule_id, l.claim_id, {d.array("l.line_id")} AS lines, {no_str} AS related,
   CASE WHEN r.family = 'price' THEN (l.unit_price - r.price) * l.quantity ELSE l.amount END AS amount,
   CASE r.family WHEN 'sex' THEN l.sex WHEN 'indication' THEN l.diagnosis WHEN 'scheme' THEN l.scheme
-    WHEN 'setting' THEN l.setting WHEN 'age' THEN CAST(l.age AS VARCHAR)
-    WHEN 'level' THEN CAST(l.level AS VARCHAR)
-    ELSE CAST(l.unit_price AS VARCHAR) END AS value
+    WHEN 'setting' THEN l.setting WHEN 'age' THEN CAST(l.age AS STRING)
+    WHEN 'level' THEN CAST(l.level AS STRING)
+    ELSE CAST(l.unit_price AS STRING) END AS value
 FROM {{t}} l JOIN r_line r ON l.item_code = r.item_code
 WHERE {WINDOW} AND CASE r.family
   WHEN 'sex' THEN l.sex <> r.sex
   WHEN 'age' THEN l.age < r.min_age OR l.age > r.max_age
-  WHEN 'indication' THEN len(list_filter(r.prefixes, lambda x: starts_with(l.diagnosis, x))) = 0
+  WHEN 'indication' THEN {d.prefix_hits("r.prefixes", "l.diagnosis")} = 0
   WHEN 'level' THEN l.level < r.min_level
-  WHEN 'scheme' THEN NOT list_contains(r.allowed, l.scheme)
-  WHEN 'setting' THEN NOT list_contains(r.allowed, l.setting)
+  WHEN 'scheme' THEN NOT {d.contains}(r.allowed, l.scheme)
+  WHEN 'setting' THEN NOT {d.contains}(r.allowed, l.setting)
   WHEN 'price' THEN l.unit_price > r.price
   ELSE false END
 """,
-    "quantity": f"""
-SELECT r.rule_id, l.claim_id, list_sort(list(l.line_id)) AS lines, []::VARCHAR[] AS related,
-  CAST(sum(l.amount) * (sum(l.quantity) - r.max_qty) // sum(l.quantity) AS BIGINT) AS amount,
-  CAST(sum(l.quantity) AS VARCHAR) AS value
+        "quantity": f"""
+SELECT r.rule_id, l.claim_id, {d.sorted_agg("l.line_id")} AS lines, {no_str} AS related,
+  CAST(sum(l.amount) * (sum(l.quantity) - r.max_qty) {d.int_div} sum(l.quantity) AS BIGINT) AS amount,
+  CAST(sum(l.quantity) AS STRING) AS value
 FROM {{t}} l JOIN r_qty r ON l.item_code = r.item_code
 WHERE {WINDOW}
 GROUP BY r.rule_id, l.claim_id, CASE WHEN r.by_day THEN l.service_date END, r.max_qty
 HAVING sum(l.quantity) > r.max_qty
 """,
-    "duplicate": f"""
+        "duplicate": f"""
 WITH m AS (
   SELECT r.rule_id, r.period_days, l.line_id, l.claim_id, l.patient_id, l.item_code, l.service_date, l.amount,
     lag(l.line_id) OVER w AS prev_id, lag(l.service_date) OVER w AS prev_date
@@ -195,68 +271,73 @@ WITH m AS (
   WHERE {WINDOW}
   WINDOW w AS (PARTITION BY r.rule_id, l.patient_id, l.item_code ORDER BY l.service_date, l.line_id)
 )
-SELECT rule_id, claim_id, [least(prev_id, line_id), greatest(prev_id, line_id)] AS lines,
-  []::VARCHAR[] AS related, amount, CAST(date_diff('day', prev_date, service_date) AS VARCHAR) AS value
-FROM m WHERE prev_id IS NOT NULL AND date_diff('day', prev_date, service_date) < period_days
+SELECT rule_id, claim_id, {d.array("least(prev_id, line_id)", "greatest(prev_id, line_id)")} AS lines,
+  {no_str} AS related, amount, CAST({d.days("prev_date", "service_date")} AS STRING) AS value
+FROM m WHERE prev_id IS NOT NULL AND {d.days("prev_date", "service_date")} < period_days
 """,
-    "included": f"""
+        "included": f"""
 WITH m AS (
   SELECT r.rule_id, r.is_sub, l.line_id, l.claim_id, l.service_date, l.item_code, l.amount
   FROM {{t}} l JOIN r_inc r ON l.item_code = r.item_code WHERE {WINDOW}
 )
-SELECT s.rule_id, s.claim_id, list_sort(list_append(list(mn.line_id), s.line_id)) AS lines,
-  []::VARCHAR[] AS related, s.amount, s.item_code AS value
+SELECT s.rule_id, s.claim_id,
+  {d.sort_list}(concat({d.agg_list}(mn.line_id), {d.array("s.line_id")})) AS lines,
+  {no_str} AS related, s.amount, s.item_code AS value
 FROM m s JOIN m mn ON mn.rule_id = s.rule_id AND mn.claim_id = s.claim_id
   AND mn.service_date = s.service_date AND NOT mn.is_sub
 WHERE s.is_sub
 GROUP BY s.rule_id, s.claim_id, s.line_id, s.amount, s.item_code
 """,
-    "exclusive": f"""
-SELECT r.rule_id, l.claim_id, list_sort(list(l.line_id)) AS lines, []::VARCHAR[] AS related,
-  CAST(sum(l.amount) FILTER (WHERE r.is_b) AS BIGINT) AS amount, CAST(count(*) AS VARCHAR) AS value
+        "exclusive": f"""
+SELECT r.rule_id, l.claim_id, {d.sorted_agg("l.line_id")} AS lines, {no_str} AS related,
+  CAST(sum(l.amount) FILTER (WHERE r.is_b) AS BIGINT) AS amount, CAST(count(*) AS STRING) AS value
 FROM {{t}} l JOIN r_exc r ON l.item_code = r.item_code
 WHERE {WINDOW}
 GROUP BY r.rule_id, l.claim_id, l.service_date
 HAVING bool_or(r.is_b) AND bool_or(NOT r.is_b)
 """,
-    "companion": f"""
+        "companion": f"""
 WITH present AS (
   SELECT DISTINCT q.rule_id, l.claim_id FROM {{t}} l JOIN r_comp_req q ON l.item_code = q.item_code
 )
-SELECT r.rule_id, l.claim_id, [l.line_id] AS lines, []::VARCHAR[] AS related, l.amount, l.item_code AS value
+SELECT r.rule_id, l.claim_id, {d.array("l.line_id")} AS lines, {no_str} AS related, l.amount,
+  l.item_code AS value
 FROM {{t}} l JOIN r_comp r ON l.item_code = r.item_code
-ANTI JOIN present p ON p.rule_id = r.rule_id AND p.claim_id = l.claim_id
+{d.anti_join} present p ON p.rule_id = r.rule_id AND p.claim_id = l.claim_id
 WHERE {WINDOW}
 """,
-    "readmission": """
+        "readmission": f"""
 WITH c AS (
   SELECT claim_id, any_value(patient_id) AS patient_id, any_value(admit_date) AS admit_date,
     any_value(discharge_date) AS discharge_date, any_value(diagnosis) AS diagnosis, sum(amount) AS total
-  FROM {t} WHERE setting = 'inpatient' GROUP BY claim_id
+  FROM {{t}} WHERE setting = 'inpatient' GROUP BY claim_id
 )
-SELECT r.rule_id, b.claim_id, []::BIGINT[] AS lines, list_sort(list(a.claim_id)) AS related,
+SELECT r.rule_id, b.claim_id, {no_int} AS lines, {d.sorted_agg("a.claim_id")} AS related,
   CAST(b.total AS BIGINT) AS amount,
-  CAST(min(date_diff('day', a.discharge_date, b.admit_date)) AS VARCHAR) AS value
+  CAST(min({d.days("a.discharge_date", "b.admit_date")}) AS STRING) AS value
 FROM c b CROSS JOIN r_readm r JOIN c a ON a.patient_id = b.patient_id AND a.claim_id <> b.claim_id
 WHERE b.admit_date BETWEEN r.eff_from AND r.eff_to
-  AND date_diff('day', a.discharge_date, b.admit_date) BETWEEN 0 AND r.days
+  AND {d.days("a.discharge_date", "b.admit_date")} BETWEEN 0 AND r.days
   AND left(a.diagnosis, CAST(r.match_chars AS INTEGER)) = left(b.diagnosis, CAST(r.match_chars AS INTEGER))
 GROUP BY r.rule_id, b.claim_id, b.total
 """,
-    "stay": """
+        "stay": f"""
 WITH c AS (
   SELECT claim_id, any_value(admit_date) AS admit_date, any_value(discharge_date) AS discharge_date,
     any_value(diagnosis) AS diagnosis
-  FROM {t} WHERE setting = 'inpatient' GROUP BY claim_id
+  FROM {{t}} WHERE setting = 'inpatient' GROUP BY claim_id
 )
-SELECT r.rule_id, c.claim_id, []::BIGINT[] AS lines, []::VARCHAR[] AS related, CAST(0 AS BIGINT) AS amount,
-  CAST(date_diff('day', c.admit_date, c.discharge_date) AS VARCHAR) AS value
+SELECT r.rule_id, c.claim_id, {no_int} AS lines, {no_str} AS related, CAST(0 AS BIGINT) AS amount,
+  CAST({d.days("c.admit_date", "c.discharge_date")} AS STRING) AS value
 FROM c CROSS JOIN r_stay r
 WHERE c.admit_date BETWEEN r.eff_from AND r.eff_to
-  AND date_diff('day', c.admit_date, c.discharge_date) > r.max_days
-  AND (len(r.prefixes) = 0 OR len(list_filter(r.prefixes, lambda x: starts_with(c.diagnosis, x))) > 0)
+  AND {d.days("c.admit_date", "c.discharge_date")} > r.max_days
+  AND ({d.size}(r.prefixes) = 0 OR {d.prefix_hits("r.prefixes", "c.diagnosis")} > 0)
 """,
-}
+    }
+
+
+QUERIES: dict[str, str] = compile_queries(DUCKDB)
 
 EMPTY_CHECK = {
     "line": ("r_line",),
@@ -277,11 +358,12 @@ class BatchEngine:
         self.library = library.for_stage(stage)
         self.tables = _param_tables(self.library)
 
-    def sql(self, table: str) -> dict[str, str]:
+    def sql(self, table: str, dialect: Dialect = DUCKDB) -> dict[str, str]:
         """The compiled queries, one per family group, that have at least one rule."""
+        queries = QUERIES if dialect is DUCKDB else compile_queries(dialect)
         return {
             name: q.replace("{t}", table)
-            for name, q in QUERIES.items()
+            for name, q in queries.items()
             if all(self.tables[t].num_rows for t in EMPTY_CHECK[name])
         }
 

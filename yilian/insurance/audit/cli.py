@@ -91,15 +91,32 @@ def import_cmd(path: Annotated[Path, typer.Argument(help="claims file (.csv / .p
 
 @app.command("run")
 def run_cmd(
-    date_from: Annotated[str, typer.Option("--from", help="first service date YYYY-MM-DD")],
-    date_to: Annotated[str, typer.Option("--to", help="last service date YYYY-MM-DD")],
+    date_from: Annotated[str | None, typer.Option("--from", help="first service date YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="last service date YYYY-MM-DD")] = None,
+    engine: Annotated[str, typer.Option(help="duckdb (this machine) or spark")] = "duckdb",
+    claims: Annotated[
+        str | None, typer.Option(help="spark: claim lines as Parquet (path, hdfs://…, s3a://…)")
+    ] = None,
+    master: Annotated[str | None, typer.Option(help="spark: local[2], spark://host:7077, yarn")] = None,
+    out: Annotated[str, typer.Option(help="spark: findings Parquet")] = "findings.parquet",
+    load: Annotated[bool, typer.Option("--load/--no-load", help="spark: store for review")] = False,
     file: Annotated[list[Path] | None, typer.Option("--file", help="claims file(s) to audit as well")] = None,
     stored: Annotated[bool, typer.Option("--stored/--no-stored", help="include stored claim lines")] = True,
     truth: Annotated[Path | None, typer.Option(help="truth file of `audit synth` to score against")] = None,
     export: Annotated[Path | None, typer.Option(help="write the findings to this .xlsx")] = None,
 ) -> None:
-    """Post-event audit (事后审核) of the period; findings are stored as one audit run."""
+    """Post-event audit (事后审核) of the period; findings are stored as one audit run.
+    With --engine spark the claims Parquet is audited on Spark and the findings written as Parquet."""
     started = time.perf_counter()
+    if engine == "spark":
+        _run_spark(claims, master, out, load, date_from, date_to)
+        return
+    if engine != "duckdb":
+        typer.echo(f"error: unknown engine {engine!r} (duckdb, spark)", err=True)
+        raise typer.Exit(2)
+    if date_from is None or date_to is None:
+        typer.echo("error: --from and --to are required", err=True)
+        raise typer.Exit(2)
     try:
         with unit_of_work() as session:
             actor = cli_actor()
@@ -132,3 +149,52 @@ def run_cmd(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+
+
+def _run_spark(
+    claims: str | None, master: str | None, out: str, load: bool, date_from: str | None, date_to: str | None
+) -> None:
+    from pyspark.sql import functions as F
+
+    from yilian.insurance.audit.batch import FINDING_SCHEMA, LINE_SCHEMA
+    from yilian.insurance.audit.spark import SparkAuditEngine, claims_frame, collect_arrow
+    from yilian.kit.spark import session as spark_session
+
+    if not claims:
+        typer.echo("error: --claims is required with --engine spark", err=True)
+        raise typer.Exit(2)
+    started = time.perf_counter()
+    with unit_of_work() as session:
+        library = service.active_library(session)
+    spark = spark_session(master, "yilian-audit")
+    df = claims_frame(spark, claims)
+    if date_from:
+        df = df.where(F.col("service_date") >= _day(date_from))
+    if date_to:
+        df = df.where(F.col("service_date") <= _day(date_to))
+    found = SparkAuditEngine(library).run(spark, df).cache()
+    found.write.mode("overwrite").parquet(out)
+    n_found = found.count()
+    scanned = df.count()
+    typer.echo(
+        f"spark: {scanned} lines, {n_found} findings → {out}; library {library.version}, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    if load:
+        flagged = df.join(found.select("claim_id").distinct(), "claim_id", "left_semi")
+        try:
+            with unit_of_work() as session:
+                run = service.load_external_run(
+                    session,
+                    cli_actor(),
+                    library,
+                    collect_arrow(found, FINDING_SCHEMA),
+                    collect_arrow(flagged.select(*LINE_SCHEMA.names), LINE_SCHEMA),
+                    date_from=_day(date_from) if date_from else date.min,
+                    date_to=_day(date_to) if date_to else date.max,
+                    lines_scanned=scanned,
+                    source=f"Spark {claims}",
+                )
+                typer.echo(f"run {run.id}: {run.findings_count} findings stored for review")
+        except YilianError as exc:
+            _fail(exc)

@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from yilian.kit.money import yuan
+
 
 class Family(StrEnum):
     SEX = "sex"
@@ -83,6 +85,9 @@ STAGE_LABELS = {Stage.PRE: "事前", Stage.IN: "事中", Stage.POST: "事后"}
 SEXES = ("M", "F")
 SCHEMES = ("employee", "resident", "self_pay")
 SETTINGS = ("outpatient", "inpatient")
+SEX_LABELS = {"M": "男", "F": "女"}
+SCHEME_LABELS = {"employee": "职工医保", "resident": "居民医保", "self_pay": "自费"}
+SETTING_LABELS = {"outpatient": "门诊", "inpatient": "住院"}
 PER_VALUES = ("day", "visit", "stay")
 PER_LABELS = {"day": "日", "visit": "次就诊", "stay": "次住院"}
 MIN_DATE = date(1900, 1, 1)
@@ -662,25 +667,36 @@ def _group_findings(rule: Rule, lines: Sequence[ClaimLine], past: Sequence[Claim
     return out
 
 
+def value_label(family: Family | str, value: str) -> str:
+    """A finding's observed value as a person reads it (险种, 就医方式 and sex in Chinese; prices in yuan)."""
+    labels = {Family.SEX: SEX_LABELS, Family.SCHEME: SCHEME_LABELS, Family.SETTING: SETTING_LABELS}
+    if family == Family.PRICE and value.lstrip("-").isdigit():
+        return yuan(int(value))
+    return labels.get(Family(family), {}).get(value, value) if family in tuple(Family) else value
+
+
 def describe(rule: Rule, finding: Finding) -> str:
     """The violation text (违规内容) of a finding, in Chinese."""
     p = rule.params
-    v = finding.value
+    v = value_label(rule.family, finding.value or "")
     f = rule.family
+
+    def each(labels: dict[str, str], key: str) -> str:
+        return "/".join(labels.get(x, x) for x in p.get(key, []))
+
     texts = {
-        Family.SEX: f"限{'男' if p.get('sex') == 'M' else '女'}性使用，"
-        f"患者性别为{'男' if v == 'M' else '女'}",
+        Family.SEX: f"限{SEX_LABELS.get(p.get('sex', ''), '')}性使用，患者性别为{v}",
         Family.AGE: f"限 {p.get('min_age')}-{p.get('max_age')} 岁使用，患者 {v} 岁",
         Family.INDICATION: f"限诊断 {'/'.join(p.get('prefixes', []))} 使用，主要诊断为 {v}",
         Family.LEVEL: f"限 {p.get('min_level')} 级及以上医疗机构使用，本机构为 {v} 级",
-        Family.SCHEME: f"限参保险种 {'/'.join(p.get('schemes', []))}，患者险种为 {v}",
-        Family.SETTING: f"限 {'/'.join(p.get('settings', []))} 使用，本次为 {v}",
+        Family.SCHEME: f"限参保险种 {each(SCHEME_LABELS, 'schemes')}，患者险种为 {v}",
+        Family.SETTING: f"限 {each(SETTING_LABELS, 'settings')} 使用，本次为 {v}",
         Family.QUANTITY: f"每{PER_LABELS.get(str(p.get('per')), '')}限 {p.get('max')}，实际 {v}",
         Family.DUPLICATE: f"{p.get('period_days')} 日内重复收费（间隔 {v} 日）",
         Family.INCLUDED: f"主项目已包含子项目 {v}，不得另行收费",
         Family.EXCLUSIVE: f"同日收取互斥项目（{v} 条）",
         Family.COMPANION: f"项目 {v} 缺少必需的关联项目 {'/'.join(p.get('requires', []))}",
-        Family.PRICE: f"单价 {v} 分高于目录价格",
+        Family.PRICE: f"单价 {v} 高于目录价格",
         Family.READMISSION: f"出院 {v} 日内以相同主要诊断再次住院（分解住院）",
         Family.STAY: f"住院 {v} 日，超过 {p.get('max_days')} 日上限",
     }

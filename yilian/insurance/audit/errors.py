@@ -20,6 +20,11 @@ class ClaimFileInvalid(InvalidInput):
     title = "结算明细文件格式不正确"
 
 
+class DuplicateClaimLines(Conflict):
+    code = "audit_claim_lines_duplicate"
+    title = "明细流水号重复"
+
+
 class RunNotFound(NotFound):
     code = "audit_run_not_found"
     title = "审核批次不存在"

@@ -4,6 +4,7 @@ with filters and drill-down, and the doctor-facing pre-check warning panel."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,15 @@ from yilian.insurance.audit.domain import (
     Family,
     Severity,
     Stage,
+    value_label,
 )
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.clock import business_date
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
-from yilian.kit.money import yuan
+from yilian.kit.money import parse_yuan, yuan
 from yilian.web import nav
+from yilian.web.components import columns_of, data_table, money_cell
 from yilian.web.shell import allowed, frame, guard, show_error
 
 GROUP = "DRG 与医保"
@@ -55,7 +58,7 @@ for item in (
         "/audit/findings",
         "report",
         GROUP,
-        Permission.CLAIMS_APPEAL,
+        any_of=frozenset({Permission.CLAIMS_AUDIT, Permission.CLAIMS_APPEAL}),
         order=72,
         description="疑点筛选、明细、确认 / 剔除 / 申诉",
     ),
@@ -203,9 +206,9 @@ def runs_page(request: Request) -> RedirectResponse | None:
     state: dict[str, Any] = {"files": []}
     with frame(actor, "事后审核"):
         ui.label(
-            "审核已存储的结算明细，并可上传结算明细文件（CSV / Parquet，列："
-            f"{service.CLAIM_FILE_LAYOUT}）。金额单位为分。"
+            "审核已存储的结算明细，并可上传结算明细文件（CSV / Parquet，列：见下行；金额单位为分）。"
         ).classes("text-grey-7 text-sm")
+        ui.html(f"<code>{service.CLAIM_FILE_LAYOUT}</code>").classes("text-grey-7 text-xs")
         with ui.row().classes("items-end gap-4"):
             start = ui.input("开始日期", value=(today - timedelta(days=365)).isoformat()).props(
                 'type=date data-testid="audit-from"'
@@ -312,24 +315,79 @@ def findings_page(request: Request, run_id: int | None = None) -> RedirectRespon
         own = service.appeal_departments(session, actor) if actor.has(Permission.CLAIMS_APPEAL) else None
     if run_id is None and runs:
         run_id = runs[0].id
-
-    def department_options(run: int | None) -> dict[str, str]:
-        with unit_of_work() as session:
-            codes = service.run_departments(session, run) if run is not None else []
-        mine = own or frozenset()
-        return {"": "全部科室", **{c: f"{c}（本科室）" if c in mine else c for c in codes}}
-
     with frame(actor, "审核疑点"):
         if not runs:
             ui.label("还没有审核批次。").classes("text-grey-7")
             return None
+        _FindingsView(actor, own, run_options, run_id).load()
+    return None
+
+
+FINDING_COLUMNS = (
+    ("id", "编号"),
+    ("rule_id", "规则"),
+    ("family", "类别"),
+    ("severity", "程度"),
+    ("claim_id", "结算单号"),
+    ("patient_id", "患者"),
+    ("department", "科室"),
+    ("date", "日期"),
+    ("text", "违规内容"),
+    ("amount", "金额（元）"),
+    ("status", "状态"),
+)
+
+
+def _finding_row(f: Any) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "rule_id": f.rule_id,
+        "family": FAMILY_LABELS[Family(f.family)],
+        "severity": SEVERITY_LABELS[Severity(f.severity)],
+        "claim_id": f.claim_id,
+        "patient_id": f.patient_id,
+        "department": "、".join(f.departments) or "—",
+        "date": f.service_date.isoformat() if f.service_date else "",
+        "text": f.text,
+        "amount": money_cell(f.amount),
+        "status": STATUS_LABELS.get(f.status, f.status),
+    }
+
+
+class _FindingsView:
+    """The findings of a run: the filters, the table (500 at most) and a detail dialog per finding."""
+
+    def __init__(
+        self, actor: Actor, own: frozenset[str] | None, run_options: dict[int, str], run_id: int | None
+    ) -> None:
+        self.actor = actor
+        self.own = own
+        self._filters(run_options, run_id)
+        self.summary = ui.label("")
+        self._table()
+        if actor.has(Permission.CLAIMS_AUDIT):
+            ui.button(
+                "导出 Excel",
+                icon="download",
+                on_click=lambda: ui.navigate.to(
+                    f"/api/v1/audit/runs/{self.run_sel.value}/export.xlsx", new_tab=True
+                ),
+            )
+
+    def department_options(self, run: int | None) -> dict[str, str]:
+        with unit_of_work() as session:
+            codes = service.run_departments(session, run) if run is not None else []
+        mine = self.own or frozenset()
+        return {"": "全部科室", **{c: f"{c}（本科室）" if c in mine else c for c in codes}}
+
+    def _filters(self, run_options: dict[int, str], run_id: int | None) -> None:
         with ui.row().classes("items-end gap-4"):
-            run_sel = ui.select(run_options, value=run_id, label="审核批次").classes("w-96")
-            status = ui.select({"": "全部状态", **STATUS_LABELS}, value="", label="状态").classes("w-36")
-            severity = ui.select(
+            self.run_sel = ui.select(run_options, value=run_id, label="审核批次").classes("w-96")
+            self.status = ui.select({"": "全部状态", **STATUS_LABELS}, value="", label="状态").classes("w-36")
+            self.severity = ui.select(
                 {"": "全部", **{s.value: SEVERITY_LABELS[s] for s in Severity}}, value="", label="违规程度"
             ).classes("w-32")
-            family = (
+            self.family = (
                 ui.select(
                     {"": "全部类别", **{f.value: FAMILY_LABELS[f] for f in Family}},
                     value="",
@@ -338,187 +396,186 @@ def findings_page(request: Request, run_id: int | None = None) -> RedirectRespon
                 .classes("w-48")
                 .props('data-testid="audit-family"')
             )
-            dept_options = department_options(run_id)
+            dept_options = self.department_options(run_id)
             # a doctor of one department starts on that department's findings
-            mine = sorted(d for d in own or () if d in dept_options)
-            start = mine[0] if own is not None and len(mine) == 1 else ""
-            department = (
+            mine = sorted(d for d in self.own or () if d in dept_options)
+            start = mine[0] if self.own is not None and len(mine) == 1 else ""
+            self.department = (
                 ui.select(dept_options, value=start, label="科室")
                 .classes("w-40")
                 .props('data-testid="audit-department"')
             )
-        summary = ui.label("")
+        self.run_sel.on_value_change(lambda _: self.run_changed())
+        for control in (self.status, self.severity, self.family, self.department):
+            control.on_value_change(lambda _: self.load())
+
+    def _table(self) -> None:
+        wrap = "white-space: normal; min-width: 12rem"
         columns = [
-            {"name": k, "label": label, "field": k, "align": "left"}
-            for k, label in (
-                ("id", "编号"),
-                ("rule_id", "规则"),
-                ("family", "类别"),
-                ("severity", "程度"),
-                ("claim_id", "结算单号"),
-                ("patient_id", "患者"),
-                ("department", "科室"),
-                ("date", "日期"),
-                ("text", "违规内容"),
-                ("amount", "金额（元）"),
-                ("status", "状态"),
-            )
+            {"name": k, "label": label, "field": k, "align": "left", "style": wrap if k == "text" else ""}
+            for k, label in FINDING_COLUMNS
         ]
-        table = ui.table(columns=columns, rows=[], row_key="id", pagination=25).classes("w-full")
-        table.props('dense data-testid="audit-findings"')
+        self.table = data_table(columns, [], row_key="id", pagination=25, testid="audit-findings")
+        self.table.on("rowClick", lambda e: self.open_detail(int(e.args[1]["id"])))
 
-        def load() -> None:
-            try:
-                with unit_of_work() as session:
-                    rows, total = service.list_findings(
-                        session,
-                        actor,
-                        run_sel.value,
-                        limit=500,
-                        status=status.value or None,
-                        severity=severity.value or None,
-                        family=family.value or None,
-                        department=department.value or None,
-                    )
-                    table.rows = [
-                        {
-                            "id": f.id,
-                            "rule_id": f.rule_id,
-                            "family": FAMILY_LABELS[Family(f.family)],
-                            "severity": SEVERITY_LABELS[Severity(f.severity)],
-                            "claim_id": f.claim_id,
-                            "patient_id": f.patient_id,
-                            "department": "、".join(f.departments) or "—",
-                            "date": f.service_date.isoformat() if f.service_date else "",
-                            "text": f.text,
-                            "amount": yuan(f.amount),
-                            "status": STATUS_LABELS.get(f.status, f.status),
-                        }
-                        for f in rows
-                    ]
-            except YilianError as exc:
-                show_error(exc)
-                return
-            summary.text = f"共 {total} 个疑点" + ("（显示前 500 个）" if total > 500 else "")
-            table.update()
+    def load(self) -> None:
+        try:
+            with unit_of_work() as session:
+                rows, total = service.list_findings(
+                    session,
+                    self.actor,
+                    self.run_sel.value,
+                    limit=500,
+                    status=self.status.value or None,
+                    severity=self.severity.value or None,
+                    family=self.family.value or None,
+                    department=self.department.value or None,
+                )
+                self.table.rows = [_finding_row(f) for f in rows]
+        except YilianError as exc:
+            show_error(exc)
+            return
+        self.summary.text = f"共 {total} 个疑点" + ("（显示前 500 个）" if total > 500 else "")
+        self.table.update()
 
-        def run_changed() -> None:
-            department.set_options(department_options(run_sel.value), value="")
-            load()
+    def run_changed(self) -> None:
+        self.department.set_options(self.department_options(self.run_sel.value), value="")
+        self.load()
 
-        run_sel.on_value_change(lambda _: run_changed())
-        for control in (status, severity, family, department):
-            control.on_value_change(lambda _: load())
-        table.on("rowClick", lambda e: open_detail(int(e.args[1]["id"])))
-        if actor.has(Permission.CLAIMS_AUDIT):
-            ui.button(
-                "导出 Excel",
-                icon="download",
-                on_click=lambda: ui.navigate.to(
-                    f"/api/v1/audit/runs/{run_sel.value}/export.xlsx", new_tab=True
-                ),
+    def open_detail(self, finding_id: int) -> None:
+        try:
+            with unit_of_work() as session:
+                f = service.get_finding(session, self.actor, finding_id)
+                trail = [
+                    (e.at, e.username, e.action, e.to_status, e.reason)
+                    for e in service.finding_trail(session, finding_id)
+                ]
+                data: dict[str, Any] = {
+                    "text": f.text,
+                    "evidence": f.evidence,
+                    "status": f.status,
+                    "claim": f.claim_id,
+                    "amount": f.amount,
+                    "related": f.related,
+                    "rule": f.rule_id,
+                    "family": f.family,
+                    "departments": f.departments,
+                    "may_appeal": self.actor.has(Permission.CLAIMS_APPEAL)
+                    and service.can_appeal(f, self.own),
+                }
+        except YilianError as exc:
+            show_error(exc)
+            return
+        _FindingDetail(self.actor, finding_id, data, trail, on_reviewed=self.load).dialog.open()
+
+
+EVIDENCE_COLUMNS = (
+    ("line_id", "明细号"),
+    ("department", "科室"),
+    ("item_code", "项目编码"),
+    ("service_date", "日期"),
+    ("quantity", "数量"),
+    ("unit_price", "单价"),
+    ("amount", "金额"),
+)
+
+
+class _FindingDetail:
+    """One finding in a dialog: what was found, its evidence lines, its review trail and the actions."""
+
+    def __init__(
+        self,
+        actor: Actor,
+        finding_id: int,
+        data: dict[str, Any],
+        trail: list[tuple[Any, str, str, str, str]],
+        *,
+        on_reviewed: Callable[[], None],
+    ) -> None:
+        self.actor = actor
+        self.finding_id = finding_id
+        self.on_reviewed = on_reviewed
+        with (
+            ui.dialog() as self.dialog,
+            ui.card().classes("w-[720px] max-w-full").props('data-testid="audit-detail"'),
+        ):
+            self._summary(data)
+            self._evidence(data)
+            self._trail(trail)
+            self.reason = (
+                ui.input("理由（剔除、申诉必填）").classes("w-full").props('data-testid="audit-reason"')
             )
+            self._actions(data)
 
-        def open_detail(finding_id: int) -> None:
-            try:
-                with unit_of_work() as session:
-                    f = service.get_finding(session, actor, finding_id)
-                    trail = [
-                        (e.at, e.username, e.action, e.to_status, e.reason)
-                        for e in service.finding_trail(session, finding_id)
-                    ]
-                    data: dict[str, Any] = {
-                        "text": f.text,
-                        "evidence": f.evidence,
-                        "status": f.status,
-                        "claim": f.claim_id,
-                        "amount": f.amount,
-                        "related": f.related,
-                        "rule": f.rule_id,
-                        "departments": f.departments,
-                        "may_appeal": actor.has(Permission.CLAIMS_APPEAL) and service.can_appeal(f, own),
-                    }
-            except YilianError as exc:
-                show_error(exc)
-                return
-            with (
-                ui.dialog() as dialog,
-                ui.card().classes("w-[720px] max-w-full").props('data-testid="audit-detail"'),
-            ):
-                ui.label(f"疑点 {finding_id}　{data['rule']}　{STATUS_LABELS[data['status']]}").classes(
-                    "text-h6"
-                )
-                ui.label(data["text"])
+    def _summary(self, data: dict[str, Any]) -> None:
+        ui.label(f"疑点 {self.finding_id}　{data['rule']}　{STATUS_LABELS[data['status']]}").classes(
+            "text-h6"
+        )
+        ui.label(data["text"])
+        ui.label(
+            f"结算单号 {data['claim']}　科室 {'、'.join(data['departments']) or '未标明'}"
+            f"　违规金额 {money_cell(data['amount'])} 元"
+        ).classes("text-sm").props('data-testid="audit-detail-department"')
+        if data["related"]:
+            ui.label("关联住院：" + "，".join(data["related"])).classes("text-sm")
+
+    def _evidence(self, data: dict[str, Any]) -> None:
+        ev_lines = data["evidence"].get("lines", [])
+        if ev_lines:
+            data_table(
+                columns_of(EVIDENCE_COLUMNS, align="left"),
+                [
+                    {**ln, "unit_price": money_cell(ln["unit_price"]), "amount": money_cell(ln["amount"])}
+                    if isinstance(ln.get("amount"), int)
+                    else ln
+                    for ln in ev_lines
+                ],
+                row_key="line_id",
+                props="dense flat",
+                full_width=False,
+            )
+        ui.label(
+            f"诊断 {data['evidence'].get('diagnosis', '')}　"
+            f"取值 {value_label(data['family'], str(data['evidence'].get('value', '')))}"
+        )
+
+    def _trail(self, trail: list[tuple[Any, str, str, str, str]]) -> None:
+        if trail:
+            ui.label("审核轨迹").classes("text-subtitle2")
+            for at, who, action, to, why in trail:
                 ui.label(
-                    f"结算单号 {data['claim']}　科室 {'、'.join(data['departments']) or '未标明'}"
-                    f"　违规金额 {yuan(data['amount'])} 元"
-                ).classes("text-sm").props('data-testid="audit-detail-department"')
-                if data["related"]:
-                    ui.label("关联住院：" + "，".join(data["related"])).classes("text-sm")
-                ev_lines = data["evidence"].get("lines", [])
-                if ev_lines:
-                    ui.table(
-                        columns=[
-                            {"name": k, "label": label, "field": k, "align": "left"}
-                            for k, label in (
-                                ("line_id", "明细号"),
-                                ("department", "科室"),
-                                ("item_code", "项目编码"),
-                                ("service_date", "日期"),
-                                ("quantity", "数量"),
-                                ("unit_price", "单价（分）"),
-                                ("amount", "金额（分）"),
-                            )
-                        ],
-                        rows=ev_lines,
-                        row_key="line_id",
-                    ).props("dense flat")
-                ui.label(
-                    f"诊断 {data['evidence'].get('diagnosis', '')}　取值 {data['evidence'].get('value', '')}"
+                    f"{at:%Y-%m-%d %H:%M} {who} {service.ACTION_LABELS[action]} → {STATUS_LABELS[to]} {why}"
+                ).classes("text-sm")
+
+    def act(self, action: str) -> None:
+        try:
+            with unit_of_work() as session:
+                service.review(session, self.actor, self.finding_id, action, self.reason.value or "")
+        except YilianError as exc:
+            show_error(exc)
+            return
+        ui.notify(f"已{service.ACTION_LABELS[action]}", type="positive")
+        self.dialog.close()
+        self.on_reviewed()
+
+    def _actions(self, data: dict[str, Any]) -> None:
+        with ui.row():
+            if self.actor.has(Permission.CLAIMS_AUDIT):
+                ui.button("确认违规", on_click=lambda: self.act("confirm")).props(
+                    'data-testid="audit-confirm"'
                 )
-                if trail:
-                    ui.label("审核轨迹").classes("text-subtitle2")
-                    for at, who, action, to, why in trail:
-                        ui.label(
-                            f"{at:%Y-%m-%d %H:%M} {who} {service.ACTION_LABELS[action]} → "
-                            f"{STATUS_LABELS[to]} {why}"
-                        ).classes("text-sm")
-                reason = (
-                    ui.input("理由（剔除、申诉必填）").classes("w-full").props('data-testid="audit-reason"')
+                ui.button("剔除", color="secondary", on_click=lambda: self.act("dismiss")).props(
+                    'data-testid="audit-dismiss"'
                 )
-
-                def act(action: str) -> None:
-                    try:
-                        with unit_of_work() as session:
-                            service.review(session, actor, finding_id, action, reason.value or "")
-                    except YilianError as exc:
-                        show_error(exc)
-                        return
-                    ui.notify(f"已{service.ACTION_LABELS[action]}", type="positive")
-                    dialog.close()
-                    load()
-
-                with ui.row():
-                    if actor.has(Permission.CLAIMS_AUDIT):
-                        ui.button("确认违规", on_click=lambda: act("confirm")).props(
-                            'data-testid="audit-confirm"'
-                        )
-                        ui.button("剔除", color="secondary", on_click=lambda: act("dismiss")).props(
-                            'data-testid="audit-dismiss"'
-                        )
-                    if data["may_appeal"]:
-                        ui.button("科室申诉", color="accent", on_click=lambda: act("appeal")).props(
-                            'data-testid="audit-appeal"'
-                        )
-                    elif actor.has(Permission.CLAIMS_APPEAL) and data["status"] in ("open", "confirmed"):
-                        ui.label("非本科室疑点，不能申诉").classes("text-grey-7 text-sm self-center").props(
-                            'data-testid="audit-not-own"'
-                        )
-                    ui.button("关闭", on_click=dialog.close).props("flat")
-            dialog.open()
-
-        load()
-    return None
+            if data["may_appeal"]:
+                ui.button("科室申诉", color="accent", on_click=lambda: self.act("appeal")).props(
+                    'data-testid="audit-appeal"'
+                )
+            elif self.actor.has(Permission.CLAIMS_APPEAL) and data["status"] in ("open", "confirmed"):
+                ui.label("非本科室疑点，不能申诉").classes("text-grey-7 text-sm self-center").props(
+                    'data-testid="audit-not-own"'
+                )
+            ui.button("关闭", on_click=self.dialog.close).props("flat")
 
 
 @ui.page("/audit/precheck")
@@ -551,7 +608,7 @@ def precheck_page(request: Request) -> RedirectResponse | None:
             ).classes("w-24")
             diagnosis = ui.input("主要诊断编码", value="J06.9").classes("w-36").props('data-testid="pre-dx"')
         items = (
-            ui.textarea("拟开项目（每行：项目编码 数量 [单价（分）]）", value="250101001 1")
+            ui.textarea("拟开项目（每行：项目编码 数量 [单价（元）]）", value="250101001 1")
             .classes("w-full")
             .props('rows=4 data-testid="pre-items"')
         )
@@ -569,10 +626,12 @@ def precheck_page(request: Request) -> RedirectResponse | None:
                     continue
                 try:
                     qty = int(parts[1]) if len(parts) > 1 else 1
-                    price = int(parts[2]) if len(parts) > 2 else service.catalogue_price(library, parts[0])
+                    price = (
+                        parse_yuan(parts[2]) if len(parts) > 2 else service.catalogue_price(library, parts[0])
+                    )
                     if qty < 1 or price < 0:
                         raise ValueError
-                except ValueError:
+                except ValueError:  # MoneyFormatError is one
                     ui.notify(f"第 {n} 行格式不正确", type="negative")
                     return
                 lines.append(

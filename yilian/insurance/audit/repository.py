@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, delete, exists, false, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from yilian.insurance.audit.models import (
@@ -96,9 +96,31 @@ def list_runs(session: Session, offset: int, limit: int) -> tuple[list[AuditRun]
     return paginate(session, select(AuditRun).order_by(AuditRun.id.desc()), offset, limit)
 
 
+def findings_scope_clause(
+    *, institution_prefix: str | None, departments: frozenset[str], bare: bool
+) -> ColumnElement[bool]:
+    """Findings someone of limited scope sees: those without a department, and those with a department
+    of theirs (``departments``), of their institution (``institution_prefix``: ``NTGH/``) or, with
+    ``bare``, a department code not qualified by any institution (a claim file of one hospital)."""
+    dept = AuditFindingDepartment
+    own: list[ColumnElement[bool]] = []
+    if departments:
+        own.append(dept.department.in_(sorted(departments)))
+    if institution_prefix:
+        own.append(dept.department.startswith(institution_prefix, autoescape=True))
+    if bare:
+        own.append(~dept.department.contains("/"))
+    of_finding = dept.finding_id == AuditFinding.id
+    return or_(
+        ~exists().where(of_finding),
+        exists().where(of_finding, or_(*own)) if own else false(),
+    )
+
+
 def findings_query(
     run_id: int | None = None,
     *,
+    scope: ColumnElement[bool] | None = None,
     status: str | None = None,
     severity: str | None = None,
     family: str | None = None,
@@ -107,6 +129,8 @@ def findings_query(
     department: str | None = None,
 ) -> Select[Any]:
     q = select(AuditFinding).options(selectinload(AuditFinding.department_rows))
+    if scope is not None:
+        q = q.where(scope)
     if run_id is not None:
         q = q.where(AuditFinding.run_id == run_id)
     if status:
@@ -153,12 +177,16 @@ def run_departments(session: Session, run_id: int) -> list[str]:
     )
 
 
-def get_finding(session: Session, finding_id: int, *, lock: bool = False) -> AuditFinding | None:
+def get_finding(
+    session: Session, finding_id: int, *, lock: bool = False, scope: ColumnElement[bool] | None = None
+) -> AuditFinding | None:
     q = (
         select(AuditFinding)
         .where(AuditFinding.id == finding_id)
         .options(selectinload(AuditFinding.department_rows))
     )
+    if scope is not None:
+        q = q.where(scope)
     if lock:
         q = q.with_for_update()
     return session.scalar(q)
@@ -170,3 +198,18 @@ def finding_events(session: Session, finding_id: int) -> Sequence[AuditFindingEv
         .where(AuditFindingEvent.finding_id == finding_id)
         .order_by(AuditFindingEvent.id)
     ).all()
+
+
+def finding_totals(session: Session, start: date, end: date) -> list[tuple[date | None, str, int, int]]:
+    """(service date, status, findings, amount) of the findings of services in [start, end] (analytics)."""
+    q = (
+        select(
+            AuditFinding.service_date,
+            AuditFinding.status,
+            func.count(),
+            func.coalesce(func.sum(AuditFinding.amount), 0),
+        )
+        .where(AuditFinding.service_date >= start, AuditFinding.service_date <= end)
+        .group_by(AuditFinding.service_date, AuditFinding.status)
+    )
+    return [(r[0], str(r[1]), int(r[2]), int(r[3])) for r in session.execute(q)]

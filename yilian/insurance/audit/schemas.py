@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yilian.kit.bounds import MAX_INT, Id
+
 
 class OrderDto(BaseModel):
     """One order / fee line (fsi_order_dtos)."""
@@ -14,9 +16,9 @@ class OrderDto(BaseModel):
     rx_id: str = Field(max_length=64, description="处方（医嘱）明细标识")
     hilist_code: str = Field(max_length=64, description="医保目录编码")
     hilist_name: str = Field("", max_length=200)
-    cnt: int = Field(ge=1, description="数量")
-    pric: int = Field(ge=0, description="单价（分）")
-    sumamt: int | None = Field(None, ge=0, description="明细总额（分），缺省为 数量×单价")
+    cnt: int = Field(ge=1, le=MAX_INT, description="数量")
+    pric: int = Field(ge=0, le=MAX_INT, description="单价（分）")
+    sumamt: int | None = Field(None, ge=0, le=MAX_INT, description="明细总额（分），缺省为 数量×单价")
     drord_begn_date: str | None = Field(None, description="医嘱开始/费用发生日期 yyyy-MM-dd[ HH:mm:ss]")
 
 
@@ -131,7 +133,7 @@ class ActiveLibraryRead(BaseModel):
 
 
 class ClaimLineIn(BaseModel):
-    line_id: int = Field(ge=1)
+    line_id: Id = Field(ge=1)
     claim_id: str = Field(max_length=64)
     patient_id: str = Field(max_length=64)
     sex: Literal["M", "F"]
@@ -144,9 +146,9 @@ class ClaimLineIn(BaseModel):
     discharge_date: date
     service_date: date
     item_code: str = Field(max_length=64)
-    quantity: int = Field(ge=1)
-    unit_price: int = Field(ge=0)
-    amount: int = Field(ge=0)
+    quantity: int = Field(ge=1, le=MAX_INT)
+    unit_price: int = Field(ge=0, le=MAX_INT)
+    amount: int = Field(ge=0, le=MAX_INT)
     department: str = Field("", max_length=32, description="科室编码（开单科室），可空")
 
 
@@ -181,7 +183,7 @@ class RunRead(BaseModel):
 class FindingRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    run_id: int
+    run_id: Id
     rule_id: str
     family: str
     severity: str

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -12,6 +13,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from yilian.insurance.audit import repository as repo
@@ -38,6 +40,7 @@ from yilian.insurance.audit.domain import (
 )
 from yilian.insurance.audit.errors import (
     ClaimFileInvalid,
+    DuplicateClaimLines,
     FindingNotFound,
     ReasonRequired,
     ReviewNotAllowed,
@@ -45,11 +48,18 @@ from yilian.insurance.audit.errors import (
     RuleLibraryNotFound,
     RunNotFound,
 )
-from yilian.insurance.audit.models import AuditFinding, AuditFindingEvent, AuditRuleLibrary, AuditRun
+from yilian.insurance.audit.models import (
+    AuditClaimLine,
+    AuditFinding,
+    AuditFindingEvent,
+    AuditRuleLibrary,
+    AuditRun,
+)
 from yilian.kit.audit import record_access
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Permission, Role
 from yilian.kit.clock import utcnow
-from yilian.kit.errors import Forbidden
+from yilian.kit.db import insert_rows, table_of
+from yilian.kit.errors import Forbidden, found
 from yilian.registry import service as registry
 
 RULES_DIR = DEFAULT_LIBRARY.parent
@@ -135,9 +145,7 @@ def save_library(session: Session, actor: Actor, text: str, *, activate: bool = 
 def activate_library(session: Session, actor: Actor, version: str) -> AuditRuleLibrary:
     if not actor.has(Permission.CLAIMS_RULES):
         raise Forbidden("没有维护审核规则库的权限")
-    row = repo.library_by_version(session, version)
-    if row is None:
-        raise RuleLibraryNotFound(f"版本 {version}")
+    row = found(repo.library_by_version(session, version), RuleLibraryNotFound(f"版本 {version}"))
     repo.deactivate_libraries(session)
     row.active = True
     session.flush()
@@ -337,10 +345,32 @@ def import_claim_file(session: Session, actor: Actor, path: Path) -> int:
 
 def store_lines(session: Session, lines: Sequence[ClaimLine], source: str = "") -> int:
     """Store claim lines (the hook through which settled bills will be fed in)."""
-    rows = [{**{c: getattr(line, c) for c in LINE_COLUMNS}, "source": source} for line in lines]
-    repo.insert_lines(session, rows)
+    return store_bills(session, [(source, lines)])
+
+
+def store_bills(session: Session, bills: Sequence[tuple[str, Sequence[ClaimLine]]]) -> int:
+    """Store the claim lines of many settled bills (source, lines) in one statement batch."""
+    rows = [
+        {**{c: getattr(line, c) for c in LINE_COLUMNS}, "source": source}
+        for source, lines in bills
+        for line in lines
+    ]
+    insert_rows(session, table_of(AuditClaimLine), rows)
     session.flush()
     return len(rows)
+
+
+def store_new_lines(session: Session, lines: Sequence[ClaimLine], source: str = "") -> int:
+    """Store claim lines sent over the API: a line id repeated in the request or already stored is
+    refused (409) and nothing is stored."""
+    ids = [line.line_id for line in lines]
+    repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
+    stored = sorted(repo.existing_line_ids(session, ids))
+    if repeated or stored:
+        parts = [f"请求内重复: {repeated[:10]}"] if repeated else []
+        parts += [f"已存在: {stored[:10]}"] if stored else []
+        raise DuplicateClaimLines("明细流水号（line_id）须唯一，" + "；".join(parts))
+    return store_lines(session, lines, source)
 
 
 def withdraw_lines(session: Session, source: str) -> int:
@@ -410,6 +440,13 @@ def run_audit(
         rows = _finding_rows(con, library, found, run.id)
     finally:
         con.close()
+    _finish_run(session, actor, run, rows)
+    if progress:
+        progress(100, "done")
+    return run
+
+
+def _finish_run(session: Session, actor: Actor, run: AuditRun, rows: list[dict[str, Any]]) -> None:
     departments = [r.pop("departments") for r in rows]
     ids = repo.insert_findings(session, rows)
     repo.insert_finding_departments(
@@ -427,8 +464,43 @@ def run_audit(
     run.finished_at = utcnow()
     session.flush()
     record_access(session, actor, action="audit_run", resource=f"audit_run:{run.id}")
-    if progress:
-        progress(100, "done")
+
+
+def load_external_run(
+    session: Session,
+    actor: Actor,
+    library: RuleLibrary,
+    found: pa.Table,
+    flagged_lines: pa.Table,
+    *,
+    date_from: date,
+    date_to: date,
+    lines_scanned: int,
+    source: str,
+) -> AuditRun:
+    """Store the findings of an audit run elsewhere (on Spark) as one audit run in the review workflow.
+
+    ``found`` has the columns of ``batch.FINDING_SCHEMA``; ``flagged_lines`` are the claim lines of
+    the claims with findings (the evidence shown to reviewers), columns of ``LINE_SCHEMA``."""
+    if not actor.has(Permission.CLAIMS_AUDIT):
+        raise Forbidden("没有医保事后审核的权限")
+    run = AuditRun(
+        date_from=date_from,
+        date_to=date_to,
+        source=source[:200],
+        library_version=library.version,
+        lines_scanned=lines_scanned,
+        started_at=utcnow(),
+        started_by=actor.username,
+    )
+    repo.add(session, run)
+    con = duckdb.connect()
+    try:
+        con.register("claim_lines", flagged_lines)
+        rows = _finding_rows(con, library, found, run.id)
+    finally:
+        con.close()
+    _finish_run(session, actor, run, rows)
     return run
 
 
@@ -503,10 +575,7 @@ FROM f LEFT JOIN c USING (claim_id) LEFT JOIN ev USING (n) ORDER BY f.n
 
 
 def get_run(session: Session, run_id: int) -> AuditRun:
-    run = repo.get_run(session, run_id)
-    if run is None:
-        raise RunNotFound(f"批次 {run_id}")
-    return run
+    return found(repo.get_run(session, run_id), RunNotFound(f"批次 {run_id}"))
 
 
 def list_runs(session: Session, offset: int = 0, limit: int = 20) -> tuple[list[AuditRun], int]:
@@ -515,6 +584,22 @@ def list_runs(session: Session, offset: int = 0, limit: int = 20) -> tuple[list[
 
 # ---------------------------------------------------------------------------------------------------
 # Findings and review (确认 / 剔除 / 申诉)
+
+
+def findings_scope(session: Session, actor: Actor) -> ColumnElement[bool] | None:
+    """Which findings ``actor`` sees (None: all). The administrator and an insurance office tied to no
+    institution (the city's, the command line) see every finding; a hospital's insurance office those of
+    its institution and of claim files with bare department codes; a doctor those of their institution,
+    of their departments (bare codes compare by code, as for appeals) — and, everyone, findings without
+    a department (older claim files)."""
+    if actor.institution_id is None and (actor.role is Role.ADMIN or actor.has(Permission.CLAIMS_AUDIT)):
+        return None
+    prefix = None
+    if actor.institution_id is not None:
+        prefix = qualified_department(registry.get_institution(session, actor.institution_id).code, "")
+    office = actor.has(Permission.CLAIMS_AUDIT)
+    departments = frozenset() if office else appeal_departments(session, actor) or frozenset()
+    return repo.findings_scope_clause(institution_prefix=prefix, departments=departments, bare=office)
 
 
 def list_findings(
@@ -528,7 +613,10 @@ def list_findings(
 ) -> tuple[list[AuditFinding], int]:
     if not (actor.has(Permission.CLAIMS_AUDIT) or actor.has(Permission.CLAIMS_APPEAL)):
         raise Forbidden("没有查看医保审核疑点的权限")
-    rows, total = repo.list_findings(session, repo.findings_query(run_id, **filters), offset, limit)
+    scope = findings_scope(session, actor)
+    rows, total = repo.list_findings(
+        session, repo.findings_query(run_id, scope=scope, **filters), offset, limit
+    )
     record_access(session, actor, action="audit_findings", resource=f"audit_run:{run_id or '*'}")
     return rows, total
 
@@ -541,9 +629,10 @@ def run_departments(session: Session, run_id: int) -> list[str]:
 def get_finding(session: Session, actor: Actor, finding_id: int) -> AuditFinding:
     if not (actor.has(Permission.CLAIMS_AUDIT) or actor.has(Permission.CLAIMS_APPEAL)):
         raise Forbidden("没有查看医保审核疑点的权限")
-    row = repo.get_finding(session, finding_id)
-    if row is None:
-        raise FindingNotFound(f"疑点 {finding_id}")
+    row = found(
+        repo.get_finding(session, finding_id, scope=findings_scope(session, actor)),
+        FindingNotFound(f"疑点 {finding_id}"),
+    )
     record_access(session, actor, action="audit_finding", resource=f"audit_finding:{finding_id}")
     return row
 
@@ -604,9 +693,10 @@ def review(session: Session, actor: Actor, finding_id: int, action: str, reason:
     reason = reason.strip()
     if needs_reason and not reason:
         raise ReasonRequired(f"「{ACTION_LABELS[action]}」需要填写理由")
-    row = repo.get_finding(session, finding_id, lock=True)
-    if row is None:
-        raise FindingNotFound(f"疑点 {finding_id}")
+    row = found(
+        repo.get_finding(session, finding_id, lock=True, scope=findings_scope(session, actor)),
+        FindingNotFound(f"疑点 {finding_id}"),
+    )
     if row.status not in sources:
         raise ReviewNotAllowed(f"疑点当前为「{STATUS_LABELS[row.status]}」，不能{ACTION_LABELS[action]}")
     if action == "appeal":
@@ -660,7 +750,7 @@ def export_xlsx(session: Session, actor: Actor, run_id: int) -> bytes:
             "理由",
         ]
     )
-    for f in repo.all_findings(session, repo.findings_query(run_id)):
+    for f in repo.all_findings(session, repo.findings_query(run_id, scope=findings_scope(session, actor))):
         ws.append(
             [
                 f.id,
@@ -694,3 +784,8 @@ def export_xlsx(session: Session, actor: Actor, run_id: int) -> bytes:
 
 
 __all__ = ["STAGE_LABELS", "FindingView", "precheck", "precheck_for", "run_audit", "review"]
+
+
+def finding_totals(session: Session, start: date, end: date) -> list[tuple[date | None, str, int, int]]:
+    """Bulk read for analytics: audit findings (智能审核) and their amounts by service date and status."""
+    return repo.finding_totals(session, start, end)

@@ -28,7 +28,22 @@ from yilian.insurance.audit.domain import (
 BASE_DATE = date(2026, 1, 1)
 # department codes (科室编码) of the lines: the demo general hospital's 心血管内科 呼吸 消化 普外 儿科
 DEPARTMENTS = ("NK01", "NK02", "NK03", "WK01", "EK01")
-DIAGNOSES = ("J06.9", "K29.7", "I10.x00", "E11.9", "M54.5", "J20.9", "N39.0", "R51.x00", "K35.8", "I25.1")
+# ICD-10 医保版 codes that CHS-DRG 1.1 groups (each is in an MDC principal-diagnosis table)
+DIAGNOSES = (
+    "J06.900",
+    "K29.700",
+    "I10.x00x002",
+    "E11.900",
+    "M54.500",
+    "J20.900",
+    "N39.000",
+    "R51.x00",
+    "K35.800x001",
+    "I25.103",
+)
+#: a full 医保版 code under a rule's diagnosis prefix (the stay rule's K35 is 急性阑尾炎)
+UNDER_PREFIX = {"K35": "K35.800x001"}
+HEALTH_CHECK = "Z00.001"  # 健康查体
 
 
 @dataclass(frozen=True)
@@ -142,7 +157,7 @@ def _line(tag: str, item: str, prices: dict[str, int], **kw: object) -> ClaimLin
         "scheme": "employee",
         "level": 3,
         "setting": "outpatient",
-        "diagnosis": "Z00.0",
+        "diagnosis": HEALTH_CHECK,
         "admit_date": day,
         "discharge_date": day,
         "service_date": day,
@@ -167,7 +182,7 @@ def _violation(rule: Rule, tag: str, prices: dict[str, int]) -> list[ClaimLine]:
         age = p["max_age"] + 1 if p["max_age"] < 150 else p["min_age"] - 1
         return [_line(tag, p["items"][0], prices, age=age, **d)]
     if f == Family.INDICATION:
-        return [_line(tag, p["items"][0], prices, diagnosis="Z99.9", **d)]
+        return [_line(tag, p["items"][0], prices, diagnosis=HEALTH_CHECK, **d)]
     if f == Family.LEVEL:
         return [_line(tag, p["items"][0], prices, level=p["min_level"] - 1, **d)]
     if f == Family.SCHEME:
@@ -195,7 +210,8 @@ def _violation(rule: Rule, tag: str, prices: dict[str, int]) -> list[ClaimLine]:
         return [_line(tag, p["items"][0], prices, **d)]
     base = sorted(base_items_from(prices, rule))[0]
     if f == Family.STAY:
-        diagnosis = (p["prefixes"][0] + ".9") if p["prefixes"] else "Z00.0"
+        prefix = p["prefixes"][0] if p["prefixes"] else ""
+        diagnosis = UNDER_PREFIX.get(prefix, prefix + ".900") if prefix else HEALTH_CHECK
         end = day + timedelta(days=p["max_days"] + 1)
         return [
             _line(
@@ -218,7 +234,7 @@ def _violation(rule: Rule, tag: str, prices: dict[str, int]) -> list[ClaimLine]:
         prices,
         claim_id=f"{tag}a",
         setting="inpatient",
-        diagnosis="J18.0",
+        diagnosis="J18.000",
         day=day,
         admit_date=day,
         discharge_date=out,
@@ -229,7 +245,7 @@ def _violation(rule: Rule, tag: str, prices: dict[str, int]) -> list[ClaimLine]:
         prices,
         claim_id=f"{tag}b",
         setting="inpatient",
-        diagnosis="J18.1",
+        diagnosis="J18.100",
         day=again,
         admit_date=again,
         discharge_date=again + timedelta(days=2),

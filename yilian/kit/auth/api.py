@@ -19,7 +19,8 @@ from yilian.kit.auth.deps import (
     require,
 )
 from yilian.kit.auth.domain import Actor, Permission
-from yilian.kit.auth.schemas import LoginRequest, MeRead, TokenRead, UserCreate, UserRead
+from yilian.kit.auth.schemas import LoginRequest, MeRead, TokenRead, UserCreate, UserRead, UserUpdate
+from yilian.kit.bounds import IdPath, OptionalIdQuery
 from yilian.kit.errors import InvalidCredentials, Unauthorized
 from yilian.kit.paging import Page, PagingDep
 from yilian.kit.settings import get_settings
@@ -83,13 +84,21 @@ def create_user(body: UserCreate, session: SessionDep, _actor: UserAdmin) -> Use
     return UserRead.model_validate(user)
 
 
+@router.patch(
+    "/users/{user_id}", response_model=UserRead, summary="修改用户（停用 / 启用、重置密码、角色与机构）"
+)
+def update_user(user_id: IdPath, body: UserUpdate, session: SessionDep, actor: UserAdmin) -> UserRead:
+    user = service.update_user(session, actor, user_id, **body.model_dump(exclude_unset=True))
+    return UserRead.model_validate(user)
+
+
 @router.get("/audit/access", summary="访问审计日志")
 def access_log(
     session: SessionDep,
     _actor: Annotated[Actor, require(Permission.AUDIT_READ)],
     paging: PagingDep,
-    patient_id: int | None = None,
-    user_id: int | None = None,
+    patient_id: OptionalIdQuery = None,
+    user_id: OptionalIdQuery = None,
     action: str | None = None,
 ) -> dict[str, Any]:
     """Return access-audit rows, newest first."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from yilian.kit.errors import Forbidden
+
 
 class Role(StrEnum):
     PATIENT = "patient"
@@ -18,6 +20,7 @@ class Role(StrEnum):
     BED_MANAGER = "bed_manager"
     SECURITY_OFFICER = "security_officer"
     KIOSK = "kiosk"  # a self-service machine in the hall (自助机), logged in as a device
+    COMMISSION = "commission"  # the city health commission (卫健委): aggregates only, never patients
     ADMIN = "admin"
 
     @property
@@ -38,10 +41,12 @@ ROLE_LABELS = {
     Role.BED_MANAGER: "床位管理员",
     Role.SECURITY_OFFICER: "保卫科安全员",
     Role.KIOSK: "自助机",
+    Role.COMMISSION: "卫健委",
     Role.ADMIN: "系统管理员",
 }
 
-STAFF_ROLES = frozenset(set(Role) - {Role.PATIENT, Role.FAMILY})
+# the commission is not staff of any institution: it reads the city's aggregates only
+STAFF_ROLES = frozenset(set(Role) - {Role.PATIENT, Role.FAMILY, Role.COMMISSION})
 
 
 class Permission(StrEnum):
@@ -77,6 +82,9 @@ class Permission(StrEnum):
     ENCOUNTER_WRITE = "encounter:write"
     ORDER_PERFORM = "order:perform"
     ORDER_REFUND = "order:refund"  # 退费: cancel a charged, unperformed order at the cashier's counter
+    # pharmacy (审方、发药)
+    PRESCRIPTION_REVIEW = "prescription:review"
+    PHARMACY_DISPENSE = "pharmacy:dispense"
     # billing (收费、对账)
     BILLING_CASHIER = "billing:cashier"
     BILLING_RECONCILE = "billing:reconcile"
@@ -87,6 +95,25 @@ class Permission(StrEnum):
     DRG_GROUP = "drg:group"
     DRG_ANALYZE = "drg:analyze"
     DRG_MANAGE = "drg:manage"
+    # inpatient care (全院一张床、预住院、出入转、病案首页)
+    BED_ALLOCATE = "bed:allocate"  # the bed office: suggestions, assign, release
+    BED_MANAGE = "bed:manage"  # wards, rooms, beds, the ward relation table, inpatient policy
+    INPATIENT_READ = "inpatient:read"
+    INPATIENT_ADT = "inpatient:adt"  # admit, transfer, discharge, inpatient orders, deposits
+    PREADMISSION = "inpatient:preadmit"  # register a pre-admission from an outpatient visit
+    ABSTRACT_CODE = "inpatient:code"  # code and sign off the discharge abstract (病案首页)
+    # alliance work (双向转诊、专家坐诊、共享诊断)
+    REFERRAL_WRITE = "referral:write"  # refer a patient up or down, receive and see referred patients
+    REFERRAL_DESK = "referral:desk"  # the lead hospital's referral desk: accept, refuse, book, arrive
+    ALLIANCE_MANAGE = "alliance:manage"  # alliances, members, pairings, postings, reserve policy
+    ALLIANCE_STATS = "alliance:stats"  # the alliance's indicators
+    # fire evacuation command (消防应急疏散)
+    EVACUATION_READ = "evacuation:read"  # plans and one's own task list
+    EVACUATION_COMMAND = "evacuation:command"  # alarms, drills, hazards, blocking a stair
+    EVACUATION_MANAGE = "evacuation:manage"  # import building models
+
+    ANALYTICS_CITY = "analytics:city"  # the city view of every institution's indicators (aggregates)
+    ANALYTICS_HOSPITAL = "analytics:hospital"  # one's own hospital's indicators (aggregates)
 
 
 _STAFF_BASE = {
@@ -95,6 +122,7 @@ _STAFF_BASE = {
     Permission.PATIENT_SEARCH,
     Permission.SCHEDULE_READ,
 }
+_STAFF_FINDER = _STAFF_BASE - {Permission.PATIENT_READ}
 _CLINICAL = {
     Permission.RESULTS_READ,
     Permission.RESULTS_RECOGNIZE,
@@ -104,6 +132,19 @@ _CLINICAL = {
     Permission.QUEUE_CALL,
     Permission.ENCOUNTER_WRITE,
     Permission.ORDER_PERFORM,
+    Permission.INPATIENT_READ,
+    Permission.INPATIENT_ADT,
+    Permission.PREADMISSION,
+    Permission.ABSTRACT_CODE,
+    Permission.REFERRAL_WRITE,
+}
+_INPATIENT_ALL = {
+    Permission.BED_ALLOCATE,
+    Permission.BED_MANAGE,
+    Permission.INPATIENT_READ,
+    Permission.INPATIENT_ADT,
+    Permission.PREADMISSION,
+    Permission.ABSTRACT_CODE,
 }
 _INSURANCE_OFFICE = {
     Permission.CLAIMS_PRECHECK,
@@ -127,7 +168,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.FAMILY: frozenset({Permission.PATIENT_READ, Permission.SCHEDULE_READ, Permission.RESULTS_READ}),
-    Role.DOCTOR: frozenset(_STAFF_BASE | _CLINICAL | {Permission.RESULTS_STATS}),
+    Role.DOCTOR: frozenset(_STAFF_BASE | _CLINICAL | {Permission.RESULTS_STATS, Permission.EVACUATION_READ}),
     Role.NURSE: frozenset(
         _STAFF_BASE
         | {
@@ -135,6 +176,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.QUEUE_CALL,
             Permission.REGISTRATION_DESK,
             Permission.ORDER_PERFORM,
+            Permission.INPATIENT_READ,
+            Permission.INPATIENT_ADT,
+            Permission.EVACUATION_READ,
         }
     ),
     Role.REGISTRAR: frozenset(
@@ -146,16 +190,55 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PATIENT_UPDATE,
             Permission.PATIENT_ALLIANCE,
             Permission.FAMILY_MANAGE,
+            Permission.REFERRAL_DESK,
         }
     ),
     Role.CASHIER: frozenset(
-        _STAFF_BASE | {Permission.BILLING_CASHIER, Permission.BILLING_RECONCILE, Permission.ORDER_REFUND}
+        _STAFF_BASE
+        | {
+            Permission.BILLING_CASHIER,
+            Permission.BILLING_RECONCILE,
+            Permission.ORDER_REFUND,
+            Permission.INPATIENT_READ,
+        }
     ),
-    Role.PHARMACIST: frozenset(_STAFF_BASE | {Permission.ORDER_PERFORM}),
-    Role.INSURANCE_OFFICER: frozenset(_STAFF_BASE | _INSURANCE_OFFICE),
-    Role.BED_MANAGER: frozenset(_STAFF_BASE),
-    Role.SECURITY_OFFICER: frozenset({Permission.REGISTRY_READ}),
+    # least privilege: the pharmacy window and the bed office find a patient (masked list) but do not
+    # open the full record (ID number, phone, address, insurance number); their own flows show what
+    # their task needs
+    Role.PHARMACIST: frozenset(
+        _STAFF_FINDER
+        | {
+            Permission.ORDER_PERFORM,
+            Permission.ORDER_REFUND,
+            Permission.PRESCRIPTION_REVIEW,
+            Permission.PHARMACY_DISPENSE,
+        }
+    ),
+    Role.INSURANCE_OFFICER: frozenset(
+        _STAFF_BASE | _INSURANCE_OFFICE | {Permission.INPATIENT_READ, Permission.ABSTRACT_CODE}
+    ),
+    Role.BED_MANAGER: frozenset(
+        _STAFF_FINDER
+        | {
+            Permission.BED_ALLOCATE,
+            Permission.BED_MANAGE,
+            Permission.INPATIENT_READ,
+            Permission.INPATIENT_ADT,
+        }
+    ),
+    Role.SECURITY_OFFICER: frozenset(
+        {
+            Permission.REGISTRY_READ,
+            Permission.EVACUATION_READ,
+            Permission.EVACUATION_COMMAND,
+            Permission.EVACUATION_MANAGE,
+        }
+    ),
     Role.KIOSK: frozenset({Permission.KIOSK_CHECK_IN}),
+    # the commission reads the alliance's directory and aggregates; no patient permission at all
+    Role.COMMISSION: frozenset(
+        {Permission.REGISTRY_READ, Permission.ANALYTICS_CITY, Permission.ANALYTICS_HOSPITAL}
+    ),
     Role.ADMIN: frozenset(
         _STAFF_BASE
         | {
@@ -181,6 +264,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ORDER_REFUND,
         }
         | _INSURANCE_OFFICE
+        | _INPATIENT_ALL
+        | {Permission.EVACUATION_READ, Permission.EVACUATION_COMMAND, Permission.EVACUATION_MANAGE}
+        | {Permission.ANALYTICS_CITY, Permission.ANALYTICS_HOSPITAL}
+        | {Permission.REFERRAL_DESK, Permission.ALLIANCE_MANAGE, Permission.ALLIANCE_STATS}
     ),
 }
 
@@ -204,6 +291,13 @@ class Actor:
         """Tell whether the actor holds ``permission``."""
         return permission in self.permissions
 
+    def serves(self, institution_id: int | None) -> bool:
+        """Tell whether the actor works on ``institution_id``'s data: staff of that institution, or an
+        administrator tied to none (the platform's admin, jobs and the CLI)."""
+        if self.institution_id is None:
+            return self.role is Role.ADMIN
+        return self.institution_id == institution_id
+
     @property
     def is_staff(self) -> bool:
         """Tell whether the actor works for an institution."""
@@ -220,3 +314,9 @@ class Actor:
             permissions=ROLE_PERMISSIONS[Role.ADMIN],
             channel="cli",
         )
+
+
+def require_permission(actor: Actor, permission: Permission) -> None:
+    """Refuse (``Forbidden``, 403) an actor whose role does not hold ``permission``."""
+    if not actor.has(permission):
+        raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限: {permission.value}")

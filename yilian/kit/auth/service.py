@@ -5,19 +5,23 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import timedelta
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yilian.kit.auth.domain import ROLE_PERMISSIONS, STAFF_ROLES, Actor, Role
+from yilian.kit.audit import record_access
+from yilian.kit.auth.domain import ROLE_PERMISSIONS, STAFF_ROLES, Actor, Permission, Role
 from yilian.kit.auth.models import AuthSession, LoginAttempt, User
 from yilian.kit.auth.passwords import hash_password, password_problem, verify_password
 from yilian.kit.clock import utcnow
 from yilian.kit.errors import (
     Conflict,
+    Forbidden,
     InvalidInput,
     NotFound,
     TokenExpired,
@@ -191,9 +195,39 @@ def exchange_ticket(session: Session, ticket: str) -> str:
     return token
 
 
+# Verified tokens, kept in the process for a short while so a request does not read the database to
+# know who is asking. A token revoked in this process (log out) is dropped at once; revoked through
+# another worker, it is refused there within TOKEN_CACHE_SECONDS. Expiry is checked on every request.
+TOKEN_CACHE_SECONDS = 30.0
+TOKEN_CACHE_MAX = 50_000
+
+
+@dataclass(frozen=True)
+class _Verified:
+    actor: Actor
+    expires_at: datetime
+    checked_at: float  # time.monotonic()
+
+
+_verified: dict[str, _Verified] = {}
+_verified_lock = threading.Lock()
+
+
+def forget_tokens() -> None:
+    """Drop every verified token of this process (accounts changed)."""
+    with _verified_lock:
+        _verified.clear()
+
+
 def resolve_token(session: Session, token: str, *, ip: str | None = None, channel: str = "api") -> Actor:
     """Return the actor of a session token; raises Unauthorized or TokenExpired."""
-    row = session.scalar(select(AuthSession).where(AuthSession.token_hash == _digest(token)))
+    digest = _digest(token)
+    hit = _verified.get(digest)
+    if hit is not None and time.monotonic() - hit.checked_at < TOKEN_CACHE_SECONDS:
+        if hit.expires_at <= utcnow():
+            raise TokenExpired()
+        return replace(hit.actor, ip=ip, channel=channel)
+    row = session.scalar(select(AuthSession).where(AuthSession.token_hash == digest))
     if row is None or row.revoked_at is not None:
         raise Unauthorized("登录凭据无效，请重新登录")
     if row.expires_at <= utcnow():
@@ -201,12 +235,20 @@ def resolve_token(session: Session, token: str, *, ip: str | None = None, channe
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise Unauthorized("账号已停用")
-    return actor_for(user, ip=ip, channel=channel)
+    actor = actor_for(user, ip=ip, channel=channel)
+    with _verified_lock:
+        if len(_verified) >= TOKEN_CACHE_MAX:
+            _verified.clear()
+        _verified[digest] = _Verified(actor, row.expires_at, time.monotonic())
+    return actor
 
 
 def revoke_token(session: Session, token: str) -> None:
     """End the session of ``token`` (log out); unknown tokens are ignored."""
-    row = session.scalar(select(AuthSession).where(AuthSession.token_hash == _digest(token)))
+    digest = _digest(token)
+    with _verified_lock:
+        _verified.pop(digest, None)
+    row = session.scalar(select(AuthSession).where(AuthSession.token_hash == digest))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         session.flush()
@@ -233,3 +275,73 @@ def set_password(session: Session, user: User, password: str) -> None:
         raise InvalidInput(problem)
     user.password_hash = hash_password(password)
     session.flush()
+    forget_tokens()
+
+
+def update_user(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    *,
+    display_name: str | None = None,
+    role: Role | str | None = None,
+    institution_id: int | None = None,
+    is_active: bool | None = None,
+    new_password: str | None = None,
+) -> User:
+    """Change an account (用户管理): name, role, institution, enabled, or a new password set by the
+    administrator. Disabling or a new password ends the user's open sessions; every change writes an
+    access-audit row naming what changed (never the password)."""
+    if not actor.has(Permission.USER_MANAGE):
+        raise Forbidden("没有用户管理权限")
+    user = get_user(session, user_id)
+    changed: list[str] = []
+    if display_name is not None and display_name.strip() and display_name.strip() != user.display_name:
+        user.display_name = display_name.strip()[:64]
+        changed.append("姓名")
+    try:
+        new_role = Role(role) if role is not None else Role(user.role)
+    except ValueError as exc:
+        raise InvalidInput(f"未知角色: {role}") from exc
+    if new_role.value != user.role:
+        if new_role in (Role.PATIENT, Role.FAMILY) and user.patient_id is None:
+            raise InvalidInput(f"{new_role.label}账号必须关联患者主索引记录")
+        user.role = new_role.value
+        changed.append("角色")
+    if institution_id is not None and institution_id != user.institution_id:
+        user.institution_id = institution_id
+        changed.append("所属机构")
+    if Role(user.role) in STAFF_ROLES and Role(user.role) is not Role.ADMIN and user.institution_id is None:
+        raise InvalidInput(f"{Role(user.role).label}账号必须指定所属机构")
+    end_sessions = False
+    if is_active is not None and is_active != user.is_active:
+        if user.id == actor.user_id and not is_active:
+            raise InvalidInput("不能停用自己的账号")
+        user.is_active = is_active
+        changed.append("启用" if is_active else "停用")
+        end_sessions = not is_active
+    if new_password:
+        set_password(session, user, new_password)
+        changed.append("重置密码")
+        end_sessions = True
+    if end_sessions:
+        now = utcnow()
+        for row in session.scalars(
+            select(AuthSession).where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        ):
+            row.revoked_at = now
+        forget_tokens()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise InvalidInput("所属机构不存在") from exc
+    if changed:
+        record_access(
+            session,
+            actor,
+            action="user_update",
+            resource=f"users/{user.id} {user.username}",
+            reason="、".join(changed),
+        )
+    return user

@@ -1,8 +1,9 @@
-"""Schedule administration (排班管理): an institution's booking policy, its weekly templates (排班模板) and
-generating the schedules of the coming days from them."""
+"""Schedule administration (排班管理): an institution's booking policy, its weekly templates (排班模板),
+generating the schedules of the coming days from them, and the holiday calendar (节假日日历)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from yilian.kit.money import MoneyFormatError, parse_yuan, yuan
 from yilian.registry import service as registry
 from yilian.scheduling import service
 from yilian.scheduling.domain import CLINIC_TYPE_LABELS, PERIOD_LABELS, Policy
+from yilian.scheduling.pages.calendar import CalendarPanel, coming_warning, warning_banner
 from yilian.scheduling.pages.common import GROUP, WEEKDAYS, Names, clinic_label
 from yilian.web import nav
 from yilian.web.shell import allowed, frame, guard, show_error
@@ -84,6 +86,9 @@ class _Admin:
     def __init__(self, actor: Actor, hospitals: dict[int, str]) -> None:
         self.actor = actor
         self.template_department: int | None = None  # the template list's department filter
+        warning = coming_warning()
+        if warning:
+            warning_banner(warning, "admin-calendar-warning")
         self.hospital = (
             ui.select(hospitals, label="机构", value=next(iter(hospitals), None), on_change=self.load)
             .props('outlined dense data-testid="admin-institution"')
@@ -92,11 +97,14 @@ class _Admin:
         with ui.tabs().classes("w-full") as tabs:
             policy_tab = ui.tab("预约与挂号规则").props('data-testid="admin-tab-policy"')
             template_tab = ui.tab("排班模板").props('data-testid="admin-tab-templates"')
+            calendar_tab = ui.tab("节假日日历").props('data-testid="admin-tab-calendar"')
         with ui.tab_panels(tabs, value=policy_tab).classes("w-full"):
             with ui.tab_panel(policy_tab):
                 self.policy_box = ui.column().classes("w-full gap-3")
             with ui.tab_panel(template_tab):
                 self.template_box = ui.column().classes("w-full gap-3")
+            with ui.tab_panel(calendar_tab):
+                CalendarPanel(actor)
         self.load()
 
     @property
@@ -245,159 +253,89 @@ class _Admin:
             depts, _ = registry.list_departments(session, institution_id=institution_id)
             departments = {d.id: d.name for d in depts if d.is_clinical and d.is_active}
         with self.template_box:
-            with ui.card().classes("w-full"):
-                ui.label("按模板生成排班").classes("text-subtitle1 text-primary")
-                with ui.row().classes("items-end gap-3"):
-                    start = (
-                        ui.input(
-                            "起始日期（年-月-日）", value=(business_date() + timedelta(days=1)).isoformat()
-                        )
-                        .props('outlined dense data-testid="generate-start"')
-                        .classes("w-44")
-                    )
-                    days = (
-                        ui.number("天数", value=14, min=1, max=92, precision=0)
-                        .props('outlined dense data-testid="generate-days"')
-                        .classes("w-28")
-                    )
-                    ui.button("生成排班", on_click=lambda: self.generate(start.value, days.value)).props(
-                        'data-testid="generate"'
-                    )
-                ui.label("按中国法定节假日与调休安排生成；已存在的排班不会重复生成").classes(
-                    "text-xs text-grey-7"
-                )
-                self.generated = ui.label("").classes("text-positive").props('data-testid="generate-result"')
-            with ui.card().classes("w-full"):
-                with ui.row().classes("w-full items-center justify-between"):
-                    ui.label(f"每周排班模板（{len(rows)} 条）").classes("text-subtitle1 text-primary")
-                    used = {t.department_id: dept_name for t, dept_name, _ in rows}
-                    if self.template_department not in used:
-                        self.template_department = None
-
-                    def pick(e: Any) -> None:
-                        self.template_department = e.value
-                        self.draw_templates()
-
-                    ui.select(
-                        {None: "全部科室", **dict(sorted(used.items(), key=lambda kv: kv[1]))},
-                        value=self.template_department,
-                        label="按科室查看",
-                        on_change=pick,
-                    ).props('outlined dense data-testid="template-filter"').classes("w-56")
-                shown = [r for r in rows if self.template_department in (None, r[0].department_id)]
-                table = ui.column().classes("w-full gap-0").props('data-testid="templates"')
-                with table:
-                    for t, dept_name, doctor_name in sorted(
-                        shown, key=lambda r: (r[1], r[0].weekday, r[0].period)
-                    ):
-                        with (
-                            ui.row()
-                            .classes("items-center gap-3 w-full border-b q-py-xs")
-                            .props(f'data-testid="template-{t.id}"')
-                        ):
-                            ui.label(WEEKDAY_OPTIONS[t.weekday]).classes("w-10")
-                            ui.label(PERIOD_LABELS.get(t.period, t.period)).classes("w-10")
-                            ui.label(dept_name).classes("w-32")
-                            ui.label(doctor_name).classes("w-48")
-                            ui.label(clinic_label(t.clinic_type)).classes("w-20")
-                            slicing = (
-                                f"{t.slice_minutes or '默认'}分钟×{t.slice_capacity or '默认'}号"
-                                if t.slice_minutes or t.slice_capacity
-                                else "默认分时段"
-                            )
-                            ui.label(slicing).classes("w-36 text-grey-8")
-                            ui.label(t.location or "科室默认地点").classes("w-32 text-grey-8")
-                            ui.label("节假日照常" if t.on_holidays else "").classes("w-20 text-grey-8")
-                            ui.button(
-                                icon="delete", on_click=lambda _e, i=t.id: self.delete_template(i)
-                            ).props(
-                                f'flat dense color=negative data-testid="template-delete-{t.id}"'
-                            ).tooltip("删除该模板")
-                    if not rows:
-                        ui.label("尚无模板").classes("text-grey-7")
+            self._generate_card()
+            self._template_list(rows)
             with ui.card().classes("w-full"):
                 ui.label("新增或修改模板（同科室、医生、星期、时段的模板会被覆盖）").classes(
                     "text-subtitle1 text-primary"
                 )
-                with ui.row().classes("items-end gap-3 flex-wrap"):
-                    dept = (
-                        ui.select(departments, label="科室", with_input=True)
-                        .props('outlined dense data-testid="template-department"')
-                        .classes("w-44")
-                    )
-                    doctor = (
-                        ui.select({0: "不指定医生（普通号）"}, label="医生", value=0)
-                        .props('outlined dense data-testid="template-doctor"')
-                        .classes("w-52")
-                    )
-                    weekday = (
-                        ui.select(WEEKDAY_OPTIONS, label="星期", value=0)
-                        .props('outlined dense data-testid="template-weekday"')
-                        .classes("w-24")
-                    )
-                    period = (
-                        ui.select(PERIOD_LABELS, label="时段", value="am")
-                        .props('outlined dense data-testid="template-period"')
-                        .classes("w-24")
-                    )
-                    clinic = (
-                        ui.select(
-                            {k: clinic_label(k) for k in CLINIC_TYPE_LABELS}, label="号别", value="ordinary"
-                        )
-                        .props('outlined dense data-testid="template-clinic"')
-                        .classes("w-32")
-                    )
-                    location = ui.input("地点（空则用科室地点）").props("outlined dense").classes("w-48")
-                    minutes = (
-                        ui.number("分时段（分钟）", min=1, max=240, precision=0)
-                        .props("outlined dense clearable")
-                        .classes("w-36")
-                    )
-                    capacity = (
-                        ui.number("每时段号源", min=1, max=240, precision=0)
-                        .props("outlined dense clearable")
-                        .classes("w-32")
-                    )
-                    holidays = ui.checkbox("节假日照常开诊")
+                _TemplateForm(self.actor, departments, on_saved=self.draw_templates)
 
-                def on_dept() -> None:
-                    options: dict[int, str] = {0: "不指定医生（普通号）"}
-                    if dept.value:
-                        with unit_of_work() as session:
-                            docs, _ = registry.list_practitioners(
-                                session, department_id=int(dept.value), limit=200
-                            )
-                            options.update({d.id: f"{d.name}（{d.title}）" for d in docs if d.is_active})
-                    doctor.set_options(options, value=0)
+    def _generate_card(self) -> None:
+        """Generate the schedules of a date range from the weekly templates."""
+        with ui.card().classes("w-full"):
+            ui.label("按模板生成排班").classes("text-subtitle1 text-primary")
+            with ui.row().classes("items-end gap-3"):
+                start = (
+                    ui.input("起始日期（年-月-日）", value=(business_date() + timedelta(days=1)).isoformat())
+                    .props('outlined dense data-testid="generate-start"')
+                    .classes("w-44")
+                )
+                days = (
+                    ui.number("天数", value=14, min=1, max=92, precision=0)
+                    .props('outlined dense data-testid="generate-days"')
+                    .classes("w-28")
+                )
+                ui.button("生成排班", on_click=lambda: self.generate(start.value, days.value)).props(
+                    'data-testid="generate"'
+                )
+            ui.label(
+                "按节假日日历（法定节假日与调休）生成；未录入的年份按周末处理；已存在的排班不会重复生成"
+            ).classes("text-xs text-grey-7")
+            self.generated = ui.label("").classes("text-positive").props('data-testid="generate-result"')
+            self.generate_warning = ui.column().classes("w-full")
 
-                dept.on_value_change(on_dept)
+    def _template_list(self, rows: list[tuple[Any, str, str]]) -> None:
+        """The weekly templates, filtered by department."""
+        with ui.card().classes("w-full"):
+            with ui.row().classes("w-full items-center justify-between"):
+                ui.label(f"每周排班模板（{len(rows)} 条）").classes("text-subtitle1 text-primary")
+                used = {t.department_id: dept_name for t, dept_name, _ in rows}
+                if self.template_department not in used:
+                    self.template_department = None
 
-                def save() -> None:
-                    if not dept.value:
-                        ui.notify("请选择科室", type="warning")
-                        return
-                    try:
-                        with unit_of_work() as session:
-                            service.save_template(
-                                session,
-                                self.actor,
-                                department_id=int(dept.value),
-                                weekday=int(weekday.value),
-                                period=str(period.value),
-                                clinic_type=str(clinic.value),
-                                practitioner_id=int(doctor.value) or None,
-                                location=(location.value or "").strip(),
-                                slice_minutes=int(minutes.value) if minutes.value else None,
-                                slice_capacity=int(capacity.value) if capacity.value else None,
-                                on_holidays=bool(holidays.value),
-                            )
-                    except YilianError as exc:
-                        show_error(exc)
-                        return
-                    ui.notify("模板已保存", type="positive")
+                def pick(e: Any) -> None:
+                    self.template_department = e.value
                     self.draw_templates()
 
-                ui.button("保存模板", on_click=save).props('data-testid="template-save"')
+                ui.select(
+                    {None: "全部科室", **dict(sorted(used.items(), key=lambda kv: kv[1]))},
+                    value=self.template_department,
+                    label="按科室查看",
+                    on_change=pick,
+                ).props('outlined dense data-testid="template-filter"').classes("w-56")
+            shown = [r for r in rows if self.template_department in (None, r[0].department_id)]
+            table = ui.column().classes("w-full gap-0").props('data-testid="templates"')
+            with table:
+                for t, dept_name, doctor_name in sorted(
+                    shown, key=lambda r: (r[1], r[0].weekday, r[0].period)
+                ):
+                    self._template_row(t, dept_name, doctor_name)
+                if not rows:
+                    ui.label("尚无模板").classes("text-grey-7")
+
+    def _template_row(self, t: Any, dept_name: str, doctor_name: str) -> None:
+        with (
+            ui.row()
+            .classes("items-center gap-3 w-full border-b q-py-xs")
+            .props(f'data-testid="template-{t.id}"')
+        ):
+            ui.label(WEEKDAY_OPTIONS[t.weekday]).classes("w-10")
+            ui.label(PERIOD_LABELS.get(t.period, t.period)).classes("w-10")
+            ui.label(dept_name).classes("w-32")
+            ui.label(doctor_name).classes("w-48")
+            ui.label(clinic_label(t.clinic_type)).classes("w-20")
+            slicing = (
+                f"{t.slice_minutes or '默认'}分钟×{t.slice_capacity or '默认'}号"
+                if t.slice_minutes or t.slice_capacity
+                else "默认分时段"
+            )
+            ui.label(slicing).classes("w-36 text-grey-8")
+            ui.label(t.location or "科室默认地点").classes("w-32 text-grey-8")
+            ui.label("节假日照常" if t.on_holidays else "").classes("w-20 text-grey-8")
+            ui.button(icon="delete", on_click=lambda _e, i=t.id: self.delete_template(i)).props(
+                f'flat dense color=negative data-testid="template-delete-{t.id}"'
+            ).tooltip("删除该模板")
 
     def delete_template(self, template_id: int) -> None:
         try:
@@ -419,12 +357,104 @@ class _Admin:
             return
         try:
             with unit_of_work() as session:
-                made = service.generate_schedules(
+                result = service.generate_schedules(
                     session, self.actor, self.institution_id, start=first, days=int(days or 0)
                 )
         except YilianError as exc:
             show_error(exc)
             return
+        made = result.created
         text = f"已生成 {made} 个排班" if made else "没有需要新生成的排班（已存在的排班不会重复生成）"
         self.generated.set_text(f"{first.isoformat()} 起 {int(days or 0)} 天：{text}")
         ui.notify(text, type="positive")
+        self.generate_warning.clear()
+        if result.warning:
+            with self.generate_warning:
+                warning_banner(result.warning, "generate-warning")
+
+
+class _TemplateForm:
+    """The fields of a weekly template and its save button (同科室、医生、星期、时段 overwrite)."""
+
+    def __init__(self, actor: Actor, departments: dict[int, str], *, on_saved: Callable[[], None]) -> None:
+        self.actor = actor
+        self.on_saved = on_saved
+        with ui.row().classes("items-end gap-3 flex-wrap"):
+            self._who_and_when(departments)
+            self._how()
+        self.dept.on_value_change(self.on_dept)
+        ui.button("保存模板", on_click=self.save).props('data-testid="template-save"')
+
+    def _who_and_when(self, departments: dict[int, str]) -> None:
+        self.dept = (
+            ui.select(departments, label="科室", with_input=True)
+            .props('outlined dense data-testid="template-department"')
+            .classes("w-44")
+        )
+        self.doctor = (
+            ui.select({0: "不指定医生（普通号）"}, label="医生", value=0)
+            .props('outlined dense data-testid="template-doctor"')
+            .classes("w-52")
+        )
+        self.weekday = (
+            ui.select(WEEKDAY_OPTIONS, label="星期", value=0)
+            .props('outlined dense data-testid="template-weekday"')
+            .classes("w-24")
+        )
+        self.period = (
+            ui.select(PERIOD_LABELS, label="时段", value="am")
+            .props('outlined dense data-testid="template-period"')
+            .classes("w-24")
+        )
+
+    def _how(self) -> None:
+        self.clinic = (
+            ui.select({k: clinic_label(k) for k in CLINIC_TYPE_LABELS}, label="号别", value="ordinary")
+            .props('outlined dense data-testid="template-clinic"')
+            .classes("w-32")
+        )
+        self.location = ui.input("地点（空则用科室地点）").props("outlined dense").classes("w-48")
+        self.minutes = (
+            ui.number("分时段（分钟）", min=1, max=240, precision=0)
+            .props("outlined dense clearable")
+            .classes("w-36")
+        )
+        self.capacity = (
+            ui.number("每时段号源", min=1, max=240, precision=0)
+            .props("outlined dense clearable")
+            .classes("w-32")
+        )
+        self.holidays = ui.checkbox("节假日照常开诊")
+
+    def on_dept(self) -> None:
+        options: dict[int, str] = {0: "不指定医生（普通号）"}
+        if self.dept.value:
+            with unit_of_work() as session:
+                docs, _ = registry.list_practitioners(session, department_id=int(self.dept.value), limit=200)
+                options.update({d.id: f"{d.name}（{d.title}）" for d in docs if d.is_active})
+        self.doctor.set_options(options, value=0)
+
+    def save(self) -> None:
+        if not self.dept.value:
+            ui.notify("请选择科室", type="warning")
+            return
+        try:
+            with unit_of_work() as session:
+                service.save_template(
+                    session,
+                    self.actor,
+                    department_id=int(self.dept.value),
+                    weekday=int(self.weekday.value),
+                    period=str(self.period.value),
+                    clinic_type=str(self.clinic.value),
+                    practitioner_id=int(self.doctor.value) or None,
+                    location=(self.location.value or "").strip(),
+                    slice_minutes=int(self.minutes.value) if self.minutes.value else None,
+                    slice_capacity=int(self.capacity.value) if self.capacity.value else None,
+                    on_holidays=bool(self.holidays.value),
+                )
+        except YilianError as exc:
+            show_error(exc)
+            return
+        ui.notify("模板已保存", type="positive")
+        self.on_saved()

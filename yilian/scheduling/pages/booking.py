@@ -16,7 +16,7 @@ from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
 from yilian.kit.money import yuan
 from yilian.scheduling import service
-from yilian.scheduling.domain import PERIOD_LABELS
+from yilian.scheduling.domain import PERIOD_LABELS, places_ahead, slot_past
 from yilian.scheduling.errors import CancelTooLate
 from yilian.scheduling.models import Schedule
 from yilian.scheduling.pages.common import (
@@ -163,8 +163,16 @@ class _BookingFlow:
         chosen = [s for s in self._chosen() if s.day.isoformat() == self.day.value]
         now = local_now()
         with unit_of_work() as session:
-            free = service.remaining_places(session, [s.id for s in chosen])
             rows = [(s, service.slots(session, s.id)) for s in chosen]
+
+        def is_past(sched: Schedule, start: Any) -> bool:
+            return slot_past(sched.day, start, now)
+
+        # places still to be had: a slice already past is not counted, even with room left
+        free = {
+            sched.id: places_ahead(sched.day, [(sl.start, sl.capacity, sl.booked) for sl in slots], now)
+            for sched, slots in rows
+        }
         with self.sessions:
             for sched, slots in rows:
                 with ui.card().classes("w-full gap-2").props(f'data-testid="book-session-{sched.id}"'):
@@ -180,7 +188,7 @@ class _BookingFlow:
                     with ui.grid(columns=3).classes("w-full gap-2"):
                         for slot in slots:
                             left = slot.capacity - slot.booked
-                            past = sched.day == now.date() and slot.start <= now.time().replace(tzinfo=None)
+                            past = is_past(sched, slot.start)
                             text = (
                                 f"{hhmm(slot.start)}\n{'已过' if past else f'余 {left}' if left else '约满'}"
                             )

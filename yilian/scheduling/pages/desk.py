@@ -70,7 +70,7 @@ class _Desk:
             ui.label(f"今日 {day_label(today)}").classes("text-grey-8")
         with ui.row().classes("items-end gap-2 w-full"):
             self.query = (
-                ui.input("患者姓名 / 拼音首字母 / 证件号 / 手机号")
+                ui.input("患者姓名 / 拼音首字母 / 身份证号（或前几位）/ 手机号")
                 .props('outlined dense data-testid="desk-patient-query"')
                 .classes("w-80")
             )

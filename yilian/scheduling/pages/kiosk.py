@@ -50,16 +50,18 @@ class _Kiosk:
         self.actor = actor
         with ui.column().classes("w-full max-w-2xl gap-4"):
             ui.label("请输入身份证号（或在读卡器上刷身份证）").classes("text-h6")
-            with ui.row().classes("items-end gap-3 w-full"):
+            with ui.row().classes("items-start gap-3 w-full no-wrap"):  # the button beside the input
                 self.id_number = (
                     ui.input(
                         "身份证号", validation={"请输入 18 位身份证号": lambda v: len(v or "") in (0, 18)}
                     )
                     .props('outlined clearable data-testid="kiosk-id" input-class="text-h6"')
-                    .classes("flex-1")
+                    .classes("flex-1 min-w-0")
                 )
                 self.id_number.on("keydown.enter", self.lookup)
-                ui.button("查询", on_click=self.lookup).props('size=lg data-testid="kiosk-lookup"')
+                ui.button("查询", on_click=self.lookup).props('size=lg data-testid="kiosk-lookup"').classes(
+                    "self-start q-mt-xs"
+                )
             self.result = ui.column().classes("w-full gap-3").props('data-testid="kiosk-result"')
         self.timer = ui.timer(CLEAR_AFTER_SECONDS, self.clear, active=False)
 

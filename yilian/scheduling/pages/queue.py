@@ -17,7 +17,6 @@ from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.clock import business_date
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
-from yilian.scheduling import repository as repo
 from yilian.scheduling import service
 from yilian.scheduling.domain import PERIOD_LABELS
 from yilian.scheduling.pages.common import GROUP, day_label
@@ -64,7 +63,7 @@ def queue_page(request: Request) -> RedirectResponse | None:
             rows = (
                 [
                     (s.id, f"{s.day} {PERIOD_LABELS.get(s.period, s.period)} {s.location}")
-                    for s in repo.schedules(
+                    for s in service.find_schedules(
                         session, practitioner_id=actor.practitioner_id, day=business_date()
                     )
                 ]
@@ -76,7 +75,7 @@ def queue_page(request: Request) -> RedirectResponse | None:
             if actor.practitioner_id:
                 with unit_of_work() as session:
                     today = business_date()
-                    upcoming = repo.schedules(
+                    upcoming = service.find_schedules(
                         session,
                         practitioner_id=actor.practitioner_id,
                         days=(today + timedelta(days=1), today + timedelta(days=30)),
