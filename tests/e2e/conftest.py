@@ -142,6 +142,27 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """On a failed browser story, keep what each open page showed (``test-output/failed-…``) and print
+    the page texts: a failure in CI leaves its evidence in the log."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when != "call" or not report.failed:
+        return
+    for fixture in ("page", "phone_page"):
+        p = item.funcargs.get(fixture) if hasattr(item, "funcargs") else None  # type: ignore[attr-defined]
+        if p is None:
+            continue
+        try:
+            shot = screenshot(p, f"failed-{item.name}-{fixture}")
+            text = p.inner_text("body")[:2000]  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 — evidence is best effort; the failure is already reported
+            report.sections.append((f"{fixture} at failure", f"no screenshot: {exc}"))
+            continue
+        report.sections.append((f"{fixture} at failure", f"{p.url}\n{shot}\n{text}"))  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def page(browser: object, live_server: str) -> Iterator[object]:
     """A fresh browser context and page (desktop size); ``page.goto`` paths are relative to the server."""

@@ -10,7 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.builders import bearer, make_institution, make_user
+from tests.builders import (
+    actor_of,
+    bearer,
+    make_department,
+    make_institution,
+    make_patient,
+    make_practitioner,
+    make_user,
+)
 from tests.outpatient.rx_world import AMOXICILLIN, METFORMIN, cimetidine_line, make_rx_world, metformin_line
 from yilian.billing import settlement as billing
 from yilian.billing.domain import Channel
@@ -24,6 +32,7 @@ from yilian.outpatient.errors import InvalidPrescription, NoOpenVisit, Prescript
 from yilian.outpatient.models import Order
 from yilian.outpatient.record_models import Prescription, PrescriptionLine
 from yilian.outpatient.record_schemas import LineCreate, RecordUpdate
+from yilian.outpatient.schemas import EncounterCreate
 from yilian.pharmacy import service as pharmacy
 from yilian.workbench import service as workbench
 
@@ -266,3 +275,38 @@ def test_live_check_only_in_a_visit_of_ones_institution(session: Session) -> Non
     nurse = actor_of(make_user(session, role=Role.NURSE, institution=w.hospital))
     with pytest.raises(Forbidden):
         workbench.live_check(session, nurse, w.encounter_id, "normal", metformin_line())
+
+
+def test_a_reload_resumes_the_visit_last_on_screen_while_it_is_open(session: Session) -> None:
+    w = make_rx_world(session)
+    other = make_patient(session, institution=w.hospital)
+    later = outpatient.open_encounter(
+        session, w.doctor, EncounterCreate(patient_id=other.id, department_id=w.department.id)
+    )
+    session.flush()
+    # without a visit on screen: the latest opened; with one: that one, while it is open
+    latest = workbench.resume_visit(session, w.doctor)
+    assert latest is not None and latest.id == later.id
+    resumed = workbench.resume_visit(session, w.doctor, last=w.encounter_id)
+    assert resumed is not None and resumed.id == w.encounter_id
+    outpatient.close_encounter(session, w.doctor, w.encounter_id)
+    session.flush()
+    resumed = workbench.resume_visit(session, w.doctor, last=w.encounter_id)
+    assert resumed is not None and resumed.id == later.id
+    # another doctor's visit is never resumed for this one
+    elsewhere = make_institution(session)
+    department = make_department(session, institution=elsewhere)
+    practitioner = make_practitioner(session, institution=elsewhere, department=department)
+    stranger = actor_of(
+        make_user(session, role=Role.DOCTOR, institution=elsewhere, practitioner=practitioner)
+    )
+    theirs = outpatient.open_encounter(
+        session,
+        stranger,
+        EncounterCreate(
+            patient_id=make_patient(session, institution=elsewhere).id, department_id=department.id
+        ),
+    )
+    session.flush()
+    resumed = workbench.resume_visit(session, w.doctor, last=theirs.id)
+    assert resumed is not None and resumed.id == later.id

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from yilian.outpatient.models import Encounter, EncounterDiagnosis, Order
@@ -66,8 +67,17 @@ def open_encounters_of(session: Session, patient_id: int, institution_id: int, d
 
 
 def latest_open_encounter_by(
-    session: Session, practitioner_id: int, institution_id: int, day: date, since: date | None = None
+    session: Session,
+    practitioner_id: int,
+    institution_id: int,
+    day: date,
+    since: date | None = None,
+    prefer: int | None = None,
 ) -> Encounter | None:
+    """The practitioner's open encounter of [since, day]: ``prefer`` if it is one, else the latest."""
+    order: list[ColumnElement[Any]] = [Encounter.opened_at.desc(), Encounter.id.desc()]
+    if prefer is not None:
+        order.insert(0, case((Encounter.id == prefer, 0), else_=1))
     return session.scalar(
         select(Encounter)
         .where(
@@ -77,7 +87,7 @@ def latest_open_encounter_by(
             Encounter.business_date <= day,
             Encounter.status == "open",
         )
-        .order_by(Encounter.opened_at.desc(), Encounter.id.desc())
+        .order_by(*order)
         .limit(1)
     )
 

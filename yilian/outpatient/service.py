@@ -307,14 +307,22 @@ def close_encounter(session: Session, actor: Actor, encounter_id: int) -> Encoun
     return encounter
 
 
-def open_encounter_of_doctor(session: Session, actor: Actor, day: date) -> Encounter | None:
-    """The actor's (a practitioner's) latest open encounter at his institution on ``day``, or continued
-    on it: a visit opened on one of the two days before stays open under its three-day registration
-    (一号管三天), and 接诊 today continues it."""
+def open_encounter_of_doctor(
+    session: Session, actor: Actor, day: date, prefer: int | None = None
+) -> Encounter | None:
+    """The actor's (a practitioner's) open encounter at his institution on ``day``, or continued on it:
+    a visit opened on one of the two days before stays open under its three-day registration (一号管三天),
+    and 接诊 today continues it. ``prefer`` (the visit the doctor last had on screen) wins when it is one of
+    them, else the latest opened."""
     if actor.practitioner_id is None or actor.institution_id is None:
         return None
     return repo.latest_open_encounter_by(
-        session, actor.practitioner_id, actor.institution_id, day, since=day - timedelta(days=2)
+        session,
+        actor.practitioner_id,
+        actor.institution_id,
+        day,
+        since=day - timedelta(days=2),
+        prefer=prefer,
     )
 
 

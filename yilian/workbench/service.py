@@ -54,8 +54,9 @@ def live_check(
     return rx_service.check(session, encounter_id, kind, candidate=candidate)
 
 
-def resume_visit(session: Session, actor: Actor) -> Encounter | None:
-    """The doctor's latest open visit of today at his institution (shown again after a reload)."""
+def resume_visit(session: Session, actor: Actor, last: int | None = None) -> Encounter | None:
+    """The doctor's open visit of today at his institution, shown again after a reload: ``last`` (the
+    visit he last had on screen) while it is still open, else his latest opened."""
     if actor.institution_id is None:
         return None
-    return outpatient.open_encounter_of_doctor(session, actor, business_date())
+    return outpatient.open_encounter_of_doctor(session, actor, business_date(), prefer=last)

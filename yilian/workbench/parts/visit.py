@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nicegui import ui
+from nicegui import app, ui
 
 from yilian.billing import settlement as billing
 from yilian.kit.auth.domain import Actor
@@ -16,6 +16,8 @@ from yilian.outpatient import record_service
 from yilian.registry import service as registry
 from yilian.web.shell import show_error
 from yilian.workbench import service as workbench
+
+LAST_VISIT = "clinic_last_visit"
 
 
 @dataclass
@@ -38,6 +40,8 @@ class Visit:
 
     def open(self, encounter_id: int, patient_id: int, label: str) -> None:
         self.encounter_id, self.patient_id, self.label = encounter_id, patient_id, label
+        # a reload (or another tab of this browser) comes back to this visit, not to another open one
+        app.storage.user[LAST_VISIT] = encounter_id
         self.changed()
 
 
@@ -101,7 +105,10 @@ class VisitBar:
     def resume(self) -> None:
         """Show the doctor's open visit of today again (after a reload)."""
         with unit_of_work() as session:
-            encounter = workbench.resume_visit(session, self.visit.actor)
+            last = app.storage.user.get(LAST_VISIT)
+            encounter = workbench.resume_visit(
+                session, self.visit.actor, last if isinstance(last, int) else None
+            )
             if encounter is None:
                 return
             p = registry.find_patient(session, encounter.patient_id)
