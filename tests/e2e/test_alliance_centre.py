@@ -7,10 +7,12 @@ alliance dashboard shows the demo's figures with charts and an Excel link."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from playwright.sync_api import expect
 from pydicom.uid import generate_uid
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -86,7 +88,7 @@ def test_village_ecg_read_at_the_centre_and_reported_back(page: object, db: Sess
     # the village doctor sees the ECG sent, waiting to be read
     _as(page, "village1", "/alliance/readings", PASSWORD)
     page.get_by_test_id("tab-sent-readings").click()  # type: ignore[attr-defined]
-    assert page.get_by_test_id(f"reading-state-{rid}").inner_text() == "待阅片"  # type: ignore[attr-defined]
+    expect(page.get_by_test_id(f"reading-state-{rid}")).to_have_text("待阅片")  # type: ignore[attr-defined]
     assert "常规十二导联心电图" in page.get_by_test_id(f"reading-{rid}").inner_text()  # type: ignore[attr-defined]
     screenshot(page, "alliance-centre-ecg-1-village-sent")
 
@@ -98,7 +100,7 @@ def test_village_ecg_read_at_the_centre_and_reported_back(page: object, db: Sess
     assert page.get_by_role("option", name="胸部 X 线 · 肺纹理增多").count() == 0  # type: ignore[attr-defined]
     page.get_by_role("option", name="心电图 · ST-T 改变").click()  # type: ignore[attr-defined]
     findings = page.get_by_test_id("rep-findings")  # type: ignore[attr-defined]
-    assert "ST 段" in findings.input_value()
+    expect(findings).to_have_value(re.compile("ST 段"))  # the template arrives from the server
     findings.fill(findings.input_value().replace("心率  次", "心率 76 次"))
     screenshot(page, "alliance-centre-ecg-2-report-editor")
     page.get_by_test_id("rep-submit").click()  # type: ignore[attr-defined]
@@ -110,7 +112,7 @@ def test_village_ecg_read_at_the_centre_and_reported_back(page: object, db: Sess
     conclusion = page.get_by_test_id(f"reading-conclusion-{rid}")  # type: ignore[attr-defined]
     conclusion.wait_for()
     assert "ST-T 改变" in conclusion.inner_text()
-    assert page.get_by_test_id(f"reading-state-{rid}").inner_text() == "已报告"  # type: ignore[attr-defined]
+    expect(page.get_by_test_id(f"reading-state-{rid}")).to_have_text("已报告")  # type: ignore[attr-defined]
     screenshot(page, "alliance-centre-ecg-3-report-at-the-village")
     db.expire_all()
     done = db.get(Reading, rid)
@@ -156,12 +158,12 @@ def test_community_film_read_and_verified_at_the_centre(page: object, db: Sessio
     page.get_by_test_id("rep-template").click()  # type: ignore[attr-defined]
     page.get_by_role("option", name="胸部 X 线 · 肺纹理增多").click()  # type: ignore[attr-defined]
     findings = page.get_by_test_id("rep-findings")  # type: ignore[attr-defined]
-    assert "双肺纹理增多" in findings.input_value()
+    expect(findings).to_have_value(re.compile("双肺纹理增多"))  # the template arrives from the server
     page.get_by_test_id("rep-conclusion").fill("双肺纹理增多，考虑慢性支气管炎，请结合临床")  # type: ignore[attr-defined]
     screenshot(page, "alliance-centre-2-report-editor")
     page.get_by_test_id("rep-submit").click()  # type: ignore[attr-defined]
     page.get_by_text("报告已提交，待第二人审核").wait_for()  # type: ignore[attr-defined]
-    assert page.get_by_test_id(f"reading-state-{rid}").inner_text() == "已报告"  # type: ignore[attr-defined]
+    expect(page.get_by_test_id(f"reading-state-{rid}")).to_have_text("已报告")  # type: ignore[attr-defined]
     assert page.get_by_test_id(f"verify-{rid}").count() == 0  # not by the one who wrote it
 
     # a second doctor verifies; the report goes back to the clinic
@@ -175,7 +177,7 @@ def test_community_film_read_and_verified_at_the_centre(page: object, db: Sessio
     conclusion = page.get_by_test_id(f"reading-conclusion-{rid}")  # type: ignore[attr-defined]
     conclusion.wait_for()
     assert "慢性支气管炎" in conclusion.inner_text()
-    assert page.get_by_test_id(f"reading-state-{rid}").inner_text() == "已审核"  # type: ignore[attr-defined]
+    expect(page.get_by_test_id(f"reading-state-{rid}")).to_have_text("已审核")  # type: ignore[attr-defined]
     screenshot(page, "alliance-centre-4-report-at-the-centre")
     db.expire_all()
     done = db.get(Reading, rid)
