@@ -194,3 +194,78 @@ def test_consistent_with_the_areas_own_indicators(session: Session) -> None:
     assert checked > 4
     city = _by_code(service.figures(session, SYSTEM, this.shift(-1), this))
     assert city["visits"] and city["visits"] > 0
+
+
+# ---------------------------------------------------------------- distinct counts over any range
+
+
+def _collection(seed: int, months: list[Month], skip: Month | None = None) -> service.Collector:
+    """Random beneficiary keys (12 patients) over two institutions of two departments each."""
+    import random
+
+    rng = random.Random(seed)
+    c = service.Collector()
+    for m in months:
+        if m == skip:
+            continue
+        for _ in range(rng.randint(0, 14)):
+            inst = rng.choice((1, 2))
+            c.key(m.first, inst, inst * 10 + rng.choice((1, 2)), "credit_beneficiaries", rng.randint(1, 12))
+    return c
+
+
+def _brute(keys: set[tuple[tuple[date, int, int], str, int]], a: Month, b: Month) -> dict[str, object]:
+    """The distinct counts of a range computed from the keys themselves."""
+    inside = [(k, v) for k, _m, v in keys if a.first <= k[0] <= b.first]
+    by_inst: dict[int, set[int]] = {}
+    by_dept: dict[int, set[int]] = {}
+    by_month: dict[date, set[int]] = {}
+    for (month, inst, dept), v in inside:
+        by_inst.setdefault(inst, set()).add(v)
+        by_dept.setdefault(dept, set()).add(v)
+        by_month.setdefault(month, set()).add(v)
+    return {
+        "city": len({v for _k, v in inside}),
+        "institution": {i: len(s) for i, s in by_inst.items()},
+        "department": {d: len(s) for d, s in by_dept.items()},
+        "month": {m: len(s) for m, s in by_month.items()},
+    }
+
+
+def _counted(session: Session, a: Month, b: Month) -> dict[str, object]:
+    from yilian.analytics import repository as repo
+
+    m = "credit_beneficiaries"
+
+    def flat(by: dict[object, dict[str, int]]) -> dict[object, int]:
+        return {k: v[m] for k, v in by.items() if v.get(m)}
+
+    return {
+        "city": repo.distinct_counts(session, a.first, b.first).get(None, {}).get(m, 0),
+        "institution": flat(repo.distinct_counts(session, a.first, b.first, group="institution")),
+        "department": {
+            **flat(repo.distinct_counts(session, a.first, b.first, group="department", institution_id=1)),
+            **flat(repo.distinct_counts(session, a.first, b.first, group="department", institution_id=2)),
+        },
+        "month": flat(repo.distinct_counts(session, a.first, b.first, group="month")),
+    }
+
+
+def test_distinct_counts_of_every_range_equal_the_keys_counted(session: Session) -> None:
+    """A key counts once over any range and grain, also after one month in the middle is refreshed
+    again with other keys (the later months' look-back follows)."""
+    months = [Month(2025, 11).shift(i) for i in range(14)]
+    first, last = months[0], months[-1]
+    c = _collection(7, months)
+    service.refresh(session, first, last, trigger="test", collected=c)
+    middle = months[5]
+    again = _collection(8, [middle])
+    service.refresh(session, middle, middle, trigger="test", collected=again)
+    keys = {k for k in c.keys if k[0][0] != middle.first} | again.keys
+    assert len(keys) > 50
+    checked = 0
+    for i, a in enumerate(months):
+        for b in months[i:]:
+            assert _counted(session, a, b) == _brute(keys, a, b), (a, b)
+            checked += 1
+    assert checked == 14 * 15 // 2

@@ -31,7 +31,10 @@ class FactKey(Base):
     """One key (a patient) of a distinct measure in a month, institution and department."""
 
     __tablename__ = "analytics_fact_keys"
-    __table_args__ = (Index("ix_analytics_fact_keys_measure_month", "measure", "month"),)
+    __table_args__ = (
+        Index("ix_analytics_fact_keys_measure_month", "measure", "month"),
+        Index("ix_analytics_fact_keys_month", "month"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[date] = mapped_column(Date)
@@ -39,6 +42,26 @@ class FactKey(Base):
     department_id: Mapped[int]
     measure: Mapped[str] = mapped_column(String(40))
     key: Mapped[int]
+
+
+class DistinctFact(Base):
+    """The distinct keys of a month counted by when the same key was last seen before (``seen_before``:
+    the latest earlier month within the 36 months a range may span, None if none), at one grain (city:
+    institution and department 0; institution: department 0; department). Derived from the keys by the
+    refresh; the distinct count of a range [a, b] is the sum over its months of the rows with
+    ``seen_before`` None or before a, so a page never counts keys."""
+
+    __tablename__ = "analytics_distinct_facts"
+    __table_args__ = (Index("ix_analytics_distinct_facts_grain_month", "grain", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date)
+    grain: Mapped[str] = mapped_column(String(12))  # city / institution / department
+    institution_id: Mapped[int]
+    department_id: Mapped[int]
+    measure: Mapped[str] = mapped_column(String(40))
+    seen_before: Mapped[date | None] = mapped_column(Date)
+    value: Mapped[int]
 
 
 class Refresh(Base):

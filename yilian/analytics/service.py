@@ -48,32 +48,51 @@ class Collector:
     def __init__(self) -> None:
         self.sums: dict[tuple[Key, str], int] = defaultdict(int)
         self.keys: set[tuple[Key, str, int]] = set()
+        self._months: dict[date, date] = {}
+
+    def month(self, day: date) -> date:
+        """The first day of ``day``'s month (remembered: the areas' rows repeat a few hundred days)."""
+        first = self._months.get(day)
+        if first is None:
+            first = self._months[day] = day.replace(day=1)
+        return first
 
     def add(self, day: date, institution_id: int | None, department_id: int | None, **values: int) -> None:
-        key = (day.replace(day=1), institution_id or 0, department_id or 0)
+        key = (self.month(day), institution_id or 0, department_id or 0)
         for measure, v in values.items():
             if v:
                 self.sums[(key, measure)] += int(v)
 
     def key(self, day: date, institution_id: int, department_id: int, measure: str, value: int) -> None:
-        self.keys.add(((day.replace(day=1), institution_id, department_id), measure, value))
+        self.keys.add(((self.month(day), institution_id, department_id), measure, value))
 
 
 def _collect_outpatient(c: Collector, session: Session, start: date, end: date) -> None:
     categories = {i.id: i.category for i in registry.list_institutions(session, limit=10_000)[0]}
+    grass = {i for i, category in categories.items() if domain.grassroots(category)}
+    sums = c.sums
     for day, inst, dept, n in outpatient.visit_counts(session, start, end):
-        grass = n if domain.grassroots(categories.get(inst, "")) else 0
-        c.add(day, inst, dept, visits=n, grassroots_visits=grass)
+        key = (c.month(day), inst or 0, dept or 0)
+        sums[(key, "visits")] += n
+        if inst in grass:
+            sums[(key, "grassroots_visits")] += n
 
 
 def _collect_billing(c: Collector, session: Session, start: date, end: date) -> None:
+    # one row per encounter and day: an encounter counts once per month however many days it has charges.
+    # The hottest loop of the refresh (a row per credit encounter): locals, no call per row.
     seen: set[tuple[date, int]] = set()
+    sums, keys, months = c.sums, c.keys, c._months
     for day, inst, dept, encounter_id, patient_id, held in billing.credit_encounters(session, start, end):
-        month = day.replace(day=1)
-        first_time = (month, encounter_id) not in seen
-        seen.add((month, encounter_id))
-        c.add(day, inst, dept, credit_visits=1 if first_time else 0, credit_amount_fen=held)
-        c.key(day, inst, dept, "credit_beneficiaries", patient_id)
+        month = months.get(day) or c.month(day)
+        key = (month, inst or 0, dept or 0)
+        first_time = (month, encounter_id)
+        if first_time not in seen:
+            seen.add(first_time)
+            sums[(key, "credit_visits")] += 1
+        if held:
+            sums[(key, "credit_amount_fen")] += held
+        keys.add((key, "credit_beneficiaries", patient_id))
 
 
 def _collect_scheduling(c: Collector, session: Session, start: date, end: date) -> None:
@@ -168,11 +187,11 @@ def fact_rows(c: Collector) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
         {"month": k[0], "institution_id": k[1], "department_id": k[2], "measure": m, "value": v}
         for (k, m), v in c.sums.items()
     ]
-    keys = [
+    rows = [
         {"month": k[0], "institution_id": k[1], "department_id": k[2], "measure": m, "key": v}
         for k, m, v in c.keys
     ]
-    return facts, keys
+    return facts, rows
 
 
 def refresh(
@@ -189,14 +208,15 @@ def refresh(
     began = time.perf_counter()
     c = collected if collected is not None else collect(session, first, last)
     repo.delete_months(session, first.first, last.first)
-    facts, keys = fact_rows(c)
-    repo.insert_facts(session, facts)
-    repo.insert_keys(session, keys)
+    repo.insert_facts(session, c.sums)
+    repo.insert_keys(session, c.keys)
+    # the distinct facts of the months refreshed and of the later ones whose look-back covers them
+    repo.derive_distinct(session, first.shift(-35).first, first.first, last.shift(35).first)
     row = Refresh(
         first_month=first.first,
         last_month=last.first,
         trigger=trigger,
-        rows=len(facts) + len(keys),
+        rows=len(c.sums) + len(c.keys),
         milliseconds=int((time.perf_counter() - began) * 1000),
         finished_at=utcnow(),
     )
