@@ -167,16 +167,18 @@ def _collect_pharmacy(c: Collector, session: Session, start: date, end: date) ->
 
 
 def collect(session: Session, first: Month, last: Month) -> Collector:
-    """Every area's figures of the months [first, last], gathered by month, institution and department."""
+    """Every area's figures of the months [first, last], gathered by month, institution and department.
+    A month in progress counts up to today: registrations booked for the coming days are not yet visits."""
     months = domain.months_between(first, last)
-    start, end = first.first, last.last
+    today = business_date()
+    start, end = first.first, min(last.last, today)
     c = Collector()
     _collect_outpatient(c, session, start, end)
     _collect_billing(c, session, start, end)
     _collect_scheduling(c, session, start, end)
     _collect_results(c, session, start, end)
     _collect_insurance(c, session, start, end)
-    _collect_inpatient(c, session, months, business_date())
+    _collect_inpatient(c, session, months, today)
     _collect_pharmacy(c, session, start, end)
     return c
 
