@@ -71,12 +71,13 @@ def test_address_bar_leaves_login(page: Any) -> None:
 def test_doctor2_calls_a_patient_at_the_community_centre_on_the_first_day(page: Any) -> None:
     login(page, "doctor2")
     page.goto("/scheduling/queue")
-    call = page.locator("[data-testid^=call-next-]").first
-    call.wait_for()
-    waiting = page.locator("[data-testid^=queue-] >> text=候诊").first
-    waiting.wait_for()
-    call.click()
-    current = page.locator("[data-testid^=queue-current-]").first
+    # the clinic of today with someone waiting ("1. 3 号 李* 候诊"; not "暂无候诊患者"), whatever the hour:
+    # after midnight the morning clinic is still empty
+    queue = page.locator("[data-testid^=queue-]").filter(has_text=re.compile(r"\d+ 号 \S+ 候诊")).first
+    queue.wait_for()
+    schedule = (queue.get_attribute("data-testid") or "").removeprefix("queue-")
+    page.get_by_test_id(f"call-next-{schedule}").click()
+    current = page.get_by_test_id(f"queue-current-{schedule}")
     current.get_by_text(re.compile(r"\d+ 号")).first.wait_for()
     assert "当前无就诊患者" not in current.inner_text()
     screenshot(page, "first-day-doctor2-calls")
