@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -76,6 +77,10 @@ from yilian.results.domain import ResultStatus
 from yilian.results.imaging import ImagingInput, to_incoming
 from yilian.scheduling import service as scheduling
 from yilian.scheduling.errors import SlotFull
+
+if TYPE_CHECKING:
+    from yilian.results.models import Result
+    from yilian.scheduling.models import Schedule, Slot
 
 
 def _require(actor: Actor, *permissions: Permission) -> None:
@@ -612,7 +617,7 @@ def request_bed(session: Session, actor: Actor, referral_id: int, data: BedBody)
 
 def bookable_slots(
     session: Session, actor: Actor, referral_id: int, *, days: int = 14
-) -> list[tuple[scheduling.Schedule, list[tuple[scheduling.Slot, int]]]]:
+) -> list[tuple[Schedule, list[tuple[Slot, int]]]]:
     """Open clinics of the referral's department with, per slot, the referral places left."""
     r = find_referral(session, referral_id)
     _receiver(actor, r, Permission.REFERRAL_DESK, Permission.REFERRAL_WRITE)
@@ -755,7 +760,7 @@ def local_time(at: datetime) -> datetime:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(BUSINESS_TZ)
 
 
-def attached_results(session: Session, r: Referral) -> list[results.Result]:
+def attached_results(session: Session, r: Referral) -> list[Result]:
     """The patient's results attached to a referral letter: those of the ``LETTER_RESULTS_DAYS`` before
     the referral (and up to its end), newest first, at most ``LETTER_RESULTS_MAX``."""
     rows, _ = results.patient_results(
@@ -767,7 +772,7 @@ def attached_results(session: Session, r: Referral) -> list[results.Result]:
     return [x for x in rows if since <= x.observed_at.replace(tzinfo=None) <= until][:LETTER_RESULTS_MAX]
 
 
-def _result_text(x: results.Result) -> str:
+def _result_text(x: Result) -> str:
     if x.kind == "imaging":
         text = x.report_text.strip().splitlines()
         conclusion = [t for t in text if t.startswith("诊断意见") or t.startswith("印象")]

@@ -325,7 +325,7 @@ def require_codes(session: Session, kind: CodeKind, codes: Sequence[str]) -> lis
 def get_procedure(session: Session, code: str) -> ProcedureCode:
     """Return a procedure by ICD-9-CM-3 code or raise ProcedureNotFound."""
     normalised = check_procedure_code(code)
-    found = repo.codes_by_code(session, ProcedureCode, [normalised]).get(normalised)
+    found: ProcedureCode | None = repo.codes_by_code(session, ProcedureCode, [normalised]).get(normalised)
     if found is None or not found.is_active:
         raise ProcedureNotFound(f"手术操作编码不在目录中: {normalised}")
     return found

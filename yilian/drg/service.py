@@ -372,7 +372,7 @@ def _cell(value: object) -> str:
     if value is None:
         return ""
     if hasattr(value, "isoformat"):
-        return value.isoformat()[:10]
+        return str(value.isoformat())[:10]
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

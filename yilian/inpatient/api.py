@@ -52,6 +52,7 @@ from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, r
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import IdPath, IdQuery, OptionalIdQuery
 from yilian.kit.errors import YilianError
+from yilian.registry import service as registry
 
 router = APIRouter(prefix="/api/v1/inpatient", tags=["住院（全院一张床）"], route_class=TransactionalRoute)
 fhir_router = APIRouter(prefix="/fhir", tags=["FHIR R4"], route_class=TransactionalRoute)
@@ -114,8 +115,7 @@ def get_bed(bed_id: IdPath, session: SessionDep, actor: CurrentActor) -> BedRead
 
 @router.get("/beds/{bed_id}/history", response_model=list[BedEventRead], summary="床位状态历史")
 def bed_history(bed_id: IdPath, session: SessionDep, actor: CurrentActor) -> list[BedEventRead]:
-    service.bed_for(session, actor, bed_id)
-    return [BedEventRead.model_validate(e) for e in service.repo.bed_history(session, bed_id)]
+    return [BedEventRead.model_validate(e) for e in service.bed_history(session, actor, bed_id)]
 
 
 @router.post("/beds/{bed_id}/state", response_model=BedRead, summary="停用、启用或清洁完成")
@@ -564,7 +564,7 @@ def _outcome(exc: YilianError) -> JSONResponse:
 def fhir_encounter(admission_id: IdPath, session: SessionDep, actor: CurrentActor) -> JSONResponse:
     try:
         a = service.read_admission(session, actor, admission_id, reason="FHIR Encounter read")
-        patient = service.registry.find_patient(session, a.patient_id)
+        patient = registry.find_patient(session, a.patient_id)
         bed = service.get_bed(session, a.bed_id) if a.bed_id else None
         body = fhir.encounter_resource(
             a, mpi_id=patient.mpi_id, ward=service.get_ward(session, a.ward_id), bed=bed

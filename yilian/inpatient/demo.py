@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from yilian.billing.domain import Channel
 from yilian.catalog import service as catalog
+from yilian.inpatient import repository as repo
 from yilian.inpatient import service
-from yilian.inpatient.domain import AdmissionSource, Severity
+from yilian.inpatient.domain import AdmissionSource, BedState, Severity
 from yilian.inpatient.models import Admission
 from yilian.insurance import policy_service as insurance
 from yilian.kit.auth.domain import Actor
@@ -115,8 +116,8 @@ def _past(
     end = business_date() - timedelta(days=live_days + 1)
     start = end - timedelta(days=HISTORY_DAYS)
     patients = _demo_patients(session)
-    wards = {h.id: service.repo.wards_of(session, h.id) for h in hospitals}
-    beds = [service.repo.open_bed_count(session, h.id) if wards[h.id] else 0 for h in hospitals]
+    wards = {h.id: repo.wards_of(session, h.id) for h in hospitals}
+    beds = [repo.open_bed_count(session, h.id) if wards[h.id] else 0 for h in hospitals]
     if not patients or not any(beds):
         return 0
     wanted = sum(beds) * OCCUPANCY * HISTORY_DAYS
@@ -170,8 +171,8 @@ def _census(
     fillable: dict[int, list[tuple[int, int, str]]] = {}  # hospital → (bed, ward department, sex)
     full_ward_beds: dict[int, set[int]] = {}  # hospital → the beds of its full wards
     for hospital in hospitals:
-        wards = {w.id: w for w in service.repo.wards_of(session, hospital.id)}
-        rooms = service.repo.rooms_of_wards(session, list(wards))
+        wards = {w.id: w for w in repo.wards_of(session, hospital.id)}
+        rooms = repo.rooms_of_wards(session, list(wards))
         first_room: dict[int, int] = {}
         for room in sorted(rooms, key=lambda r: r.id):
             first_room.setdefault(room.ward_id, room.id)
@@ -179,7 +180,7 @@ def _census(
         # room too, one sex per room; the others keep their first room free
         full = {w for i, w in enumerate(sorted(wards)) if i % 4 == 1}
         sex_of = {r.id: r.sex or ("M" if rng.random() < 0.5 else "F") for r in rooms}
-        all_beds = service.repo.beds_of_institution(session, hospital.id)
+        all_beds = repo.beds_of_institution(session, hospital.id)
         bed_ward = {b.id: b.ward_id for b in all_beds}
         fillable[hospital.id] = [
             (b.id, wards[b.ward_id].department_id, sex_of[b.room_id])
@@ -330,10 +331,8 @@ def _history(
 ) -> tuple[int, int]:
     """Day by day: discharge the stays that end, then fill free beds through the bed office (the
     demo's own patients, at most ``cap`` of them in hospital at once)."""
-    departments = {
-        h.id: list({w.department_id for w in service.repo.wards_of(session, h.id)}) for h in hospitals
-    }
-    weights = [max(1, service.repo.open_bed_count(session, h.id)) for h in hospitals]
+    departments = {h.id: list({w.department_id for w in repo.wards_of(session, h.id)}) for h in hospitals}
+    weights = [max(1, repo.open_bed_count(session, h.id)) for h in hospitals]
     ends: dict[int, object] = {}
     admitted = discharged = 0
     today = business_date()
@@ -401,8 +400,8 @@ def _history(
                 in_hospital.add(patient_id)
                 ends[a.id] = day + timedelta(days=max(1, int(rng.lognormvariate(1.9, 0.5))))
                 admitted += 1
-            for bed in service.repo.beds_of_institution_in_state(session, "cleaning"):
-                service.set_bed_state(session, system, bed.id, service.BedState.FREE, "保洁完成")
+            for bed in repo.beds_of_institution_in_state(session, "cleaning"):
+                service.set_bed_state(session, system, bed.id, BedState.FREE, "保洁完成")
     for admission_id in service.admissions_to_charge(session, today):  # as tonight's job will
         service.charge_day(session, admission_id, today)
     return admitted, discharged

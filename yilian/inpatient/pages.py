@@ -17,7 +17,7 @@ from yilian.billing.domain import Channel
 from yilian.catalog import service as catalog
 from yilian.inpatient import service
 from yilian.inpatient.domain import DISPOSITIONS, RELATION_KINDS, AdmissionSource, BedState, Severity
-from yilian.inpatient.models import Admission
+from yilian.inpatient.models import Admission, PreAdmission
 from yilian.kit.auth.domain import Actor, Permission, Role
 from yilian.kit.clock import BUSINESS_TZ, business_date
 from yilian.kit.db import unit_of_work
@@ -152,7 +152,7 @@ def bed_board(actor: Actor, state_filter: dict[str, str]) -> None:
     assert actor.institution_id is not None
     with unit_of_work() as session:
         wards = service.wards(session, actor, actor.institution_id)
-        beds = service.repo.beds_of_institution(session, actor.institution_id)
+        beds = service.institution_beds(session, actor, actor.institution_id)
         in_hospital = service.in_hospital(session, actor, actor.institution_id)
         names = _names(session, in_hospital)
         departments = {
@@ -515,7 +515,7 @@ def doctor_page(request: Request) -> RedirectResponse | None:
             ui.notify("请先选择患者", type="warning")
             return
 
-        def work(session: Any) -> service.PreAdmission:
+        def work(session: Any) -> PreAdmission:
             visit = billing.open_visit(
                 session, actor, patient_id=int(picked.value), department_id=int(dept.value)
             )
@@ -814,7 +814,7 @@ def settle_page(request: Request) -> RedirectResponse | None:
             ]
             names = _names(session, waiting + settled)
             bills = {a.id: service.bill(session, actor, a.id) for a in waiting}
-            done = {a.id: service.repo.standing_settlement(session, a.id) for a in settled}
+            done = {a.id: service.standing_settlement_of(session, actor, a.id) for a in settled}
         with box:
             ui.label("待结算").classes("text-subtitle1")
             if not waiting:

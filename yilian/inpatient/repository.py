@@ -91,7 +91,7 @@ def free_beds(session: Session, institution_id: int) -> list[FreeBedRow]:
     """The institution's free beds in one query: (bed, code, ward, room, monitored, emergency reserved,
     the room's occupants' sex and infection)."""
     rows = session.execute(_FREE_BEDS, {"institution_id": institution_id})
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [tuple(r) for r in rows]
 
 
 _STAMP_OF_REQUEST = (
@@ -210,7 +210,7 @@ def claim_bed(
     else:
         values["using_department_id"] = Bed.owner_department_id
     result = session.execute(update(Bed).where(*where).values(**values))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def claim_request(
@@ -221,7 +221,7 @@ def claim_request(
         .where(BedRequest.id == request_id, BedRequest.status == from_status)
         .values(status=to_status, **values)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def claim_admission(session: Session, admission_id: int, *, from_status: str, **values: object) -> bool:
@@ -230,7 +230,7 @@ def claim_admission(session: Session, admission_id: int, *, from_status: str, **
         .where(Admission.id == admission_id, Admission.status == from_status)
         .values(**values)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def add_bed_event(session: Session, event: BedEvent) -> None:

@@ -2074,6 +2074,24 @@ def bed_for(session: Session, actor: Actor, bed_id: int) -> Bed:
     return bed
 
 
+def institution_beds(session: Session, actor: Actor, institution_id: int) -> list[Bed]:
+    """Every bed of the institution (the bed board)."""
+    _require(actor, Permission.INPATIENT_READ, institution_id, "查看床位")
+    return repo.beds_of_institution(session, institution_id)
+
+
+def bed_history(session: Session, actor: Actor, bed_id: int) -> list[BedEvent]:
+    """A bed's state changes, newest last."""
+    bed_for(session, actor, bed_id)
+    return repo.bed_history(session, bed_id)
+
+
+def standing_settlement_of(session: Session, actor: Actor, admission_id: int) -> InpatientSettlement | None:
+    """The admission's standing discharge settlement, if any."""
+    read_admission(session, actor, admission_id, reason="查看出院结算")
+    return repo.standing_settlement(session, admission_id)
+
+
 def queue(session: Session, actor: Actor, institution_id: int) -> list[BedRequest]:
     """The bed office's queue: waiting and reserved requests, emergencies first (audited)."""
     _require(actor, Permission.BED_ALLOCATE, institution_id, "查看待床队列")

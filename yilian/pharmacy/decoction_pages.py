@@ -8,6 +8,7 @@ import base64
 import io
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import qrcode
 from fastapi import Request
@@ -30,6 +31,9 @@ from yilian.pharmacy import decoction_service as tcm
 from yilian.registry import service as registry
 from yilian.web import nav
 from yilian.web.shell import allowed, frame, guard, show_error
+
+if TYPE_CHECKING:
+    from yilian.outpatient.herbal_models import HerbalLine, HerbalPrescription
 
 for item in (
     (
@@ -325,9 +329,7 @@ def review_page(request: Request) -> RedirectResponse | None:
     return None
 
 
-def card(
-    p: herbal.HerbalPrescription, lines: list[herbal.HerbalLine], clinic: str, decide: Callable[..., None]
-) -> None:
+def card(p: HerbalPrescription, lines: list[HerbalLine], clinic: str, decide: Callable[..., None]) -> None:
     with ui.card().classes("w-full").props(f'data-testid="tcm-review-card-{p.id}"'):
         with ui.row().classes("items-center gap-3"):
             ui.label(f"{p.kind} #{p.id}（第 {p.version} 版）").classes("text-subtitle1 font-medium")

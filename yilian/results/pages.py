@@ -67,7 +67,7 @@ STATUS_LABELS = {s.value: s.label for s in ResultStatus}
 
 
 def _local(dt: Any) -> str:
-    return dt.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M")
+    return str(dt.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M"))
 
 
 def _patient_picker(actor: Actor, on_pick: Any, *, prefix: str) -> None:

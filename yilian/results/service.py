@@ -669,7 +669,7 @@ def _may_read_results(session: Session, actor: Actor, patient: Any) -> bool:
     if not actor.has(Permission.RESULTS_READ):
         return False
     if actor.role is Role.PATIENT:
-        return actor.patient_id == patient.id
+        return bool(actor.patient_id == patient.id)
     if actor.role is Role.FAMILY:
         if actor.patient_id is None:
             return False

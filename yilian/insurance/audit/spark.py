@@ -43,7 +43,7 @@ def ddl(schema: pa.Schema) -> str:
 
 
 def arrow_to_spark(spark: SparkSession, table: pa.Table) -> DataFrame:
-    return spark.createDataFrame(table.to_pylist(), schema=ddl(table.schema))  # type: ignore[arg-type]
+    return spark.createDataFrame(table.to_pylist(), schema=ddl(table.schema))
 
 
 def claims_frame(spark: SparkSession, source: str | Sequence[ClaimLine]) -> DataFrame:
@@ -55,7 +55,7 @@ def claims_frame(spark: SparkSession, source: str | Sequence[ClaimLine]) -> Data
         df = spark.read.parquet(source)
         return df.select(*[F.col(f.name).cast(_DDL[f.type]).alias(f.name) for f in LINE_SCHEMA])
     rows = [tuple(getattr(line, c) for c in LINE_COLUMNS) for line in source]
-    return spark.createDataFrame(rows, schema=ddl(LINE_SCHEMA))  # type: ignore[arg-type]
+    return spark.createDataFrame(rows, schema=ddl(LINE_SCHEMA))
 
 
 class SparkAuditEngine:
