@@ -16,9 +16,11 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page
 
 from tests.dbutil import fresh_database
 
@@ -124,7 +126,7 @@ def server_clock(live_server: str) -> Iterator[Callable[[datetime], None]]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     """A headless Debian Chromium driven by Playwright."""
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         message = (
@@ -146,29 +148,29 @@ def browser() -> Iterator[object]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """On a failed browser story, keep what each open page showed (``test-output/failed-…``) and print
     the page texts: a failure in CI leaves its evidence in the log."""
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
+    outcome: Any = yield
+    report = outcome.get_result()
     if report.when != "call" or not report.failed:
         return
     for fixture in ("page", "phone_page"):
-        p = item.funcargs.get(fixture) if hasattr(item, "funcargs") else None  # type: ignore[attr-defined]
+        p = item.funcargs.get(fixture) if hasattr(item, "funcargs") else None
         if p is None:
             continue
         try:
             shot = screenshot(p, f"failed-{item.name}-{fixture}")
-            text = p.inner_text("body")[:2000]  # type: ignore[attr-defined]
+            text = p.inner_text("body")[:2000]
         except Exception as exc:  # noqa: BLE001 — evidence is best effort; the failure is already reported
             report.sections.append((f"{fixture} at failure", f"no screenshot: {exc}"))
             continue
-        report.sections.append((f"{fixture} at failure", f"{p.url}\n{shot}\n{text}"))  # type: ignore[attr-defined]
+        report.sections.append((f"{fixture} at failure", f"{p.url}\n{shot}\n{text}"))
 
 
 @pytest.fixture
-def page(browser: object, live_server: str) -> Iterator[object]:
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
     """A fresh browser context and page (desktop size); ``page.goto`` paths are relative to the server."""
     context = browser.new_context(
         base_url=live_server, viewport={"width": 1366, "height": 900}, locale="zh-CN"
-    )  # type: ignore[attr-defined]
+    )
     context.set_default_timeout(UI_TIMEOUT_MS)
     p = context.new_page()
     yield p
@@ -176,9 +178,9 @@ def page(browser: object, live_server: str) -> Iterator[object]:
 
 
 @pytest.fixture
-def phone_page(browser: object, live_server: str) -> Iterator[object]:
+def phone_page(browser: Browser, live_server: str) -> Iterator[Page]:
     """A phone-sized page (390×844, touch), for patient pages."""
-    context = browser.new_context(  # type: ignore[attr-defined]
+    context = browser.new_context(
         base_url=live_server,
         viewport={"width": 390, "height": 844},
         is_mobile=True,
@@ -191,27 +193,27 @@ def phone_page(browser: object, live_server: str) -> Iterator[object]:
     context.close()
 
 
-def login(page: object, username: str, password: str = DEMO_PASSWORD) -> None:
+def login(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
     """Log in through the login page and wait for the start page.
 
     Note: NiceGUI puts a ``data-testid`` given to ``ui.input(...).props(...)`` on the native <input>,
     so ``page.get_by_test_id("x").fill(...)`` works directly on inputs.
     """
-    page.goto("/login")  # type: ignore[attr-defined]
+    page.goto("/login")
     # the page is live (its websocket has shaken hands) before anything is typed: on a loaded machine
     # the login page can paint long before it answers
-    page.wait_for_function("window.did_handshake === true")  # type: ignore[attr-defined]
-    page.get_by_test_id("username").fill(username)  # type: ignore[attr-defined]
-    page.get_by_test_id("password").fill(password)  # type: ignore[attr-defined]
-    page.get_by_test_id("login").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("current-user").wait_for()  # type: ignore[attr-defined]
+    page.wait_for_function("window.did_handshake === true")
+    page.get_by_test_id("username").fill(username)
+    page.get_by_test_id("password").fill(password)
+    page.get_by_test_id("login").click()
+    page.get_by_test_id("current-user").wait_for()
 
 
-def screenshot(page: object, name: str) -> Path:
+def screenshot(page: Page, name: str) -> Path:
     """Save a full-page screenshot under test-output/ and return its path."""
     OUTPUT.mkdir(exist_ok=True)
     path = OUTPUT / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(path), full_page=True)
     return path
 
 
@@ -229,10 +231,10 @@ def assert_painted(shot: Path, *, min_share: float = 0.02) -> None:
     assert share >= min_share, f"{shot.name} is nearly blank ({share:.1%} of pixels drawn)"
 
 
-def settle(page: object) -> None:
+def settle(page: Page) -> None:
     """Wait until no finite CSS animation or transition runs (a floating label moving up, a notice
     sliding in), so a screenshot shows the page at rest; endless ones (spinners) are ignored."""
-    page.wait_for_function(  # type: ignore[attr-defined]
+    page.wait_for_function(
         """() => document.getAnimations().every(
             a => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity)"""
     )

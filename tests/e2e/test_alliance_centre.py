@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 from pydicom.uid import generate_uid
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -41,13 +41,13 @@ def db(live_server: str) -> Iterator[Session]:
     engine.dispose()
 
 
-def _as(page: object, username: str, path: str, password: str | None = None) -> None:
-    page.goto("/auth/logout")  # type: ignore[attr-defined]
+def _as(page: Page, username: str, path: str, password: str | None = None) -> None:
+    page.goto("/auth/logout")
     if password:
         login(page, username, password)
     else:
         login(page, username)
-    page.goto(path)  # type: ignore[attr-defined]
+    page.goto(path)
 
 
 def _village_doctor(db: Session) -> tuple[Institution, User]:
@@ -64,7 +64,7 @@ def _village_doctor(db: Session) -> tuple[Institution, User]:
     return village, user
 
 
-def test_village_ecg_read_at_the_centre_and_reported_back(page: object, db: Session) -> None:
+def test_village_ecg_read_at_the_centre_and_reported_back(page: Page, db: Session) -> None:
     village, village_doctor = _village_doctor(db)
     patient = make_patient(db, name="周玉珍", institution=village)
     study = results.ingest_imaging(
@@ -87,32 +87,32 @@ def test_village_ecg_read_at_the_centre_and_reported_back(page: object, db: Sess
 
     # the village doctor sees the ECG sent, waiting to be read
     _as(page, "village1", "/alliance/readings", PASSWORD)
-    page.get_by_test_id("tab-sent-readings").click()  # type: ignore[attr-defined]
-    expect(page.get_by_test_id(f"reading-state-{rid}")).to_have_text("待阅片")  # type: ignore[attr-defined]
-    assert "常规十二导联心电图" in page.get_by_test_id(f"reading-{rid}").inner_text()  # type: ignore[attr-defined]
+    page.get_by_test_id("tab-sent-readings").click()
+    expect(page.get_by_test_id(f"reading-state-{rid}")).to_have_text("待阅片")
+    assert "常规十二导联心电图" in page.get_by_test_id(f"reading-{rid}").inner_text()
     screenshot(page, "alliance-centre-ecg-1-village-sent")
 
     # a doctor of the centre claims it and writes the report from an ECG template; it goes back at once
     _as(page, "doctor", "/alliance/readings")
-    page.get_by_test_id(f"claim-{rid}").click()  # type: ignore[attr-defined]
-    page.get_by_test_id(f"write-{rid}").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("rep-template").click()  # type: ignore[attr-defined]
-    assert page.get_by_role("option", name="胸部 X 线 · 肺纹理增多").count() == 0  # type: ignore[attr-defined]
-    page.get_by_role("option", name="心电图 · ST-T 改变").click()  # type: ignore[attr-defined]
-    findings = page.get_by_test_id("rep-findings")  # type: ignore[attr-defined]
+    page.get_by_test_id(f"claim-{rid}").click()
+    page.get_by_test_id(f"write-{rid}").click()
+    page.get_by_test_id("rep-template").click()
+    assert page.get_by_role("option", name="胸部 X 线 · 肺纹理增多").count() == 0
+    page.get_by_role("option", name="心电图 · ST-T 改变").click()
+    findings = page.get_by_test_id("rep-findings")
     expect(findings).to_have_value(re.compile("ST 段"))  # the template arrives from the server
     findings.fill(findings.input_value().replace("心率  次", "心率 76 次"))
     screenshot(page, "alliance-centre-ecg-2-report-editor")
-    page.get_by_test_id("rep-submit").click()  # type: ignore[attr-defined]
-    page.get_by_text("报告已回传送检机构").wait_for()  # type: ignore[attr-defined]
-    assert page.get_by_test_id(f"reading-{rid}").count() == 0  # type: ignore[attr-defined]  # off the worklist
+    page.get_by_test_id("rep-submit").click()
+    page.get_by_text("报告已回传送检机构").wait_for()
+    assert page.get_by_test_id(f"reading-{rid}").count() == 0  # off the worklist
 
     _as(page, "village1", "/alliance/readings", PASSWORD)
-    page.get_by_test_id("tab-sent-readings").click()  # type: ignore[attr-defined]
-    conclusion = page.get_by_test_id(f"reading-conclusion-{rid}")  # type: ignore[attr-defined]
+    page.get_by_test_id("tab-sent-readings").click()
+    conclusion = page.get_by_test_id(f"reading-conclusion-{rid}")
     conclusion.wait_for()
     assert "ST-T 改变" in conclusion.inner_text()
-    expect(page.get_by_test_id(f"reading-state-{rid}")).to_have_text("已报告")  # type: ignore[attr-defined]
+    expect(page.get_by_test_id(f"reading-state-{rid}")).to_have_text("已报告")
     screenshot(page, "alliance-centre-ecg-3-report-at-the-village")
     db.expire_all()
     done = db.get(Reading, rid)
@@ -122,7 +122,7 @@ def test_village_ecg_read_at_the_centre_and_reported_back(page: object, db: Sess
     assert result.item_code == "ECG-12"
 
 
-def test_community_film_read_and_verified_at_the_centre(page: object, db: Session) -> None:
+def test_community_film_read_and_verified_at_the_centre(page: Page, db: Session) -> None:
     centre = db.scalars(select(Institution).where(Institution.code == "CCCD")).one()
     hospital = db.scalars(select(Institution).where(Institution.code == "NTGH")).one()
     gp = db.scalars(select(User).where(User.username == "doctor2")).one()
@@ -153,31 +153,31 @@ def test_community_film_read_and_verified_at_the_centre(page: object, db: Sessio
 
     # a doctor of the centre claims it and writes the report from a template
     _as(page, "doctor", "/alliance/readings")
-    page.get_by_test_id(f"claim-{rid}").click()  # type: ignore[attr-defined]
-    page.get_by_test_id(f"write-{rid}").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("rep-template").click()  # type: ignore[attr-defined]
-    page.get_by_role("option", name="胸部 X 线 · 肺纹理增多").click()  # type: ignore[attr-defined]
-    findings = page.get_by_test_id("rep-findings")  # type: ignore[attr-defined]
+    page.get_by_test_id(f"claim-{rid}").click()
+    page.get_by_test_id(f"write-{rid}").click()
+    page.get_by_test_id("rep-template").click()
+    page.get_by_role("option", name="胸部 X 线 · 肺纹理增多").click()
+    findings = page.get_by_test_id("rep-findings")
     expect(findings).to_have_value(re.compile("双肺纹理增多"))  # the template arrives from the server
-    page.get_by_test_id("rep-conclusion").fill("双肺纹理增多，考虑慢性支气管炎，请结合临床")  # type: ignore[attr-defined]
+    page.get_by_test_id("rep-conclusion").fill("双肺纹理增多，考虑慢性支气管炎，请结合临床")
     screenshot(page, "alliance-centre-2-report-editor")
-    page.get_by_test_id("rep-submit").click()  # type: ignore[attr-defined]
-    page.get_by_text("报告已提交，待第二人审核").wait_for()  # type: ignore[attr-defined]
-    expect(page.get_by_test_id(f"reading-state-{rid}")).to_have_text("已报告")  # type: ignore[attr-defined]
+    page.get_by_test_id("rep-submit").click()
+    page.get_by_text("报告已提交，待第二人审核").wait_for()
+    expect(page.get_by_test_id(f"reading-state-{rid}")).to_have_text("已报告")
     assert page.get_by_test_id(f"verify-{rid}").count() == 0  # not by the one who wrote it
 
     # a second doctor verifies; the report goes back to the clinic
     _as(page, "reader2", "/alliance/readings", PASSWORD)
-    page.get_by_test_id(f"verify-{rid}").click()  # type: ignore[attr-defined]
-    page.get_by_text("报告已审核并回传").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id(f"verify-{rid}").click()
+    page.get_by_text("报告已审核并回传").wait_for()
     screenshot(page, "alliance-centre-3-verified")
 
     _as(page, "doctor2", "/alliance/readings")
-    page.get_by_test_id("tab-sent-readings").click()  # type: ignore[attr-defined]
-    conclusion = page.get_by_test_id(f"reading-conclusion-{rid}")  # type: ignore[attr-defined]
+    page.get_by_test_id("tab-sent-readings").click()
+    conclusion = page.get_by_test_id(f"reading-conclusion-{rid}")
     conclusion.wait_for()
     assert "慢性支气管炎" in conclusion.inner_text()
-    expect(page.get_by_test_id(f"reading-state-{rid}")).to_have_text("已审核")  # type: ignore[attr-defined]
+    expect(page.get_by_test_id(f"reading-state-{rid}")).to_have_text("已审核")
     screenshot(page, "alliance-centre-4-report-at-the-centre")
     db.expire_all()
     done = db.get(Reading, rid)
@@ -186,26 +186,26 @@ def test_community_film_read_and_verified_at_the_centre(page: object, db: Sessio
     assert result is not None and result.status == "final" and "慢性支气管炎" in result.report_text
 
 
-def test_alliance_dashboard_shows_the_demo_figures(page: object) -> None:
+def test_alliance_dashboard_shows_the_demo_figures(page: Page) -> None:
     _as(page, "admin", "/alliance/dashboard")
-    cards = page.get_by_test_id("dash-cards")  # type: ignore[attr-defined]
+    cards = page.get_by_test_id("dash-cards")
     cards.wait_for()
-    up_down = page.get_by_test_id("dash-上转 / 下转").inner_text()  # type: ignore[attr-defined]
+    up_down = page.get_by_test_id("dash-上转 / 下转").inner_text()
     assert up_down != "0 / 0"
-    assert page.get_by_test_id("dash-专家坐诊天数").inner_text() not in ("0", "")  # type: ignore[attr-defined]
-    assert "小时" in page.get_by_test_id("dash-共享阅片平均周转").inner_text()  # type: ignore[attr-defined]
-    share = page.get_by_test_id("dash-基层就诊率").inner_text()  # type: ignore[attr-defined]
+    assert page.get_by_test_id("dash-专家坐诊天数").inner_text() not in ("0", "")
+    assert "小时" in page.get_by_test_id("dash-共享阅片平均周转").inner_text()
+    share = page.get_by_test_id("dash-基层就诊率").inner_text()
     assert 45 <= float(share.rstrip("%")) <= 65, share  # the grassroots members' own demo visits
     for chart in ("referrals", "rates", "hours", "sittings"):
-        page.get_by_test_id(f"dash-chart-{chart}").locator("canvas").first.wait_for()  # type: ignore[attr-defined]
-    href = page.get_by_test_id("dash-xlsx").get_attribute("href")  # type: ignore[attr-defined]
+        page.get_by_test_id(f"dash-chart-{chart}").locator("canvas").first.wait_for()
+    href = page.get_by_test_id("dash-xlsx").get_attribute("href")
     assert href and "/indicators.xlsx?start=" in href
-    got = page.request.get(href)  # type: ignore[attr-defined]
+    got = page.request.get(href)
     assert got.status == 200 and got.body()[:2] == b"PK"
     screenshot(page, "alliance-dashboard")
 
 
-def test_desk_asks_the_bed_office_for_an_admission_referral(page: object, db: Session) -> None:
+def test_desk_asks_the_bed_office_for_an_admission_referral(page: Page, db: Session) -> None:
     centre = db.scalars(select(Institution).where(Institution.code == "CCCD")).one()
     hospital = db.scalars(select(Institution).where(Institution.code == "NTGH")).one()
     gp = db.scalars(select(User).where(User.username == "doctor2")).one()
@@ -224,12 +224,12 @@ def test_desk_asks_the_bed_office_for_an_admission_referral(page: object, db: Se
     )
     db.commit()
     _as(page, "registrar", "/alliance/desk")
-    page.get_by_test_id(f"desk-accept-{r.id}").click()  # type: ignore[attr-defined]
-    page.get_by_test_id(f"desk-bed-dept-{r.id}").click()  # type: ignore[attr-defined]
-    page.get_by_role("option", name="呼吸与危重症医学科").click()  # type: ignore[attr-defined]
-    page.get_by_test_id(f"desk-bed-{r.id}").click()  # type: ignore[attr-defined]
-    page.get_by_text("已向住院服务中心申请床位").wait_for()  # type: ignore[attr-defined]
-    page.get_by_test_id(f"desk-arrive-{r.id}").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id(f"desk-accept-{r.id}").click()
+    page.get_by_test_id(f"desk-bed-dept-{r.id}").click()
+    page.get_by_role("option", name="呼吸与危重症医学科").click()
+    page.get_by_test_id(f"desk-bed-{r.id}").click()
+    page.get_by_text("已向住院服务中心申请床位").wait_for()
+    page.get_by_test_id(f"desk-arrive-{r.id}").wait_for()
     screenshot(page, "alliance-desk-bed-requested")
     db.expire_all()
     done = db.get(Referral, r.id)

@@ -8,31 +8,33 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from playwright.sync_api import Page
+
 from tests.e2e.conftest import OUTPUT, login, screenshot
 
 
-def test_commission_drills_down_and_downloads_the_pdf(page: object, tmp_path: Path) -> None:
+def test_commission_drills_down_and_downloads_the_pdf(page: Page, tmp_path: Path) -> None:
     login(page, "commission")
-    page.goto("/analytics")  # type: ignore[attr-defined]
-    page.get_by_test_id("fig-credit_visits").wait_for(timeout=60_000)  # type: ignore[attr-defined]
-    page.get_by_test_id("fig-credit_visits").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("an-current").filter(has_text="先诊疗后付费人次").wait_for(timeout=60_000)  # type: ignore[attr-defined]
-    page.locator("[data-testid=an-trend] canvas").first.wait_for()  # type: ignore[attr-defined]
-    page.locator("[data-testid=an-ranking] canvas").first.wait_for()  # type: ignore[attr-defined]
+    page.goto("/analytics")
+    page.get_by_test_id("fig-credit_visits").wait_for(timeout=60_000)
+    page.get_by_test_id("fig-credit_visits").click()
+    page.get_by_test_id("an-current").filter(has_text="先诊疗后付费人次").wait_for(timeout=60_000)
+    page.locator("[data-testid=an-trend] canvas").first.wait_for()
+    page.locator("[data-testid=an-ranking] canvas").first.wait_for()
     screenshot(page, "analytics-city")
-    table = page.get_by_test_id("an-table")  # type: ignore[attr-defined]
+    table = page.get_by_test_id("an-table")
     table.locator("a").first.click()
-    page.wait_for_url("**/analytics/institution/**", timeout=60_000)  # type: ignore[attr-defined]
-    page.get_by_test_id("an-current").filter(has_text="先诊疗后付费人次").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+    page.wait_for_url("**/analytics/institution/**", timeout=60_000)
+    page.get_by_test_id("an-current").filter(has_text="先诊疗后付费人次").wait_for(timeout=60_000)
     screenshot(page, "analytics-hospital")
-    page.get_by_test_id("an-table").locator("a").first.click()  # type: ignore[attr-defined]
-    page.wait_for_url("**/department/**", timeout=60_000)  # type: ignore[attr-defined]
-    page.get_by_test_id("fig-credit_visits").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+    page.get_by_test_id("an-table").locator("a").first.click()
+    page.wait_for_url("**/department/**", timeout=60_000)
+    page.get_by_test_id("fig-credit_visits").wait_for(timeout=60_000)
     screenshot(page, "analytics-department")
-    page.go_back()  # type: ignore[attr-defined]
-    page.get_by_test_id("an-pdf").wait_for()  # type: ignore[attr-defined]
-    with page.expect_download() as dl:  # type: ignore[attr-defined]
-        page.get_by_test_id("an-pdf").click()  # type: ignore[attr-defined]
+    page.go_back()
+    page.get_by_test_id("an-pdf").wait_for()
+    with page.expect_download() as dl:
+        page.get_by_test_id("an-pdf").click()
     saved = tmp_path / "report.pdf"
     dl.value.save_as(saved)
     assert saved.read_bytes()[:5] == b"%PDF-"
@@ -43,13 +45,13 @@ def test_commission_drills_down_and_downloads_the_pdf(page: object, tmp_path: Pa
         )
     else:  # Chromium's own PDF viewer, one screenshot per page
         for n in (1, 2, 3):
-            page.goto(f"file://{saved}#page={n}")  # type: ignore[attr-defined]
-            page.wait_for_timeout(2000)  # type: ignore[attr-defined]
-            page.screenshot(path=str(OUTPUT / f"analytics-report-{n}.png"))  # type: ignore[attr-defined]
+            page.goto(f"file://{saved}#page={n}")
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(OUTPUT / f"analytics-report-{n}.png"))
     assert list(OUTPUT.glob("analytics-report*.png"))
 
 
-def test_a_doctor_cannot_open_the_city_view(page: object) -> None:
+def test_a_doctor_cannot_open_the_city_view(page: Page) -> None:
     login(page, "doctor")
-    page.goto("/analytics")  # type: ignore[attr-defined]
-    assert page.get_by_test_id("fig-visits").count() == 0  # type: ignore[attr-defined]
+    page.goto("/analytics")
+    assert page.get_by_test_id("fig-visits").count() == 0

@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import Page
 from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session
 
@@ -41,14 +42,14 @@ def db(live_server: str) -> Iterator[Session]:
     engine.dispose()
 
 
-def _shot(page: object, name: str) -> None:
-    page.evaluate("window.scrollTo(0, 0)")  # type: ignore[attr-defined]
+def _shot(page: Page, name: str) -> None:
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, name)
 
 
-def _pick(page: object, testid: str, text: str) -> None:
-    page.get_by_test_id(testid).click()  # type: ignore[attr-defined]
-    option = page.get_by_role("option", name=text).first  # type: ignore[attr-defined]
+def _pick(page: Page, testid: str, text: str) -> None:
+    page.get_by_test_id(testid).click()
+    option = page.get_by_role("option", name=text).first
     option.click()
     option.wait_for(state="hidden")
 
@@ -88,34 +89,34 @@ def _code(db: Session, name: str) -> str:
     return db.scalars(select(CatalogItem.code).where(CatalogItem.name == name)).first() or ""
 
 
-def test_cashier_settles_refunds_and_reverses_at_the_counter(page: object, db: Session) -> None:
+def test_cashier_settles_refunds_and_reverses_at_the_counter(page: Page, db: Session) -> None:
     lab, drug = _code(db, "葡萄糖测定（血糖）"), _code(db, "阿托伐他汀钙片")
     patient, encounter_id = _credit_visit(db, items=[lab, drug], exclude=set())
 
     login(page, "cashier")
-    page.goto("/cashier")  # type: ignore[attr-defined]
-    page.get_by_test_id("cashier-query").fill(patient.mpi_id)  # type: ignore[attr-defined]
-    page.get_by_test_id("cashier-find").click()  # type: ignore[attr-defined]
-    day = page.get_by_test_id(f"cashier-day-{encounter_id}")  # type: ignore[attr-defined]
+    page.goto("/cashier")
+    page.get_by_test_id("cashier-query").fill(patient.mpi_id)
+    page.get_by_test_id("cashier-find").click()
+    day = page.get_by_test_id(f"cashier-day-{encounter_id}")
     day.get_by_text("阿托伐他汀钙片").wait_for()
     _pick(page, "cashier-channel", "微信支付")
     _shot(page, "cashier-before-settle")
-    page.get_by_test_id("cashier-settle").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("cashier-settle").click()
     day.get_by_test_id("cashier-settled").wait_for()
     db.expire_all()
     settled = billing.settlement_of(db, encounter_id, business_date())
     assert settled is not None and settled.status == "settled" and settled.cash_channel == "wechat"
-    assert page.get_by_test_id("counter-现金").inner_text() == yuan(settled.cash)  # type: ignore[attr-defined]
-    assert page.get_by_test_id("counter-总费用").inner_text() == yuan(settled.total)  # type: ignore[attr-defined]
-    assert page.get_by_test_id("cashier-settlements").get_by_text(patient.name).count() >= 1  # type: ignore[attr-defined]
+    assert page.get_by_test_id("counter-现金").inner_text() == yuan(settled.cash)
+    assert page.get_by_test_id("counter-总费用").inner_text() == yuan(settled.total)
+    assert page.get_by_test_id("cashier-settlements").get_by_text(patient.name).count() >= 1
     _shot(page, "cashier-settled")
 
     # the drug was not dispensed: refund it; the day is settled again without it
     _pick(page, "cashier-refund-order", "阿托伐他汀钙片")
-    page.get_by_test_id("cashier-refund").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("cashier-refund-reason").fill("患者未取药")  # type: ignore[attr-defined]
-    page.get_by_test_id("cashier-refund-confirm").click()  # type: ignore[attr-defined]
-    page.get_by_text("已退费 阿托伐他汀钙片").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("cashier-refund").click()
+    page.get_by_test_id("cashier-refund-reason").fill("患者未取药")
+    page.get_by_test_id("cashier-refund-confirm").click()
+    page.get_by_text("已退费 阿托伐他汀钙片").wait_for()
     day.get_by_text("已冲正").first.wait_for()
     _shot(page, "cashier-refunded")
     db.expire_all()
@@ -127,15 +128,15 @@ def test_cashier_settles_refunds_and_reverses_at_the_counter(page: object, db: S
     assert drug_status == "cancelled"
 
     # reverse (冲正) the second settlement, with a confirmation and a reason
-    page.get_by_test_id("cashier-reverse").click()  # type: ignore[attr-defined]
-    page.get_by_text("确认冲正").first.wait_for()  # type: ignore[attr-defined]
-    page.get_by_test_id("cashier-reverse-confirm").click()  # type: ignore[attr-defined]
-    page.get_by_text("请填写冲正原因").wait_for()  # type: ignore[attr-defined]  # refused without one
-    page.get_by_test_id("cashier-reverse-reason").fill("收费员操作失误")  # type: ignore[attr-defined]
+    page.get_by_test_id("cashier-reverse").click()
+    page.get_by_text("确认冲正").first.wait_for()
+    page.get_by_test_id("cashier-reverse-confirm").click()
+    page.get_by_text("请填写冲正原因").wait_for()  # refused without one
+    page.get_by_test_id("cashier-reverse-reason").fill("收费员操作失误")
     settle(page)  # the floating label has moved up
     _shot(page, "cashier-reverse-dialog")
-    page.get_by_test_id("cashier-reverse-confirm").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("cashier-settle").wait_for()  # type: ignore[attr-defined]  # open again
+    page.get_by_test_id("cashier-reverse-confirm").click()
+    page.get_by_test_id("cashier-settle").wait_for()  # open again
     _shot(page, "cashier-reversed")
     db.expire_all()
     assert billing.settlement_of(db, encounter_id, business_date()) is None
@@ -145,7 +146,7 @@ def test_cashier_settles_refunds_and_reverses_at_the_counter(page: object, db: S
     assert statuses == ["reversed", "reversed"]
 
 
-def test_credit_dashboard_shows_what_the_database_holds(page: object, db: Session) -> None:
+def test_credit_dashboard_shows_what_the_database_holds(page: Page, db: Session) -> None:
     lab = _code(db, "葡萄糖测定（血糖）")
     debtor, encounter_id = _credit_visit(db, items=[lab], exclude=set())
     # the 23:00 debit fails (no signed channel): arrears; say five days ago, two reminders sent
@@ -165,6 +166,7 @@ def test_credit_dashboard_shows_what_the_database_holds(page: object, db: Sessio
     )
     db.commit()
     institution_id = db.scalars(select(User.institution_id).where(User.username == "cashier")).one()
+    assert institution_id is not None
     today = business_date()
     start = today - timedelta(days=29)
     at_hospital = select(Encounter.id).where(Encounter.institution_id == institution_id)
@@ -189,9 +191,9 @@ def test_credit_dashboard_shows_what_the_database_holds(page: object, db: Sessio
     assert visits and visits >= 1 and open_arrears[0] >= 1
 
     login(page, "cashier")
-    page.goto("/billing/credit")  # type: ignore[attr-defined]
-    page.get_by_test_id("credit-visits").wait_for()  # type: ignore[attr-defined]
-    text = page.get_by_test_id  # type: ignore[attr-defined]
+    page.goto("/billing/credit")
+    page.get_by_test_id("credit-visits").wait_for()
+    text = page.get_by_test_id
     assert text("credit-visits").inner_text() == str(visits)
     assert text("credit-beneficiaries").inner_text() == str(patients)
     assert text("credit-amount").inner_text() == yuan(int(held or 0))
@@ -205,15 +207,15 @@ def test_credit_dashboard_shows_what_the_database_holds(page: object, db: Sessio
     _shot(page, "credit-dashboard")
 
     login(page, "admin")  # the administrator changes the policy of the hospital
-    page.goto("/billing/credit")  # type: ignore[attr-defined]
+    page.goto("/billing/credit")
     _pick(page, "credit-institution", _institution_name(db, institution_id))
     text("policy-limit").wait_for()
     text("policy-limit").fill("-5")
     text("policy-save").click()
-    page.get_by_text("每日信用额度应在").wait_for()  # type: ignore[attr-defined]
+    page.get_by_text("每日信用额度应在").wait_for()
     text("policy-limit").fill("1500")
     text("policy-save").click()
-    page.get_by_text("信用政策已保存").wait_for()  # type: ignore[attr-defined]
+    page.get_by_text("信用政策已保存").wait_for()
     db.expire_all()
     assert billing.credit_policy(db, institution_id).daily_limit == 150_000
     _shot(page, "credit-dashboard-admin")
@@ -223,26 +225,26 @@ def _institution_name(db: Session, institution_id: int) -> str:
     return registry.get_institution(db, institution_id).name
 
 
-def test_insurance_office_edits_a_policy_and_tries_a_bill(page: object, db: Session) -> None:
+def test_insurance_office_edits_a_policy_and_tries_a_bill(page: Page, db: Session) -> None:
     year = business_date().year
     login(page, "insurance")
-    page.goto("/insurance/policies")  # type: ignore[attr-defined]
-    table = page.get_by_test_id("policy-table")  # type: ignore[attr-defined]
+    page.goto("/insurance/policies")
+    table = page.get_by_test_id("policy-table")
     table.get_by_text("职工医保").first.wait_for()
     _pick(page, "policy-visit", "门诊慢特病")
-    page.get_by_test_id("policy-deductible").fill("300")  # type: ignore[attr-defined]
-    page.get_by_test_id("policy-ratio").fill("1200")  # type: ignore[attr-defined]
-    page.get_by_test_id("policy-cap").fill("60000")  # type: ignore[attr-defined]
-    page.get_by_test_id("policy-save").click()  # type: ignore[attr-defined]
-    page.get_by_text("报销比例应在").wait_for()  # type: ignore[attr-defined]  # refused, nothing stored
+    page.get_by_test_id("policy-deductible").fill("300")
+    page.get_by_test_id("policy-ratio").fill("1200")
+    page.get_by_test_id("policy-cap").fill("60000")
+    page.get_by_test_id("policy-save").click()
+    page.get_by_text("报销比例应在").wait_for()  # refused, nothing stored
     assert (
         db.scalar(
             select(func.count()).select_from(InsurancePolicy).where(InsurancePolicy.visit_type == "chronic")
         )
         == 0
     )
-    page.get_by_test_id("policy-ratio").fill("850")  # type: ignore[attr-defined]
-    page.get_by_test_id("policy-save").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("policy-ratio").fill("850")
+    page.get_by_test_id("policy-save").click()
     table.get_by_text("门诊慢特病").wait_for()
     assert "85%" in table.inner_text()
     row = db.scalars(
@@ -256,15 +258,15 @@ def test_insurance_office_edits_a_policy_and_tries_a_bill(page: object, db: Sess
         6_000_000,
     )
 
-    page.get_by_test_id("trial-run").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("trial-check").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("trial-run").click()
+    page.get_by_test_id("trial-check").wait_for()
     _shot(page, "insurance-policies")
     expected = split_bill(
         [BillLine(30_000, "甲"), BillLine(12_345, "乙", 100), BillLine(5_000, "丙")],
         SplitPolicy(deductible=30_000, ratio=Decimal("0.85"), cap=6_000_000),
     )
     shown = {
-        k: page.get_by_test_id(f"trial-{k}").inner_text()  # type: ignore[attr-defined]
+        k: page.get_by_test_id(f"trial-{k}").inner_text()
         for k in ("total", "fund", "personal", "mutual", "cash")
     }
     assert shown == {
@@ -275,4 +277,4 @@ def test_insurance_office_edits_a_policy_and_tries_a_bill(page: object, db: Sess
         "cash": yuan(expected.cash),
     }
     assert expected.fund + expected.cash == expected.total
-    assert "✓" in page.get_by_test_id("trial-check").inner_text()  # type: ignore[attr-defined]
+    assert "✓" in page.get_by_test_id("trial-check").inner_text()

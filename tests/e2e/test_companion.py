@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, time
 
 import httpx
+from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
@@ -59,11 +60,12 @@ def _oru(engine: Engine, patient_id: int, schedule_id: int, at: datetime) -> byt
 
 
 def test_father_follows_his_daughter_until_she_revokes(
-    browser: object, live_server: str, server_clock: Callable[[datetime], None]
+    browser: Browser, live_server: str, server_clock: Callable[[datetime], None]
 ) -> None:
     engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
     with Session(engine) as s:
         girl = s.scalar(select(User.patient_id).where(User.username == "patient"))
+        assert girl is not None
         demo = s.scalars(select(Follow).where(Follow.patient_id == girl)).first()
         assert demo is not None  # the demo: family follows patient's visit
         booking = s.get(Booking, demo.visit_id)
@@ -76,8 +78,8 @@ def test_father_follows_his_daughter_until_she_revokes(
     # the demo's standing invitation (进度 only) is withdrawn so the story starts from the invite page
     assert http.post(f"{base}/api/v1/companion/follows/{demo_id}/revoke", headers=girl_api).status_code == 200
 
-    def phone() -> object:
-        ctx = browser.new_context(  # type: ignore[attr-defined]
+    def phone() -> Page:
+        ctx = browser.new_context(
             base_url=base,
             viewport={"width": 390, "height": 844},
             is_mobile=True,
@@ -89,22 +91,22 @@ def test_father_follows_his_daughter_until_she_revokes(
 
     she, he = phone(), phone()
     login(she, "patient")
-    she.goto("/companion")  # type: ignore[attr-defined]
-    she.get_by_test_id("scope-results").click()  # type: ignore[attr-defined]
-    she.get_by_test_id("invite-submit").click()  # type: ignore[attr-defined]
-    she.get_by_text("进度、结果").first.wait_for()  # type: ignore[attr-defined]
+    she.goto("/companion")
+    she.get_by_test_id("scope-results").click()
+    she.get_by_test_id("invite-submit").click()
+    she.get_by_text("进度、结果").first.wait_for()
     screenshot(she, "companion-invite")
     with Session(engine) as s:
         fid = s.scalars(select(Follow.id).where(Follow.patient_id == girl, Follow.revoked_at.is_(None))).one()
 
     login(he, "family")
-    he.goto("/companion")  # type: ignore[attr-defined]
-    he.get_by_test_id(f"open-follow-{fid}").click()  # type: ignore[attr-defined]
-    he.get_by_test_id("feed-status").filter(has_text="实时更新中").wait_for()  # type: ignore[attr-defined]
+    he.goto("/companion")
+    he.get_by_test_id(f"open-follow-{fid}").click()
+    he.get_by_test_id("feed-status").filter(has_text="实时更新中").wait_for()
 
     r = http.post(f"{base}/api/v1/scheduling/bookings/{booking_id}/check-in", headers=girl_api, json={})
     assert r.status_code in (200, 201), r.text
-    lines = he.get_by_test_id("feed-line")  # type: ignore[attr-defined]
+    lines = he.get_by_test_id("feed-line")
     lines.filter(has_text="女儿已签到").first.wait_for()
     for _ in range(30):  # the clinic calls until it is her turn
         r = http.post(f"{base}/api/v1/scheduling/schedules/{schedule_id}/call-next", headers=admin_api)
@@ -121,19 +123,19 @@ def test_father_follows_his_daughter_until_she_revokes(
     lines.filter(has_text="1 项检查检验结果已出").first.wait_for()
     screenshot(he, "companion-feed-live")
 
-    she.goto("/companion")  # type: ignore[attr-defined]
-    she.get_by_test_id(f"revoke-{fid}").click()  # type: ignore[attr-defined]
-    she.get_by_test_id(f"follower-{fid}").get_by_text("已撤销").wait_for()  # type: ignore[attr-defined]
-    he.get_by_test_id("feed-status").filter(has_text="患者已撤销授权").wait_for()  # type: ignore[attr-defined]
-    assert he.get_by_test_id("feed-line").count() == 0  # type: ignore[attr-defined]
+    she.goto("/companion")
+    she.get_by_test_id(f"revoke-{fid}").click()
+    she.get_by_test_id(f"follower-{fid}").get_by_text("已撤销").wait_for()
+    he.get_by_test_id("feed-status").filter(has_text="患者已撤销授权").wait_for()
+    assert he.get_by_test_id("feed-line").count() == 0
     screenshot(he, "companion-feed-revoked")
-    she.get_by_test_id(f"follower-{fid}").get_by_text("对方看到的").click()  # type: ignore[attr-defined]
+    she.get_by_test_id(f"follower-{fid}").get_by_text("对方看到的").click()
     screenshot(she, "companion-who-follows")
     engine.dispose()
 
 
 def test_father_pays_her_bill_from_the_feed(
-    browser: object, live_server: str, server_clock: Callable[[datetime], None]
+    browser: Browser, live_server: str, server_clock: Callable[[datetime], None]
 ) -> None:
     """亲情付: she lets her father see the bills (费用); the doctor orders a test on her visit; on his feed
     page he taps 亲情付 and the bill is settled with him as the payer (billing's settlement)."""
@@ -192,7 +194,7 @@ def test_father_pays_her_bill_from_the_feed(
         )
         assert order.status_code == 201, order.text
 
-        he = browser.new_context(  # type: ignore[attr-defined]
+        he = browser.new_context(
             base_url=base,
             viewport={"width": 390, "height": 844},
             is_mobile=True,

@@ -6,30 +6,32 @@ from __future__ import annotations
 
 import time
 
+from playwright.sync_api import Page
+
 from tests.e2e.conftest import DEMO_PASSWORD, login, screenshot
 
 
-def test_security_drill_block_stair_replans(page: object) -> None:
+def test_security_drill_block_stair_replans(page: Page) -> None:
     login(page, "security")
-    page.goto("/evacuation")  # type: ignore[attr-defined]
-    page.get_by_text("疏散指挥中心").first.wait_for()  # type: ignore[attr-defined]
-    page.get_by_test_id("start-drill").click()  # type: ignore[attr-defined]
-    status = page.get_by_test_id("plan-status")  # type: ignore[attr-defined]
-    page.wait_for_function(  # type: ignore[attr-defined]
+    page.goto("/evacuation")
+    page.get_by_text("疏散指挥中心").first.wait_for()
+    page.get_by_test_id("start-drill").click()
+    status = page.get_by_test_id("plan-status")
+    page.wait_for_function(
         "() => document.querySelector('[data-testid=plan-status]').innerText.includes('方案第')"
     )
     text = status.inner_text()
     assert "受威胁 6F-A" in text and "封锁楼梯 无" in text
-    plan = page.locator("[data-testid=floor-plan] svg")  # type: ignore[attr-defined]
+    plan = page.locator("[data-testid=floor-plan] svg")
     assert plan.get_attribute("data-floor") == "6"
-    assert page.locator("[data-testid=floor-plan] polyline.route").count() > 0  # type: ignore[attr-defined]
-    assert page.locator("[data-testid=floor-plan] polyline.move").count() > 0  # type: ignore[attr-defined]
-    flows = page.get_by_test_id("flows").inner_text()  # type: ignore[attr-defined]
+    assert page.locator("[data-testid=floor-plan] polyline.route").count() > 0
+    assert page.locator("[data-testid=floor-plan] polyline.move").count() > 0
+    flows = page.get_by_test_id("flows").inner_text()
     assert "S1" in flows
     screenshot(page, "evacuation-drill")
     started = time.monotonic()
-    page.get_by_test_id("toggle-S1").click()  # type: ignore[attr-defined]
-    page.wait_for_function(  # type: ignore[attr-defined]
+    page.get_by_test_id("toggle-S1").click()
+    page.wait_for_function(
         "() => document.querySelector('[data-testid=plan-status]').innerText.includes('封锁楼梯 S1')",
         timeout=5000,
     )
@@ -38,63 +40,63 @@ def test_security_drill_block_stair_replans(page: object) -> None:
     # the issue's "within a second" is the planner's (benchmarks/evacuation.py: 0.2 s at full size);
     # the browser round trip on a loaded 2-core machine gets a margin
     assert elapsed < 2.0, f"new plan shown after {elapsed:.2f} s"
-    flows = page.get_by_test_id("flows").inner_text()  # type: ignore[attr-defined]
+    flows = page.get_by_test_id("flows").inner_text()
     assert "S1" not in flows.split() and "S2" in flows
     screenshot(page, "evacuation-stair-blocked")
 
 
-def test_nurse_task_list_on_phone_and_ward_plan_pdf(phone_page: object) -> None:
+def test_nurse_task_list_on_phone_and_ward_plan_pdf(phone_page: Page) -> None:
     page = phone_page
-    token = page.request.post(  # type: ignore[attr-defined]
+    token = page.request.post(
         "/api/v1/auth/token", data={"username": "security", "password": DEMO_PASSWORD}
     ).json()["access_token"]
-    drill = page.request.post(  # type: ignore[attr-defined]
+    drill = page.request.post(
         "/api/v1/evacuation/buildings/1/events",
         data={"origin": "7F-705", "hour": 16},
         headers={"Authorization": f"Bearer {token}"},
     )
     assert drill.status == 201, drill.text()
     login(page, "nurse")
-    page.goto("/evacuation/tasks")  # type: ignore[attr-defined]
-    page.get_by_test_id("task").first.wait_for()  # type: ignore[attr-defined]
-    assert "转移到" in page.get_by_test_id("task").first.inner_text()  # type: ignore[attr-defined]
+    page.goto("/evacuation/tasks")
+    page.get_by_test_id("task").first.wait_for()
+    assert "转移到" in page.get_by_test_id("task").first.inner_text()
     screenshot(page, "evacuation-tasks-phone")
-    pdf = page.request.get("/api/v1/evacuation/buildings/1/wards/W06/plan.pdf")  # type: ignore[attr-defined]
+    pdf = page.request.get("/api/v1/evacuation/buildings/1/wards/W06/plan.pdf")
     assert pdf.status == 200 and pdf.body()[:4] == b"%PDF"
     from tests.e2e.conftest import OUTPUT
 
     (OUTPUT / "evacuation-ward-W06.pdf").write_bytes(pdf.body())
 
 
-def test_drill_replay_agents_move(page: object) -> None:
+def test_drill_replay_agents_move(page: Page) -> None:
     """After a drill on floor 3, the security officer makes its replay from the command centre (one
     floor's threatened occupants walked in JuPedSim), opens it and sees the agents move."""
-    token = page.request.post(  # type: ignore[attr-defined]
+    token = page.request.post(
         "/api/v1/auth/token", data={"username": "security", "password": DEMO_PASSWORD}
     ).json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
-    drill = page.request.post(  # type: ignore[attr-defined]
+    drill = page.request.post(
         "/api/v1/evacuation/buildings/1/events", data={"origin": "3F-305", "hour": 10}, headers=auth
     )
     assert drill.status == 201, drill.text()
     eid = drill.json()["id"]
     login(page, "security")
-    page.goto("/evacuation")  # type: ignore[attr-defined]
-    page.get_by_test_id("make-replay").click()  # type: ignore[attr-defined]
+    page.goto("/evacuation")
+    page.get_by_test_id("make-replay").click()
     rid = None
     for _ in range(50):
-        listed = page.request.get(f"/api/v1/evacuation/events/{eid}/replays", headers=auth).json()  # type: ignore[attr-defined]
+        listed = page.request.get(f"/api/v1/evacuation/events/{eid}/replays", headers=auth).json()
         if listed:
             rid = listed[0]["id"]
             assert listed[0]["floor"] == 3
             break
         time.sleep(0.2)
     assert rid is not None
-    link = page.get_by_test_id(f"open-replay-{rid}")  # type: ignore[attr-defined]
+    link = page.get_by_test_id(f"open-replay-{rid}")
     link.wait_for(timeout=240_000)
     screenshot(page, "evacuation-replay-listed")
     link.click()
-    agents = page.locator("[data-testid=replay-plan] circle.agent")  # type: ignore[attr-defined]
+    agents = page.locator("[data-testid=replay-plan] circle.agent")
     agents.first.wait_for()
     # read every agent at once: agents that reach safety leave the plan while it plays
     before = agents.evaluate_all("els => els.map(e => e.getAttribute('id') + ':' + e.getAttribute('cx'))")
@@ -102,16 +104,16 @@ def test_drill_replay_agents_move(page: object) -> None:
     screenshot(page, "evacuation-replay-playing")
     after = agents.evaluate_all("els => els.map(e => e.getAttribute('id') + ':' + e.getAttribute('cx'))")
     assert before != after, "the agents did not move"
-    chart = page.locator("[data-testid=replay-chart] polyline")  # type: ignore[attr-defined]
+    chart = page.locator("[data-testid=replay-chart] polyline")
     assert chart.count() == 2  # plan and nearest exit
-    page.get_by_test_id("replay-play").click()  # type: ignore[attr-defined]  # pause
-    page.wait_for_function(  # type: ignore[attr-defined]
+    page.get_by_test_id("replay-play").click()  # pause
+    page.wait_for_function(
         "() => document.querySelector('[data-testid=replay-play]').innerText.includes('播放')"
     )
-    clock = page.get_by_test_id("replay-clock").inner_text()  # type: ignore[attr-defined]
+    clock = page.get_by_test_id("replay-clock").inner_text()
     time.sleep(1.0)
-    assert page.get_by_test_id("replay-clock").inner_text() == clock  # type: ignore[attr-defined]
+    assert page.get_by_test_id("replay-clock").inner_text() == clock
     assert "已安全" in clock
-    doc = page.request.get(f"/api/v1/evacuation/replays/{rid}", headers=auth).json()  # type: ignore[attr-defined]
+    doc = page.request.get(f"/api/v1/evacuation/replays/{rid}", headers=auth).json()
     assert doc["status"] == "done" and doc["persons"] > 0
     assert doc["document"]["runs"]["plan"]["unfinished"] == 0

@@ -7,6 +7,7 @@ import os
 import re
 from datetime import UTC, datetime
 
+from playwright.sync_api import Page
 from sqlalchemy import create_engine, or_, select
 
 from tests.e2e.conftest import assert_painted, login, screenshot
@@ -16,7 +17,7 @@ from yilian.registry.models import Consent, Patient
 from yilian.registry.service import RECORD_SCOPES
 
 
-def test_registrar_finds_patient_by_pinyin_and_read_is_audited(page: object) -> None:
+def test_registrar_finds_patient_by_pinyin_and_read_is_audited(page: Page) -> None:
     engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
     with engine.connect() as conn:
         patient = conn.execute(
@@ -26,19 +27,19 @@ def test_registrar_finds_patient_by_pinyin_and_read_is_audited(page: object) -> 
     initials = patient.name_initials
 
     login(page, "registrar")
-    assert "挂号员" in page.get_by_test_id("current-user").inner_text()  # type: ignore[attr-defined]
-    page.goto("/patients")  # type: ignore[attr-defined]
-    page.get_by_test_id("patient-query").fill(initials)  # type: ignore[attr-defined]
-    page.get_by_test_id("patient-search").click()  # type: ignore[attr-defined]
-    table = page.get_by_test_id("patient-table")  # type: ignore[attr-defined]
+    assert "挂号员" in page.get_by_test_id("current-user").inner_text()
+    page.goto("/patients")
+    page.get_by_test_id("patient-query").fill(initials)
+    page.get_by_test_id("patient-search").click()
+    table = page.get_by_test_id("patient-table")
     row = table.locator("tbody tr", has_text=patient.name).first
     row.wait_for()
     text = table.inner_text()
     assert "********" in text  # ID numbers are masked in the list
     row.click()
-    page.wait_for_url(f"**/patients/{patient.id}")  # type: ignore[attr-defined]
-    page.get_by_test_id("patient-name").wait_for()  # type: ignore[attr-defined]
-    assert page.get_by_test_id("patient-name").inner_text() == patient.name  # type: ignore[attr-defined]
+    page.wait_for_url(f"**/patients/{patient.id}")
+    page.get_by_test_id("patient-name").wait_for()
+    assert page.get_by_test_id("patient-name").inner_text() == patient.name
     assert_painted(screenshot(page, "foundation-patient-record"))
 
     with engine.connect() as conn:
@@ -51,22 +52,22 @@ def test_registrar_finds_patient_by_pinyin_and_read_is_audited(page: object) -> 
     assert ("registrar", "read", "web") in [tuple(r) for r in rows]
 
 
-def test_login_refuses_wrong_password(page: object) -> None:
-    page.goto("/login")  # type: ignore[attr-defined]
-    page.get_by_test_id("username").fill("registrar")  # type: ignore[attr-defined]
-    page.get_by_test_id("password").fill("wrong-Pass1")  # type: ignore[attr-defined]
-    page.get_by_test_id("login").click()  # type: ignore[attr-defined]
-    error = page.get_by_test_id("login-error")  # type: ignore[attr-defined]
+def test_login_refuses_wrong_password(page: Page) -> None:
+    page.goto("/login")
+    page.get_by_test_id("username").fill("registrar")
+    page.get_by_test_id("password").fill("wrong-Pass1")
+    page.get_by_test_id("login").click()
+    error = page.get_by_test_id("login-error")
     error.filter(has_text="用户名或密码错误").wait_for()
-    assert page.url.endswith("/login") or "/login" in page.url  # type: ignore[attr-defined]
+    assert page.url.endswith("/login") or "/login" in page.url
 
 
-def test_pages_need_login_and_permission(page: object) -> None:
-    page.goto("/patients")  # type: ignore[attr-defined]
-    page.wait_for_url(re.compile(r"/login\?next=(%2F|/)patients"))  # type: ignore[attr-defined]
+def test_pages_need_login_and_permission(page: Page) -> None:
+    page.goto("/patients")
+    page.wait_for_url(re.compile(r"/login\?next=(%2F|/)patients"))
     login(page, "security")
-    page.goto("/patients")  # type: ignore[attr-defined]
-    page.get_by_text("不能使用此页面").wait_for()  # type: ignore[attr-defined]
+    page.goto("/patients")
+    page.get_by_text("不能使用此页面").wait_for()
 
 
 def _family_consents() -> tuple[set[str], int]:
@@ -90,20 +91,20 @@ def _family_consents() -> tuple[set[str], int]:
     return names, stranger
 
 
-def test_family_member_sees_consented_record(page: object) -> None:
+def test_family_member_sees_consented_record(page: Page) -> None:
     consented, stranger = _family_consents()
     assert consented  # the demo family member has at least one relative who consented
     login(page, "family")
-    page.goto("/me")  # type: ignore[attr-defined]
-    cards = page.locator(".q-card")  # type: ignore[attr-defined]
+    page.goto("/me")
+    cards = page.locator(".q-card")
     cards.first.wait_for()
     shown = [cards.nth(i).locator(".text-lg").inner_text() for i in range(cards.count())]
     assert sorted(shown) == sorted(consented)  # exactly the relatives who consented, no one else
     name = shown[0]
     cards.first.click()
-    page.get_by_test_id("patient-name").wait_for()  # type: ignore[attr-defined]
-    assert page.get_by_test_id("patient-name").inner_text() == name  # type: ignore[attr-defined]
+    page.get_by_test_id("patient-name").wait_for()
+    assert page.get_by_test_id("patient-name").inner_text() == name
     screenshot(page, "foundation-family-view")
-    page.goto(f"/patients/{stranger}")  # type: ignore[attr-defined]
-    page.get_by_test_id("page-error").wait_for()  # type: ignore[attr-defined]  # no consent: refused
-    assert page.get_by_test_id("patient-name").count() == 0  # type: ignore[attr-defined]
+    page.goto(f"/patients/{stranger}")
+    page.get_by_test_id("page-error").wait_for()  # no consent: refused
+    assert page.get_by_test_id("patient-name").count() == 0

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
+from playwright.sync_api import Page
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
@@ -35,20 +36,20 @@ def db(live_server: str) -> Iterator[Session]:
     engine.dispose()
 
 
-def _pick(page: object, testid: str, text: str) -> None:
-    page.get_by_test_id(testid).click()  # type: ignore[attr-defined]
-    option = page.get_by_role("option", name=text).first  # type: ignore[attr-defined]
+def _pick(page: Page, testid: str, text: str) -> None:
+    page.get_by_test_id(testid).click()
+    option = page.get_by_role("option", name=text).first
     option.click()
     option.wait_for(state="hidden")
 
 
-def _shot(page: object, name: str) -> None:
-    page.evaluate("window.scrollTo(0, 0)")  # type: ignore[attr-defined]
+def _shot(page: Page, name: str) -> None:
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, name)
 
 
 def test_preadmission_to_discharge_settlement(
-    page: object, db: Session, server_clock: Callable[[datetime], None]
+    page: Page, db: Session, server_clock: Callable[[datetime], None]
 ) -> None:
     gh = db.scalars(select(Institution).where(Institution.code == "NTGH")).one()
     cardiology = db.scalars(
@@ -68,17 +69,17 @@ def test_preadmission_to_discharge_settlement(
 
     # the doctor registers a pre-admission from her visit and orders a chest CT
     login(page, "doctor")
-    page.goto("/inpatient/doctor")  # type: ignore[attr-defined]
-    page.get_by_test_id("pre-patient-query").fill(her.mpi_id)  # type: ignore[attr-defined]
-    page.get_by_test_id("pre-find").click()  # type: ignore[attr-defined]
-    page.get_by_text(f"{her.name}（{her.mpi_id}）").first.wait_for()  # type: ignore[attr-defined]
+    page.goto("/inpatient/doctor")
+    page.get_by_test_id("pre-patient-query").fill(her.mpi_id)
+    page.get_by_test_id("pre-find").click()
+    page.get_by_text(f"{her.name}（{her.mpi_id}）").first.wait_for()
     _pick(page, "pre-dept", "心血管内科")
-    page.get_by_test_id("pre-diagnosis").fill("冠心病")  # type: ignore[attr-defined]
-    page.get_by_test_id("pre-register").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("pre-registered").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("pre-diagnosis").fill("冠心病")
+    page.get_by_test_id("pre-register").click()
+    page.get_by_test_id("pre-registered").wait_for()
     _pick(page, "pre-item", "胸部CT平扫（¥240.00）")
-    page.get_by_test_id("pre-order").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("pre-ordered").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("pre-order").click()
+    page.get_by_test_id("pre-ordered").wait_for()
     _shot(page, "inpatient-1-doctor-preadmission")
     db.expire_all()
     ct = db.scalars(
@@ -107,14 +108,14 @@ def test_preadmission_to_discharge_settlement(
     # two days later the bed office admits her to a borrowed bed in a related ward
     server_clock(datetime.now(BUSINESS_TZ).replace(hour=9, minute=0) + timedelta(days=2))
     login(page, "bedmgr")
-    page.goto("/inpatient/beds")  # type: ignore[attr-defined]
-    page.get_by_test_id(f"request-{request.id}").click()  # type: ignore[attr-defined]
-    related = page.locator('[data-testid^="suggestion-"]', has_text="相关专科").first  # type: ignore[attr-defined]
+    page.goto("/inpatient/beds")
+    page.get_by_test_id(f"request-{request.id}").click()
+    related = page.locator('[data-testid^="suggestion-"]', has_text="相关专科").first
     related.wait_for()
     _shot(page, "inpatient-2-bed-office-suggestions")
     related.get_by_role("button", name="分配").click()
-    page.get_by_test_id("admit").click()  # type: ignore[attr-defined]
-    page.get_by_text("已办理入院").first.wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("admit").click()
+    page.get_by_text("已办理入院").first.wait_for()
     db.expire_all()
     admission = db.scalars(select(Admission).where(Admission.patient_id == her.id)).one()
     assert admission.borrowed and admission.department_id == cardiology.id
@@ -126,31 +127,31 @@ def test_preadmission_to_discharge_settlement(
 
     # the nurse of that ward sees her, with the CT on the inpatient bill, and discharges her
     login(page, "nurse")
-    page.goto(f"/inpatient/ward?ward_id={admission.ward_id}")  # type: ignore[attr-defined]
-    bed = db.get(Bed, admission.bed_id)
-    assert bed is not None
-    card = page.get_by_test_id(f"ward-bed-{bed.code}")  # type: ignore[attr-defined]
+    page.goto(f"/inpatient/ward?ward_id={admission.ward_id}")
+    ward_bed = db.get(Bed, admission.bed_id)
+    assert ward_bed is not None
+    card = page.get_by_test_id(f"ward-bed-{ward_bed.code}")
     card.get_by_text(her.name, exact=False).wait_for()
     assert "累计 ¥240.00" in card.inner_text()
     _shot(page, "inpatient-4-ward-board")
     card.get_by_role("button", name="出院").click()
-    page.get_by_text("已办理出院").first.wait_for()  # type: ignore[attr-defined]
+    page.get_by_text("已办理出院").first.wait_for()
 
     # the coder codes and signs the abstract
     login(page, "insurance")
-    page.goto(f"/inpatient/abstract?admission_id={admission.id}")  # type: ignore[attr-defined]
-    page.get_by_test_id("abstract-problem").first.wait_for()  # type: ignore[attr-defined]
+    page.goto(f"/inpatient/abstract?admission_id={admission.id}")
+    page.get_by_test_id("abstract-problem").first.wait_for()
     _pick(page, "principal", "I25.103 冠状动脉粥样硬化性心脏病")
-    page.get_by_test_id("abstract-save").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("abstract-ok").wait_for()  # type: ignore[attr-defined]
-    page.goto(f"/drg/inpatient/{admission.id}")  # type: ignore[attr-defined]
-    preview = page.get_by_test_id("drg-preview")  # type: ignore[attr-defined]
+    page.get_by_test_id("abstract-save").click()
+    page.get_by_test_id("abstract-ok").wait_for()
+    page.goto(f"/drg/inpatient/{admission.id}")
+    preview = page.get_by_test_id("drg-preview")
     preview.wait_for()
     assert "当前分组：F" in preview.inner_text() and "预计支付 ¥" in preview.inner_text()
     _shot(page, "inpatient-5-drg-preview")
-    page.goto(f"/inpatient/abstract?admission_id={admission.id}")  # type: ignore[attr-defined]
-    page.get_by_test_id("abstract-sign").click()  # type: ignore[attr-defined]
-    page.get_by_text("已签发").first.wait_for()  # type: ignore[attr-defined]
+    page.goto(f"/inpatient/abstract?admission_id={admission.id}")
+    page.get_by_test_id("abstract-sign").click()
+    page.get_by_text("已签发").first.wait_for()
     _shot(page, "inpatient-6-abstract")
     # the drg area groups the signed abstract into the month's batch the department analysis reads
     for _ in range(40):
@@ -163,9 +164,9 @@ def test_preadmission_to_discharge_settlement(
 
     # the cashier settles the discharge
     login(page, "cashier")
-    page.goto("/inpatient/settle")  # type: ignore[attr-defined]
-    page.get_by_test_id(f"settle-{admission.number}").get_by_test_id("settle-button").click()  # type: ignore[attr-defined]
-    page.get_by_test_id(f"settled-{admission.number}").wait_for()  # type: ignore[attr-defined]
+    page.goto("/inpatient/settle")
+    page.get_by_test_id(f"settle-{admission.number}").get_by_test_id("settle-button").click()
+    page.get_by_test_id(f"settled-{admission.number}").wait_for()
     _shot(page, "inpatient-7-discharge-settlement")
     db.expire_all()
     settled = db.scalars(

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
@@ -38,16 +38,16 @@ from yilian.scheduling.pages.common import day_label
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def _pick(page: object, testid: str, text: str) -> None:
-    page.get_by_test_id(testid).click()  # type: ignore[attr-defined]
-    option = page.get_by_role("option", name=text, exact=True)  # type: ignore[attr-defined]
+def _pick(page: Page, testid: str, text: str) -> None:
+    page.get_by_test_id(testid).click()
+    option = page.get_by_role("option", name=text, exact=True)
     option.click()
     option.wait_for(state="hidden")  # the menu has closed (it would cover a screenshot)
 
 
-def _shot(page: object, name: str) -> None:
+def _shot(page: Page, name: str) -> None:
     """A full-page screenshot from the top (a fixed header is drawn where the page was scrolled to)."""
-    page.evaluate("window.scrollTo(0, 0)")  # type: ignore[attr-defined]
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, name)
 
 
@@ -85,7 +85,7 @@ def _clinic_days(db: Session) -> tuple[Schedule, date, int]:
 
 
 def test_book_check_in_call_then_free_return_visit(
-    page: object, phone_page: object, server_clock: Callable[[datetime], None]
+    page: Page, phone_page: Page, server_clock: Callable[[datetime], None]
 ) -> None:
     engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
     with Session(engine) as db:
@@ -102,19 +102,19 @@ def test_book_check_in_call_then_free_return_visit(
     # the patient books on her phone at 07:30 on the clinic day (places are released 7 days ahead)
     server_clock(_at_0730(clinic.day))
     login(phone_page, "patient")
-    phone_page.goto("/scheduling/book")  # type: ignore[attr-defined]
+    phone_page.goto("/scheduling/book")
     _pick(phone_page, "book-institution", hospital)
     _pick(phone_page, "book-department", department)
     _pick(phone_page, "book-doctor", f"{doctor.name}（{doctor.title}）")
     _pick(phone_page, "book-day", day_label(clinic.day))
-    phone_page.get_by_test_id(f"book-session-{clinic.id}").get_by_text("普通门诊").wait_for()  # type: ignore[attr-defined]
+    phone_page.get_by_test_id(f"book-session-{clinic.id}").get_by_text("普通门诊").wait_for()
     _shot(phone_page, "scheduling-patient-slots")
-    phone_page.get_by_test_id(f"slot-{first_slot}").click()  # type: ignore[attr-defined]
-    phone_page.get_by_test_id("book-hold-fee").wait_for()  # type: ignore[attr-defined]
+    phone_page.get_by_test_id(f"slot-{first_slot}").click()
+    phone_page.get_by_test_id("book-hold-fee").wait_for()
     _pick(phone_page, "book-pay-method", "手机支付")
-    phone_page.get_by_test_id("book-confirm").click()  # type: ignore[attr-defined]
-    phone_page.get_by_test_id("book-done").get_by_text("挂号成功").wait_for()  # type: ignore[attr-defined]
-    assert "一号管三天，有效期至" in phone_page.get_by_test_id("book-done").inner_text()  # type: ignore[attr-defined]
+    phone_page.get_by_test_id("book-confirm").click()
+    phone_page.get_by_test_id("book-done").get_by_text("挂号成功").wait_for()
+    assert "一号管三天，有效期至" in phone_page.get_by_test_id("book-done").inner_text()
 
     with Session(engine) as db:
         booking = db.scalars(
@@ -124,39 +124,39 @@ def test_book_check_in_call_then_free_return_visit(
     assert booking.status == "confirmed" and booking.payment_state == "paid"
     assert booking.payment_method == "phone" and booking.fee_fen > 0
     assert booking.qualifies_three_day and booking.valid_until is not None and booking.valid_until >= next_day
-    mine = phone_page.get_by_test_id(f"my-booking-{booking.id}")  # type: ignore[attr-defined]
+    mine = phone_page.get_by_test_id(f"my-booking-{booking.id}")
     mine.get_by_text("已挂号").wait_for()
     assert f"有效期至 {day_label(booking.valid_until)}" in mine.inner_text()
     _shot(phone_page, "scheduling-patient-booked")
 
     # the registrar checks her in at the desk
     login(page, "registrar")
-    page.goto("/scheduling/desk")  # type: ignore[attr-defined]
-    page.get_by_test_id("desk-patient-query").fill(patient_name)  # type: ignore[attr-defined]
-    page.get_by_test_id("desk-find").click()  # type: ignore[attr-defined]
-    page.get_by_test_id(f"desk-checkin-{booking.id}").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("desk-message").filter(has_text="签到成功").wait_for()  # type: ignore[attr-defined]
+    page.goto("/scheduling/desk")
+    page.get_by_test_id("desk-patient-query").fill(patient_name)
+    page.get_by_test_id("desk-find").click()
+    page.get_by_test_id(f"desk-checkin-{booking.id}").click()
+    page.get_by_test_id("desk-message").filter(has_text="签到成功").wait_for()
     with Session(engine) as db:
         ticket = db.scalars(select(QueueEntry.ticket_no).where(QueueEntry.booking_id == booking.id)).one()
     _shot(page, "scheduling-desk-checked-in")
 
     # her phone shows her place in the queue without a reload
-    place = phone_page.get_by_test_id(f"queue-place-{booking.id}")  # type: ignore[attr-defined]
+    place = phone_page.get_by_test_id(f"queue-place-{booking.id}")
     place.filter(has_text=f"候诊中：{ticket} 号").wait_for()
 
     # a waiting-room display is open before the call; the doctor calls the next patient
-    display = page.context.new_page()  # type: ignore[attr-defined]
+    display = page.context.new_page()
     display.goto(f"/scheduling/display/{clinic.id}")
     display.get_by_test_id("display-call").wait_for()
     login(page, "doctor")
-    page.goto("/scheduling/queue")  # type: ignore[attr-defined]
-    page.get_by_test_id(f"queue-{clinic.id}").get_by_text(f"{ticket} 号 {patient_name} 候诊").wait_for()  # type: ignore[attr-defined]
-    page.get_by_test_id(f"call-next-{clinic.id}").click()  # type: ignore[attr-defined]
+    page.goto("/scheduling/queue")
+    page.get_by_test_id(f"queue-{clinic.id}").get_by_text(f"{ticket} 号 {patient_name} 候诊").wait_for()
+    page.get_by_test_id(f"call-next-{clinic.id}").click()
     display.get_by_test_id("display-call").filter(has_text=f"请 {ticket} 号").wait_for()
     assert patient_name not in display.get_by_test_id("display-call").inner_text()  # masked on the big screen
     page.get_by_test_id(f"queue-current-{clinic.id}").get_by_text(
         f"{ticket} 号 {patient_name} 就诊中"
-    ).wait_for()  # type: ignore[attr-defined]
+    ).wait_for()
     place.filter(has_text="正在叫您的号").wait_for()  # and then that she is called
     _shot(page, "scheduling-doctor-queue")
     _shot(phone_page, "scheduling-patient-called")
@@ -166,14 +166,14 @@ def test_book_check_in_call_then_free_return_visit(
     # the department's next open day: a return visit under the same registration, free of charge
     server_clock(_at_0730(next_day))
     login(page, "registrar")
-    page.goto("/scheduling/desk")  # type: ignore[attr-defined]
-    page.get_by_test_id("desk-patient-query").fill(patient_name)  # type: ignore[attr-defined]
-    page.get_by_test_id("desk-find").click()  # type: ignore[attr-defined]
-    page.get_by_test_id(f"desk-return-{booking.id}").click()  # type: ignore[attr-defined]
-    message = page.get_by_test_id("desk-message").filter(has_text="复诊登记成功")  # type: ignore[attr-defined]
+    page.goto("/scheduling/desk")
+    page.get_by_test_id("desk-patient-query").fill(patient_name)
+    page.get_by_test_id("desk-find").click()
+    page.get_by_test_id(f"desk-return-{booking.id}").click()
+    message = page.get_by_test_id("desk-message").filter(has_text="复诊登记成功")
     message.wait_for()
     assert "免挂号费" in message.inner_text() and f"已减免 {yuan(booking.fee_fen)}" in message.inner_text()
-    page.get_by_test_id(f"booking-return-{booking.id}").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id(f"booking-return-{booking.id}").wait_for()
     _shot(page, "scheduling-desk-return-visit")
 
     with Session(engine) as db:
@@ -197,7 +197,7 @@ def test_book_check_in_call_then_free_return_visit(
     assert target.day == next_day and target.department_id == clinic.department_id
 
 
-def test_admin_edits_policy_adds_template_and_generates(page: object) -> None:
+def test_admin_edits_policy_adds_template_and_generates(page: Page) -> None:
     engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
     with Session(engine) as db:
         doctor_institution = db.scalars(select(User.institution_id).where(User.username == "doctor")).one()
@@ -216,22 +216,22 @@ def test_admin_edits_policy_adds_template_and_generates(page: object) -> None:
         hospital, dept_name = other.name, dept.name
 
     login(page, "admin")
-    page.goto("/scheduling/admin")  # type: ignore[attr-defined]
+    page.goto("/scheduling/admin")
     _pick(page, "admin-institution", hospital)
     # the form is redrawn for the chosen hospital: fill it only once that has happened
-    page.locator(f'[data-institution="{other.id}"]').wait_for()  # type: ignore[attr-defined]
-    page.get_by_test_id("policy-cancel_cutoff_minutes").fill("60")  # type: ignore[attr-defined]
-    page.get_by_test_id("fee-ordinary").fill("12.50")  # type: ignore[attr-defined]
-    page.get_by_test_id("policy-save").click()  # type: ignore[attr-defined]
-    page.get_by_text("已保存 2 项规则").wait_for()  # type: ignore[attr-defined]
+    page.locator(f'[data-institution="{other.id}"]').wait_for()
+    page.get_by_test_id("policy-cancel_cutoff_minutes").fill("60")
+    page.get_by_test_id("fee-ordinary").fill("12.50")
+    page.get_by_test_id("policy-save").click()
+    page.get_by_text("已保存 2 项规则").wait_for()
     _shot(page, "scheduling-admin-policy")
 
-    page.get_by_test_id("admin-tab-templates").click()  # type: ignore[attr-defined]
+    page.get_by_test_id("admin-tab-templates").click()
     _pick(page, "template-department", dept_name)
     _pick(page, "template-weekday", "周日")
     _pick(page, "template-period", "夜间")
-    page.get_by_test_id("template-save").click()  # type: ignore[attr-defined]
-    page.get_by_text("模板已保存").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("template-save").click()
+    page.get_by_text("模板已保存").wait_for()
     with Session(engine) as db:
         template_id = db.scalars(
             select(ScheduleTemplate.id).where(
@@ -240,13 +240,13 @@ def test_admin_edits_policy_adds_template_and_generates(page: object) -> None:
                 ScheduleTemplate.period == "night",
             )
         ).one()
-    page.get_by_test_id(f"template-{template_id}").wait_for()  # type: ignore[attr-defined]
-    page.get_by_test_id("generate-days").fill("14")  # type: ignore[attr-defined]
-    page.get_by_test_id("generate").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("generate-result").filter(has_text="已生成").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id(f"template-{template_id}").wait_for()
+    page.get_by_test_id("generate-days").fill("14")
+    page.get_by_test_id("generate").click()
+    page.get_by_test_id("generate-result").filter(has_text="已生成").wait_for()
     _shot(page, "scheduling-admin-templates")
-    page.get_by_test_id("generate").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("generate-result").filter(has_text="没有需要新生成的排班").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("generate").click()
+    page.get_by_test_id("generate-result").filter(has_text="没有需要新生成的排班").wait_for()
 
     with Session(engine) as db:
         policy = json.loads(
@@ -258,13 +258,13 @@ def test_admin_edits_policy_adds_template_and_generates(page: object) -> None:
     assert policy["cancel_cutoff_minutes"] == 60 and policy["fees"]["ordinary"] == 1250
     assert nights and all(s.day.weekday() == 6 and s.fee_fen == 1250 for s in nights)
 
-    page.get_by_test_id(f"template-delete-{template_id}").click()  # type: ignore[attr-defined]
-    page.get_by_test_id(f"template-{template_id}").wait_for(state="detached")  # type: ignore[attr-defined]
+    page.get_by_test_id(f"template-delete-{template_id}").click()
+    page.get_by_test_id(f"template-{template_id}").wait_for(state="detached")
     engine.dispose()
 
 
 def test_stopped_clinic_refunds_the_wechat_fee_and_offers_rebooking(
-    phone_page: object, live_server: str
+    phone_page: Page, live_server: str
 ) -> None:
     """停诊: the fee paid by WeChat goes back through WeChat (the outbox subscriber) and the patient's
     booking list offers 改约 in the same department."""
@@ -311,16 +311,16 @@ def test_stopped_clinic_refunds_the_wechat_fee_and_offers_rebooking(
         assert slot is not None
 
     login(phone_page, "patient")
-    phone_page.goto("/scheduling/book")  # type: ignore[attr-defined]
+    phone_page.goto("/scheduling/book")
     _pick(phone_page, "book-institution", hospital)
     _pick(phone_page, "book-department", department)
     _pick(phone_page, "book-doctor", f"{doctor.name}（{doctor.title}）")
     _pick(phone_page, "book-day", day_label(clinic.day))
-    phone_page.get_by_test_id(f"slot-{slot.id}").click()  # type: ignore[attr-defined]
-    phone_page.get_by_test_id("book-hold-fee").wait_for()  # type: ignore[attr-defined]
+    phone_page.get_by_test_id(f"slot-{slot.id}").click()
+    phone_page.get_by_test_id("book-hold-fee").wait_for()
     _pick(phone_page, "book-pay-method", "微信支付")
-    phone_page.get_by_test_id("book-confirm").click()  # type: ignore[attr-defined]
-    phone_page.get_by_test_id("book-done").get_by_text("挂号成功").wait_for()  # type: ignore[attr-defined]
+    phone_page.get_by_test_id("book-confirm").click()
+    phone_page.get_by_test_id("book-done").get_by_text("挂号成功").wait_for()
     with Session(engine) as db:
         booking = db.scalars(
             select(Booking).where(Booking.patient_id == patient_id, Booking.schedule_id == clinic.id)
@@ -352,27 +352,27 @@ def test_stopped_clinic_refunds_the_wechat_fee_and_offers_rebooking(
         refunds = db.scalars(select(Refund).where(Refund.payment_id == paid.id)).all()
     assert [(r.amount, r.status) for r in refunds] == [(booking.fee_fen, "succeeded")]
 
-    phone_page.goto("/scheduling/book")  # type: ignore[attr-defined]
-    mine = phone_page.get_by_test_id(f"my-booking-{booking.id}")  # type: ignore[attr-defined]
+    phone_page.goto("/scheduling/book")
+    mine = phone_page.get_by_test_id(f"my-booking-{booking.id}")
     mine.get_by_text("已停诊").first.wait_for()
-    phone_page.get_by_test_id(f"rebook-{booking.id}").click()  # type: ignore[attr-defined]
-    phone_page.get_by_text("请选择同科室其他医生或日期").wait_for()  # type: ignore[attr-defined]
-    assert department in phone_page.get_by_test_id("book-department").inner_text()  # type: ignore[attr-defined]
+    phone_page.get_by_test_id(f"rebook-{booking.id}").click()
+    phone_page.get_by_text("请选择同科室其他医生或日期").wait_for()
+    assert department in phone_page.get_by_test_id("book-department").inner_text()
     mine.get_by_text("已退费").first.wait_for()
     settle(phone_page)  # the labels and the notice at rest
     _shot(phone_page, "scheduling-patient-stopped-rebook")
     engine.dispose()
 
 
-def _pick_containing(page: object, testid: str, text: str) -> None:
-    page.get_by_test_id(testid).click()  # type: ignore[attr-defined]
-    option = page.get_by_role("option").filter(has_text=text).first  # type: ignore[attr-defined]
+def _pick_containing(page: Page, testid: str, text: str) -> None:
+    page.get_by_test_id(testid).click()
+    option = page.get_by_role("option").filter(has_text=text).first
     option.click()
     option.wait_for(state="hidden")
 
 
 def test_walk_in_on_credit_then_the_doctor_opens_the_visit_from_the_registration(
-    page: object, server_clock: Callable[[datetime], None]
+    page: Page, server_clock: Callable[[datetime], None]
 ) -> None:
     """记账挂号 at the desk → the doctor calls the patient and follows 接诊 to order entry, where the
     visit opens from that registration and the registration fee is on the day's bill."""
@@ -404,37 +404,37 @@ def test_walk_in_on_credit_then_the_doctor_opens_the_visit_from_the_registration
 
     server_clock(_at_0730(clinic.day))
     login(page, "registrar")
-    page.goto("/scheduling/desk")  # type: ignore[attr-defined]
-    page.get_by_test_id("desk-patient-query").fill(patient.name)  # type: ignore[attr-defined]
-    page.get_by_test_id("desk-find").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("desk-patient").filter(has_text=patient.name).wait_for()  # type: ignore[attr-defined]
+    page.goto("/scheduling/desk")
+    page.get_by_test_id("desk-patient-query").fill(patient.name)
+    page.get_by_test_id("desk-find").click()
+    page.get_by_test_id("desk-patient").filter(has_text=patient.name).wait_for()
     _pick_containing(page, "desk-walkin-schedule", f"{department} {doctor.name}")
     _pick(page, "desk-walkin-method", "先诊疗后付费（记账）")
-    page.get_by_test_id("desk-walkin").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("desk-message").filter(has_text="记入当日账单").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("desk-walkin").click()
+    page.get_by_test_id("desk-message").filter(has_text="记入当日账单").wait_for()
     with Session(engine) as db:
         booking = db.scalars(
             select(Booking).where(Booking.patient_id == patient.id, Booking.schedule_id == clinic.id)
         ).one()
     assert (booking.status, booking.payment_state, booking.channel) == ("confirmed", "credit", "desk")
-    page.get_by_test_id(f"desk-checkin-{booking.id}").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("desk-message").filter(has_text="签到成功").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id(f"desk-checkin-{booking.id}").click()
+    page.get_by_test_id("desk-message").filter(has_text="签到成功").wait_for()
 
     login(page, "doctor")
-    page.goto("/scheduling/queue")  # type: ignore[attr-defined]
-    page.get_by_test_id(f"queue-{clinic.id}").get_by_text(patient.name).wait_for()  # type: ignore[attr-defined]
-    current = page.get_by_test_id(f"queue-current-{clinic.id}")  # type: ignore[attr-defined]
+    page.goto("/scheduling/queue")
+    page.get_by_test_id(f"queue-{clinic.id}").get_by_text(patient.name).wait_for()
+    current = page.get_by_test_id(f"queue-current-{clinic.id}")
     for _ in range(5):  # patients of an earlier story may still be ahead of her
         before = current.inner_text()
-        page.get_by_test_id(f"call-next-{clinic.id}").click()  # type: ignore[attr-defined]
+        page.get_by_test_id(f"call-next-{clinic.id}").click()
         expect(current).not_to_have_text(before, use_inner_text=True)  # the next ticket is called
         if patient.name in current.inner_text():
             break
     current.get_by_text(f"{patient.name} 就诊中").wait_for()
     current.get_by_role("link", name="接诊 → 门诊医嘱").click()
-    page.get_by_test_id("clinic-start").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("clinic-visit").filter(has_text="凭挂号接诊").wait_for()  # type: ignore[attr-defined]
-    page.get_by_test_id("clinic-orders").get_by_text("挂号费（记账挂号）").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("clinic-start").click()
+    page.get_by_test_id("clinic-visit").filter(has_text="凭挂号接诊").wait_for()
+    page.get_by_test_id("clinic-orders").get_by_text("挂号费（记账挂号）").wait_for()
     _shot(page, "scheduling-visit-from-registration")
     with Session(engine) as db:
         encounter = db.scalars(
@@ -453,7 +453,7 @@ def test_walk_in_on_credit_then_the_doctor_opens_the_visit_from_the_registration
     )
 
 
-def test_kiosk_check_in_by_id_number(page: object, server_clock: Callable[[datetime], None]) -> None:
+def test_kiosk_check_in_by_id_number(page: Page, server_clock: Callable[[datetime], None]) -> None:
     """自助机: the hall machine finds today's registration by the resident ID number and checks in."""
     engine = create_engine(os.environ["YILIAN_E2E_DATABASE_URL"])
     with Session(engine) as db:
@@ -475,19 +475,19 @@ def test_kiosk_check_in_by_id_number(page: object, server_clock: Callable[[datet
 
     server_clock(_at_0730(clinic.day))
     login(page, "kiosk")
-    page.goto("/scheduling/kiosk")  # type: ignore[attr-defined]
-    page.get_by_test_id("kiosk-id").fill("110101199003071234")  # type: ignore[attr-defined]  # nobody's
-    page.get_by_test_id("kiosk-lookup").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("kiosk-result").get_by_text("未找到该证件号的患者").wait_for()  # type: ignore[attr-defined]
-    page.get_by_test_id("kiosk-id").fill(id_number)  # type: ignore[attr-defined]
-    page.get_by_test_id("kiosk-lookup").click()  # type: ignore[attr-defined]
-    card = page.get_by_test_id(f"kiosk-booking-{booking.id}")  # type: ignore[attr-defined]
+    page.goto("/scheduling/kiosk")
+    page.get_by_test_id("kiosk-id").fill("110101199003071234")  # nobody's
+    page.get_by_test_id("kiosk-lookup").click()
+    page.get_by_test_id("kiosk-result").get_by_text("未找到该证件号的患者").wait_for()
+    page.get_by_test_id("kiosk-id").fill(id_number)
+    page.get_by_test_id("kiosk-lookup").click()
+    card = page.get_by_test_id(f"kiosk-booking-{booking.id}")
     card.wait_for()
     assert "*" in card.inner_text()  # the name is masked on a public screen
-    page.get_by_test_id(f"kiosk-checkin-{booking.id}").click()  # type: ignore[attr-defined]
-    page.get_by_test_id("kiosk-done").filter(has_text="签到成功").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id(f"kiosk-checkin-{booking.id}").click()
+    page.get_by_test_id("kiosk-done").filter(has_text="签到成功").wait_for()
     _shot(page, "scheduling-kiosk-checked-in")
     with Session(engine) as db:
         entry = db.scalars(select(QueueEntry).where(QueueEntry.booking_id == booking.id)).one()
     engine.dispose()
-    assert f"{entry.ticket_no} 号" in page.get_by_test_id("kiosk-done").inner_text()  # type: ignore[attr-defined]
+    assert f"{entry.ticket_no} 号" in page.get_by_test_id("kiosk-done").inner_text()

@@ -120,8 +120,9 @@ def _check(page: Any, user: str, path: str, size: str) -> list[str]:
     english = sorted(set(WORD_RE.findall(text)))
     if english:
         problems.append(f"English enum values {english}")
-    if FEN.search(text):
-        problems.append(f"raw fen: {FEN.search(text).group(0)!r}")
+    fen = FEN.search(text)
+    if fen:
+        problems.append(f"raw fen: {fen.group(0)!r}")
     sideways = found["sideways"]
     if size == "phone" and user not in PHONE_USERS:
         # staff desks are used on a desk's screen: on a phone their wide tables scroll inside their own
