@@ -218,13 +218,13 @@ def user_create(
     """Create a user account."""
     from yilian.kit.auth import service as auth
     from yilian.kit.errors import YilianError
-    from yilian.registry import repository as registry_repo
+    from yilian.registry import service as registry
 
     try:
         with db.unit_of_work() as session:
             institution_id = None
             if institution:
-                inst = registry_repo.institution_by_code(session, institution)
+                inst = registry.institution_by_code(session, institution)
                 if inst is None:
                     raise typer.BadParameter(f"unknown institution code {institution!r} (机构不存在)")
                 institution_id = inst.id

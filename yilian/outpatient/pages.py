@@ -10,7 +10,6 @@ from nicegui import ui
 from yilian.kit.auth.domain import Role
 from yilian.kit.db import unit_of_work
 from yilian.outpatient import record_service, rx_service
-from yilian.outpatient import repository as encounters
 from yilian.outpatient.record_schemas import PrescriptionRead
 from yilian.web import nav
 from yilian.web.shell import frame, guard
@@ -56,9 +55,7 @@ def my_visits_page(request: Request) -> RedirectResponse | None:
         with unit_of_work() as session:
             records = record_service.patient_records(session, actor, actor.patient_id)
             prescriptions = rx_service.patient_prescriptions(session, actor, actor.patient_id)
-            diagnoses = {
-                r.encounter_id: list(encounters.diagnoses_of(session, r.encounter_id)) for r in records
-            }
+            diagnoses = record_service.diagnoses_of_records(session, records)
         by_visit: dict[int, list[PrescriptionRead]] = {}
         for p in prescriptions:
             by_visit.setdefault(p.encounter_id, []).append(p)

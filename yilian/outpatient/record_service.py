@@ -245,6 +245,14 @@ def patient_records(session: Session, actor: Actor, patient_id: int) -> Sequence
     return [r for r in repo.records_of_patient(session, patient_id) if r.version]
 
 
+def diagnoses_of_records(
+    session: Session, records: Sequence[OutpatientRecord]
+) -> dict[int, list[EncounterDiagnosis]]:
+    """The diagnoses of the records' visits, by encounter id; for records already read through an
+    access-checked call (``patient_records``), so no check of its own."""
+    return {r.encounter_id: list(encounters.diagnoses_of(session, r.encounter_id)) for r in records}
+
+
 def today() -> date:
     return business_date()
 
