@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yilian.insurance import policies as _insurance_policies  # noqa: F401  (their tables load with billing's)
 from yilian.kit.db import Base
 
 
