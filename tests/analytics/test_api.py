@@ -21,6 +21,9 @@ def test_commission_reads_aggregates_but_no_patient(client: TestClient, session:
     assert r.status_code == 200, r.text
     codes = {f["code"] for f in r.json()["figures"]}
     assert {"visits", "credit_visits", "bed_occupancy", "grassroots_share"} <= codes
+    assert {"referrals_up", "referrals_down", "expert_sitting_days"} <= codes
+    registry = client.get("/api/v1/analytics/indicators", headers=commission).json()
+    assert registry and all(i["available"] for i in registry)
     r = client.get("/api/v1/analytics/breakdown", params={"indicator": "visits"}, headers=commission)
     assert r.status_code == 200
     r = client.get(

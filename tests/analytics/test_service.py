@@ -255,9 +255,7 @@ def test_alliance_figures_hand_computed(session: Session, alliance_world: dict[s
     assert (rows[0].key, rows[0].value, rows[0].text) == (w["centre"], 3, "3 人次")
     # the alliance area's own indicators say the same (the Beijing month of each request)
     [mine] = [
-        r
-        for r in alliance.indicator_rows(session, SEPT.first, SEPT.last)
-        if r.institution_id == w["centre"]
+        r for r in alliance.indicator_rows(session, SEPT.first, SEPT.last) if r.institution_id == w["centre"]
     ]
     assert (mine.up_referrals, mine.down_referrals, mine.sitting_days) == (3, 2, 2)
     # both months: a range sums its months
@@ -301,9 +299,7 @@ def test_consistent_with_the_areas_own_indicators(session: Session) -> None:
         referred += (city_m["referrals_up"] or 0) + (city_m["referrals_down"] or 0)
         sat += city_m["expert_sitting_days"] or 0
         by_inst = service.breakdown(session, SYSTEM, "referrals_up", m, m)
-        assert {r.key: r.value for r in by_inst if r.value} == {
-            k: v[0] for k, v in allied.items() if v[0]
-        }
+        assert {r.key: r.value for r in by_inst if r.value} == {k: v[0] for k, v in allied.items() if v[0]}
         rec = {
             r["key"]: r
             for r in results.indicators(session, SYSTEM, group="institution", since=start, until=end)["rows"]

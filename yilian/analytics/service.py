@@ -18,12 +18,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from yilian.alliance import service as alliance
+from yilian.alliance.domain import Direction
 from yilian.analytics import domain
 from yilian.analytics import repository as repo
 from yilian.analytics.domain import INDICATORS, Indicator, Month
 from yilian.analytics.errors import InvalidPeriod
-from yilian.alliance import service as alliance
-from yilian.alliance.domain import Direction
 from yilian.analytics.models import Refresh
 from yilian.billing import settlement as billing
 from yilian.drg import service as drg
