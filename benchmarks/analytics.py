@@ -6,13 +6,16 @@ through the registry service, then the year generated set-based (``INSERT … SE
 foreign-key triggers off for the session, secondary indexes dropped and rebuilt): ``--visits``
 outpatient encounters (5,000,000 by default, the issue's size; ``--quick`` 200,000), ``--lines`` charge
 (claim) lines per visit (4: 20 M lines; one visit in five on credit), 6 admissions per 100 visits
-(300,000) over 40 beds per department, a DRG case per discharge and an audit finding per 100 lines.
+(300,000) over 40 beds per department, a DRG case per discharge and an audit finding per 100 lines;
+the alliance: a referral per 500 visits (10,000; three up, one down) and an expert posted to each
+grassroots department one day a week.
 Measured in the same run, in turn (``--rounds``, medians; ``--quick`` 3 rounds):
 
 * ``refresh_s``: ``analytics.service.refresh`` of the twelve months (every area's bulk read, the fold,
   the facts, keys and distinct facts written);
 * ``sql_s``: the same aggregates written by hand (visits and credit charges by day, institution and
-  department; the bed report's month by month in one statement; open beds; findings; DRG cases) —
+  department; the bed report's month by month in one statement; open beds; findings; DRG cases;
+  referrals by Beijing day, sittings) —
   ``refresh_ratio_to_sql`` = sql_s / refresh_s (target ≥ 0.5);
 * ``page_p99_ms``: one dashboard view's data (figures with 同比, the trend, the ranking) for random
   month ranges, p50 / p99 (target p99 < 300 ms).
@@ -55,6 +58,7 @@ from yilian.registry.schemas import DepartmentCreate, InstitutionCreate, Patient
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SYSTEM = Actor.system("benchmark")
 YEAR = 2025
+INSTITUTIONS, GRASSROOTS, DEPARTMENTS = 20, 4, 10  # institutions (the last ones grassroots) × departments
 NAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜"
 
 # The same aggregates written by hand: what the refresh reads, as one GROUP BY each (the bed report's
@@ -82,6 +86,16 @@ SQL = [
        WHERE service_date BETWEEN :a AND :b GROUP BY 1, 2""",
     """SELECT discharge_date, count(*), sum(weight), sum(total_cost_fen), sum(payment_fen) FROM drg_cases
        WHERE status = 'grouped' AND weight IS NOT NULL AND discharge_date BETWEEN :a AND :b GROUP BY 1""",
+    # the alliance: referrals by their Beijing day in SQL (PostgreSQL only), sittings the expert came to
+    """SELECT (requested_at AT TIME ZONE 'Asia/Shanghai')::date, direction, from_institution_id,
+              to_institution_id, to_department_id, count(*)
+       FROM alliance_referrals
+       WHERE requested_at >= CAST(:a AS timestamp) AT TIME ZONE 'Asia/Shanghai'
+         AND requested_at < (CAST(:b AS date) + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'
+       GROUP BY 1, 2, 3, 4, 5""",
+    """SELECT s.day, p.member_institution_id, p.member_department_id, count(*)
+       FROM alliance_sittings s JOIN alliance_postings p ON p.id = s.posting_id
+       WHERE s.day BETWEEN :a AND :b AND s.arrived GROUP BY 1, 2, 3""",
 ]
 
 # Set-based generation of the year (INSERT … SELECT generate_series), with the foreign-key triggers off
@@ -144,14 +158,43 @@ GEN = [
        SELECT 1, 'R1', 'quantity', 'warn', encounter_id::text, patient_id::text, business_date, '[]', '[]',
               '{}', amount, '', '', CASE WHEN id % 300 = 0 THEN 'confirmed' ELSE 'open' END, '', now()
        FROM charges WHERE id % 100 = 0""",
+    # the alliance: one referral per 500 visits (three up from a grassroots department to a hospital's,
+    # one down), an expert posted to each grassroots department one day a week (nine days in ten came)
+    """INSERT INTO alliance_networks (id, name, kind, lead_institution_id, created_at)
+       VALUES (1, '基准医联体', 'city', (CAST(:insts AS bigint[]))[1], now())""",
+    """INSERT INTO alliance_referrals (network_id, direction, kind, state, patient_id, from_institution_id,
+           to_institution_id, to_department_id, diagnosis_code, diagnosis, reason, summary, care_plan,
+           follow_up_dates, refuse_reason, used_reserve, created_by, requested_at, answer_due_at)
+       SELECT 1, CASE WHEN up THEN 'up' ELSE 'down' END, CASE WHEN up THEN 'outpatient' ELSE 'chronic' END,
+              'closed', p[1 + (g * 7919) % cardinality(p)], CASE WHEN up THEN i[gu] ELSE i[hu] END,
+              CASE WHEN up THEN i[hu] ELSE i[gu] END, CASE WHEN up THEN d[hu] ELSE d[gu] END, 'I10', '高血压',
+              '基准', '', '', '', '', false, 'bench', at, at + interval '1 day'
+       FROM (SELECT g, g % 4 <> 0 AS up, :grass + floor(random() * (cardinality(CAST(:insts AS bigint[]))
+                    - :grass + 1))::int AS gu, 1 + floor(random() * (:grass - 1))::int AS hu,
+                    CAST(:first AS timestamp) + random() * interval '365 days' AS at
+             FROM generate_series(1, CAST(:visits AS bigint) / 500) g) s,
+            (SELECT CAST(:pids AS bigint[]) AS p, CAST(:insts AS bigint[]) AS i,
+                    CAST(:depts AS bigint[]) AS d) a""",
+    """INSERT INTO alliance_postings (id, network_id, practitioner_id, member_institution_id,
+           member_department_id, start, "end", weekdays, period, clinic_type, created_by, created_at)
+       SELECT u, 1, 1, i[u], d[u], CAST(:first AS date), CAST(:last AS date), (u % 5)::text, 'pm', 'expert',
+              'bench', now()
+       FROM (SELECT CAST(:insts AS bigint[]) AS i, CAST(:depts AS bigint[]) AS d) a,
+            generate_series(:grass, cardinality(CAST(:insts AS bigint[]))) u""",
+    """INSERT INTO alliance_sittings (posting_id, day, arrived, patients_seen, teaching_rounds, consultations,
+           recorded_by)
+       SELECT p.id, day::date, random() < 0.9, 20, 0, 0, 'bench'
+       FROM alliance_postings p,
+            generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day') day
+       WHERE extract(isodow FROM day) - 1 = CAST(p.weekdays AS int)""",
 ]
 
 
 def build(factory: sessionmaker[Session], patients: int) -> tuple[list[tuple[int, int]], list[int]]:
     units: list[tuple[int, int]] = []
     with factory() as session:
-        for i in range(20):
-            grass = i >= 16
+        for i in range(INSTITUTIONS):
+            grass = i >= INSTITUTIONS - GRASSROOTS
             inst = registry.create_institution(
                 session,
                 SYSTEM,
@@ -166,7 +209,7 @@ def build(factory: sessionmaker[Session], patients: int) -> tuple[list[tuple[int
                     region_code="320602",
                 ),
             )
-            for d in range(10):
+            for d in range(DEPARTMENTS):
                 dept = registry.create_department(
                     session,
                     SYSTEM,
@@ -237,6 +280,8 @@ def fill(
         "visits": visits,
         "admissions": admissions,
         "lines": lines,
+        # the first grassroots unit (1-based; build makes the hospitals first, then GRASSROOTS centres)
+        "grass": len(units) - GRASSROOTS * DEPARTMENTS + 1,
     }
     timings: dict[str, float] = {}
     with factory() as session:
@@ -254,7 +299,7 @@ def fill(
         for _drop, create in indexes:
             session.execute(text(create))
         timings["indexes"] = round(time.perf_counter() - t, 1)
-        for seq in ("encounters", "drg_batches", "audit_runs"):
+        for seq in ("encounters", "drg_batches", "audit_runs", "alliance_networks", "alliance_postings"):
             session.execute(
                 text(f"SELECT setval(pg_get_serial_sequence('{seq}','id'), (SELECT max(id) FROM {seq}))")
             )
@@ -350,7 +395,15 @@ def main() -> None:
         with factory() as session:
             counts = {
                 t: int(session.scalar(text(f"SELECT count(*) FROM {t}")) or 0)
-                for t in ("encounters", "charges", "admissions", "drg_cases", "audit_findings")
+                for t in (
+                    "encounters",
+                    "charges",
+                    "admissions",
+                    "drg_cases",
+                    "audit_findings",
+                    "alliance_referrals",
+                    "alliance_sittings",
+                )
             }
         print(f"database {name}: {counts}; generated in {built:.1f} s {timings}", file=sys.stderr)
         load = os.getloadavg()

@@ -3,7 +3,10 @@ cannot reach patient rows anywhere."""
 
 from __future__ import annotations
 
+from io import BytesIO
+
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from tests.builders import bearer, make_institution, make_patient, make_user
@@ -21,12 +24,17 @@ def test_commission_reads_aggregates_but_no_patient(client: TestClient, session:
     assert r.status_code == 200, r.text
     codes = {f["code"] for f in r.json()["figures"]}
     assert {"visits", "credit_visits", "bed_occupancy", "grassroots_share"} <= codes
+    assert {"referrals_up", "referrals_down", "expert_sitting_days"} <= codes
+    registry = client.get("/api/v1/analytics/indicators", headers=commission).json()
+    assert registry and all(i["available"] for i in registry)
     r = client.get("/api/v1/analytics/breakdown", params={"indicator": "visits"}, headers=commission)
     assert r.status_code == 200
     r = client.get(
         "/api/v1/analytics/report", params={"month": "2026-10", "format": "xlsx"}, headers=commission
     )
     assert r.status_code == 200 and r.content[:2] == b"PK"
+    cells = {str(c.value) for ws in load_workbook(BytesIO(r.content)) for row in ws.iter_rows() for c in row}
+    assert {"上转人次", "下转人次", "专家下沉坐诊天数"} <= cells  # the alliance's figures in the report
     r = client.get("/api/v1/analytics/report", params={"month": "2026-10"}, headers=commission)
     assert r.status_code == 200 and r.content[:5] == b"%PDF-"
     assert client.get("/api/v1/analytics/figures", headers=doctor).status_code == 403

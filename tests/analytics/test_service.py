@@ -8,7 +8,16 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.builders import SYSTEM, actor_of, make_department, make_institution, make_patient, make_user
+from tests.builders import (
+    SYSTEM,
+    actor_of,
+    make_department,
+    make_institution,
+    make_patient,
+    make_practitioner,
+    make_user,
+)
+from yilian.alliance.models import Member, Network, Posting, Referral, Sitting
 from yilian.analytics import service
 from yilian.analytics.domain import Month
 from yilian.kit.auth.domain import Role
@@ -86,7 +95,7 @@ def world(session: Session) -> dict[str, int]:
     _prompt(session, pat, hosp.id, cardio.id, date(2026, 9, 4), "不互认", 0)
     _prompt(session, pat, hosp.id, cardio.id, date(2026, 9, 5), "", 0)
     session.flush()
-    return {"hosp": hosp.id, "centre": centre.id, "cardio": cardio.id, "endo": endo.id}
+    return {"hosp": hosp.id, "centre": centre.id, "cardio": cardio.id, "endo": endo.id, "general": general.id}
 
 
 def _by_code(figures: list[service.Figure]) -> dict[str, float | int | None]:
@@ -146,11 +155,120 @@ def test_scope_of_each_role(session: Session, world: dict[str, int]) -> None:
     assert not commission.permissions & {p for p in commission.permissions if p.value.startswith("patient")}
 
 
+# ---------------------------------------------------------------- the alliance's figures (医联体)
+
+
+def _referral(
+    session: Session, w: dict[str, int], direction: str, at: datetime, state: str, to_dept: int | None
+) -> None:
+    up = direction == "up"
+    session.add(
+        Referral(
+            network_id=w["network"],
+            direction=direction,
+            kind="outpatient" if up else "chronic",
+            state=state,
+            patient_id=w["patient"],
+            from_institution_id=w["centre"] if up else w["hosp"],
+            to_institution_id=w["hosp"] if up else w["centre"],
+            to_department_id=to_dept,
+            diagnosis="高血压",
+            reason="测试",
+            created_by="test",
+            requested_at=at,
+            answer_due_at=at,
+        )
+    )
+
+
+@pytest.fixture
+def alliance_world(session: Session, world: dict[str, int]) -> dict[str, int]:
+    """The hospital leads an alliance with the centre. Up-referrals (centre → hospital cardiology) on
+    Beijing days 09-01 (16:30 UTC on 08-31), 09-03, 09-10 (refused) and 10-01 (17:00 UTC on 09-30);
+    down-referrals (hospital → centre) on 09-15 (general practice) and 09-20 (no department); an expert
+    posted to the centre's general practice came on 09-07, 09-14 and 10-05 and missed 09-21."""
+    from yilian.registry import service as registry
+
+    w = dict(world)
+    w["patient"] = _any_patient(session)
+    now = datetime(2026, 8, 1, tzinfo=UTC)
+    net = Network(name="测试医联体", kind="city", lead_institution_id=w["hosp"], created_at=now)
+    session.add(net)
+    session.flush()
+    w["network"] = net.id
+    for inst in (w["hosp"], w["centre"]):
+        session.add(Member(network_id=net.id, institution_id=inst, joined_on=date(2026, 8, 1)))
+    for at, state in (
+        (datetime(2026, 8, 31, 16, 30, tzinfo=UTC), "closed"),
+        (datetime(2026, 9, 3, 2, tzinfo=UTC), "requested"),
+        (datetime(2026, 9, 10, 2, tzinfo=UTC), "refused"),
+        (datetime(2026, 9, 30, 17, tzinfo=UTC), "accepted"),
+    ):
+        _referral(session, w, "up", at, state, w["cardio"])
+    _referral(session, w, "down", datetime(2026, 9, 15, 3, tzinfo=UTC), "closed", w["general"])
+    _referral(session, w, "down", datetime(2026, 9, 20, 3, tzinfo=UTC), "requested", None)
+    expert = make_practitioner(session, institution=registry.get_institution(session, w["hosp"]), name="专家")
+    posting = Posting(
+        network_id=net.id,
+        practitioner_id=expert.id,
+        member_institution_id=w["centre"],
+        member_department_id=w["general"],
+        start=date(2026, 9, 7),
+        end=date(2026, 10, 5),
+        weekdays="0",
+        period="pm",
+        clinic_type="expert",
+        created_by="test",
+        created_at=now,
+    )
+    session.add(posting)
+    session.flush()
+    for day, came in ((7, True), (14, True), (21, False)):
+        session.add(Sitting(posting_id=posting.id, day=date(2026, 9, day), arrived=came))
+    session.add(Sitting(posting_id=posting.id, day=date(2026, 10, 5), arrived=True))
+    session.flush()
+    return w
+
+
+def test_alliance_figures_hand_computed(session: Session, alliance_world: dict[str, int]) -> None:
+    from yilian.alliance import service as alliance
+
+    w = alliance_world
+    service.refresh(session, Month(2026, 8), Month(2026, 10), trigger="test")
+    city = _by_code(service.figures(session, SYSTEM, SEPT, SEPT))
+    assert (city["referrals_up"], city["referrals_down"], city["expert_sitting_days"]) == (3, 2, 2)
+    assert "referrals_up_received" not in city  # the other end: institution and department figures
+    octo = _by_code(service.figures(session, SYSTEM, Month(2026, 10), Month(2026, 10)))
+    assert (octo["referrals_up"], octo["referrals_down"], octo["expert_sitting_days"]) == (1, 0, 1)
+    centre = _by_code(service.figures(session, SYSTEM, SEPT, SEPT, institution_id=w["centre"]))
+    assert (centre["referrals_up"], centre["referrals_down"], centre["expert_sitting_days"]) == (3, 2, 2)
+    assert (centre["referrals_up_received"], centre["referrals_down_sent"]) == (0, 0)
+    hosp = _by_code(service.figures(session, SYSTEM, SEPT, SEPT, institution_id=w["hosp"]))
+    assert (hosp["referrals_up"], hosp["referrals_down"], hosp["expert_sitting_days"]) == (0, 0, 0)
+    assert (hosp["referrals_up_received"], hosp["referrals_down_sent"]) == (3, 2)
+    cardio = _by_code(service.department_figures(session, SYSTEM, w["hosp"], w["cardio"], SEPT, SEPT))
+    assert cardio["referrals_up_received"] == 3 and "referrals_down_sent" not in cardio
+    general = _by_code(service.department_figures(session, SYSTEM, w["centre"], w["general"], SEPT, SEPT))
+    assert (general["referrals_down"], general["expert_sitting_days"]) == (1, 2)  # one had no department
+    # drill-down city → institution: the centre sent them all
+    rows = service.breakdown(session, SYSTEM, "referrals_up", SEPT, SEPT)
+    assert (rows[0].key, rows[0].value, rows[0].text) == (w["centre"], 3, "3 人次")
+    # the alliance area's own indicators say the same (the Beijing month of each request)
+    [mine] = [
+        r for r in alliance.indicator_rows(session, SEPT.first, SEPT.last) if r.institution_id == w["centre"]
+    ]
+    assert (mine.up_referrals, mine.down_referrals, mine.sitting_days) == (3, 2, 2)
+    # both months: a range sums its months
+    both = _by_code(service.figures(session, SYSTEM, SEPT, Month(2026, 10)))
+    assert (both["referrals_up"], both["referrals_down"], both["expert_sitting_days"]) == (4, 2, 3)
+
+
 # ---------------------------------------------------------------- consistency with the areas
 
 
 @pytest.mark.slow
 def test_consistent_with_the_areas_own_indicators(session: Session) -> None:
+    from yilian.alliance import service as alliance
     from yilian.billing import settlement as billing
     from yilian.demo.alliance import seed
     from yilian.inpatient import service as inpatient
@@ -163,8 +281,25 @@ def test_consistent_with_the_areas_own_indicators(session: Session) -> None:
     service.refresh(session, this.shift(-2), this, trigger="test")
     today = business_date()
     checked = 0
+    referred = sat = 0
     for m in (this.shift(-1), this):
         start, end = m.first, min(m.last, today)
+        # the alliance's own indicators (every alliance's members; an institution in two alliances
+        # has its referrals and sittings in the alliance they belong to: summed here)
+        allied: dict[int, list[int]] = {}
+        for a in alliance.indicator_rows(session, start, end):
+            got = allied.setdefault(a.institution_id, [0, 0, 0])
+            got[0] += a.up_referrals
+            got[1] += a.down_referrals
+            got[2] += a.sitting_days
+        city_m = _by_code(service.figures(session, SYSTEM, m, m))
+        assert [city_m["referrals_up"], city_m["referrals_down"], city_m["expert_sitting_days"]] == [
+            sum(v[k] for v in allied.values()) for k in range(3)
+        ]
+        referred += (city_m["referrals_up"] or 0) + (city_m["referrals_down"] or 0)
+        sat += city_m["expert_sitting_days"] or 0
+        by_inst = service.breakdown(session, SYSTEM, "referrals_up", m, m)
+        assert {r.key: r.value for r in by_inst if r.value} == {k: v[0] for k, v in allied.items() if v[0]}
         rec = {
             r["key"]: r
             for r in results.indicators(session, SYSTEM, group="institution", since=start, until=end)["rows"]
@@ -182,6 +317,8 @@ def test_consistent_with_the_areas_own_indicators(session: Session) -> None:
             r = rec.get(inst.id)
             assert mine["results_recognised"] == (r["recognised"] if r else 0)
             assert mine["results_fee_saved"] == (r["fee_saved_fen"] if r else 0)
+            a = allied.get(inst.id, [0, 0, 0])
+            assert [mine["referrals_up"], mine["referrals_down"], mine["expert_sitting_days"]] == a
             beds = inpatient.bed_indicators(session, SYSTEM, inst.id, start, end)[0].values
             if beds.open_bed_days:
                 assert mine["bed_occupancy"] == round(beds.occupancy * 100, 2)
@@ -192,6 +329,7 @@ def test_consistent_with_the_areas_own_indicators(session: Session) -> None:
                 assert mine["preadmission_days_saved"] == beds.preadmission_days_saved
             checked += 1
     assert checked > 4
+    assert referred > 0 and sat > 0  # the demo's alliance has referrals and sittings in these two months
     city = _by_code(service.figures(session, SYSTEM, this.shift(-1), this))
     assert city["visits"] and city["visits"] > 0
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from playwright.sync_api import Page
 
 from tests.e2e.conftest import OUTPUT, login, screenshot
+from yilian.analytics.domain import Month
+from yilian.kit.clock import business_date
 
 
 def test_commission_drills_down_and_downloads_the_pdf(page: Page, tmp_path: Path) -> None:
@@ -22,6 +24,18 @@ def test_commission_drills_down_and_downloads_the_pdf(page: Page, tmp_path: Path
     page.locator("[data-testid=an-trend] canvas").first.wait_for()
     page.locator("[data-testid=an-ranking] canvas").first.wait_for()
     screenshot(page, "analytics-city")
+    # the alliance's figures on the city view: 上转 of the last three months (the demo's referrals go
+    # back five months, so this holds on the 1st of a month too), ranked by the sending member
+    this = Month.of(business_date())
+    page.goto(f"/analytics?first={this.shift(-2)}&last={this}&indicator=referrals_up")
+    page.get_by_test_id("an-current").filter(has_text="上转人次").wait_for(timeout=60_000)
+    for code in ("referrals_down", "expert_sitting_days"):
+        assert "暂未接入" not in page.get_by_test_id(f"fig-{code}").inner_text()
+    page.locator("[data-testid=an-ranking] canvas").first.wait_for()
+    page.get_by_test_id("an-table").locator("a").first.wait_for(timeout=60_000)
+    screenshot(page, "analytics-city-alliance")
+    page.goto("/analytics")
+    page.get_by_test_id("an-current").filter(has_text="先诊疗后付费人次").wait_for(timeout=60_000)
     table = page.get_by_test_id("an-table")
     table.locator("a").first.click()
     page.wait_for_url("**/analytics/institution/**", timeout=60_000)

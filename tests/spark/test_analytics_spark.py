@@ -1,4 +1,4 @@
-"""Indicators on Spark: the demo alliance (small) plus a community centre with results prompts, a
+"""Indicators on Spark: the demo alliance (small, with its referrals and expert sittings) plus a community centre with results prompts, a
 grassroots visit and decoctions (the demo has none), exported with ``yilian export`` and evaluated by
 Spark through the same ``service.collect`` (its area queries compiled to Spark SQL) gives exactly the
 facts and distinct keys of the in-database refresh, hence the same indicator values; the CLI
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
+from datetime import time as day_time
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,14 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.builders import make_department, make_institution, make_patient
+from yilian.alliance.models import Network, Referral
 from yilian.analytics import service
 from yilian.analytics import spark as on_spark
 from yilian.analytics.cli import app
 from yilian.analytics.domain import MEASURES, Month
 from yilian.drg.models import DrgCase
 from yilian.insurance.audit.models import AuditFinding
-from yilian.kit.clock import UTC, business_date
+from yilian.kit.clock import UTC, business_date, local_datetime
 from yilian.kit.export import export_parquet
 from yilian.outpatient.herbal_models import HerbalPrescription
 from yilian.outpatient.models import Encounter
@@ -36,8 +38,8 @@ NOT_SEEDED = {"preadmissions", "preadmission_days_saved"}
 
 
 def _community_centre(session: Session) -> None:
-    """Visits, results prompts (recognised, refused, undecided) and decoctions (on time, late) at a
-    community centre, in this month and the last."""
+    """Visits, results prompts (recognised, refused, undecided), decoctions (on time, late) and
+    referrals at a community centre, in this month and the last."""
     centre = make_institution(
         session, name="测试社区中心", category=InstitutionCategory.COMMUNITY_CENTRE, level=1
     )
@@ -94,6 +96,36 @@ def _community_centre(session: Session) -> None:
             session.add(
                 DecoctionRun(prescription_id=rx.id, finished_at=at + timedelta(hours=8 if late else 4))
             )
+    # up-referrals from the centre to the demo's lead hospital (the small demo has few) and one down,
+    # either side of midnight in Beijing: the request's local day decides the month on both engines
+    net = session.scalars(select(Network).order_by(Network.id)).first()
+    assert net is not None
+    for n, (day, hour) in enumerate(
+        (
+            (today, day_time(0, 10)),
+            (today - timedelta(days=3), day_time(23, 50)),
+            (today - timedelta(days=35), day_time(9)),
+            (today - timedelta(days=35), day_time(9)),
+        )
+    ):
+        instant = local_datetime(day, hour)
+        session.add(
+            Referral(
+                network_id=net.id,
+                direction="down" if n == 3 else "up",
+                kind="chronic" if n == 3 else "outpatient",
+                state="requested",
+                patient_id=pat,
+                from_institution_id=net.lead_institution_id if n == 3 else centre.id,
+                to_institution_id=centre.id if n == 3 else net.lead_institution_id,
+                to_department_id=dept.id if n == 3 else None,
+                diagnosis="高血压",
+                reason="测试",
+                created_by="test",
+                requested_at=instant,
+                answer_due_at=instant,
+            )
+        )
     for finding in session.scalars(select(AuditFinding).order_by(AuditFinding.id).limit(3)):
         finding.status = "confirmed"
     session.flush()
@@ -116,12 +148,15 @@ def test_indicators_on_spark_equal_the_database(spark: Any, session: Session, tm
     export = tmp_path / "export"
     counts = export_parquet(session, export, REGION)
     assert counts["encounters"] > 0 and counts["herbal_prescriptions"] == 6
+    assert counts["alliance_referrals"] > 0 and counts["alliance_sittings"] > 0
     started = time.perf_counter()
     on_spark.register_views(spark, str(export), REGION)
     evaluated = on_spark.collect(spark, first, this)
     print(f"indicators on Spark: {len(in_db.sums)} facts in {time.perf_counter() - started:.1f} s")
     assert dict(evaluated.sums) == dict(in_db.sums)
     assert evaluated.keys == in_db.keys
+    alliance = ("referrals_up", "referrals_down", "referrals_up_received", "expert_sitting_days")
+    assert all(sum(v for (_k, m), v in evaluated.sums.items() if m == a) > 0 for a in alliance)
 
     # the indicator values: from the Spark collection (domain.value) = the dashboards' after a refresh
     service.refresh(session, first, this, trigger="test")

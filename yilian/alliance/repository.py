@@ -407,3 +407,48 @@ def returned_readings(
         )
     ).all()
     return [(int(r[0]), int(r[1]), r[2], r[3], r[4]) for r in rows]
+
+
+# ---------------------------------------------------------------- bulk reads for analytics (every alliance)
+
+
+def referral_requests(
+    session: Session, start: datetime, end: datetime
+) -> list[tuple[str, int, int, int | None, datetime, int]]:
+    """(direction, from, to, to department, requested at, referrals) of the referrals of every alliance
+    requested in [start, end), grouped by those columns (the day is the local date of the request: the
+    caller folds the instants, which no portable SQL turns into a Beijing date)."""
+    q = (
+        select(
+            Referral.direction,
+            Referral.from_institution_id,
+            Referral.to_institution_id,
+            Referral.to_department_id,
+            Referral.requested_at,
+            func.count(),
+        )
+        .where(Referral.requested_at >= start, Referral.requested_at < end)
+        .group_by(
+            Referral.direction,
+            Referral.from_institution_id,
+            Referral.to_institution_id,
+            Referral.to_department_id,
+            Referral.requested_at,
+        )
+    )
+    return [
+        (r[0], int(r[1]), int(r[2]), None if r[3] is None else int(r[3]), r[4], int(r[5]))
+        for r in session.execute(q)
+    ]
+
+
+def sitting_day_counts(session: Session, start: date, end: date) -> list[tuple[date, int, int, int]]:
+    """(day, member institution, member department, days an expert came) of the sittings of every
+    alliance in [start, end], one GROUP BY."""
+    q = (
+        select(Sitting.day, Posting.member_institution_id, Posting.member_department_id, func.count())
+        .join(Posting, Posting.id == Sitting.posting_id)
+        .where(Sitting.day >= start, Sitting.day <= end, Sitting.arrived.is_(True))
+        .group_by(Sitting.day, Posting.member_institution_id, Posting.member_department_id)
+    )
+    return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in session.execute(q)]

@@ -1433,6 +1433,27 @@ def indicator_rows(
     return [acc[k] for k in sorted(acc, key=lambda k: (k[0], k[2], not acc[k].is_lead, acc[k].institution))]
 
 
+def referral_counts(
+    session: Session, start: date, end: date
+) -> list[tuple[date, str, int, int, int | None, int]]:
+    """Bulk read for analytics: (local day requested, direction, from, to, to department, referrals) of
+    the referrals of every alliance requested on the days [start, end], whatever their state — as
+    :func:`indicator_rows` counts 上转 (at the member sending) and 下转 (at the member receiving)."""
+    lo = local_datetime(start, time.min)
+    hi = local_datetime(end + timedelta(days=1), time.min)
+    acc: dict[tuple[date, str, int, int, int | None], int] = {}
+    for direction, frm, to, dept, requested, n in repo.referral_requests(session, lo, hi):
+        key = (local_time(requested).date(), direction, frm, to, dept)
+        acc[key] = acc.get(key, 0) + n
+    return [(*k, n) for k, n in acc.items()]
+
+
+def sitting_day_counts(session: Session, start: date, end: date) -> list[tuple[date, int, int, int]]:
+    """Bulk read for analytics: (day, member institution, member department, sitting days — days an
+    expert came, 坐诊天数) of every alliance's postings on the days [start, end]."""
+    return repo.sitting_day_counts(session, start, end)
+
+
 @dataclass(frozen=True)
 class Indicators:
     network: Network

@@ -204,7 +204,8 @@ def _board(actor: Actor, first: Month, last: Month, code: str, institution_id: i
         _trend_chart(ind, tr)
         what = "机构" if institution_id is None else "科室"
         if not grain_ok:
-            ui.label(f"该指标暂无按{what}的口径（全市汇总）").classes("text-grey-7")
+            whole = "全市" if institution_id is None else "全院"
+            ui.label(f"该指标暂无按{what}的口径（{whole}汇总）").classes("text-grey-7")
             return
         _ranking_chart(ind, rows, what)
         q = f"?indicator={ind.code}&first={f}&last={lst}"

@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from yilian.alliance import service as alliance
+from yilian.alliance.domain import Direction
 from yilian.analytics import domain
 from yilian.analytics import repository as repo
 from yilian.analytics.domain import INDICATORS, Indicator, Month
@@ -57,6 +59,10 @@ class Collector:
             first = self._months[day] = day.replace(day=1)
         return first
 
+    def months_of(self, days: Iterable[date]) -> dict[date, date]:
+        """The first day of each day's month, for a fold that looks months up without a call per row."""
+        return {day: self.month(day) for day in days}
+
     def add(self, day: date, institution_id: int | None, department_id: int | None, **values: int) -> None:
         key = (self.month(day), institution_id or 0, department_id or 0)
         for measure, v in values.items():
@@ -82,9 +88,10 @@ def _collect_billing(c: Collector, session: Session, start: date, end: date) -> 
     # one row per encounter and day: an encounter counts once per month however many days it has charges.
     # The hottest loop of the refresh (a row per credit encounter): locals, no call per row.
     seen: set[tuple[date, int]] = set()
-    sums, keys, months = c.sums, c.keys, c._months
-    for day, inst, dept, encounter_id, patient_id, held in billing.credit_encounters(session, start, end):
-        month = months.get(day) or c.month(day)
+    rows = billing.credit_encounters(session, start, end)
+    sums, keys, months = c.sums, c.keys, c.months_of({r[0] for r in rows})
+    for day, inst, dept, encounter_id, patient_id, held in rows:
+        month = months[day]
         key = (month, inst or 0, dept or 0)
         first_time = (month, encounter_id)
         if first_time not in seen:
@@ -166,6 +173,20 @@ def _collect_pharmacy(c: Collector, session: Session, start: date, end: date) ->
         c.add(business_date(finished), inst, 0, decoctions_finished=1, decoctions_on_time=int(on_time))
 
 
+def _collect_alliance(c: Collector, session: Session, start: date, end: date) -> None:
+    # as the alliance's own indicators: 上转 at the member sending, 下转 at the member receiving; and the
+    # other end of each (a hospital's 接收上转 by its receiving department, its 下转转出)
+    for day, direction, frm, to, dept, n in alliance.referral_counts(session, start, end):
+        if direction == Direction.UP:
+            c.add(day, frm, 0, referrals_up=n)
+            c.add(day, to, dept, referrals_up_received=n)
+        else:
+            c.add(day, to, dept, referrals_down=n)
+            c.add(day, frm, 0, referrals_down_sent=n)
+    for day, inst, dept, n in alliance.sitting_day_counts(session, start, end):
+        c.add(day, inst, dept, expert_sitting_days=n)
+
+
 def collect(session: Session, first: Month, last: Month) -> Collector:
     """Every area's figures of the months [first, last], gathered by month, institution and department.
     A month in progress counts up to today: registrations booked for the coming days are not yet visits."""
@@ -180,6 +201,7 @@ def collect(session: Session, first: Month, last: Month) -> Collector:
     _collect_insurance(c, session, start, end)
     _collect_inpatient(c, session, months, today)
     _collect_pharmacy(c, session, start, end)
+    _collect_alliance(c, session, start, end)
     return c
 
 

@@ -11,9 +11,9 @@ second time, so the two engines cannot drift apart; ``tests/spark/test_analytics
 rows are identical.
 
 What runs where: the scans, joins and GROUP BYs over the raw tables run on the cluster; the driver
-receives their grouped rows (per day, institution and department; per encounter-day for 先诊疗后付费
-and per decoction for the on-time rate) and folds them into monthly facts exactly as the in-database
-refresh does.
+receives their grouped rows (per day, institution and department; per encounter-day for 先诊疗后付费,
+per decoction for the on-time rate and per referral instant for 上转/下转) and folds them into monthly
+facts exactly as the in-database refresh does.
 """
 
 from __future__ import annotations

@@ -76,6 +76,22 @@ EXPORTS: dict[str, Export] = {
     "herbal_prescriptions": Export(
         "created_at", ("id", "institution_id", "status", "created_at", "promised_at")
     ),
+    # the alliance's referrals (上转/下转) and expert sittings (专家坐诊), without the patient or any text
+    "alliance_referrals": Export(
+        "requested_at",
+        (
+            "id",
+            "network_id",
+            "direction",
+            "state",
+            "from_institution_id",
+            "to_institution_id",
+            "to_department_id",
+            "requested_at",
+        ),
+    ),
+    "alliance_postings": Export(None, ("id", "network_id", "member_institution_id", "member_department_id")),
+    "alliance_sittings": Export("day", ("id", "posting_id", "day", "arrived")),
 }
 CHUNK = 50_000
 
