@@ -16,7 +16,7 @@ from yilian.companion.errors import InvalidFollow
 from yilian.companion.models import FeedItem, Follow
 from yilian.companion.schemas import FollowCreate
 from yilian.kit import clock, events
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
 from yilian.kit.errors import Forbidden
 from yilian.registry.domain import RelationType, Sex

@@ -17,7 +17,7 @@ from yilian.billing.models import Payment, Settlement
 from yilian.catalog import service as catalog
 from yilian.companion import service
 from yilian.companion.errors import InvalidFollow, NotYourFollow
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Actor, Role
 from yilian.outpatient import service as outpatient
 from yilian.outpatient.schemas import EncounterCreate

@@ -39,7 +39,7 @@ from yilian.companion.models import FeedItem, Follow
 from yilian.companion.schemas import FollowCreate
 from yilian.inpatient import service as inpatient
 from yilian.kit import events
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor, Permission, Role
 from yilian.kit.clock import business_date, local_datetime, utcnow
 from yilian.kit.errors import Forbidden, NotFound

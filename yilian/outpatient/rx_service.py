@@ -21,7 +21,7 @@ from yilian.catalog.drug_domain import (
 )
 from yilian.catalog.errors import InvalidDose
 from yilian.kit import events
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.clock import age_on, utcnow
 from yilian.kit.errors import Forbidden, found

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from yilian.billing import settlement as billing
 from yilian.catalog import herb_service
 from yilian.catalog.herb_domain import FormulaClass, Handling, RxHerb, blocking, review
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.auth.models import User
 from yilian.kit.clock import utcnow

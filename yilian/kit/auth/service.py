@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, STAFF_ROLES, Actor, Permission, Role
 from yilian.kit.auth.models import AuthSession, LoginAttempt, User
 from yilian.kit.auth.passwords import hash_password, password_problem, verify_password
