@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 
 from tests.billing.conftest import ITEMS, seed_policies
 from tests.builders import SYSTEM, actor_of, make_user
-from tests.companion.conftest import World, person, pump
-from tests.companion.test_consent_and_feed import invite, texts
+from tests.companion.conftest import World, invite, person, pump, texts
 from yilian.billing import settlement as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Payment, Settlement
