@@ -137,7 +137,7 @@ def _visit(session: Session, data: FollowCreate) -> tuple[datetime | None, int |
             raise InvalidFollow("该挂号已取消或失效")
         return local_datetime(b.day + timedelta(days=1), time(0)), b.schedule_id
     try:
-        a = inpatient.get_admission(session, data.visit_id)
+        a = inpatient.find_admission(session, data.visit_id)
     except NotFound:
         raise InvalidFollow("住院记录不存在") from None
     if a.patient_id != data.patient_id:
