@@ -223,7 +223,7 @@ def bench_suggest(
             ranking = svc.suggest(s, SYSTEM, request_id)
             ours.append((time.perf_counter() - t) * 1000)
             found += bool(ranking.suggestions)
-            department = svc.get_request(s, request_id).department_id
+            department = svc.find_request(s, request_id).department_id
             t = time.perf_counter()
             raw.execute(CANDIDATE_SQL, {"department": department, "institution": hospital_id}).fetchall()
             sql.append((time.perf_counter() - t) * 1000)

@@ -3,6 +3,8 @@ afterwards, an API client bound to that session, a frozen clock and typed builde
 
 from __future__ import annotations
 
+import os
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -24,14 +26,22 @@ settings.load_profile("yilian")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every browser test carries the ``e2e`` marker (``make test-unit`` deselects them with ``slow``)."""
+    """Every browser test carries the ``e2e`` marker (``make test-unit`` deselects them with ``slow``);
+    with ``YILIAN_TEST_SHUFFLE=<seed>`` the tests run in an order shuffled by that seed (no plugin needed),
+    to show that no test leans on another having run first."""
     for item in items:
         if item.path.parent.name == "e2e" and item.path.parent.parent.name == "tests":
             item.add_marker(pytest.mark.e2e)
+    seed = os.environ.get("YILIAN_TEST_SHUFFLE")
+    if seed:
+        random.Random(seed).shuffle(items)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return f"yilian test database: {'PostgreSQL' if is_postgres_run() else 'SQLite'} ({test_base_url()})"
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = [f"yilian test database: {'PostgreSQL' if is_postgres_run() else 'SQLite'} ({test_base_url()})"]
+    if seed := os.environ.get("YILIAN_TEST_SHUFFLE"):
+        lines.append(f"yilian test order: shuffled with seed {seed!r} (YILIAN_TEST_SHUFFLE)")
+    return lines
 
 
 @pytest.fixture(scope="session")

@@ -45,7 +45,7 @@ def area_modules(kind: str) -> list[ModuleType]:
 def load_models() -> None:
     """Import every table definition so that the metadata is complete."""
     importlib.import_module("yilian.kit.events")
-    importlib.import_module("yilian.kit.audit")
+    importlib.import_module("yilian.kit.access_log")
     importlib.import_module("yilian.kit.auth.models")
     importlib.import_module("yilian.kit.jobs")
     area_modules("models")

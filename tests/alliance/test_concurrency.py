@@ -12,7 +12,7 @@ from sqlalchemy.orm import sessionmaker
 from tests.alliance.conftest import CLINIC_DAY, make_world
 from tests.builders import make_patient
 from tests.dbutil import fresh_database
-from tests.scheduling.test_service import patient_actor
+from tests.scheduling.helpers import patient_actor
 from yilian.alliance import service
 from yilian.alliance.models import SlotReserve
 from yilian.kit import clock, migrate

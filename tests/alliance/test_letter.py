@@ -17,7 +17,7 @@ from tests.builders import bearer, make_institution, make_practitioner, make_use
 from yilian.alliance import errors, letter, service
 from yilian.alliance.domain import ReferralKind
 from yilian.alliance.schemas import ReferBackBody
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
 from yilian.results import service as results
 from yilian.results.domain import ResultStatus

@@ -16,7 +16,7 @@ from yilian.alliance.domain import ReferralKind, State
 from yilian.alliance.models import Referral, SlotReserve
 from yilian.alliance.schemas import ReferBackBody, ReferralCreate
 from yilian.kit import clock
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
 from yilian.kit.errors import Forbidden
 from yilian.registry import service as registry

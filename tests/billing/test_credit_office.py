@@ -16,7 +16,7 @@ from yilian.billing import settlement as billing
 from yilian.billing.domain import Channel, arrears_age_buckets
 from yilian.billing.errors import InvalidCreditPolicy, SettlementRefused
 from yilian.billing.models import Arrear, CreditPolicy, Refund, Settlement
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Actor, Role
 from yilian.kit.clock import FrozenClock, business_date
 from yilian.kit.errors import Forbidden

@@ -1,4 +1,4 @@
-"""A clinic day with a schoolgirl, her verified father and her booking; and an outbox pump."""
+"""A clinic day with a schoolgirl, her verified father and her booking; an outbox pump; an invitation and the feed's lines."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 
 from tests.builders import SYSTEM, make_department, make_institution, make_patient, make_practitioner
 from yilian.companion import service
+from yilian.companion.domain import VisitKind
+from yilian.companion.models import FeedItem
+from yilian.companion.schemas import FollowCreate
 from yilian.kit import clock, events
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Role
 from yilian.kit.events import OutboxEvent
@@ -83,3 +86,21 @@ def pump(session: Session) -> int:
         row.dispatched_at = clock.utcnow()
     session.flush()
     return len(rows)
+
+
+def invite(w: World, **kw: object) -> FollowCreate:
+    """The girl's invitation of her father to follow her booking, with the scopes in ``kw``."""
+    base: dict[str, object] = {
+        "patient_id": w.girl.id,
+        "relative_id": w.father.id,
+        "visit_kind": VisitKind.BOOKING,
+        "visit_id": w.booking_id,
+    }
+    return FollowCreate.model_validate({**base, **kw})
+
+
+def texts(session: Session, follow_id: int) -> list[str]:
+    """The lines of a follow's feed, oldest first."""
+    return list(
+        session.scalars(select(FeedItem.text).where(FeedItem.follow_id == follow_id).order_by(FeedItem.id))
+    )

@@ -12,7 +12,7 @@ from tests.builders import bearer, make_patient, make_user
 from tests.companion.conftest import World, pump
 from yilian.companion.models import FeedItem, Follow
 from yilian.kit import clock, events
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
 
 

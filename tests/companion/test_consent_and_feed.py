@@ -9,34 +9,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.builders import SYSTEM, make_patient
-from tests.companion.conftest import World, person, pump, relate
+from tests.companion.conftest import World, invite, person, pump, relate, texts
 from yilian.companion import service
 from yilian.companion.domain import Basis, EndReason, VisitKind
 from yilian.companion.errors import InvalidFollow
-from yilian.companion.models import FeedItem, Follow
+from yilian.companion.models import Follow
 from yilian.companion.schemas import FollowCreate
 from yilian.kit import clock, events
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
 from yilian.kit.errors import Forbidden
 from yilian.registry.domain import RelationType, Sex
 from yilian.scheduling import service as scheduling
-
-
-def invite(w: World, **kw: object) -> FollowCreate:
-    base: dict[str, object] = {
-        "patient_id": w.girl.id,
-        "relative_id": w.father.id,
-        "visit_kind": VisitKind.BOOKING,
-        "visit_id": w.booking_id,
-    }
-    return FollowCreate.model_validate({**base, **kw})
-
-
-def texts(session: Session, follow_id: int) -> list[str]:
-    return list(
-        session.scalars(select(FeedItem.text).where(FeedItem.follow_id == follow_id).order_by(FeedItem.id))
-    )
 
 
 def count(session: Session, model: type) -> int:

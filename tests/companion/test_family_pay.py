@@ -9,15 +9,14 @@ from sqlalchemy.orm import Session
 
 from tests.billing.conftest import ITEMS, seed_policies
 from tests.builders import SYSTEM, actor_of, make_user
-from tests.companion.conftest import World, person, pump
-from tests.companion.test_consent_and_feed import invite, texts
+from tests.companion.conftest import World, invite, person, pump, texts
 from yilian.billing import settlement as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Payment, Settlement
 from yilian.catalog import service as catalog
 from yilian.companion import service
 from yilian.companion.errors import InvalidFollow, NotYourFollow
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Actor, Role
 from yilian.outpatient import service as outpatient
 from yilian.outpatient.schemas import EncounterCreate

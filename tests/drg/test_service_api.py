@@ -16,7 +16,7 @@ from yilian.drg import service
 from yilian.drg.domain import Grouper
 from yilian.drg.errors import InvalidPolicyFile, InvalidScheme, SchemeExists
 from yilian.drg.models import DrgBatch, DrgCase, DrgGroup, DrgScheme
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
 
 

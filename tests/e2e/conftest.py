@@ -217,6 +217,12 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+def screenshot_from_top(page: Page, name: str) -> Path:
+    """A full-page screenshot from the top (a fixed header is drawn where the page was scrolled to)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    return screenshot(page, name)
+
+
 def assert_painted(shot: Path, *, min_share: float = 0.02) -> None:
     """Fail on a blank or nearly blank screenshot: at least ``min_share`` of its pixels must differ from
     its most common colour (the background), and it must be at least one desktop viewport wide."""

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import login
-from tests.e2e.test_scheduling import SHANGHAI, _shot
+from tests.e2e.conftest import login, screenshot_from_top
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_admin_page_warns_about_a_year_without_calendar_and_enters_a_holiday(
@@ -31,7 +33,7 @@ def test_admin_page_warns_about_a_year_without_calendar_and_enters_a_holiday(
     row = page.get_by_test_id("calendar-day-2027-12-31")
     row.filter(has_text="测试假日").wait_for()
     assert "法定节假日" in row.inner_text() and "管理员录入" in row.inner_text()
-    _shot(page, "scheduling-admin-calendar-2027")
+    screenshot_from_top(page, "scheduling-admin-calendar-2027")
 
     page.get_by_test_id("calendar-complete").click()
     page.get_by_test_id("calendar-state").filter(has_text="已录入完整").wait_for()

@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 from sqlalchemy import create_engine, or_, select
 
 from tests.e2e.conftest import assert_painted, login, screenshot
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.models import User
 from yilian.registry.models import Consent, Patient
 from yilian.registry.service import RECORD_SCOPES

@@ -19,7 +19,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from tests.e2e.conftest import eventually, login, screenshot, settle
+from tests.e2e.conftest import eventually, login, settle
+from tests.e2e.conftest import screenshot_from_top as _shot
 from yilian.kit.auth.models import User
 from yilian.kit.clock import business_date
 from yilian.kit.money import yuan
@@ -43,12 +44,6 @@ def _pick(page: Page, testid: str, text: str) -> None:
     option = page.get_by_role("option", name=text, exact=True)
     option.click()
     option.wait_for(state="hidden")  # the menu has closed (it would cover a screenshot)
-
-
-def _shot(page: Page, name: str) -> None:
-    """A full-page screenshot from the top (a fixed header is drawn where the page was scrolled to)."""
-    page.evaluate("window.scrollTo(0, 0)")
-    screenshot(page, name)
 
 
 def _at_0730(day: date) -> datetime:

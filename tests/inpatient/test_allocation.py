@@ -129,7 +129,7 @@ def test_assign_release_and_history(session: Session, pool: Pool) -> None:
     assert bed.bed_id not in [s.bed_id for s in svc.suggest(session, pool.bedmgr, other.id).suggestions]
     svc.release(session, pool.bedmgr, request.id, "患者改期")
     assert svc.get_bed(session, bed.bed_id).state == "free"
-    assert svc.get_request(session, request.id).status == "waiting"
+    assert svc.find_request(session, request.id).status == "waiting"
     svc.set_bed_state(session, pool.bedmgr, bed.bed_id, BedState.CLOSED, "维修")
     with pytest.raises(BedTaken):
         svc.assign(session, pool.bedmgr, request.id, bed.bed_id)
@@ -153,7 +153,7 @@ def test_borrowed_bed_returns_to_its_owner_on_discharge(session: Session, pool: 
         request_id=request.id,
         deposit=deposit(),
     )
-    assert admission.borrowed and svc.get_request(session, request.id).status == "admitted"
+    assert admission.borrowed and svc.find_request(session, request.id).status == "admitted"
     assert svc.get_bed(session, first.bed_id).state == "occupied"
     svc.discharge(session, pool.nurse, admission.id, disposition=1)
     bed = svc.get_bed(session, first.bed_id)

@@ -164,7 +164,7 @@ def test_patients_in_hospital_at_go_live_are_taken_over_with_their_beds(
         assert [svc.get_bed(session, b.id).state for b in free[1:3]] == ["free", "free"]  # nothing stored
 
     ids = svc.import_current_stays(session, pool.bedmgr, pool.hospital.id, [own, borrowed])
-    first, second = (svc.get_admission(session, i) for i in ids)
+    first, second = (svc.find_admission(session, i) for i in ids)
     assert (first.status, first.bed_id, first.borrowed, first.admitted_on) == (
         "admitted",
         free[1].id,

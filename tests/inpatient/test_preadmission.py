@@ -74,7 +74,7 @@ def test_settled_preadmission_exam_moves_into_the_inpatient_bill(
     assert first.cash - again.cash > 0  # the patient got the difference back through the channel
     lines = svc.bill(session, pool.nurse, admission.id).lines
     assert [(line.kind, line.amount, line.service_date) for line in lines] == [("preadmission", 24_000, day)]
-    assert svc.get_preadmission(session, pre.id).status == "admitted"
+    assert svc.find_preadmission(session, pre.id).status == "admitted"
     assert session.get(svc.PreAdmissionOrder, ct.id).moved  # type: ignore[union-attr]
     # nothing is charged twice: outpatient open/settled + inpatient = what was ordered
     outpatient_total = sum(

@@ -72,7 +72,7 @@ def test_split_and_deposit_refund(session: Session, pool: Pool, frozen_clock: Fr
     assert s.deposit_applied == s.cash and s.deposit_refunded == 300_000 - s.cash and s.topped_up == 0
     refunds = list(session.scalars(select(Refund)))
     assert sum(r.amount for r in refunds) == s.deposit_refunded
-    assert svc.get_admission(session, admission.id).status == "settled"
+    assert svc.find_admission(session, admission.id).status == "settled"
     assert (
         svc.settle_discharge(
             session, pool.cashier, admission.id, channel=Channel.WECHAT, idempotency_key="x"
@@ -116,7 +116,7 @@ def test_top_up_personal_account_and_reversal(
     assert reversed_.status == "reversed"
     assert insurance.account_balance(session, person.id) == 5_000
     assert insurance.year_to_date(session, person.id, 2026, "inpatient").fund_paid == 0
-    assert svc.get_admission(session, admission.id).status == "discharged"
+    assert svc.find_admission(session, admission.id).status == "discharged"
     again = svc.settle_discharge(
         session,
         pool.cashier,

@@ -19,7 +19,7 @@ from yilian.insurance.audit.batch import lines_to_arrow
 from yilian.insurance.audit.domain import Stage, default_library
 from yilian.insurance.audit.models import AuditClaimLine, AuditFinding, AuditFindingEvent, AuditRuleLibrary
 from yilian.insurance.audit.schemas import PrecheckRequest
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
 
 

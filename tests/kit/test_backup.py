@@ -28,7 +28,7 @@ from tests.dbutil import fresh_database
 from yilian.cli import app
 from yilian.kit import backup as kb
 from yilian.kit import migrate
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import business_date
 from yilian.kit.db import build_engine, unit_of_work

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import typer
@@ -14,6 +18,7 @@ from yilian.cli import app
 from yilian.kit.auth.models import User
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _listed_commands(help_text: str) -> set[str]:
@@ -22,12 +27,35 @@ def _listed_commands(help_text: str) -> set[str]:
     return {m.group(1) for m in re.finditer(r"^│ ([a-z][a-z-]*)\s{2,}", box, flags=re.MULTILINE)}
 
 
+CORE_COMMANDS = {"backup", "restore", "demo", "serve", "export", "db", "user", "jobs"}
+AREA_COMMANDS = {
+    "catalog",
+    "scheduling",
+    "results",
+    "audit",
+    "billing",
+    "inpatient",
+    "drg",
+    "evacuation",
+    "analytics",
+}
+
+
 def test_help_names_every_command() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    registered = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
-    assert {"serve", "db", "demo", "user"} <= registered
-    assert _listed_commands(result.output) == registered
+    assert set(typer.main.get_command(app).commands) == CORE_COMMANDS  # type: ignore[attr-defined]
+    assert _listed_commands(result.output) == CORE_COMMANDS
+
+
+@pytest.mark.slow  # a fresh interpreter imports every area (~5 s, more under load)
+def test_the_console_script_adds_each_area_s_commands() -> None:
+    """``yilian --help`` as installed: the core commands and one per area with a ``cli`` module."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
+    result = subprocess.run(
+        [sys.executable, "-m", "yilian", "--help"], capture_output=True, text=True, env=env, check=True
+    )
+    assert _listed_commands(result.stdout) == CORE_COMMANDS | AREA_COMMANDS
 
 
 def test_user_create_refuses_unknown_role_and_institution(engine: Engine) -> None:

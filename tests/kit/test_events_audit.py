@@ -130,7 +130,7 @@ def test_dispatcher_delivers_soon_after_commit_from_another_connection(
 
 
 def test_audit_page_names_resources_in_chinese() -> None:
-    from yilian.kit.audit import resource_label
+    from yilian.kit.access_log import resource_label
 
     assert resource_label("booking/12") == "预约挂号 12"
     assert resource_label("claim:7") == "医保结算单 7"

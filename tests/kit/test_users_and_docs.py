@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.builders import PASSWORD, bearer, make_institution, make_user
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
 
 NEW_PASSWORD = "Reset@2026x"
@@ -98,7 +98,7 @@ def test_every_access_audit_action_has_a_chinese_name() -> None:
     from pathlib import Path
 
     import yilian
-    from yilian.kit.audit import ACTION_LABELS
+    from yilian.kit.access_log import ACTION_LABELS
 
     root = Path(yilian.__file__).parent
     used = {

@@ -90,7 +90,7 @@ def test_dispense_fefo_with_second_check_and_labels(session: Session) -> None:
     labels = pharmacy.labels(session, w.pharmacist, pid)
     assert [x.instructions for x in labels] == ["口服，每日4次，每次1g，连用7天；餐中或餐后服用"]
     assert "B-EARLY" in labels[0].batches and "B-LATE" in labels[0].batches and labels[0].quantity == "2盒"
-    assert rx_service.get_prescription(session, pid).status == "dispensed"
+    assert rx_service.find_prescription(session, pid).status == "dispensed"
     with pytest.raises(AlreadyDispensed):
         pharmacy.dispense(session, w.pharmacist, pid, checker=w.checker.username)
 
@@ -211,7 +211,7 @@ def test_two_windows_dispense_the_last_box_one_wins() -> None:
             with unit_of_work(factory) as s:
                 left = s.scalars(select(StockBatch.quantity).where(StockBatch.item_code == METFORMIN)).all()
                 assert list(left) == [0]
-                statuses = sorted(rx_service.get_prescription(s, i).status for i in ids)
+                statuses = sorted(rx_service.find_prescription(s, i).status for i in ids)
                 assert statuses == ["dispensed", "passed"]
         finally:
             engine.dispose()

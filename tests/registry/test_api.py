@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.builders import bearer, make_institution, make_patient, make_user
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
 from yilian.kit.auth.models import AuthSession
 from yilian.registry.domain import Sex, make_id_number

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.builders import actor_of, make_institution, make_patient, make_user
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Actor, Role
 from yilian.kit.clock import utcnow
 from yilian.kit.errors import Forbidden

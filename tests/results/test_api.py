@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tests.builders import SYSTEM, bearer, make_patient, make_user
 from tests.results.conftest import World
 from tests.results.messages import fhir_bundle
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
 from yilian.kit.clock import FrozenClock
 from yilian.registry import service as registry

@@ -16,7 +16,7 @@ from tests.builders import (
     make_user,
 )
 from yilian.kit import clock
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
 from yilian.registry.domain import InstitutionCategory
 from yilian.scheduling.models import Booking, QueueEntry, SchedulingPolicy

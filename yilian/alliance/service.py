@@ -64,7 +64,7 @@ from yilian.alliance.schemas import (
 from yilian.inpatient import service as inpatient
 from yilian.inpatient.domain import AdmissionSource, Severity
 from yilian.kit import events
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor, Permission, Role
 from yilian.kit.clock import BUSINESS_TZ, age_on, business_date, local_datetime, utcnow
 from yilian.kit.errors import Forbidden

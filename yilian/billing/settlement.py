@@ -48,7 +48,7 @@ from yilian.insurance.audit.domain import ClaimLine
 from yilian.insurance.audit.service import FindingView
 from yilian.insurance.domain import Accounts, BillLine, Split, YearToDate, split_bill
 from yilian.kit import events
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.clock import age_on, business_date, local_datetime, utcnow
 from yilian.kit.errors import Forbidden, InvalidInput, found

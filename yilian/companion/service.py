@@ -39,7 +39,7 @@ from yilian.companion.models import FeedItem, Follow
 from yilian.companion.schemas import FollowCreate
 from yilian.inpatient import service as inpatient
 from yilian.kit import events
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor, Permission, Role
 from yilian.kit.clock import business_date, local_datetime, utcnow
 from yilian.kit.errors import Forbidden, NotFound
@@ -137,7 +137,7 @@ def _visit(session: Session, data: FollowCreate) -> tuple[datetime | None, int |
             raise InvalidFollow("该挂号已取消或失效")
         return local_datetime(b.day + timedelta(days=1), time(0)), b.schedule_id
     try:
-        a = inpatient.get_admission(session, data.visit_id)
+        a = inpatient.find_admission(session, data.visit_id)
     except NotFound:
         raise InvalidFollow("住院记录不存在") from None
     if a.patient_id != data.patient_id:

@@ -37,7 +37,7 @@ from yilian.drg.models import (
     DrgMdc,
     DrgScheme,
 )
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import utcnow
 from yilian.kit.errors import found

@@ -44,7 +44,7 @@ from yilian.evacuation.models import EvacBuilding, EvacEvent, EvacHazard, EvacRe
 from yilian.evacuation.planner import ACTION_LABELS, Plan, plan
 from yilian.inpatient import service as inpatient
 from yilian.kit import events
-from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.auth.domain import Actor, Permission, require_permission_at
 from yilian.kit.clock import local_now, utcnow
 from yilian.kit.errors import found
 
@@ -52,14 +52,13 @@ PLAN_STEP = 2.0  # seconds per CCRP step
 
 
 def _require(actor: Actor, permission: Permission, institution_id: int | None, what: str) -> None:
-    if not actor.has(permission):
-        raise EvacuationForbidden(f"当前角色（{actor.role.label}）不能{what}")
-    if (
-        institution_id is not None
-        and actor.institution_id is not None
-        and actor.institution_id != institution_id
-    ):
-        raise EvacuationForbidden("只能指挥本机构的建筑")
+    require_permission_at(
+        actor,
+        permission,
+        institution_id,
+        denied=EvacuationForbidden(f"当前角色（{actor.role.label}）不能{what}"),
+        elsewhere=EvacuationForbidden("只能指挥本机构的建筑"),
+    )
 
 
 # ---------------------------------------------------------------- buildings
@@ -527,12 +526,14 @@ class ReplayInput:
     floor: int | None
 
 
+def _replay(session: Session, replay_id: int) -> EvacReplay:
+    return found(session.get(EvacReplay, replay_id), ReplayNotFound(f"演练回放 {replay_id} 不存在"))
+
+
 def replay_input(session: Session, replay_id: int) -> ReplayInput:
     """What a replay walks: the building, its occupants at the event's hour, and every hazard the
     event reported (its worst state)."""
-    row = session.get(EvacReplay, replay_id)
-    if row is None:
-        raise ReplayNotFound(f"演练回放 {replay_id} 不存在")
+    row = _replay(session, replay_id)
     event = get_event(session, row.event_id)
     building = get_building(session, event.building_id)
     state = hazard_state(hazards_of(session, event.id))
@@ -547,9 +548,7 @@ def simulate_replay(data: ReplayInput) -> dict[str, Any]:
 
 
 def store_replay(session: Session, replay_id: int, doc: dict[str, Any] | None, error: str = "") -> None:
-    row = session.get(EvacReplay, replay_id)
-    if row is None:
-        raise ReplayNotFound(f"演练回放 {replay_id} 不存在")
+    row = _replay(session, replay_id)
     row.finished_at = utcnow()
     if doc is None:
         row.status, row.error = "failed", error[:400]
@@ -579,9 +578,7 @@ def event_replays(session: Session, actor: Actor, event_id: int) -> list[EvacRep
 
 
 def read_replay(session: Session, actor: Actor, replay_id: int) -> tuple[EvacReplay, EvacEvent]:
-    replay = session.get(EvacReplay, replay_id)
-    if replay is None:
-        raise ReplayNotFound(f"演练回放 {replay_id} 不存在")
+    replay = _replay(session, replay_id)
     event = get_event(session, replay.event_id)
     read_building(session, actor, event.building_id)
     return replay, event

@@ -271,7 +271,7 @@ def beds_page(request: Request) -> RedirectResponse | None:
         selected["request"] = request_id
         suggestion_box.clear()
         with unit_of_work() as session:
-            req = service.get_request(session, request_id)
+            req = service.find_request(session, request_id)
             ranking = (
                 service.suggest(session, actor, request_id, limit=30) if req.status == "waiting" else None
             )
@@ -317,7 +317,7 @@ def beds_page(request: Request) -> RedirectResponse | None:
 
             def admit() -> None:
                 def work(session: Any) -> Admission:
-                    req = service.get_request(session, request_id)
+                    req = service.find_request(session, request_id)
                     deposit = None
                     if not waive.value:
                         deposit = service.DepositIn(

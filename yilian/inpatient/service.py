@@ -93,10 +93,10 @@ from yilian.insurance.audit.domain import ClaimLine
 from yilian.insurance.audit.service import FindingView
 from yilian.insurance.domain import Accounts, BillLine, YearToDate, split_bill
 from yilian.kit import events
-from yilian.kit.audit import record_access
-from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.access_log import record_access
+from yilian.kit.auth.domain import Actor, Permission, require_permission_at
 from yilian.kit.clock import age_on, business_date, local_datetime, utcnow
-from yilian.kit.errors import YilianError
+from yilian.kit.errors import YilianError, found
 from yilian.outpatient import service as outpatient
 from yilian.registry import service as registry
 from yilian.registry.domain import ConsentScope
@@ -109,14 +109,13 @@ VISIT_TYPE = "inpatient"
 
 
 def _require(actor: Actor, permission: Permission, institution_id: int | None = None, what: str = "") -> None:
-    if not actor.has(permission):
-        raise InpatientForbidden(f"当前角色（{actor.role.label}）不能{what or '办理该住院业务'}")
-    if (
-        institution_id is not None
-        and actor.institution_id is not None
-        and actor.institution_id != institution_id
-    ):
-        raise InpatientForbidden("只能办理本机构的住院业务")
+    require_permission_at(
+        actor,
+        permission,
+        institution_id,
+        denied=InpatientForbidden(f"当前角色（{actor.role.label}）不能{what or '办理该住院业务'}"),
+        elsewhere=InpatientForbidden("只能办理本机构的住院业务"),
+    )
 
 
 def _patient_for_task(session: Session, actor: Actor, patient_id: int, reason: str) -> Patient:
@@ -324,17 +323,11 @@ def _beds_with_specs(
 
 
 def get_ward(session: Session, ward_id: int) -> Ward:
-    ward = session.get(Ward, ward_id)
-    if ward is None:
-        raise WardNotFound(f"病区不存在: {ward_id}")
-    return ward
+    return found(session.get(Ward, ward_id), WardNotFound(f"病区不存在: {ward_id}"))
 
 
 def get_bed(session: Session, bed_id: int) -> Bed:
-    bed = session.get(Bed, bed_id)
-    if bed is None:
-        raise BedNotFound(f"床位不存在: {bed_id}")
-    return bed
+    return found(session.get(Bed, bed_id), BedNotFound(f"床位不存在: {bed_id}"))
 
 
 def set_relation(
@@ -455,11 +448,8 @@ def request_bed(
     return row
 
 
-def get_request(session: Session, request_id: int) -> BedRequest:
-    row = session.get(BedRequest, request_id)
-    if row is None:
-        raise RequestNotFound(f"住院申请不存在: {request_id}")
-    return row
+def find_request(session: Session, request_id: int) -> BedRequest:
+    return found(session.get(BedRequest, request_id), RequestNotFound(f"住院申请不存在: {request_id}"))
 
 
 # ---------------------------------------------------------------- the reference cache
@@ -630,7 +620,7 @@ def _check_fit(session: Session, bed: Bed, wanted: AllocationRequest, institutio
 def assign(session: Session, actor: Actor, request_id: int, bed_id: int) -> BedRequest:
     """Reserve a free bed for a waiting request (预约). One conditional UPDATE claims the bed: when two
     officers give the same bed at once, exactly one wins and the other is told the bed is taken."""
-    request = get_request(session, request_id)
+    request = find_request(session, request_id)
     _require(actor, Permission.BED_ALLOCATE, request.institution_id, "调配床位")
     bed = get_bed(session, bed_id)
     wanted = _allocation_request(session, request)
@@ -672,7 +662,7 @@ def assign(session: Session, actor: Actor, request_id: int, bed_id: int) -> BedR
 
 def release(session: Session, actor: Actor, request_id: int, reason: str = "") -> BedRequest:
     """Give a reserved bed back to the pool and put the request back in the queue (or cancel it)."""
-    request = get_request(session, request_id)
+    request = find_request(session, request_id)
     _require(actor, Permission.BED_ALLOCATE, request.institution_id, "调配床位")
     if request.status != "assigned" or request.bed_id is None:
         raise RequestAlreadyHandled("该申请没有预约中的床位")
@@ -692,7 +682,7 @@ def release(session: Session, actor: Actor, request_id: int, reason: str = "") -
 
 
 def cancel_request(session: Session, actor: Actor, request_id: int) -> BedRequest:
-    request = get_request(session, request_id)
+    request = find_request(session, request_id)
     if request.status == "assigned":
         release(session, actor, request_id, "取消住院申请")
     _require(actor, Permission.BED_ALLOCATE, request.institution_id, "取消住院申请")
@@ -705,18 +695,15 @@ def cancel_request(session: Session, actor: Actor, request_id: int) -> BedReques
 # ---------------------------------------------------------------- admission, transfer, discharge
 
 
-def get_admission(session: Session, admission_id: int) -> Admission:
-    row = session.get(Admission, admission_id)
-    if row is None:
-        raise AdmissionNotFound(f"住院记录不存在: {admission_id}")
-    return row
+def find_admission(session: Session, admission_id: int) -> Admission:
+    return found(session.get(Admission, admission_id), AdmissionNotFound(f"住院记录不存在: {admission_id}"))
 
 
 def read_admission(
     session: Session, actor: Actor, admission_id: int, reason: str = "查看住院记录"
 ) -> Admission:
     """An admission the actor may read (the patient, or staff in scope); the read is audited."""
-    admission = get_admission(session, admission_id)
+    admission = find_admission(session, admission_id)
     if actor.patient_id is not None and actor.patient_id == admission.patient_id:
         registry.get_patient(session, actor, admission.patient_id, reason=reason)
         return admission
@@ -758,12 +745,12 @@ def admit(
     _require(actor, Permission.INPATIENT_ADT, institution_id, "办理入院")
     patient = _patient_for_task(session, actor, patient_id, "办理入院")
     bed = get_bed(session, bed_id)
-    request = get_request(session, request_id) if request_id is not None else None
+    request = find_request(session, request_id) if request_id is not None else None
     if request is not None and (
         request.patient_id != patient_id or request.status not in ("waiting", "assigned")
     ):
         raise RequestAlreadyHandled("住院申请与患者不符，或已入院、已取消")
-    preadmission = get_preadmission(session, preadmission_id) if preadmission_id is not None else None
+    preadmission = find_preadmission(session, preadmission_id) if preadmission_id is not None else None
     if preadmission is not None and (preadmission.patient_id != patient_id or preadmission.status != "open"):
         raise AdmissionStateError("预住院登记与患者不符，或已入院、已取消")
     if repo.admission_in_hospital(session, patient_id) is not None:
@@ -894,7 +881,7 @@ def _attending_from(session: Session, preadmission: PreAdmission | None, actor: 
 def pay_deposit(session: Session, actor: Actor, admission_id: int, deposit: DepositIn) -> Deposit:
     """Take a deposit (预交金) through a channel; the same key and amount returns the first deposit, the
     same key with another amount is refused (and nothing is stored)."""
-    admission = get_admission(session, admission_id)
+    admission = find_admission(session, admission_id)
     _require(actor, Permission.INPATIENT_ADT, admission.institution_id, "收取预交金")
     if deposit.amount <= 0:
         raise InvalidInpatientInput("预交金金额必须大于 0")
@@ -951,7 +938,7 @@ def transfer(
 ) -> Admission:
     """Move an inpatient to another bed, ward or department (转床 / 转科); the new bed is claimed by a
     conditional UPDATE, the old one goes to cleaning and back to its owner."""
-    admission = get_admission(session, admission_id)
+    admission = find_admission(session, admission_id)
     _require(actor, Permission.INPATIENT_ADT, admission.institution_id, "办理转床转科")
     if admission.status != "admitted" or admission.bed_id is None:
         raise NotInHospital("患者不在院，不能转床")
@@ -1018,7 +1005,7 @@ def discharge(
 ) -> Admission:
     """Discharge (出院) with a disposition (离院方式 1–5); the bed goes to cleaning and a borrowed bed
     returns to its owner department."""
-    admission = get_admission(session, admission_id)
+    admission = find_admission(session, admission_id)
     _require(actor, Permission.INPATIENT_ADT, admission.institution_id, "办理出院")
     if disposition not in DISPOSITIONS:
         raise InvalidInpatientInput(
@@ -1169,7 +1156,7 @@ def order_precheck(
 ) -> list[FindingView]:
     """Before an inpatient order is placed (事前): the smart insurance audit of the stay's bill with the
     new line, as in the clinic. Findings of 明确违规 block the order; 可疑 ones are warnings."""
-    admission = get_admission(session, admission_id)
+    admission = find_admission(session, admission_id)
     _require(actor, Permission.INPATIENT_ADT, admission.institution_id, "开立住院医嘱")
     if not 1 <= quantity <= 999:
         raise InvalidInpatientInput("数量应为 1–999")
@@ -1201,7 +1188,7 @@ def place_order(
     """An inpatient order (drug, lab, exam, procedure from the catalogue) charged to the admission,
     after the smart insurance audit's pre-check: 明确违规 refuses it (nothing stored), 可疑 findings
     come back as warnings."""
-    admission = get_admission(session, admission_id)
+    admission = find_admission(session, admission_id)
     _require(actor, Permission.INPATIENT_ADT, admission.institution_id, "开立住院医嘱")
     if admission.status != "admitted":
         raise NotInHospital("患者不在院，不能开立住院医嘱")
@@ -1233,7 +1220,7 @@ def order(
 def charge_day(session: Session, admission_id: int, day: date) -> int:
     """The day's bed and nursing charges of one admission; charged once per day whatever the number of
     runs (unique keys). Returns how many lines were added."""
-    admission = get_admission(session, admission_id)
+    admission = find_admission(session, admission_id)
     values = policy(session, admission.institution_id)
     added = 0
     for kind, code in (("bed", values.bed_item_code), ("nursing", values.nursing_item_code)):
@@ -1288,11 +1275,11 @@ def bill(session: Session, actor: Actor, admission_id: int) -> Bill:
 # ---------------------------------------------------------------- pre-admission (预住院)
 
 
-def get_preadmission(session: Session, preadmission_id: int) -> PreAdmission:
-    row = session.get(PreAdmission, preadmission_id)
-    if row is None:
-        raise PreAdmissionNotFound(f"预住院登记不存在: {preadmission_id}")
-    return row
+def find_preadmission(session: Session, preadmission_id: int) -> PreAdmission:
+    return found(
+        session.get(PreAdmission, preadmission_id),
+        PreAdmissionNotFound(f"预住院登记不存在: {preadmission_id}"),
+    )
 
 
 def register_preadmission(
@@ -1330,7 +1317,7 @@ def register_preadmission(
 
 def approve_extension(session: Session, actor: Actor, preadmission_id: int) -> PreAdmission:
     """Approve the longer window (7 days by default) for a pre-admission."""
-    row = get_preadmission(session, preadmission_id)
+    row = find_preadmission(session, preadmission_id)
     _require(actor, Permission.BED_MANAGE, row.institution_id, "审批预住院延期")
     row.extension_approved = True
     session.flush()
@@ -1348,7 +1335,7 @@ def order_preadmission(
     """An examination or test ordered on a pre-admission (labs, imaging, other exams); charged to the
     outpatient visit as usual (credit care if eligible) and flagged to move into the inpatient bill.
     Bed, nursing and consultation items are not allowed before admission."""
-    pre = get_preadmission(session, preadmission_id)
+    pre = find_preadmission(session, preadmission_id)
     _require(actor, Permission.PREADMISSION, pre.institution_id, "开立预住院检查")
     if pre.status != "open":
         raise AdmissionStateError("预住院登记已入院或已取消")
@@ -1427,7 +1414,7 @@ def settle_discharge(
     the rest refunded, or topped up through ``channel`` (a relative may pay, 亲情付). A patient admitted
     without deposit (credit care) is debited through the signed channel; a failed debit is left as
     arrears. A retry returns the same settlement."""
-    admission = get_admission(session, admission_id)
+    admission = find_admission(session, admission_id)
     _require(actor, Permission.BILLING_CASHIER, admission.institution_id, "办理出院结算")
     existing = repo.standing_settlement(session, admission_id)
     if existing is not None:
@@ -1614,7 +1601,7 @@ def _refund_deposit(session: Session, admission_id: int, amount: int, key: str) 
 def reverse_settlement(session: Session, actor: Actor, admission_id: int, reason: str) -> InpatientSettlement:
     """Reverse (冲正) the admission's discharge settlement: the accounts and the year's fund use are given
     back and the charges reopen; the cash stays on the deposit until the next settlement."""
-    admission = get_admission(session, admission_id)
+    admission = find_admission(session, admission_id)
     _require(actor, Permission.BILLING_CASHIER, admission.institution_id, "冲正出院结算")
     if not reason.strip():
         raise InvalidInpatientInput("冲正必须填写原因")
@@ -1938,7 +1925,7 @@ def pay_arrears(
 ) -> InpatientSettlement:
     """Pay a discharge settlement's arrears (欠费补缴) through a channel; credit care is restored at once
     (suspension derives from unpaid arrears). A retry with the same key pays once."""
-    admission = get_admission(session, admission_id)
+    admission = find_admission(session, admission_id)
     if actor.patient_id != admission.patient_id:
         _require(actor, Permission.BILLING_CASHIER, admission.institution_id, "收取住院欠费")
     row = repo.standing_settlement(session, admission_id)
@@ -1990,7 +1977,7 @@ def pay_arrears(
 def set_mobility(session: Session, actor: Actor, admission_id: int, mobility: str) -> Admission:
     """The nurse records how the patient can move in an evacuation (ambulatory / wheelchair /
     bedridden / life_support)."""
-    admission = get_admission(session, admission_id)
+    admission = find_admission(session, admission_id)
     _require(actor, Permission.INPATIENT_ADT, admission.institution_id, "记录患者活动能力")
     if mobility not in MOBILITIES:
         raise InvalidInpatientInput(f"活动能力 {mobility!r} 未知")
@@ -2174,7 +2161,7 @@ def _abstract_of(session: Session, admission: Admission) -> DischargeAbstract:
 def abstract_record(session: Session, admission_id: int) -> AbstractRecord:
     """The admission's discharge abstract as other areas read it (drg groups it; no access check —
     callers check). The cost is the admission's bill total."""
-    admission = get_admission(session, admission_id)
+    admission = find_admission(session, admission_id)
     row = _abstract_of(session, admission)
     patient = registry.find_patient(session, admission.patient_id)
     department = registry.get_department(session, admission.department_id)
@@ -2210,7 +2197,7 @@ def read_abstract(
     """The coder's view: the abstract, its record and its quality problems (audited)."""
     read_admission(session, actor, admission_id, reason="病案首页编码")
     _require(actor, Permission.ABSTRACT_CODE, None, "编码病案首页")
-    row = _abstract_of(session, get_admission(session, admission_id))
+    row = _abstract_of(session, find_admission(session, admission_id))
     record = abstract_record(session, admission_id)
     return row, record, quality_problems(record, _unknown_codes(session, record))
 

@@ -20,7 +20,7 @@ from yilian.insurance.domain import (
 )
 from yilian.insurance.policies import InsurancePolicy, InsuranceYear, PersonalAccount
 from yilian.kit import events
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.errors import Forbidden, InvalidInput, NotFound
 

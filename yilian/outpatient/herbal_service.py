@@ -18,6 +18,7 @@ from yilian.catalog.herb_domain import FormulaClass, Herb
 from yilian.catalog.herb_service import DECOCTION_FEE, PASTE_FEE
 from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import utcnow
+from yilian.kit.errors import found
 from yilian.outpatient import service as encounters
 from yilian.outpatient.herbal_domain import (
     EDITABLE,
@@ -169,17 +170,14 @@ def revise(
 
 
 def get(session: Session, prescription_id: int) -> HerbalPrescription:
-    found = session.get(HerbalPrescription, prescription_id)
-    if found is None:
-        raise HerbalNotFound(f"中药处方不存在: {prescription_id}")
-    return found
+    return found(
+        session.get(HerbalPrescription, prescription_id), HerbalNotFound(f"中药处方不存在: {prescription_id}")
+    )
 
 
 def by_token(session: Session, token: str) -> HerbalPrescription:
-    found = session.scalar(select(HerbalPrescription).where(HerbalPrescription.track_token == token))
-    if found is None:
-        raise HerbalNotFound("查询码无效")
-    return found
+    row = session.scalar(select(HerbalPrescription).where(HerbalPrescription.track_token == token))
+    return found(row, HerbalNotFound("查询码无效"))
 
 
 def lines_of(session: Session, prescription_id: int) -> list[HerbalLine]:

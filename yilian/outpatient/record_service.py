@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import BUSINESS_TZ, age_on, business_date, utcnow
 from yilian.kit.errors import Forbidden, found

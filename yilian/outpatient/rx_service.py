@@ -21,7 +21,7 @@ from yilian.catalog.drug_domain import (
 )
 from yilian.catalog.errors import InvalidDose
 from yilian.kit import events
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.clock import age_on, utcnow
 from yilian.kit.errors import Forbidden, found
@@ -69,7 +69,7 @@ def _kind(kind: str) -> PrescriptionKind:
         raise InvalidPrescription(f"未知的处方类别: {kind}") from exc
 
 
-def get_prescription(session: Session, prescription_id: int, *, for_update: bool = False) -> Prescription:
+def find_prescription(session: Session, prescription_id: int, *, for_update: bool = False) -> Prescription:
     return found(
         repo.prescription(session, prescription_id, for_update=for_update),
         PrescriptionNotFound(f"处方不存在: {prescription_id}"),
@@ -170,7 +170,7 @@ def add_line(
 def remove_line(session: Session, actor: Actor, line_id: int) -> int:
     """Take a line off an editable prescription; returns its order id (the caller cancels the charge)."""
     line = found(repo.line(session, line_id), PrescriptionLineNotFound(f"处方行不存在: {line_id}"))
-    prescription = get_prescription(session, line.prescription_id, for_update=True)
+    prescription = find_prescription(session, line.prescription_id, for_update=True)
     _writable(session, actor, prescription.encounter_id)
     if prescription.status not in EDITABLE:
         raise PrescriptionLocked(f"处方{PrescriptionStatus(prescription.status).label}，不能删除药品")
@@ -260,7 +260,7 @@ def refresh_findings(session: Session, prescription: Prescription) -> list[Findi
 
 def submit(session: Session, actor: Actor, prescription_id: int, note: str = "") -> Prescription:
     """Send a prescription to the pharmacist (待审方); a returned one must be changed or justified."""
-    prescription = get_prescription(session, prescription_id, for_update=True)
+    prescription = find_prescription(session, prescription_id, for_update=True)
     _writable(session, actor, prescription.encounter_id)
     if prescription.status not in EDITABLE:
         raise PrescriptionLocked(f"处方{PrescriptionStatus(prescription.status).label}，不能提交")
@@ -291,7 +291,7 @@ def record_review(
     """Record a pharmacist's verdict (pharmacy checks who may review which institution's prescriptions)."""
     if not actor.has(Permission.PRESCRIPTION_REVIEW):
         raise Forbidden(f"当前角色（{actor.role.label}）不能审方")
-    prescription = get_prescription(session, prescription_id, for_update=True)
+    prescription = find_prescription(session, prescription_id, for_update=True)
     if prescription.status != PrescriptionStatus.PENDING.value:
         raise PrescriptionLocked(f"处方{PrescriptionStatus(prescription.status).label}，不在待审状态")
     if verdict not in ("pass", "return"):
@@ -354,7 +354,7 @@ def lines_of(session: Session, prescription_id: int) -> list[tuple[PrescriptionL
 
 def mark_dispensed(session: Session, actor: Actor, prescription_id: int) -> Prescription:
     """Record the dispensing (发药): each live line's order performed, the prescription dispensed."""
-    prescription = get_prescription(session, prescription_id, for_update=True)
+    prescription = find_prescription(session, prescription_id, for_update=True)
     if prescription.status != PrescriptionStatus.PASSED.value:
         raise PrescriptionLocked("处方未通过审方，不能发药")
     for _line, order in repo.lines_with_orders(session, [prescription.id]):
@@ -427,7 +427,7 @@ def review_subject(
     is audited; pharmacy has checked that the actor's institution reviews this prescription's."""
     if not (actor.has(Permission.PRESCRIPTION_REVIEW) or actor.has(Permission.PHARMACY_DISPENSE)):
         raise Forbidden(f"当前角色（{actor.role.label}）不能查看处方")
-    prescription = get_prescription(session, prescription_id)
+    prescription = find_prescription(session, prescription_id)
     patient = registry.find_patient(session, prescription.patient_id)
     facts = patient_facts(session, prescription.encounter_id)
     record = repo.record_of(session, prescription.encounter_id)

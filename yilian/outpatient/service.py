@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from yilian.catalog import service as catalog
 from yilian.catalog.domain import ItemKind
 from yilian.kit import events
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor, Permission, require_permission
 from yilian.kit.clock import business_date, utcnow
 from yilian.kit.errors import Forbidden, found

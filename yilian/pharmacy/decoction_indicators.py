@@ -19,13 +19,12 @@ from io import BytesIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.auth.domain import Actor, Permission, require_staff_permission
 from yilian.kit.clock import BUSINESS_TZ, local_datetime
 from yilian.kit.errors import InvalidInput
 from yilian.outpatient.herbal_domain import HerbalState
 from yilian.outpatient.herbal_models import HerbalPrescription
 from yilian.pharmacy.decoction_models import DecoctionMachine, DecoctionRun, DecoctionStep
-from yilian.pharmacy.decoction_service import _require
 from yilian.pharmacy.service import reviewed_institutions
 from yilian.registry import service as registry
 
@@ -120,7 +119,7 @@ def _busy_hours(steps: Iterable[DecoctionStep], start: datetime, end: datetime) 
 
 def indicators(session: Session, actor: Actor, start: date, end: date) -> Indicators:
     """The pharmacy's indicators for the prescriptions written from ``start`` to ``end`` (inclusive)."""
-    institution_id = _require(actor, Permission.PRESCRIPTION_REVIEW)
+    institution_id = require_staff_permission(actor, Permission.PRESCRIPTION_REVIEW)
     if end < start:
         raise InvalidInput("结束日期不能早于开始日期")
     if (end - start).days >= MAX_DAYS:

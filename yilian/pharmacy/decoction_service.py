@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from yilian.billing import settlement as billing
 from yilian.catalog import herb_service
 from yilian.catalog.herb_domain import FormulaClass, Handling, RxHerb, blocking, review
-from yilian.kit.audit import record_access
-from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.access_log import record_access
+from yilian.kit.auth.domain import Actor, Permission, require_staff_permission
 from yilian.kit.auth.models import User
 from yilian.kit.clock import utcnow
 from yilian.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -61,16 +61,10 @@ class InvalidStep(InvalidInput):
     title = "操作不合法"
 
 
-def _require(actor: Actor, permission: Permission) -> int:
-    if not actor.has(permission) or actor.institution_id is None:
-        raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限")
-    return actor.institution_id
-
-
 def _scoped(
     session: Session, actor: Actor, prescription_id: int, permission: Permission
 ) -> HerbalPrescription:
-    institution_id = _require(actor, permission)
+    institution_id = require_staff_permission(actor, permission)
     p = herbal.get(session, prescription_id)
     if p.institution_id not in reviewed_institutions(session, institution_id):
         raise Forbidden("该处方不由本中药房审核或煎制")
@@ -188,7 +182,7 @@ def cancel(session: Session, actor: Actor, prescription_id: int, reason: str) ->
 
 
 def review_desk(session: Session, actor: Actor) -> list[HerbalPrescription]:
-    institution_id = _require(actor, Permission.PRESCRIPTION_REVIEW)
+    institution_id = require_staff_permission(actor, Permission.PRESCRIPTION_REVIEW)
     return herbal.in_states(session, reviewed_institutions(session, institution_id), [S.PENDING_REVIEW])
 
 
@@ -502,7 +496,7 @@ class BoardCard:
 
 def board(session: Session, actor: Actor) -> list[BoardCard]:
     """Every prescription on the floor (approved, not yet signed), by state, with its machine."""
-    institution_id = _require(actor, Permission.PRESCRIPTION_REVIEW)
+    institution_id = require_staff_permission(actor, Permission.PRESCRIPTION_REVIEW)
     live = [s for s in MAIN_LINE if s not in (S.SIGNED,)]
     cards = []
     names: dict[int, str] = {}
@@ -526,7 +520,7 @@ def board(session: Session, actor: Actor) -> list[BoardCard]:
 
 def day_plan(session: Session, actor: Actor, *, now: datetime | None = None) -> rules.Plan:
     """Waiting prescriptions (approved, not yet decocting) on this floor's machines; minutes from now."""
-    institution_id = _require(actor, Permission.PRESCRIPTION_REVIEW)
+    institution_id = require_staff_permission(actor, Permission.PRESCRIPTION_REVIEW)
     now = now or utcnow()
     waiting = herbal.in_states(
         session,

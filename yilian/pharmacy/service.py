@@ -12,9 +12,8 @@ from datetime import date, time
 from sqlalchemy.orm import Session
 
 from yilian.billing import settlement as billing
-from yilian.kit.auth.domain import Actor, Permission
+from yilian.kit.auth.domain import Actor, Permission, require_staff_permission
 from yilian.kit.clock import business_date, local_datetime, utcnow
-from yilian.kit.errors import Forbidden
 from yilian.kit.masking import mask_name
 from yilian.outpatient import rx_service
 from yilian.outpatient.record_models import Prescription
@@ -39,12 +38,6 @@ from yilian.registry import service as registry
 LIVE = ("placed", "charged", "performed", "completed")
 
 
-def _require(actor: Actor, permission: Permission) -> int:
-    if not actor.has(permission) or actor.institution_id is None:
-        raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限: {permission.value}")
-    return actor.institution_id
-
-
 def reviewed_institutions(session: Session, institution_id: int) -> list[int]:
     """The institutions whose prescriptions the pharmacists of ``institution_id`` review: its own, and
     each alliance member without a pharmacist whose lead hospital it is — the member's parent, or, for
@@ -67,7 +60,7 @@ def _check_scope(session: Session, institution_id: int, prescription: Prescripti
 
 def review_queue(session: Session, actor: Actor) -> list[ReviewSubject]:
     """Prescriptions waiting for this pharmacist's review, oldest first."""
-    institution_id = _require(actor, Permission.PRESCRIPTION_REVIEW)
+    institution_id = require_staff_permission(actor, Permission.PRESCRIPTION_REVIEW)
     pending = rx_service.in_status(
         session, reviewed_institutions(session, institution_id), [PrescriptionStatus.PENDING.value]
     )
@@ -76,8 +69,8 @@ def review_queue(session: Session, actor: Actor) -> list[ReviewSubject]:
 
 def review_subject(session: Session, actor: Actor, prescription_id: int) -> ReviewSubject:
     """One prescription with what review needs (not the full patient record)."""
-    institution_id = _require(actor, Permission.PRESCRIPTION_REVIEW)
-    _check_scope(session, institution_id, rx_service.get_prescription(session, prescription_id))
+    institution_id = require_staff_permission(actor, Permission.PRESCRIPTION_REVIEW)
+    _check_scope(session, institution_id, rx_service.find_prescription(session, prescription_id))
     return rx_service.review_subject(session, actor, prescription_id)
 
 
@@ -85,8 +78,8 @@ def decide(
     session: Session, actor: Actor, prescription_id: int, verdict: str, reason: str = ""
 ) -> Prescription:
     """Pass a prescription, or return it to the doctor with a reason."""
-    institution_id = _require(actor, Permission.PRESCRIPTION_REVIEW)
-    _check_scope(session, institution_id, rx_service.get_prescription(session, prescription_id))
+    institution_id = require_staff_permission(actor, Permission.PRESCRIPTION_REVIEW)
+    _check_scope(session, institution_id, rx_service.find_prescription(session, prescription_id))
     return rx_service.record_review(
         session, actor, prescription_id, verdict=verdict, reason=reason, institution_id=institution_id
     )
@@ -163,7 +156,7 @@ class WindowRow:
 
 def window_queue(session: Session, actor: Actor) -> list[WindowRow]:
     """Passed prescriptions of the actor's institution: paid or on credit ones ready, others waiting."""
-    institution_id = _require(actor, Permission.PHARMACY_DISPENSE)
+    institution_id = require_staff_permission(actor, Permission.PHARMACY_DISPENSE)
     found = rx_service.in_status(
         session, [institution_id], [PrescriptionStatus.PASSED.value, PrescriptionStatus.DISPENSED.value]
     )
@@ -194,8 +187,8 @@ def _today(p: Prescription) -> bool:
 
 
 def _ready(session: Session, actor: Actor, prescription_id: int) -> tuple[int, Prescription]:
-    institution_id = _require(actor, Permission.PHARMACY_DISPENSE)
-    prescription = rx_service.get_prescription(session, prescription_id, for_update=True)
+    institution_id = require_staff_permission(actor, Permission.PHARMACY_DISPENSE)
+    prescription = rx_service.find_prescription(session, prescription_id, for_update=True)
     if prescription.institution_id != institution_id:
         raise NotYourQueue("只能调配本机构的处方")
     if prescription.status == PrescriptionStatus.DISPENSED.value:
@@ -314,8 +307,8 @@ class Label:
 
 def labels(session: Session, actor: Actor, prescription_id: int) -> list[Label]:
     """The labels of a dispensed (or ready) prescription, one per drug."""
-    institution_id = _require(actor, Permission.PHARMACY_DISPENSE)
-    if rx_service.get_prescription(session, prescription_id).institution_id != institution_id:
+    institution_id = require_staff_permission(actor, Permission.PHARMACY_DISPENSE)
+    if rx_service.find_prescription(session, prescription_id).institution_id != institution_id:
         raise NotYourQueue("只能打印本机构处方的标签")
     subject = rx_service.review_subject(session, actor, prescription_id, reason="打印用药标签")
     dispensation = repo.dispensation_of(session, prescription_id)
@@ -339,7 +332,7 @@ def labels(session: Session, actor: Actor, prescription_id: int) -> list[Label]:
 def return_undispensed(session: Session, actor: Actor, order_id: int, reason: str) -> DrugReturn:
     """Return a drug that was not dispensed (退药): its order is cancelled and billing reverses the
     charge exactly (a settled day is reversed and the rest settled again the same way)."""
-    institution_id = _require(actor, Permission.PHARMACY_DISPENSE)
+    institution_id = require_staff_permission(actor, Permission.PHARMACY_DISPENSE)
     if not reason.strip():
         raise InvalidReturn("退药须填写原因")
     prescription = rx_service.prescription_of_order(session, order_id)
@@ -372,7 +365,7 @@ def call_screen(session: Session, institution_id: int) -> list[tuple[int, str, s
     since = local_datetime(business_date(), time(0, 0))
     calls = repo.called_today(session, pharmacy.id, since)
     prescriptions = {
-        d.prescription_id: rx_service.get_prescription(session, d.prescription_id) for d in calls
+        d.prescription_id: rx_service.find_prescription(session, d.prescription_id) for d in calls
     }
     names = registry.patient_names(session, [p.patient_id for p in prescriptions.values()])
     return [

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 from sqlalchemy.orm import Session
 
-from yilian.kit.audit import audit_row_dict, list_access
+from yilian.kit.access_log import audit_row_dict, list_access
 from yilian.kit.auth.domain import Actor, Permission, Role
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError

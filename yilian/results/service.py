@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yilian.kit import events
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor, Permission, Role, require_permission
 from yilian.kit.clock import business_date, utcnow
 from yilian.kit.errors import Forbidden, YilianError, found

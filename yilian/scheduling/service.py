@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from yilian.kit import events
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor, Permission, require_permission
 from yilian.kit.clock import age_on, business_date, local_now, utcnow
 from yilian.kit.db import is_postgres, reserve_ids, table_of

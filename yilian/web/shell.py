@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 from sqlalchemy.orm import Session
 
-from yilian.kit.audit import audit_row_dict, list_access
+from yilian.kit.access_log import audit_row_dict, list_access
 from yilian.kit.auth import service as auth
 from yilian.kit.auth.deps import COOKIE_NAME, client_ip
 from yilian.kit.auth.domain import ROLE_LABELS, Actor, Permission, Role

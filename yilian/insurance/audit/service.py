@@ -55,7 +55,7 @@ from yilian.insurance.audit.models import (
     AuditRuleLibrary,
     AuditRun,
 )
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Permission, Role
 from yilian.kit.clock import utcnow
 from yilian.kit.db import insert_rows, table_of

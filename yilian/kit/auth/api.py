@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from yilian.kit.audit import audit_row_dict, list_access, record_access
+from yilian.kit.access_log import audit_row_dict, list_access, record_access
 from yilian.kit.auth import service
 from yilian.kit.auth.deps import (
     COOKIE_NAME,

@@ -320,3 +320,28 @@ def require_permission(actor: Actor, permission: Permission) -> None:
     """Refuse (``Forbidden``, 403) an actor whose role does not hold ``permission``."""
     if not actor.has(permission):
         raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限: {permission.value}")
+
+
+def require_permission_at(
+    actor: Actor,
+    permission: Permission,
+    institution_id: int | None,
+    *,
+    denied: Forbidden,
+    elsewhere: Forbidden,
+) -> None:
+    """Refuse with ``denied`` an actor whose role does not hold ``permission``, and with ``elsewhere`` one
+    working for another institution than ``institution_id`` (``None``: any; an actor tied to none may
+    act everywhere). The areas pass their own errors, whose titles name the task."""
+    if not actor.has(permission):
+        raise denied
+    if institution_id is not None and actor.institution_id not in (None, institution_id):
+        raise elsewhere
+
+
+def require_staff_permission(actor: Actor, permission: Permission) -> int:
+    """Refuse like ``require_permission``, and refuse an actor tied to no institution too (an
+    administrator); return the actor's institution, the one the task is done for."""
+    if not actor.has(permission) or actor.institution_id is None:
+        raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限: {permission.value}")
+    return actor.institution_id

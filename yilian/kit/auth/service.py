@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yilian.kit.audit import record_access
+from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, STAFF_ROLES, Actor, Permission, Role
 from yilian.kit.auth.models import AuthSession, LoginAttempt, User
 from yilian.kit.auth.passwords import hash_password, password_problem, verify_password
@@ -27,6 +27,7 @@ from yilian.kit.errors import (
     TokenExpired,
     TooManyRequests,
     Unauthorized,
+    found,
 )
 from yilian.kit.settings import get_settings
 
@@ -256,10 +257,7 @@ def revoke_token(session: Session, token: str) -> None:
 
 def get_user(session: Session, user_id: int) -> User:
     """Return a user or raise NotFound."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("用户不存在")
-    return user
+    return found(session.get(User, user_id), NotFound("用户不存在"))
 
 
 def list_users(session: Session, *, offset: int = 0, limit: int = 50) -> tuple[list[User], int]:
