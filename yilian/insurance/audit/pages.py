@@ -318,6 +318,9 @@ class _RunLauncher:
             return
         finally:
             self.timer.deactivate()
+            # a tick the timer had already scheduled may still run after this: with no progress left
+            # it leaves the final status alone (it used to overwrite 「完成」 with 「审核中：done」)
+            self.state.pop("pct", None)
         if result is None:
             return
         run_id, lines, found = result
