@@ -9,32 +9,6 @@ from pathlib import Path
 YILIAN = Path(__file__).resolve().parents[2] / "yilian"
 MAX_PAGE_FUNCTION_LINES = 80
 
-# Over-long page functions that are allowed for now, by "module path::function". The coordinator
-# shrinks this list as the parts are split out; a name here that no longer is over-long fails the test.
-LONG_PAGE_FUNCTIONS_ALLOWED = {
-    # areas other helpers were building while the house was put in order (not touched, to avoid conflicts)
-    "inpatient/pages.py::beds_page",
-    "inpatient/pages.py::doctor_page",
-    "inpatient/pages.py::abstract_page",
-    "inpatient/pages.py::ward_page",
-    "inpatient/pages.py::settle_page",
-    "pharmacy/decoction_pages.py::station_page",
-    # not split yet
-    "evacuation/pages.py::command_page",
-    "drg/pages.py::group_page",
-    "registry/pages.py::patient_page",
-    "registry/pages.py::patients_page",
-    "registry/pages.py::_family_actions",
-    "registry/pages.py::institutions_page",
-    "insurance/audit/pages.py::runs_page",
-    "insurance/audit/pages.py::precheck_page",
-    "insurance/audit/pages.py::rules_page",
-    "billing/pages.py::_policy_card",
-    "billing/pages.py::cashier_page",
-    "billing/pages.py::_settle_card",
-    "results/pages.py::qualifications_page",
-}
-
 
 def page_modules() -> list[Path]:
     """``yilian/**/pages*.py``, ``yilian/**/*_pages.py`` and every module of a ``pages`` package."""
@@ -56,10 +30,7 @@ def test_page_functions_are_made_of_parts() -> None:
     found: dict[str, int] = {}
     for path in page_modules():
         found |= long_functions(path.read_text(encoding="utf-8"), path.relative_to(YILIAN).as_posix())
-    too_long = {name: n for name, n in found.items() if name not in LONG_PAGE_FUNCTIONS_ALLOWED}
-    assert too_long == {}, f"split these page functions into named parts (≤ {MAX_PAGE_FUNCTION_LINES} lines)"
-    fixed = sorted(LONG_PAGE_FUNCTIONS_ALLOWED - set(found))
-    assert fixed == [], "these are short now: remove them from LONG_PAGE_FUNCTIONS_ALLOWED"
+    assert found == {}, f"split these page functions into named parts (≤ {MAX_PAGE_FUNCTION_LINES} lines)"
 
 
 def test_the_length_check_sees_page_modules_and_long_functions() -> None:

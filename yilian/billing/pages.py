@@ -27,6 +27,7 @@ from yilian.outpatient.domain import OrderStatus
 from yilian.registry import service as registry
 from yilian.scheduling.domain import CLINIC_TYPE_LABELS
 from yilian.web import nav
+from yilian.web.components import data_table, money_cell
 from yilian.web.shell import allowed, frame, guard, show_error
 
 nav.register(
@@ -108,6 +109,8 @@ def _settle_card(
     employee: bool,
     balance: int,
 ) -> None:
+    """One encounter-day on the patient's phone: the bill, the estimate, a settlement already made and
+    (while something is open) the ways to pay."""
     with unit_of_work() as session:
         done = billing.settlement_of(session, encounter_id, today)
     rows = bill_rows(encounter_id)
@@ -122,15 +125,7 @@ def _settle_card(
         estimate_box = ui.column().classes("w-full gap-0 q-py-xs").props('data-testid="pay-estimate"')
         if guess is not None:  # what 结算 will take, before the patient taps it
             with estimate_box:
-                with ui.row().classes("justify-between w-full text-subtitle1"):
-                    ui.label("合计")
-                    ui.label(yuan(guess.total))
-                with ui.row().classes("justify-between w-full text-grey-8"):
-                    ui.label("医保统筹（预估）")
-                    ui.label(yuan(guess.fund))
-                with ui.row().classes("justify-between w-full text-grey-8"):
-                    ui.label("个人负担（预估）")
-                    ui.label(yuan(guess.patient_share))
+                _estimate_lines(guess.total, guess.fund, guess.patient_share)
         result = ui.column().classes("w-full").props('data-testid="pay-result"')
         if done is not None:
             _show_settlement(
@@ -141,7 +136,49 @@ def _settle_card(
             ui.label("结算后新增的费用待缴（补充结算）").classes("text-warning text-bold").props(
                 'data-testid="pay-more"'
             )
-        channel = (
+        _PhonePayment(
+            actor,
+            encounter_id,
+            today,
+            f"{key}-{encounter_id}",
+            payers,
+            employee,
+            balance,
+            result,
+            estimate_box,
+        )
+
+
+def _estimate_lines(total: int, fund: int, patient_share: int) -> None:
+    with ui.row().classes("justify-between w-full text-subtitle1"):
+        ui.label("合计")
+        ui.label(money_cell(total))
+    with ui.row().classes("justify-between w-full text-grey-8"):
+        ui.label("医保统筹（预估）")
+        ui.label(money_cell(fund))
+    with ui.row().classes("justify-between w-full text-grey-8"):
+        ui.label("个人负担（预估）")
+        ui.label(money_cell(patient_share))
+
+
+class _PhonePayment:
+    """The ways to pay an encounter-day (channel, personal account, 共济, 亲情付) and the 结算 button."""
+
+    def __init__(
+        self,
+        actor: Actor,
+        encounter_id: int,
+        today: date,
+        idempotency_key: str,
+        payers: dict[str, list[tuple[int, str]]],
+        employee: bool,
+        balance: int,
+        result: ui.column,
+        estimate_box: ui.column,
+    ) -> None:
+        self.actor, self.encounter_id, self.today, self.key = actor, encounter_id, today, idempotency_key
+        self.result, self.estimate_box = result, estimate_box
+        self.channel = (
             ui.select(
                 {c.value: c.label for c in Channel if c is not Channel.CASH},  # a phone takes no cash
                 value=Channel.WECHAT.value,
@@ -150,46 +187,49 @@ def _settle_card(
             .props('outlined dense data-testid="pay-channel"')
             .classes("w-full")
         )
-        use_account = ui.checkbox(f"使用个人账户（余额 {yuan(balance)}）", value=False) if employee else None
-        mutual = (
+        self.use_account = (
+            ui.checkbox(f"使用个人账户（余额 {yuan(balance)}）", value=False) if employee else None
+        )
+        self.mutual = (
             ui.select(
                 {0: "不使用", **dict(payers["mutual_aid"])}, value=0, label="共济支付（家人职工医保个人账户）"
             )
             .props('outlined dense data-testid="pay-mutual"')
             .classes("w-full")
         )
-        family = (
+        self.family = (
             ui.select(
                 {0: "本人支付", **dict(payers["family_pay"])}, value=0, label="现金部分付款人（亲情付）"
             )
             .props('outlined dense data-testid="pay-family"')
             .classes("w-full")
         )
+        self.button = (
+            ui.button("结算", on_click=self.settle).props('data-testid="pay-settle"').classes("w-full")
+        )
 
-        def settle() -> None:
-            try:
-                with unit_of_work() as session:
-                    s = billing.settle(
-                        session,
-                        encounter_id=encounter_id,
-                        day=today,
-                        channel=Channel(channel.value),
-                        idempotency_key=f"{key}-{encounter_id}",
-                        use_personal_account=bool(use_account and use_account.value),
-                        mutual_aid_from=int(mutual.value) or None,
-                        cash_payer_id=int(family.value) or None,
-                        payer_ref=f"web-{actor.username}",
-                    )
-                    parts = (s.fund, s.personal_account, s.mutual_aid, s.cash, s.status)
-            except YilianError as exc:
-                show_error(exc)
-                return
-            result.clear()
-            _show_settlement(result, *parts)
-            button.disable()
-            estimate_box.set_visibility(False)
-
-        button = ui.button("结算", on_click=settle).props('data-testid="pay-settle"').classes("w-full")
+    def settle(self) -> None:
+        try:
+            with unit_of_work() as session:
+                s = billing.settle(
+                    session,
+                    encounter_id=self.encounter_id,
+                    day=self.today,
+                    channel=Channel(self.channel.value),
+                    idempotency_key=self.key,
+                    use_personal_account=bool(self.use_account and self.use_account.value),
+                    mutual_aid_from=int(self.mutual.value) or None,
+                    cash_payer_id=int(self.family.value) or None,
+                    payer_ref=f"web-{self.actor.username}",
+                )
+                parts = (s.fund, s.personal_account, s.mutual_aid, s.cash, s.status)
+        except YilianError as exc:
+            show_error(exc)
+            return
+        self.result.clear()
+        _show_settlement(self.result, *parts)
+        self.button.disable()
+        self.estimate_box.set_visibility(False)
 
 
 def _show_settlement(box: ui.column, fund: int, account: int, mutual: int, cash: int, status: str) -> None:
@@ -256,6 +296,19 @@ def _day_rows(encounter_id: int, day: date) -> list[dict[str, Any]]:
     return rows
 
 
+SETTLEMENT_COLUMNS: list[dict[str, Any]] = [
+    {"name": "patient", "label": "患者", "field": "patient", "align": "left"},
+    {"name": "total", "label": "总费用", "field": "total"},
+    {"name": "fund", "label": "医保统筹", "field": "fund"},
+    {"name": "account", "label": "个人账户", "field": "account"},
+    {"name": "mutual", "label": "共济", "field": "mutual"},
+    {"name": "cash", "label": "现金", "field": "cash"},
+    {"name": "channel", "label": "渠道", "field": "channel"},
+    {"name": "mode", "label": "方式", "field": "mode"},
+    {"name": "status", "label": "状态", "field": "status"},
+]
+
+
 @ui.page("/cashier")
 def cashier_page(request: Request) -> RedirectResponse | None:
     """The cashier's desk: find a patient, settle the day at the counter (every way of paying), refund
@@ -268,87 +321,93 @@ def cashier_page(request: Request) -> RedirectResponse | None:
         return None
     today = business_date()
     institution_id = actor.institution_id or 0
-    state: dict[str, Any] = {"patient_id": None}
-
     with frame(actor, "收费处"):
+        counter = _Counter(actor, today)
+
+        @ui.refreshable
+        def day_list() -> None:
+            _day_list(institution_id, today)
+
+        day_list()
+        counter.day_list = day_list.refresh
+    return None
+
+
+def _day_list(institution_id: int, today: date) -> None:
+    """Today's settlements and the reconciliation of each channel."""
+    rows = _settlement_rows(institution_id, today)
+    ui.label(f"{today.isoformat()} 结算 {len(rows)} 笔").classes("text-grey-8")
+    data_table(
+        SETTLEMENT_COLUMNS,
+        rows,
+        row_key="id",
+        testid="cashier-settlements",
+        props="dense flat bordered",
+    )
+    with unit_of_work() as session:
+        recon = {c: payments.reconcile_day(session, c, today) for c in Channel}
+    ui.label("渠道对账（当日）").classes("text-subtitle1 text-primary")
+    with ui.row().classes("gap-4"):
+        for channel, mismatches in recon.items():
+            ui.label(f"{channel.label}：{'平账' if not mismatches else f'{len(mismatches)} 条差异'}").classes(
+                "text-positive" if not mismatches else "text-negative"
+            )
+
+
+class _Counter:
+    """窗口结算: find a patient, then the counter panel of the chosen one."""
+
+    def __init__(self, actor: Actor, today: date) -> None:
+        self.actor, self.today = actor, today
+        self.patient_id: int | None = None
+        self.day_list: Callable[[], object] = lambda: None  # redraws today's settlements
         with ui.card().classes("w-full"):
             ui.label("窗口结算").classes("text-subtitle1 text-primary")
             with ui.row().classes("items-end gap-2"):
-                query = (
+                self.query = (
                     ui.input("患者姓名 / 拼音首字母 / 手机号 / 主索引号")
                     .props('outlined dense data-testid="cashier-query"')
                     .classes("w-80")
                 )
-                ui.button("查找", on_click=lambda: find()).props('data-testid="cashier-find"')
-                patient_select = (
-                    ui.select({}, label="患者", on_change=lambda e: choose(e.value))
+                ui.button("查找", on_click=self.find).props('data-testid="cashier-find"')
+                self.patient_select = (
+                    ui.select({}, label="患者", on_change=lambda e: self.choose(e.value))
                     .props('outlined dense data-testid="cashier-patient"')
                     .classes("w-72")
                 )
-            panel = ui.column().classes("w-full gap-3").props('data-testid="cashier-panel"')
+            self.panel = ui.column().classes("w-full gap-3").props('data-testid="cashier-panel"')
 
-        @ui.refreshable
-        def day_list() -> None:
-            rows = _settlement_rows(institution_id, today)
-            ui.label(f"{today.isoformat()} 结算 {len(rows)} 笔").classes("text-grey-8")
-            ui.table(
-                columns=[
-                    {"name": "patient", "label": "患者", "field": "patient", "align": "left"},
-                    {"name": "total", "label": "总费用", "field": "total"},
-                    {"name": "fund", "label": "医保统筹", "field": "fund"},
-                    {"name": "account", "label": "个人账户", "field": "account"},
-                    {"name": "mutual", "label": "共济", "field": "mutual"},
-                    {"name": "cash", "label": "现金", "field": "cash"},
-                    {"name": "channel", "label": "渠道", "field": "channel"},
-                    {"name": "mode", "label": "方式", "field": "mode"},
-                    {"name": "status", "label": "状态", "field": "status"},
-                ],
-                rows=rows,
-                row_key="id",
-            ).props('dense flat bordered data-testid="cashier-settlements"').classes("w-full")
-            with unit_of_work() as session:
-                recon = {c: payments.reconcile_day(session, c, today) for c in Channel}
-            ui.label("渠道对账（当日）").classes("text-subtitle1 text-primary")
-            with ui.row().classes("gap-4"):
-                for channel, mismatches in recon.items():
-                    ui.label(
-                        f"{channel.label}：{'平账' if not mismatches else f'{len(mismatches)} 条差异'}"
-                    ).classes("text-positive" if not mismatches else "text-negative")
-
-        day_list()
-
-    def find() -> None:
+    def find(self) -> None:
+        select = self.patient_select
         try:
             with unit_of_work() as session:
-                rows, _ = registry.search_patients(session, actor, q=query.value or "", limit=20)
-                patient_select.options = {p.id: f"{p.name} {p.mpi_id}" for p in rows}
+                rows, _ = registry.search_patients(session, self.actor, q=self.query.value or "", limit=20)
+                select.options = {p.id: f"{p.name} {p.mpi_id}" for p in rows}
         except YilianError as exc:
             show_error(exc)
             return
-        patient_select.update()
-        if not patient_select.options:
+        select.update()
+        if not select.options:
             ui.notify("未找到患者", type="warning")
             return
-        patient_select.set_value(next(iter(patient_select.options)))
+        select.set_value(next(iter(select.options)))
 
-    def choose(patient_id: int | None) -> None:
-        state["patient_id"] = patient_id
-        draw()
+    def choose(self, patient_id: int | None) -> None:
+        self.patient_id = patient_id
+        self.draw()
 
-    def changed() -> None:
-        draw()
-        day_list.refresh()
+    def changed(self) -> None:
+        self.draw()
+        self.day_list()
 
-    def draw() -> None:
-        panel.clear()
-        if not state["patient_id"]:
+    def draw(self) -> None:
+        self.panel.clear()
+        if not self.patient_id:
             return
         try:
-            _counter_panel(actor, panel, int(state["patient_id"]), today, changed)
+            _counter_panel(self.actor, self.panel, int(self.patient_id), self.today, self.changed)
         except YilianError as exc:
             show_error(exc)
-
-    return None
 
 
 def _counter_panel(
@@ -795,48 +854,71 @@ def _policy_card(
     may_edit: bool,
     saved: Callable[[], None],
 ) -> None:
+    """The institution's credit policy (先诊疗后付费): read-only, or a form for those who may edit it."""
     clinic_labels = {k: f"{v}门诊" for k, v in CLINIC_TYPE_LABELS.items()}
     with ui.card().classes("w-full").props('data-testid="credit-policy"'):
         ui.label("本机构先诊疗后付费政策").classes("text-subtitle1 text-primary")
         if not may_edit:
-            for label, value in (
-                ("状态", "已开通" if p.enabled else "未开通"),
-                ("每人每日信用额度", yuan(p.daily_limit)),
-                (
-                    "不适用门诊类型",
-                    "、".join(clinic_labels.get(c, c) for c in sorted(p.excluded_clinic_types)) or "无",
-                ),
-                (
-                    "不适用项目",
-                    "、".join(item_options.get(c, c) for c in sorted(p.excluded_item_codes)) or "无",
-                ),
-                ("欠费暂停信用", f"满 {p.suspend_after_days} 天"),
-                ("催缴提醒", "、".join(f"第 {d} 天" for d in sorted(p.reminder_days)) or "不提醒"),
-            ):
-                with ui.row().classes("gap-2"):
-                    ui.label(f"{label}：").classes("text-grey-7 w-40")
-                    ui.label(value)
-            ui.label("仅系统管理员可修改").classes("text-xs text-grey-6")
+            _policy_facts(p, clinic_labels, item_options)
             return
+        _PolicyForm(actor, institution_id, p, clinic_labels, item_options, saved)
+
+
+def _policy_facts(p: Any, clinic_labels: dict[str, str], item_options: dict[str, str]) -> None:
+    for label, value in (
+        ("状态", "已开通" if p.enabled else "未开通"),
+        ("每人每日信用额度", money_cell(p.daily_limit)),
+        (
+            "不适用门诊类型",
+            "、".join(clinic_labels.get(c, c) for c in sorted(p.excluded_clinic_types)) or "无",
+        ),
+        (
+            "不适用项目",
+            "、".join(item_options.get(c, c) for c in sorted(p.excluded_item_codes)) or "无",
+        ),
+        ("欠费暂停信用", f"满 {p.suspend_after_days} 天"),
+        ("催缴提醒", "、".join(f"第 {d} 天" for d in sorted(p.reminder_days)) or "不提醒"),
+    ):
+        with ui.row().classes("gap-2"):
+            ui.label(f"{label}：").classes("text-grey-7 w-40")
+            ui.label(value)
+    ui.label("仅系统管理员可修改").classes("text-xs text-grey-6")
+
+
+class _PolicyForm:
+    """The credit policy's inputs and 保存政策."""
+
+    def __init__(
+        self,
+        actor: Actor,
+        institution_id: int,
+        p: Any,
+        clinic_labels: dict[str, str],
+        item_options: dict[str, str],
+        saved: Callable[[], None],
+    ) -> None:
+        self.actor, self.institution_id, self.saved = actor, institution_id, saved
         with ui.row().classes("items-end gap-3 flex-wrap"):
-            enabled = ui.switch("开通先诊疗后付费", value=p.enabled).props('data-testid="policy-enabled"')
-            limit = (
+            self.enabled = ui.switch("开通先诊疗后付费", value=p.enabled).props(
+                'data-testid="policy-enabled"'
+            )
+            self.limit = (
                 ui.input("每人每日信用额度（元）", value=yuan(p.daily_limit, symbol=False).replace(",", ""))
                 .props('outlined dense data-testid="policy-limit"')
                 .classes("w-48")
             )
-            suspend = (
+            self.suspend = (
                 ui.number("欠费满几天暂停信用", value=p.suspend_after_days, min=1, max=90, precision=0)
                 .props('outlined dense data-testid="policy-suspend"')
                 .classes("w-44")
             )
-            reminders = (
+            self.reminders = (
                 ui.input("催缴提醒日（逗号分隔）", value=",".join(str(x) for x in sorted(p.reminder_days)))
                 .props('outlined dense data-testid="policy-reminders"')
                 .classes("w-48")
             )
         with ui.row().classes("items-end gap-3 w-full"):
-            clinics = (
+            self.clinics = (
                 ui.select(
                     clinic_labels,
                     value=sorted(c for c in p.excluded_clinic_types if c in clinic_labels),
@@ -846,7 +928,7 @@ def _policy_card(
                 .props("outlined dense use-chips")
                 .classes("w-80")
             )
-            items = (
+            self.items = (
                 ui.select(
                     {**{c: c for c in p.excluded_item_codes}, **item_options},
                     value=sorted(p.excluded_item_codes),
@@ -857,31 +939,30 @@ def _policy_card(
                 .props("outlined dense use-chips")
                 .classes("flex-1")
             )
+        ui.button("保存政策", on_click=self.save).props('data-testid="policy-save"')
 
-        def save() -> None:
-            try:
-                daily = parse_yuan(limit.value or "")
-                days = [int(x) for x in (reminders.value or "").replace("，", ",").split(",") if x.strip()]
-            except (MoneyFormatError, ValueError):
-                ui.notify("额度应为金额（元），提醒日应为逗号分隔的整数", type="warning")
-                return
-            try:
-                with unit_of_work() as session:
-                    billing.set_credit_policy(
-                        session,
-                        actor,
-                        institution_id,
-                        enabled=bool(enabled.value),
-                        daily_limit=daily,
-                        suspend_after_days=int(suspend.value or 0),
-                        reminder_days=days,
-                        excluded_clinic_types=list(clinics.value or []),
-                        excluded_item_codes=list(items.value or []),
-                    )
-            except YilianError as exc:
-                show_error(exc)
-                return
-            ui.notify("信用政策已保存", type="positive")
-            saved()
-
-        ui.button("保存政策", on_click=save).props('data-testid="policy-save"')
+    def save(self) -> None:
+        try:
+            daily = parse_yuan(self.limit.value or "")
+            days = [int(x) for x in (self.reminders.value or "").replace("，", ",").split(",") if x.strip()]
+        except (MoneyFormatError, ValueError):
+            ui.notify("额度应为金额（元），提醒日应为逗号分隔的整数", type="warning")
+            return
+        try:
+            with unit_of_work() as session:
+                billing.set_credit_policy(
+                    session,
+                    self.actor,
+                    self.institution_id,
+                    enabled=bool(self.enabled.value),
+                    daily_limit=daily,
+                    suspend_after_days=int(self.suspend.value or 0),
+                    reminder_days=days,
+                    excluded_clinic_types=list(self.clinics.value or []),
+                    excluded_item_codes=list(self.items.value or []),
+                )
+        except YilianError as exc:
+            show_error(exc)
+            return
+        ui.notify("信用政策已保存", type="positive")
+        self.saved()

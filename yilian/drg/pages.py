@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import events, run, ui
 
 from yilian.drg import inpatient_pages, service
-from yilian.drg.domain import DX_CODE_RE, RecordError, UnitStats, make_record, split_codes
+from yilian.drg.domain import DX_CODE_RE, GroupResult, RecordError, UnitStats, make_record, split_codes
 from yilian.drg.service import Analysis
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.db import unit_of_work
@@ -77,134 +77,143 @@ def group_page(request: Request) -> RedirectResponse | None:
             ui.label("尚未导入分组方案：请先运行 yilian drg import-scheme。").classes("text-negative")
             return None
         with ui.card().classes("w-full max-w-5xl"):
-            with ui.row().classes("w-full gap-4"):
-                scheme = ui.select(codes, value=codes[0], label="分组方案").classes("w-40")
-                sex = ui.select({1: "男", 2: "女", 0: "未知"}, value=1, label="性别").classes("w-24")
-                age = ui.number("年龄（岁）", value=50, min=0, max=150, format="%d").classes("w-28")
-                age_days = ui.number("年龄（天，婴儿）", min=0, format="%d").classes("w-36")
-                weight = ui.number("出生体重（克）", format="%d").classes("w-32")
-                vent = ui.number("呼吸机（小时）", min=0, format="%d").classes("w-32")
-            with ui.row().classes("w-full items-start gap-4"):
-                pdx = (
-                    ui.input("主要诊断编码", placeholder="如 I63.900")
-                    .classes("w-64")
-                    .props('data-testid="drg-pdx"')
-                )
-                pdx_info = ui.column().classes("gap-1 pt-2").props('data-testid="drg-pdx-info"')
-            other = (
-                ui.input("其他诊断编码（用 | 或空格分隔）").classes("w-full").props('data-testid="drg-other"')
-            )
-            procs = (
-                ui.input("手术操作编码（主要手术在前）").classes("w-full").props('data-testid="drg-procs"')
-            )
-            with ui.expansion("编码查询（编码、名称或拼音首字母）", icon="search").classes("w-full"):
-                with ui.row().classes("items-end gap-2"):
-                    kinds = {"diagnosis": "诊断", "procedure": "手术操作"}
-                    kind = ui.select(kinds, value="diagnosis").classes("w-28")
-                    query = ui.input("如 jxlwy、阑尾、K35").props('data-testid="drg-code-query"')
-                    ui.button("查询", on_click=lambda: search()).props('flat data-testid="drg-code-search"')
-                hits = ui.column().classes("gap-0")
-
-            def use_code(code_kind: str, code: str) -> None:
-                if code_kind == "procedure":
-                    procs.value = " ".join([*split_codes(procs.value or ""), code])
-                elif not (pdx.value or "").strip():
-                    pdx.value = code
-                else:
-                    other.value = " ".join([*split_codes(other.value or ""), code])
-
-            def search() -> None:
-                hits.clear()
-                with unit_of_work() as session:
-                    found = service.search_codes(session, kind.value, query.value or "")
-                with hits:
-                    if not found:
-                        ui.label("未找到").classes("text-grey-7")
-                    for e in found:
-                        ui.button(e.label, on_click=lambda _=None, k=e.kind, c=e.code: use_code(k, c)).props(
-                            "flat dense no-caps align=left"
-                        ).classes("text-left")
-
-            def check_pdx() -> None:
-                """Say before grouping when no MDC accepts the principal diagnosis, with codes that do."""
-                pdx_info.clear()
-                code = (pdx.value or "").strip()
-                if not code or not DX_CODE_RE.match(code) or not scheme.value:
-                    return
-                try:
-                    with unit_of_work() as session:
-                        name = service.code_name(session, code)
-                        reason, better = service.check_principal_dx(session, scheme.value, code)
-                except YilianError:
-                    return
-                with pdx_info:
-                    if name:
-                        ui.label(name).classes("text-grey-8")
-                    elif name is not None:
-                        ui.label("该编码不在医保版诊断编码表中").classes("text-negative")
-                    if reason:
-                        ui.label(reason).classes("text-negative").props('data-testid="drg-pdx-warning"')
-                        if better:
-                            with ui.row().classes("gap-1 items-center"):
-                                ui.label("可改用：").classes("text-sm")
-                                for e in better:
-                                    ui.button(e.label, on_click=lambda _=None, c=e.code: set_pdx(c)).props(
-                                        "flat dense no-caps color=primary"
-                                    )
-
-            def set_pdx(code: str) -> None:
-                pdx.value = code
-
-            pdx.on_value_change(lambda _: check_pdx())
-            result = ui.column().classes("w-full")
-
-            def run() -> None:
-                result.clear()
-                try:
-                    rec = make_record(
-                        principal_dx=pdx.value or "",
-                        other_dx=split_codes(other.value or ""),
-                        procedures=split_codes(procs.value or ""),
-                        sex=int(sex.value or 0),
-                        age_years=int(age.value) if age.value is not None else None,
-                        age_days=int(age_days.value) if age_days.value is not None else None,
-                        birth_weight_g=int(weight.value) if weight.value else None,
-                        ventilation_hours=int(vent.value) if vent.value is not None else None,
-                    )
-                except RecordError as exc:
-                    ui.notify(f"病案首页数据不合法：{exc.message}", type="negative")
-                    return
-                try:
-                    with unit_of_work() as session:
-                        service.require_known_codes(session, rec)
-                        res = service.group_records(session, scheme.value, [rec])[0]
-                except YilianError as exc:
-                    show_error(exc)
-                    return
-                with result:
-                    with ui.card().classes("w-full bg-blue-50"):
-                        with ui.row().classes("items-baseline gap-4"):
-                            ui.label(res.drg).classes("text-h4 text-primary").props(
-                                'data-testid="drg-result"'
-                            )
-                            ui.label(res.drg_name).classes("text-h6")
-                            ui.badge(
-                                STATUS[res.status],
-                                color="positive" if res.status == "grouped" else "negative",
-                            )
-                        ui.label(
-                            f"MDC：{res.mdc or '—'}　ADRG：{res.adrg or '—'}　{SEVERITY[res.severity]}"
-                            + (f"（由 {res.trigger} 触发）" if res.trigger else "")
-                        ).classes("text-grey-8")
-                        if res.reason:
-                            ui.label(f"原因：{res.reason}").classes("text-negative")
-                    ui.label("分组步骤").classes("text-subtitle1 q-mt-sm")
-                    with ui.column().classes("gap-1").props('data-testid="drg-steps"'):
-                        for i, step in enumerate(res.steps, 1):
-                            ui.label(f"{i}. {step}").classes("text-body2")
-
-            ui.button("分组", icon="play_arrow", on_click=run).props('data-testid="drg-run"')
+            _GroupForm(codes)
     return None
+
+
+class _GroupForm:
+    """The single-record form: the patient's figures, the codes (with a code search and a check of the
+    principal diagnosis), and the grouping result with its steps."""
+
+    def __init__(self, codes: list[str]) -> None:
+        with ui.row().classes("w-full gap-4"):
+            self.scheme = ui.select(codes, value=codes[0], label="分组方案").classes("w-40")
+            self.sex = ui.select({1: "男", 2: "女", 0: "未知"}, value=1, label="性别").classes("w-24")
+            self.age = ui.number("年龄（岁）", value=50, min=0, max=150, format="%d").classes("w-28")
+            self.age_days = ui.number("年龄（天，婴儿）", min=0, format="%d").classes("w-36")
+            self.weight = ui.number("出生体重（克）", format="%d").classes("w-32")
+            self.vent = ui.number("呼吸机（小时）", min=0, format="%d").classes("w-32")
+        with ui.row().classes("w-full items-start gap-4"):
+            self.pdx = (
+                ui.input("主要诊断编码", placeholder="如 I63.900")
+                .classes("w-64")
+                .props('data-testid="drg-pdx"')
+            )
+            self.pdx_info = ui.column().classes("gap-1 pt-2").props('data-testid="drg-pdx-info"')
+        self.other = (
+            ui.input("其他诊断编码（用 | 或空格分隔）").classes("w-full").props('data-testid="drg-other"')
+        )
+        self.procs = (
+            ui.input("手术操作编码（主要手术在前）").classes("w-full").props('data-testid="drg-procs"')
+        )
+        self._code_search()
+        self.pdx.on_value_change(lambda _: self.check_pdx())
+        self.result = ui.column().classes("w-full")
+        ui.button("分组", icon="play_arrow", on_click=self.run).props('data-testid="drg-run"')
+
+    def _code_search(self) -> None:
+        with ui.expansion("编码查询（编码、名称或拼音首字母）", icon="search").classes("w-full"):
+            with ui.row().classes("items-end gap-2"):
+                kinds = {"diagnosis": "诊断", "procedure": "手术操作"}
+                self.kind = ui.select(kinds, value="diagnosis").classes("w-28")
+                self.query = ui.input("如 jxlwy、阑尾、K35").props('data-testid="drg-code-query"')
+                ui.button("查询", on_click=self.search).props('flat data-testid="drg-code-search"')
+            self.hits = ui.column().classes("gap-0")
+
+    def use_code(self, code_kind: str, code: str) -> None:
+        if code_kind == "procedure":
+            self.procs.value = " ".join([*split_codes(self.procs.value or ""), code])
+        elif not (self.pdx.value or "").strip():
+            self.pdx.value = code
+        else:
+            self.other.value = " ".join([*split_codes(self.other.value or ""), code])
+
+    def search(self) -> None:
+        self.hits.clear()
+        with unit_of_work() as session:
+            found = service.search_codes(session, self.kind.value, self.query.value or "")
+        with self.hits:
+            if not found:
+                ui.label("未找到").classes("text-grey-7")
+            for e in found:
+                ui.button(e.label, on_click=lambda _=None, k=e.kind, c=e.code: self.use_code(k, c)).props(
+                    "flat dense no-caps align=left"
+                ).classes("text-left")
+
+    def check_pdx(self) -> None:
+        """Say before grouping when no MDC accepts the principal diagnosis, with codes that do."""
+        self.pdx_info.clear()
+        code = (self.pdx.value or "").strip()
+        if not code or not DX_CODE_RE.match(code) or not self.scheme.value:
+            return
+        try:
+            with unit_of_work() as session:
+                name = service.code_name(session, code)
+                reason, better = service.check_principal_dx(session, self.scheme.value, code)
+        except YilianError:
+            return
+        with self.pdx_info:
+            if name:
+                ui.label(name).classes("text-grey-8")
+            elif name is not None:
+                ui.label("该编码不在医保版诊断编码表中").classes("text-negative")
+            if reason:
+                ui.label(reason).classes("text-negative").props('data-testid="drg-pdx-warning"')
+                if better:
+                    with ui.row().classes("gap-1 items-center"):
+                        ui.label("可改用：").classes("text-sm")
+                        for e in better:
+                            ui.button(e.label, on_click=lambda _=None, c=e.code: self.set_pdx(c)).props(
+                                "flat dense no-caps color=primary"
+                            )
+
+    def set_pdx(self, code: str) -> None:
+        self.pdx.value = code
+
+    def run(self) -> None:
+        self.result.clear()
+        try:
+            rec = make_record(
+                principal_dx=self.pdx.value or "",
+                other_dx=split_codes(self.other.value or ""),
+                procedures=split_codes(self.procs.value or ""),
+                sex=int(self.sex.value or 0),
+                age_years=int(self.age.value) if self.age.value is not None else None,
+                age_days=int(self.age_days.value) if self.age_days.value is not None else None,
+                birth_weight_g=int(self.weight.value) if self.weight.value else None,
+                ventilation_hours=int(self.vent.value) if self.vent.value is not None else None,
+            )
+        except RecordError as exc:
+            ui.notify(f"病案首页数据不合法：{exc.message}", type="negative")
+            return
+        try:
+            with unit_of_work() as session:
+                service.require_known_codes(session, rec)
+                res = service.group_records(session, self.scheme.value, [rec])[0]
+        except YilianError as exc:
+            show_error(exc)
+            return
+        with self.result:
+            _group_result(res)
+
+
+def _group_result(res: GroupResult) -> None:
+    """The grouping result: the DRG with its name and status, the MDC/ADRG line and the steps."""
+    with ui.card().classes("w-full bg-blue-50"):
+        with ui.row().classes("items-baseline gap-4"):
+            ui.label(res.drg).classes("text-h4 text-primary").props('data-testid="drg-result"')
+            ui.label(res.drg_name).classes("text-h6")
+            ui.badge(STATUS[res.status], color="positive" if res.status == "grouped" else "negative")
+        ui.label(
+            f"MDC：{res.mdc or '—'}　ADRG：{res.adrg or '—'}　{SEVERITY[res.severity]}"
+            + (f"（由 {res.trigger} 触发）" if res.trigger else "")
+        ).classes("text-grey-8")
+        if res.reason:
+            ui.label(f"原因：{res.reason}").classes("text-negative")
+    ui.label("分组步骤").classes("text-subtitle1 q-mt-sm")
+    with ui.column().classes("gap-1").props('data-testid="drg-steps"'):
+        for i, step in enumerate(res.steps, 1):
+            ui.label(f"{i}. {step}").classes("text-body2")
 
 
 def _cases_table(rows: list[dict[str, Any]]) -> None:

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from yilian.evacuation import service, tasks
-from yilian.evacuation.domain import MOBILITIES
+from yilian.evacuation.domain import MOBILITIES, Building
 from yilian.evacuation.drawing import agent_marks, floor_svg, safe_chart, with_marks
 from yilian.evacuation.planner import ACTION_LABELS
 from yilian.evacuation.replay import positions
@@ -73,153 +73,182 @@ def command_page(request: Request) -> RedirectResponse | None:
             ui.label("本机构尚未导入建筑模型（yilian evacuation demo / import）。").classes("text-grey-7")
             return None
         building_id, building_name, floors, stairs, rooms = found
-        state: dict[str, Any] = {"event": None, "floor": None, "revision": None, "plan": None}
+        centre = _CommandCentre(actor, building_id, building_name, floors, stairs, rooms)
+        replay_panel(actor, building_id, centre.state)
+    return None
+
+
+COMPARTMENT_COLUMNS: list[dict[str, Any]] = [
+    {"name": "c", "label": "防烟分区", "field": "c", "align": "left"},
+    {"name": "stay", "label": "原地防守", "field": "stay"},
+    {"name": "evacuate", "label": "疏散", "field": "evacuate"},
+    {"name": "move", "label": "水平转移", "field": "move"},
+    {"name": "shelter", "label": "待救", "field": "shelter"},
+]
+FLOW_COLUMNS: list[dict[str, Any]] = [
+    {"name": "code", "label": "出口/楼梯", "field": "code", "align": "left"},
+    {"name": "persons", "label": "人数", "field": "persons"},
+    {"name": "last", "label": "最后通过", "field": "last"},
+]
+LEGEND = "图例：红＝起火，斜纹＝烟气，橙色箭头＝步行疏散路线，蓝色虚线＝医护水平转移，深灰＝封锁的楼梯"
+
+
+class _CommandCentre:
+    """One building's command centre: the drill controls, the stairs, the floor plan and the plan's
+    tables, redrawn every second (and at once after an action)."""
+
+    def __init__(
+        self,
+        actor: Actor,
+        building_id: int,
+        building_name: str,
+        floors: list[int],
+        stairs: list[str],
+        rooms: list[str],
+    ) -> None:
+        self.actor = actor
+        self.building_id = building_id
+        self.state: dict[str, Any] = {"event": None, "floor": None, "revision": None, "plan": None}
         with unit_of_work() as session:
             open_ev = service.open_event(session, building_id)
-            state["event"] = open_ev.id if open_ev else None
+            self.state["event"] = open_ev.id if open_ev else None
         with ui.row().classes("items-center gap-4 w-full"):
             ui.label(building_name).classes("text-h6")
-            clock = ui.label("未启动").classes("text-h6 text-negative").props('data-testid="clock"')
-            status = ui.label("").classes("text-grey-8").props('data-testid="plan-status"')
+            self.clock = ui.label("未启动").classes("text-h6 text-negative").props('data-testid="clock"')
+            self.status = ui.label("").classes("text-grey-8").props('data-testid="plan-status"')
+        self._drill_controls(rooms)
+        self._stair_controls(stairs, floors)
+        self._plan_view()
+        ui.label(LEGEND).classes("text-caption text-grey-7")
+        self.floor_select.on_value_change(lambda _: self.draw(force=True))
+        self.draw(force=True)
+        ui.timer(1.0, self.draw)
+
+    # -- controls ----------------------------------------------------------------------------------
+
+    def _drill_controls(self, rooms: list[str]) -> None:
         with ui.row().classes("items-end gap-3"):
-            origin = ui.select(
+            self.origin = ui.select(
                 rooms, value="6F-605" if "6F-605" in rooms else rooms[0], label="起火房间"
             ).classes("w-40")
-            hour = ui.number("钟点", value=10, min=0, max=23).classes("w-20")
+            self.hour = ui.number("钟点", value=10, min=0, max=23).classes("w-20")
+            ui.button("开始演练", icon="play_arrow", on_click=self.start).props('data-testid="start-drill"')
+            ui.button("结束事件", icon="stop", on_click=self.close).props("outline")
 
-            def start() -> None:
-                try:
-                    with unit_of_work() as session:
-                        ev = service.start_drill(
-                            session, actor, building_id, str(origin.value), hour=int(hour.value)
-                        )
-                        state["event"] = ev.id
-                    state["floor"] = int(str(origin.value).split("F")[0])
-                    draw(force=True)
-                except YilianError as exc:
-                    show_error(exc)
-
-            def close() -> None:
-                if state["event"]:
-                    with unit_of_work() as session:
-                        service.close_event(session, actor, state["event"])
-                    state["event"] = None
-                    draw(force=True)
-
-            ui.button("开始演练", icon="play_arrow", on_click=start).props('data-testid="start-drill"')
-            ui.button("结束事件", icon="stop", on_click=close).props("outline")
+    def _stair_controls(self, stairs: list[str], floors: list[int]) -> None:
         with ui.row().classes("items-center gap-2"):
             ui.label("楼梯：")
             for code in stairs:
+                ui.button(f"封锁/恢复 {code}", on_click=lambda code=code: self.toggle(code)).props(
+                    f'outline data-testid="toggle-{code}"'
+                )
+            self.floor_select = ui.select(floors, value=floors[len(floors) // 2], label="楼层").classes(
+                "w-24"
+            )
 
-                def toggle(code: str = code) -> None:
-                    if not state["event"]:
-                        return
-                    lost = code in (state["plan"] or {}).get("hazards", {}).get("lost_stairs", [])
-                    try:
-                        with unit_of_work() as session:
-                            service.report_hazard(
-                                session,
-                                actor,
-                                state["event"],
-                                "stair_restored" if lost else "stair_lost",
-                                code,
-                            )
-                        draw(force=True)
-                    except YilianError as exc:
-                        show_error(exc)
-
-                ui.button(f"封锁/恢复 {code}", on_click=toggle).props(f'outline data-testid="toggle-{code}"')
-            floor_select = ui.select(floors, value=floors[len(floors) // 2], label="楼层").classes("w-24")
+    def _plan_view(self) -> None:
         with ui.row().classes("w-full gap-4 no-wrap items-start"):
-            svg = ui.html("").classes("w-2/3").props('data-testid="floor-plan"')
+            self.svg = ui.html("").classes("w-2/3").props('data-testid="floor-plan"')
             with ui.column().classes("w-1/3 gap-2"):
                 ui.label("各防烟分区人数").classes("text-subtitle1")
-                comp_table = (
-                    ui.table(
-                        columns=[
-                            {"name": "c", "label": "防烟分区", "field": "c", "align": "left"},
-                            {"name": "stay", "label": "原地防守", "field": "stay"},
-                            {"name": "evacuate", "label": "疏散", "field": "evacuate"},
-                            {"name": "move", "label": "水平转移", "field": "move"},
-                            {"name": "shelter", "label": "待救", "field": "shelter"},
-                        ],
-                        rows=[],
-                        row_key="c",
-                    )
+                self.comp_table = (
+                    ui.table(columns=COMPARTMENT_COLUMNS, rows=[], row_key="c")
                     .props("dense flat")
                     .classes("w-full")
                 )
                 ui.label("出口与楼梯流量").classes("text-subtitle1")
-                flow_table = (
-                    ui.table(
-                        columns=[
-                            {"name": "code", "label": "出口/楼梯", "field": "code", "align": "left"},
-                            {"name": "persons", "label": "人数", "field": "persons"},
-                            {"name": "last", "label": "最后通过", "field": "last"},
-                        ],
-                        rows=[],
-                        row_key="code",
-                    )
+                self.flow_table = (
+                    ui.table(columns=FLOW_COLUMNS, rows=[], row_key="code")
                     .props('dense flat data-testid="flows"')
                     .classes("w-full")
                 )
-        ui.label(
-            "图例：红＝起火，斜纹＝烟气，橙色箭头＝步行疏散路线，蓝色虚线＝医护水平转移，深灰＝封锁的楼梯"
-        ).classes("text-caption text-grey-7")
 
-        def draw(force: bool = False) -> None:
-            if floor_select.value is not None and state["floor"] is not None:
-                floor_select.value = state["floor"]
-                state["floor"] = None
-            floor = int(floor_select.value)
-            doc: dict[str, Any] | None = None
+    # -- handlers ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        try:
             with unit_of_work() as session:
-                row = service.get_building(session, building_id)
-                b = service.model_of(row)
-                if state["event"]:
-                    try:
-                        doc = service.current_plan(session, actor, state["event"]).summary()
-                    except YilianError as exc:
-                        show_error(exc)
-                        return
-            if doc is None:
-                clock.text = "未启动"
-                status.text = "无进行中的火警或演练"
-                svg.content = floor_svg(b, floor, None)
-                comp_table.rows, flow_table.rows = [], []
-                return
-            clock.text = f"事件时钟 {_clock(doc['clock'])}"
-            key = (doc["revision"], floor, doc["hazards"]["fire"].__len__(), len(doc["hazards"]["smoke"]))
-            if not force and key == state["revision"]:
-                return
-            state["revision"] = key
-            state["plan"] = doc
-            c = doc["counts"]
-            lost = "、".join(doc["hazards"]["lost_stairs"]) or "无"
-            status.text = (
-                f"方案第 {doc['revision']} 版（计算 {doc['plan_ms']:.0f} ms）："
-                f"受威胁 {'、'.join(doc['threatened']) or '无'}；"
-                f"疏散 {c.get('evacuate', 0)} 人，水平转移 {c.get('move', 0)} 人，"
-                f"原地防守 {c.get('stay', 0)} 人；封锁楼梯 {lost}；"
-                f"步行疏散完成 {doc['evacuation_seconds']:.0f} 秒，"
-                f"水平转移完成 {doc['horizontal_seconds']:.0f} 秒"
-            )
-            svg.content = floor_svg(b, floor, doc)
-            comp_table.rows = [
-                {"c": k, **{a: v.get(a, 0) for a in ACTION_LABELS}}
-                for k, v in doc["compartments"].items()
-                if any(v.get(a) for a in ("evacuate", "move", "shelter")) or k.startswith(f"{floor}F")
-            ]
-            flow_table.rows = [
-                {"code": f["code"], "persons": f["persons"], "last": _clock(f["last"])} for f in doc["flows"]
-            ]
+                ev = service.start_drill(
+                    session, self.actor, self.building_id, str(self.origin.value), hour=int(self.hour.value)
+                )
+                self.state["event"] = ev.id
+            self.state["floor"] = int(str(self.origin.value).split("F")[0])
+            self.draw(force=True)
+        except YilianError as exc:
+            show_error(exc)
 
-        floor_select.on_value_change(lambda _: draw(force=True))
-        draw(force=True)
-        ui.timer(1.0, draw)
-        replay_panel(actor, building_id, state)
-    return None
+    def close(self) -> None:
+        if self.state["event"]:
+            with unit_of_work() as session:
+                service.close_event(session, self.actor, self.state["event"])
+            self.state["event"] = None
+            self.draw(force=True)
+
+    def toggle(self, code: str) -> None:
+        if not self.state["event"]:
+            return
+        lost = code in (self.state["plan"] or {}).get("hazards", {}).get("lost_stairs", [])
+        try:
+            with unit_of_work() as session:
+                service.report_hazard(
+                    session, self.actor, self.state["event"], "stair_restored" if lost else "stair_lost", code
+                )
+            self.draw(force=True)
+        except YilianError as exc:
+            show_error(exc)
+
+    # -- drawing -----------------------------------------------------------------------------------
+
+    def draw(self, force: bool = False) -> None:
+        state = self.state
+        if self.floor_select.value is not None and state["floor"] is not None:
+            self.floor_select.value = state["floor"]
+            state["floor"] = None
+        floor = int(self.floor_select.value)
+        doc: dict[str, Any] | None = None
+        with unit_of_work() as session:
+            row = service.get_building(session, self.building_id)
+            b = service.model_of(row)
+            if state["event"]:
+                try:
+                    doc = service.current_plan(session, self.actor, state["event"]).summary()
+                except YilianError as exc:
+                    show_error(exc)
+                    return
+        if doc is None:
+            self.clock.text = "未启动"
+            self.status.text = "无进行中的火警或演练"
+            self.svg.content = floor_svg(b, floor, None)
+            self.comp_table.rows, self.flow_table.rows = [], []
+            return
+        self.clock.text = f"事件时钟 {_clock(doc['clock'])}"
+        key = (doc["revision"], floor, doc["hazards"]["fire"].__len__(), len(doc["hazards"]["smoke"]))
+        if not force and key == state["revision"]:
+            return
+        state["revision"] = key
+        state["plan"] = doc
+        self._show_plan(doc, b, floor)
+
+    def _show_plan(self, doc: dict[str, Any], b: Building, floor: int) -> None:
+        c = doc["counts"]
+        lost = "、".join(doc["hazards"]["lost_stairs"]) or "无"
+        self.status.text = (
+            f"方案第 {doc['revision']} 版（计算 {doc['plan_ms']:.0f} ms）："
+            f"受威胁 {'、'.join(doc['threatened']) or '无'}；"
+            f"疏散 {c.get('evacuate', 0)} 人，水平转移 {c.get('move', 0)} 人，"
+            f"原地防守 {c.get('stay', 0)} 人；封锁楼梯 {lost}；"
+            f"步行疏散完成 {doc['evacuation_seconds']:.0f} 秒，"
+            f"水平转移完成 {doc['horizontal_seconds']:.0f} 秒"
+        )
+        self.svg.content = floor_svg(b, floor, doc)
+        self.comp_table.rows = [
+            {"c": k, **{a: v.get(a, 0) for a in ACTION_LABELS}}
+            for k, v in doc["compartments"].items()
+            if any(v.get(a) for a in ("evacuate", "move", "shelter")) or k.startswith(f"{floor}F")
+        ]
+        self.flow_table.rows = [
+            {"code": f["code"], "persons": f["persons"], "last": _clock(f["last"])} for f in doc["flows"]
+        ]
 
 
 @ui.page("/evacuation/tasks")

@@ -16,8 +16,15 @@ from yilian.billing import settlement as billing
 from yilian.billing.domain import Channel
 from yilian.catalog import service as catalog
 from yilian.inpatient import service
-from yilian.inpatient.domain import DISPOSITIONS, RELATION_KINDS, AdmissionSource, BedState, Severity
-from yilian.inpatient.models import Admission, PreAdmission
+from yilian.inpatient.domain import (
+    DISPOSITIONS,
+    RELATION_KINDS,
+    AdmissionSource,
+    BedState,
+    Ranking,
+    Severity,
+)
+from yilian.inpatient.models import Admission, Bed, DischargeAbstract, InpatientSettlement, PreAdmission
 from yilian.kit.auth.domain import Actor, Permission, Role
 from yilian.kit.clock import BUSINESS_TZ, business_date
 from yilian.kit.db import unit_of_work
@@ -204,17 +211,40 @@ def beds_page(request: Request) -> RedirectResponse | None:
     actor = _page(request, Permission.BED_ALLOCATE)
     if not isinstance(actor, Actor):
         return actor
-    filters: dict[str, str] = {"state": "", "ward": ""}
-    selected: dict[str, int] = {}
     with frame(actor, "床位调配（全院一张床）"):
+        office = _BedOffice(actor)
+    office.draw_queue()
+    return None
+
+
+class _BedOffice:
+    """The bed office's parts: the request queue, the suggestions of the chosen request (with the
+    admission form of a reserved bed) and the live bed board."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.filters: dict[str, str] = {"state": "", "ward": ""}
+        self.selected: dict[str, int] = {}
         with ui.row().classes("w-full gap-4 no-wrap items-start"):
             with ui.column().classes("w-1/3 gap-2"):
                 ui.label("待床队列").classes("text-subtitle1")
-                queue_box = ui.column().classes("w-full gap-1")
+                self.queue_box = ui.column().classes("w-full gap-1")
             with ui.column().classes("w-2/3 gap-2"):
                 ui.label("调配建议").classes("text-subtitle1")
-                suggestion_box = ui.column().classes("w-full gap-1").props('data-testid="suggestions"')
+                self.suggestion_box = ui.column().classes("w-full gap-1").props('data-testid="suggestions"')
         ui.separator()
+        self._board_filters()
+
+        @ui.refreshable
+        def board() -> None:
+            bed_board(actor, self.filters)
+
+        self.board = board
+        board()
+        ui.timer(10.0, board.refresh)
+
+    def _board_filters(self) -> None:
+        actor, filters = self.actor, self.filters
         with ui.row().classes("items-end gap-2"):
             ui.label("床位看板").classes("text-subtitle1")
             with unit_of_work() as session:
@@ -226,29 +256,22 @@ def beds_page(request: Request) -> RedirectResponse | None:
                 {"": "全部状态", **{s.value: s.label for s in BedState}},
                 value="",
                 label="状态",
-                on_change=lambda e: _then(lambda: filters.update(state=e.value or ""), board.refresh),
+                on_change=lambda e: _then(lambda: filters.update(state=e.value or ""), self.board.refresh),
             ).classes("w-32")
             ui.select(
                 ward_options,
                 value="",
                 label="病区",
-                on_change=lambda e: _then(lambda: filters.update(ward=e.value or ""), board.refresh),
+                on_change=lambda e: _then(lambda: filters.update(ward=e.value or ""), self.board.refresh),
             ).classes("w-48")
 
-        @ui.refreshable
-        def board() -> None:
-            bed_board(actor, filters)
-
-        board()
-        ui.timer(10.0, board.refresh)
-
-    def draw_queue() -> None:
-        queue_box.clear()
+    def draw_queue(self) -> None:
+        self.queue_box.clear()
         with unit_of_work() as session:
-            rows = service.queue(session, actor, actor.institution_id or 0)
+            rows = service.queue(session, self.actor, self.actor.institution_id or 0)
             names = registry.patient_names(session, [r.patient_id for r in rows])
             depts = {r.department_id: registry.get_department(session, r.department_id).name for r in rows}
-        with queue_box:
+        with self.queue_box:
             if not rows:
                 ui.label("暂无待床患者").classes("text-grey-7")
             for r in rows:
@@ -256,7 +279,7 @@ def beds_page(request: Request) -> RedirectResponse | None:
                 with (
                     ui.card()
                     .classes("w-full q-pa-sm cursor-pointer")
-                    .on("click", lambda _e, rid=r.id: show(rid))
+                    .on("click", lambda _e, rid=r.id: self.show(rid))
                     .props(f'data-testid="request-{r.id}"')
                 ):
                     ui.label(
@@ -267,9 +290,10 @@ def beds_page(request: Request) -> RedirectResponse | None:
                         "text-xs text-grey-7"
                     )
 
-    def show(request_id: int) -> None:
-        selected["request"] = request_id
-        suggestion_box.clear()
+    def show(self, request_id: int) -> None:
+        actor = self.actor
+        self.selected["request"] = request_id
+        self.suggestion_box.clear()
         with unit_of_work() as session:
             req = service.find_request(session, request_id)
             ranking = (
@@ -277,85 +301,90 @@ def beds_page(request: Request) -> RedirectResponse | None:
             )
             reserved_bed = service.get_bed(session, req.bed_id) if req.bed_id else None
             ward_name = service.get_ward(session, reserved_bed.ward_id).name if reserved_bed else ""
-        with suggestion_box:
+        with self.suggestion_box:
             if reserved_bed is not None:
                 ui.label(f"已预约：{ward_name} {reserved_bed.code} 床").classes("text-subtitle2")
-                admit_form(request_id, reserved_bed.id)
+                self.admit_form(request_id, reserved_bed.id)
                 ui.button(
                     "取消预约",
                     on_click=lambda: _then(
-                        lambda: _run(lambda s: service.release(s, actor, request_id), "已取消预约"), refresh
+                        lambda: _run(lambda s: service.release(s, actor, request_id), "已取消预约"),
+                        self.refresh,
                     ),
                 ).props("flat")
                 return
             assert ranking is not None
-            if ranking.held_back:
-                ui.label("未推荐：" + "；".join(f"{k} {v} 张" for k, v in ranking.held_back.items())).classes(
-                    "text-xs text-grey-7"
-                )
-            if not ranking.suggestions:
-                ui.label("没有合适的空床").classes("text-negative")
-            for i, s in enumerate(ranking.suggestions):
-                with ui.card().classes("w-full q-pa-sm").props(f'data-testid="suggestion-{i}"'):
-                    with ui.row().classes("items-center justify-between w-full"):
-                        ui.label(
-                            f"{s.ward_name} {s.room_code} 室 {s.bed_code} 床 · {RELATION_KINDS[s.relation]}"
-                        ).classes("text-subtitle2")
-                        ui.button("分配", on_click=lambda _e, bid=s.bed_id: assign(bid)).props(
-                            f'dense data-testid="assign-{i}"'
-                        )
-                    for reason in s.reasons:
-                        ui.label("· " + reason).classes("text-sm text-grey-8")
+            self._suggestions(ranking)
 
-    def admit_form(request_id: int, bed_id: int) -> None:
+    def _suggestions(self, ranking: Ranking) -> None:
+        if ranking.held_back:
+            ui.label("未推荐：" + "；".join(f"{k} {v} 张" for k, v in ranking.held_back.items())).classes(
+                "text-xs text-grey-7"
+            )
+        if not ranking.suggestions:
+            ui.label("没有合适的空床").classes("text-negative")
+        for i, s in enumerate(ranking.suggestions):
+            with ui.card().classes("w-full q-pa-sm").props(f'data-testid="suggestion-{i}"'):
+                with ui.row().classes("items-center justify-between w-full"):
+                    ui.label(
+                        f"{s.ward_name} {s.room_code} 室 {s.bed_code} 床 · {RELATION_KINDS[s.relation]}"
+                    ).classes("text-subtitle2")
+                    ui.button("分配", on_click=lambda _e, bid=s.bed_id: self.assign(bid)).props(
+                        f'dense data-testid="assign-{i}"'
+                    )
+                for reason in s.reasons:
+                    ui.label("· " + reason).classes("text-sm text-grey-8")
+
+    def admit_form(self, request_id: int, bed_id: int) -> None:
         with ui.row().classes("items-end gap-2"):
             amount = (
                 ui.input("预交金（元）", value="3000").classes("w-32").props('data-testid="deposit-amount"')
             )
             channel = ui.select(CHANNELS, value=Channel.WECHAT.value, label="渠道").classes("w-36")
             waive = ui.checkbox("免押金住院（信用就医）").props('data-testid="waive"')
+            ui.button(
+                "办理入院", on_click=lambda: self.admit(request_id, bed_id, amount, channel, waive)
+            ).props('data-testid="admit"')
 
-            def admit() -> None:
-                def work(session: Any) -> Admission:
-                    req = service.find_request(session, request_id)
-                    deposit = None
-                    if not waive.value:
-                        deposit = service.DepositIn(
-                            parse_yuan(amount.value or "0"),
-                            Channel(channel.value),
-                            f"deposit-req-{request_id}",
-                        )
-                    return service.admit(
-                        session,
-                        actor,
-                        patient_id=req.patient_id,
-                        department_id=req.department_id,
-                        bed_id=bed_id,
-                        source=AdmissionSource(req.source),
-                        severity=Severity(req.severity),
-                        request_id=request_id,
-                        preadmission_id=req.preadmission_id,
-                        deposit=deposit,
-                        waive_deposit=bool(waive.value),
-                    )
+    def admit(
+        self, request_id: int, bed_id: int, amount: ui.input, channel: ui.select, waive: ui.checkbox
+    ) -> None:
+        def work(session: Any) -> Admission:
+            req = service.find_request(session, request_id)
+            deposit = None
+            if not waive.value:
+                deposit = service.DepositIn(
+                    parse_yuan(amount.value or "0"),
+                    Channel(channel.value),
+                    f"deposit-req-{request_id}",
+                )
+            return service.admit(
+                session,
+                self.actor,
+                patient_id=req.patient_id,
+                department_id=req.department_id,
+                bed_id=bed_id,
+                source=AdmissionSource(req.source),
+                severity=Severity(req.severity),
+                request_id=request_id,
+                preadmission_id=req.preadmission_id,
+                deposit=deposit,
+                waive_deposit=bool(waive.value),
+            )
 
-                if _run(work, "已办理入院") is not None:
-                    suggestion_box.clear()
-                    refresh()
+        if _run(work, "已办理入院") is not None:
+            self.suggestion_box.clear()
+            self.refresh()
 
-            ui.button("办理入院", on_click=admit).props('data-testid="admit"')
+    def assign(self, bed_id: int) -> None:
+        request_id = self.selected["request"]
+        if _run(lambda s: service.assign(s, self.actor, request_id, bed_id), "床位已预约") is not None:
+            self.refresh()
+            self.show(self.selected["request"])
 
-    def assign(bed_id: int) -> None:
-        if _run(lambda s: service.assign(s, actor, selected["request"], bed_id), "床位已预约") is not None:
-            refresh()
-            show(selected["request"])
-
-    def refresh() -> None:
-        draw_queue()
-        board.refresh()
-
-    draw_queue()
-    return None
+    def refresh(self) -> None:
+        self.draw_queue()
+        self.board.refresh()
 
 
 # ---------------------------------------------------------------- the ward nurse's board
@@ -384,79 +413,85 @@ def ward_page(request: Request, ward_id: int | None = None) -> RedirectResponse 
 
         @ui.refreshable
         def body() -> None:
-            with unit_of_work() as session:
-                beds = service.ward_beds(session, actor, state["ward"])
-                patients = service.in_hospital(session, actor, actor.institution_id or 0)
-                by_bed = {a.bed_id: a for a in patients}
-                names = _names(session, patients)
-                bills = {
-                    a.id: service.bill(session, actor, a.id)
-                    for a in patients
-                    if a.bed_id in {b.id for b in beds} and actor.has(Permission.PATIENT_READ)
-                }  # the bill is the patient's record: not for the bed manager (no PATIENT_READ)
-                moves = service.ward_movements_today(session, actor, state["ward"])
-                move_names = registry.patient_names(session, [a.patient_id for _m, a in moves])
-            today = business_date()
-            with ui.row().classes("gap-2 flex-wrap"):
-                for bed in beds:
-                    a = by_bed.get(bed.id)
-                    with (
-                        ui.card()
-                        .classes(f"w-56 q-pa-sm {STATE_COLOURS[bed.state]}")
-                        .props(f'data-testid="ward-bed-{bed.code}"')
-                    ):
-                        ui.label(f"{bed.code} 床 · {BedState(bed.state).label}").classes("text-subtitle2")
-                        if a is not None:
-                            bill = bills.get(a.id)
-                            borrowed = (
-                                "（借床）" if bed.using_department_id != bed.owner_department_id else ""
-                            )
-                            ui.label(f"{names.get(a.patient_id, '')} · {a.number}{borrowed}")
-                            if bill is not None:
-                                day_total = sum(
-                                    line.amount for line in bill.lines if line.service_date == today
-                                )
-                                ui.label(
-                                    f"今日费用 {yuan(day_total)} · 累计 {yuan(bill.total)} · "
-                                    f"预交金 {yuan(bill.deposit)}"
-                                ).classes("text-xs")
-                            with ui.row().classes("gap-1"):
-                                disposition = (
-                                    ui.select({k: v for k, v in DISPOSITIONS.items()}, value=1)
-                                    .props("dense")
-                                    .classes("w-28")
-                                )
-                                ui.button(
-                                    "出院",
-                                    on_click=lambda _e, aid=a.id, d=disposition: discharge(aid, int(d.value)),
-                                ).props(f'dense flat data-testid="discharge-{bed.code}"')
-                        elif bed.state == "cleaning":
-                            ui.button(
-                                "清洁完成",
-                                on_click=lambda _e, bid=bed.id: (
-                                    _run(
-                                        lambda s: service.set_bed_state(s, actor, bid, BedState.FREE),
-                                        "床位已可用",
-                                    ),
-                                    body.refresh(),
-                                ),
-                            ).props("dense flat")
-            ui.label("今日出入转").classes("text-subtitle1 q-mt-md")
-            kinds = {"admit": "入院", "transfer": "转床/转科", "discharge": "出院"}
-            if not moves:
-                ui.label("今日暂无").classes("text-grey-7")
-            for m, a in moves:
-                at = m.at.astimezone(BUSINESS_TZ).strftime("%H:%M")
-                ui.label(
-                    f"{at} {kinds.get(m.kind, m.kind)} · {move_names.get(a.patient_id, '')} · {m.reason}"
-                ).props('data-testid="ward-movement"')
-
-        def discharge(admission_id: int, disposition: int) -> None:
-            _run(lambda s: service.discharge(s, actor, admission_id, disposition=disposition), "已办理出院")
-            body.refresh()
+            _ward_board(actor, state["ward"], body.refresh)
 
         body()
     return None
+
+
+def _ward_board(actor: Actor, ward_id: int, refresh: Callable[[], None]) -> None:
+    """One ward's bed cards (patient, today's charges, discharge) and today's movements."""
+    with unit_of_work() as session:
+        beds = service.ward_beds(session, actor, ward_id)
+        patients = service.in_hospital(session, actor, actor.institution_id or 0)
+        by_bed = {a.bed_id: a for a in patients}
+        names = _names(session, patients)
+        bills = {
+            a.id: service.bill(session, actor, a.id)
+            for a in patients
+            if a.bed_id in {b.id for b in beds} and actor.has(Permission.PATIENT_READ)
+        }  # the bill is the patient's record: not for the bed manager (no PATIENT_READ)
+        moves = service.ward_movements_today(session, actor, ward_id)
+        move_names = registry.patient_names(session, [a.patient_id for _m, a in moves])
+    today = business_date()
+
+    def discharge(admission_id: int, disposition: int) -> None:
+        _run(lambda s: service.discharge(s, actor, admission_id, disposition=disposition), "已办理出院")
+        refresh()
+
+    def cleaned(bed_id: int) -> None:
+        _run(lambda s: service.set_bed_state(s, actor, bed_id, BedState.FREE), "床位已可用")
+        refresh()
+
+    with ui.row().classes("gap-2 flex-wrap"):
+        for bed in beds:
+            a = by_bed.get(bed.id)
+            with (
+                ui.card()
+                .classes(f"w-56 q-pa-sm {STATE_COLOURS[bed.state]}")
+                .props(f'data-testid="ward-bed-{bed.code}"')
+            ):
+                ui.label(f"{bed.code} 床 · {BedState(bed.state).label}").classes("text-subtitle2")
+                if a is not None:
+                    bill = bills.get(a.id)
+                    _ward_patient(bed, a, names.get(a.patient_id, ""), bill, today, discharge)
+                elif bed.state == "cleaning":
+                    ui.button("清洁完成", on_click=lambda _e, bid=bed.id: cleaned(bid)).props("dense flat")
+    ui.label("今日出入转").classes("text-subtitle1 q-mt-md")
+    kinds = {"admit": "入院", "transfer": "转床/转科", "discharge": "出院"}
+    if not moves:
+        ui.label("今日暂无").classes("text-grey-7")
+    for m, a in moves:
+        at = m.at.astimezone(BUSINESS_TZ).strftime("%H:%M")
+        ui.label(f"{at} {kinds.get(m.kind, m.kind)} · {move_names.get(a.patient_id, '')} · {m.reason}").props(
+            'data-testid="ward-movement"'
+        )
+
+
+def _ward_patient(
+    bed: Bed,
+    a: Admission,
+    name: str,
+    bill: service.Bill | None,
+    today: date,
+    discharge: Callable[[int, int], None],
+) -> None:
+    """The patient part of a ward bed card: name, today's and total charges, the discharge button."""
+    borrowed = "（借床）" if bed.using_department_id != bed.owner_department_id else ""
+    ui.label(f"{name} · {a.number}{borrowed}")
+    if bill is not None:
+        day_total = sum(line.amount for line in bill.lines if line.service_date == today)
+        ui.label(
+            f"今日费用 {yuan(day_total)} · 累计 {yuan(bill.total)} · 预交金 {yuan(bill.deposit)}"
+        ).classes("text-xs")
+    with ui.row().classes("gap-1"):
+        disposition = (
+            ui.select({k: v for k, v in DISPOSITIONS.items()}, value=1).props("dense").classes("w-28")
+        )
+        ui.button(
+            "出院",
+            on_click=lambda _e, aid=a.id, d=disposition: discharge(aid, int(d.value)),
+        ).props(f'dense flat data-testid="discharge-{bed.code}"')
 
 
 # ---------------------------------------------------------------- the doctor
@@ -479,52 +514,57 @@ def doctor_page(request: Request) -> RedirectResponse | None:
     orderable = {i.code: f"{i.name}（{yuan(i.price_fen)}）" for i in everything}
     departments = {d.id: d.name for d in memberships if d.is_clinical}
     item_names = {i.code: f"{i.name}（{yuan(i.price_fen)}）" for i in items}
-    state: dict[str, Any] = {}
     with frame(actor, "住院医生工作站"):
         ui.label(f"{practitioner.name if practitioner else actor.display_name}").classes("text-grey-8")
+        _PreAdmissionCard(actor, departments, item_names)
+        inpatient_list(actor, departments, orderable)
+    return None
+
+
+class _PreAdmissionCard:
+    """预住院登记: find the patient, register the pre-admission with its bed request, order its exams."""
+
+    def __init__(self, actor: Actor, departments: dict[int, str], item_names: dict[str, str]) -> None:
+        self.actor = actor
+        self.item_names = item_names
         with ui.card().classes("w-full"):
             ui.label("预住院登记").classes("text-subtitle1")
             with ui.row().classes("items-end gap-2"):
-                query = (
+                self.query = (
                     ui.input("患者姓名 / 拼音首字母 / 身份证号")
                     .classes("w-72")
                     .props('data-testid="pre-patient-query"')
                 )
-                ui.button("查找", on_click=lambda: find()).props('data-testid="pre-find"')
-                picked = ui.select({}, label="患者").classes("w-64").props('data-testid="pre-patient"')
-                dept = (
+                ui.button("查找", on_click=self.find).props('data-testid="pre-find"')
+                self.picked = ui.select({}, label="患者").classes("w-64").props('data-testid="pre-patient"')
+                self.dept = (
                     ui.select(departments, value=next(iter(departments), None), label="收治科室")
                     .classes("w-48")
                     .props('data-testid="pre-dept"')
                 )
-                diagnosis = ui.input("初步诊断").classes("w-48").props('data-testid="pre-diagnosis"')
-                ui.button("登记预住院", on_click=lambda: register()).props('data-testid="pre-register"')
-            pre_box = ui.column().classes("w-full")
+                self.diagnosis = ui.input("初步诊断").classes("w-48").props('data-testid="pre-diagnosis"')
+                ui.button("登记预住院", on_click=self.register).props('data-testid="pre-register"')
+            self.pre_box = ui.column().classes("w-full")
 
-        inpatient_list(actor, departments, orderable)
-
-    def find() -> None:
+    def find(self) -> None:
+        picked = self.picked
         with unit_of_work() as session:
-            rows, _ = registry.search_patients(session, actor, q=query.value or "", limit=20)
+            rows, _ = registry.search_patients(session, self.actor, q=self.query.value or "", limit=20)
             picked.options = {p.id: f"{p.name}（{p.mpi_id}）" for p in rows}
             picked.value = rows[0].id if rows else None
             picked.update()
 
-    def register() -> None:
-        if not picked.value:
+    def register(self) -> None:
+        if not self.picked.value:
             ui.notify("请先选择患者", type="warning")
             return
+        actor, department_id, diagnosis = self.actor, int(self.dept.value), self.diagnosis.value or ""
+        patient_id = int(self.picked.value)
 
         def work(session: Any) -> PreAdmission:
-            visit = billing.open_visit(
-                session, actor, patient_id=int(picked.value), department_id=int(dept.value)
-            )
+            visit = billing.open_visit(session, actor, patient_id=patient_id, department_id=department_id)
             pre = service.register_preadmission(
-                session,
-                actor,
-                encounter_id=visit.id,
-                department_id=int(dept.value),
-                diagnosis=diagnosis.value or "",
+                session, actor, encounter_id=visit.id, department_id=department_id, diagnosis=diagnosis
             )
             service.request_bed(
                 session,
@@ -534,46 +574,36 @@ def doctor_page(request: Request) -> RedirectResponse | None:
                 source=AdmissionSource.PREADMISSION,
                 preadmission_id=pre.id,
                 expected_on=business_date() + timedelta(days=2),
-                note=diagnosis.value or "",
+                note=diagnosis,
             )
             return pre
 
         pre = _run(work, "已登记预住院并提交床位申请")
         if pre is not None:
-            state["pre"] = pre.id
-            draw_pre()
+            self.draw_pre(pre.id)
 
-    def draw_pre() -> None:
-        pre_box.clear()
-        with pre_box:
-            ui.label(f"预住院 #{state['pre']}：可开立检查检验，入院时转入住院费用").props(
+    def draw_pre(self, pre_id: int) -> None:
+        self.pre_box.clear()
+        with self.pre_box:
+            ui.label(f"预住院 #{pre_id}：可开立检查检验，入院时转入住院费用").props(
                 'data-testid="pre-registered"'
             )
             with ui.row().classes("items-end gap-2"):
                 item = (
-                    ui.select(
-                        {i.code: f"{i.name}（{yuan(i.price_fen)}）" for i in items},
-                        label="检查检验项目",
-                        with_input=True,
-                    )
+                    ui.select(dict(self.item_names), label="检查检验项目", with_input=True)
                     .classes("w-80")
                     .props('data-testid="pre-item"')
                 )
+                ui.button("开立", on_click=lambda: self.order(pre_id, item)).props('data-testid="pre-order"')
 
-                def order() -> None:
-                    if (
-                        _run(
-                            lambda s: service.order_preadmission(s, actor, state["pre"], item.value), "已开立"
-                        )
-                        is not None
-                    ):
-                        ui.label(f"已开立：{item_names.get(item.value, item.value)}").props(
-                            'data-testid="pre-ordered"'
-                        )
-
-                ui.button("开立", on_click=order).props('data-testid="pre-order"')
-
-    return None
+    def order(self, pre_id: int, item: ui.select) -> None:
+        if (
+            _run(lambda s: service.order_preadmission(s, self.actor, pre_id, item.value), "已开立")
+            is not None
+        ):
+            ui.label(f"已开立：{self.item_names.get(item.value, item.value)}").props(
+                'data-testid="pre-ordered"'
+            )
 
 
 def inpatient_list(actor: Actor, departments: dict[int, str], orderable: dict[str, str]) -> None:
@@ -706,81 +736,91 @@ def abstract_page(request: Request, admission_id: int | None = None) -> Redirect
             if state["admission"] is None:
                 ui.label("暂无出院患者").classes("text-grey-7")
                 return
-            aid = int(state["admission"])
-            with unit_of_work() as session:
-                row, record, problems = service.read_abstract(session, actor, aid)
-                dx = service.search_diagnosis_codes(session, "", limit=500)
-            dx_options = {c: f"{c} {n}" for c, n in dx}
-            ui.label(
-                f"住院 {record.los_days or '-'} 天 · 费用 {yuan(record.total_cost_fen)} · "
-                f"{'已签发' if row.status == 'signed' else '草稿'}"
-            ).props('data-testid="abstract-status"')
-            principal = (
-                ui.select(
-                    dx_options,
-                    value=row.principal_diagnosis or None,
-                    label="主要诊断（ICD-10 医保版）",
-                    with_input=True,
-                )
-                .classes("w-96")
-                .props('data-testid="principal"')
-            )
-            others = (
-                ui.select(
-                    dx_options,
-                    value=list(row.other_diagnoses or []),
-                    label="其他诊断",
-                    multiple=True,
-                    with_input=True,
-                )
-                .classes("w-96")
-                .props('data-testid="others"')
-            )
-            procedures = ui.input(
-                "手术操作（ICD-9-CM-3，逗号分隔，如 36.0601@2026-05-08）",
-                value=",".join(
-                    f"{p['code']}@{p['date']}" if p.get("date") else p["code"] for p in row.procedures or []
-                ),
-            ).classes("w-96")
-            with ui.row().classes("gap-4"):
-                hours = ui.number("呼吸机使用（小时）", value=row.ventilation_hours, min=0).classes("w-48")
-                weight = ui.number("新生儿出生体重（克）", value=row.newborn_weight_g, min=0).classes("w-48")
-            if problems:
-                for p in problems:
-                    ui.label("质控：" + p).classes("text-negative text-sm").props(
-                        'data-testid="abstract-problem"'
-                    )
-            else:
-                ui.label("质控通过").classes("text-positive").props('data-testid="abstract-ok"')
-
-            def save() -> None:
-                procs = _procedures_typed(procedures.value or "")
-                _run(
-                    lambda s: service.update_abstract(
-                        s,
-                        actor,
-                        aid,
-                        principal_diagnosis=principal.value or "",
-                        other_diagnoses=list(others.value or []),
-                        procedures=procs,
-                        ventilation_hours=int(hours.value or 0),
-                        newborn_weight_g=int(weight.value) if weight.value else None,
-                    ),
-                    "已保存",
-                )
-                form.refresh()
-
-            def sign() -> None:
-                _run(lambda s: service.sign_abstract(s, actor, aid), "病案首页已签发，DRG 将自动分组")
-                form.refresh()
-
-            with ui.row().classes("gap-2"):
-                ui.button("保存", on_click=save).props('data-testid="abstract-save"')
-                ui.button("签发", on_click=sign).props('data-testid="abstract-sign"')
-                ui.link("DRG 分组预览", f"/drg/inpatient/{aid}").props('data-testid="drg-preview-link"')
+            _abstract_form(actor, int(state["admission"]), form.refresh)
 
         form()
     return None
+
+
+def _abstract_form(actor: Actor, aid: int, refresh: Callable[[], None]) -> None:
+    """One admission's abstract: the codes, the quality problems, save and sign."""
+    with unit_of_work() as session:
+        row, record, problems = service.read_abstract(session, actor, aid)
+        dx = service.search_diagnosis_codes(session, "", limit=500)
+    ui.label(
+        f"住院 {record.los_days or '-'} 天 · 费用 {yuan(record.total_cost_fen)} · "
+        f"{'已签发' if row.status == 'signed' else '草稿'}"
+    ).props('data-testid="abstract-status"')
+    fields = _abstract_fields(row, {c: f"{c} {n}" for c, n in dx})
+    if problems:
+        for p in problems:
+            ui.label("质控：" + p).classes("text-negative text-sm").props('data-testid="abstract-problem"')
+    else:
+        ui.label("质控通过").classes("text-positive").props('data-testid="abstract-ok"')
+
+    def save() -> None:
+        procs = _procedures_typed(fields["procedures"].value or "")
+        _run(
+            lambda s: service.update_abstract(
+                s,
+                actor,
+                aid,
+                principal_diagnosis=fields["principal"].value or "",
+                other_diagnoses=list(fields["others"].value or []),
+                procedures=procs,
+                ventilation_hours=int(fields["hours"].value or 0),
+                newborn_weight_g=int(fields["weight"].value) if fields["weight"].value else None,
+            ),
+            "已保存",
+        )
+        refresh()
+
+    def sign() -> None:
+        _run(lambda s: service.sign_abstract(s, actor, aid), "病案首页已签发，DRG 将自动分组")
+        refresh()
+
+    with ui.row().classes("gap-2"):
+        ui.button("保存", on_click=save).props('data-testid="abstract-save"')
+        ui.button("签发", on_click=sign).props('data-testid="abstract-sign"')
+        ui.link("DRG 分组预览", f"/drg/inpatient/{aid}").props('data-testid="drg-preview-link"')
+
+
+def _abstract_fields(row: DischargeAbstract, dx_options: dict[str, str]) -> dict[str, Any]:
+    """The abstract's inputs (principal and other diagnoses, procedures, ventilation, newborn weight)."""
+    fields: dict[str, Any] = {}
+    fields["principal"] = (
+        ui.select(
+            dx_options,
+            value=row.principal_diagnosis or None,
+            label="主要诊断（ICD-10 医保版）",
+            with_input=True,
+        )
+        .classes("w-96")
+        .props('data-testid="principal"')
+    )
+    fields["others"] = (
+        ui.select(
+            dx_options,
+            value=list(row.other_diagnoses or []),
+            label="其他诊断",
+            multiple=True,
+            with_input=True,
+        )
+        .classes("w-96")
+        .props('data-testid="others"')
+    )
+    fields["procedures"] = ui.input(
+        "手术操作（ICD-9-CM-3，逗号分隔，如 36.0601@2026-05-08）",
+        value=",".join(
+            f"{p['code']}@{p['date']}" if p.get("date") else p["code"] for p in row.procedures or []
+        ),
+    ).classes("w-96")
+    with ui.row().classes("gap-4"):
+        fields["hours"] = ui.number("呼吸机使用（小时）", value=row.ventilation_hours, min=0).classes("w-48")
+        fields["weight"] = ui.number("新生儿出生体重（克）", value=row.newborn_weight_g, min=0).classes(
+            "w-48"
+        )
+    return fields
 
 
 def _procedures_typed(text: str) -> list[service.ProcedureIn]:
@@ -803,10 +843,22 @@ def settle_page(request: Request) -> RedirectResponse | None:
     if not isinstance(actor, Actor):
         return actor
     with frame(actor, "出院结算"):
-        box = ui.column().classes("w-full gap-2")
+        desk = _DischargeDesk(actor, ui.column().classes("w-full gap-2"))
+    desk.draw()
+    return None
 
-    def draw() -> None:
-        box.clear()
+
+class _DischargeDesk:
+    """The discharge settlement desk: the discharged patients to settle and the settled ones (arrears
+    to pay, a settlement to reverse)."""
+
+    def __init__(self, actor: Actor, box: ui.column) -> None:
+        self.actor = actor
+        self.box = box
+
+    def draw(self) -> None:
+        actor = self.actor
+        self.box.clear()
         with unit_of_work() as session:
             waiting = service.admissions_with_status(session, actor, actor.institution_id or 0, "discharged")
             settled = service.admissions_with_status(session, actor, actor.institution_id or 0, "settled")[
@@ -815,75 +867,76 @@ def settle_page(request: Request) -> RedirectResponse | None:
             names = _names(session, waiting + settled)
             bills = {a.id: service.bill(session, actor, a.id) for a in waiting}
             done = {a.id: service.standing_settlement_of(session, actor, a.id) for a in settled}
-        with box:
+        with self.box:
             ui.label("待结算").classes("text-subtitle1")
             if not waiting:
                 ui.label("暂无待结算的出院患者").classes("text-grey-7")
             for a in waiting:
-                bill = bills[a.id]
-                with ui.card().classes("w-full q-pa-sm").props(f'data-testid="settle-{a.number}"'):
-                    ui.label(
-                        f"{names.get(a.patient_id, '')} · {a.number} · 出院 {a.discharged_on} · "
-                        f"费用 {yuan(bill.total)} · "
-                        f"预交金 {yuan(bill.deposit)}" + (" · 免押金" if a.deposit_waived else "")
-                    )
-                    with ui.row().classes("items-end gap-2"):
-                        channel = ui.select(
-                            CHANNELS, value=Channel.WECHAT.value, label="补缴/退款渠道"
-                        ).classes("w-36")
-                        account = ui.checkbox("使用个人账户")
-                        ui.button(
-                            "结算",
-                            on_click=lambda _e, aid=a.id, c=channel, pa=account: settle(
-                                aid, c.value, bool(pa.value)
-                            ),
-                        ).props('data-testid="settle-button"')
+                self._waiting_card(a, names.get(a.patient_id, ""), bills[a.id])
             ui.label("已结算").classes("text-subtitle1 q-mt-md")
             for a in settled:
                 s = done.get(a.id)
-                if s is None:
-                    continue
-                with ui.card().classes("w-full q-pa-sm").props(f'data-testid="settled-{a.number}"'):
-                    ui.label(
-                        f"{names.get(a.patient_id, '')} · {a.number} · 总费用 {yuan(s.total)} = "
-                        f"统筹 {yuan(s.fund)} + 个人账户 "
-                        f"{yuan(s.personal_account)} + 共济 {yuan(s.mutual_aid)} + 现金 {yuan(s.cash)}"
-                    )
-                    ui.label(
-                        f"预交金抵扣 {yuan(s.deposit_applied)} · 退预交金 {yuan(s.deposit_refunded)} · "
-                        f"补缴 {yuan(s.topped_up)}"
-                        + (f" · 欠费 {yuan(s.arrears)}" if s.status == "arrears" else "")
-                        + (f" · 已补缴欠费 {yuan(s.arrears)}" if s.breakdown.get("arrears_paid") else "")
-                    ).classes("text-sm text-grey-8")
-                    if s.status == "arrears":
-                        ui.button(
-                            "欠费补缴（现金）",
-                            on_click=lambda _e, aid=a.id: _then(lambda: pay_arrears(aid), draw),
-                        ).props(f'flat dense color=negative data-testid="arrears-{a.number}"')
-                    ui.button(
-                        "冲正",
-                        on_click=lambda _e, aid=a.id: _then(
-                            lambda: _run(
-                                lambda ss: service.reverse_settlement(ss, actor, aid, "收费处冲正"), "已冲正"
-                            ),
-                            draw,
-                        ),
-                    ).props("flat dense")
+                if s is not None:
+                    self._settled_card(a, names.get(a.patient_id, ""), s)
 
-    def pay_arrears(admission_id: int) -> None:
+    def _waiting_card(self, a: Admission, name: str, bill: service.Bill) -> None:
+        with ui.card().classes("w-full q-pa-sm").props(f'data-testid="settle-{a.number}"'):
+            ui.label(
+                f"{name} · {a.number} · 出院 {a.discharged_on} · "
+                f"费用 {yuan(bill.total)} · "
+                f"预交金 {yuan(bill.deposit)}" + (" · 免押金" if a.deposit_waived else "")
+            )
+            with ui.row().classes("items-end gap-2"):
+                channel = ui.select(CHANNELS, value=Channel.WECHAT.value, label="补缴/退款渠道").classes(
+                    "w-36"
+                )
+                account = ui.checkbox("使用个人账户")
+                ui.button(
+                    "结算",
+                    on_click=lambda _e, aid=a.id, c=channel, pa=account: self.settle(
+                        aid, c.value, bool(pa.value)
+                    ),
+                ).props('data-testid="settle-button"')
+
+    def _settled_card(self, a: Admission, name: str, s: InpatientSettlement) -> None:
+        with ui.card().classes("w-full q-pa-sm").props(f'data-testid="settled-{a.number}"'):
+            ui.label(
+                f"{name} · {a.number} · 总费用 {yuan(s.total)} = "
+                f"统筹 {yuan(s.fund)} + 个人账户 "
+                f"{yuan(s.personal_account)} + 共济 {yuan(s.mutual_aid)} + 现金 {yuan(s.cash)}"
+            )
+            ui.label(
+                f"预交金抵扣 {yuan(s.deposit_applied)} · 退预交金 {yuan(s.deposit_refunded)} · "
+                f"补缴 {yuan(s.topped_up)}"
+                + (f" · 欠费 {yuan(s.arrears)}" if s.status == "arrears" else "")
+                + (f" · 已补缴欠费 {yuan(s.arrears)}" if s.breakdown.get("arrears_paid") else "")
+            ).classes("text-sm text-grey-8")
+            if s.status == "arrears":
+                ui.button(
+                    "欠费补缴（现金）",
+                    on_click=lambda _e, aid=a.id: _then(lambda: self.pay_arrears(aid), self.draw),
+                ).props(f'flat dense color=negative data-testid="arrears-{a.number}"')
+            ui.button(
+                "冲正", on_click=lambda _e, aid=a.id: _then(lambda: self.reverse(aid), self.draw)
+            ).props("flat dense")
+
+    def reverse(self, admission_id: int) -> None:
+        _run(lambda ss: service.reverse_settlement(ss, self.actor, admission_id, "收费处冲正"), "已冲正")
+
+    def pay_arrears(self, admission_id: int) -> None:
         _run(
             lambda s: service.pay_arrears(
-                s, actor, admission_id, channel=Channel.CASH, idempotency_key=f"arrears-{admission_id}"
+                s, self.actor, admission_id, channel=Channel.CASH, idempotency_key=f"arrears-{admission_id}"
             ),
             "欠费已缴清，先诊疗后付费资格恢复",
         )
 
-    def settle(admission_id: int, channel: str, use_account: bool) -> None:
+    def settle(self, admission_id: int, channel: str, use_account: bool) -> None:
         key = f"discharge-{admission_id}-{business_date().isoformat()}"
         _run(
             lambda s: service.settle_discharge(
                 s,
-                actor,
+                self.actor,
                 admission_id,
                 channel=Channel(channel),
                 idempotency_key=key,
@@ -891,10 +944,7 @@ def settle_page(request: Request) -> RedirectResponse | None:
             ),
             "出院结算完成",
         )
-        draw()
-
-    draw()
-    return None
+        self.draw()
 
 
 # ---------------------------------------------------------------- indicators

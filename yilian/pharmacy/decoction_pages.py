@@ -381,50 +381,64 @@ NEXT = {
 
 @ui.page("/tcm/station")
 def station_page(request: Request) -> RedirectResponse | None:
+    """The decoction station (煎药工作站): each prescription's next steps, its label, refreshed every 10 s."""
     actor = guard(request, Permission.PRESCRIPTION_REVIEW)
     if isinstance(actor, RedirectResponse):
         return actor
     if not allowed(actor, Permission.PRESCRIPTION_REVIEW):
         return None
     with frame(actor, "煎药工作站"):
+        station = _Station(actor, str(request.base_url).rstrip("/"))
+    station.draw()
+    ui.timer(10, station.draw)
+    return None
+
+
+class _Station:
+    """The station's step inputs (machine, volume, QC reason, courier), the board of prescriptions with
+    their next steps, and the label dialog."""
+
+    def __init__(self, actor: Actor, base_url: str) -> None:
+        self.actor = actor
+        self.base_url = base_url
         with ui.row().classes("items-end gap-2"):
-            machine = (
+            self.machine = (
                 ui.input("煎药机编号", value="JY-01")
                 .props('outlined dense data-testid="tcm-machine"')
                 .classes("w-32")
             )
-            volume = (
+            self.volume = (
                 ui.number("煎出量 ml/剂", value=400, format="%d")
                 .props('outlined dense data-testid="tcm-volume"')
                 .classes("w-32")
             )
-            reason = (
+            self.reason = (
                 ui.input("原因（质检不合格）")
                 .props('outlined dense data-testid="tcm-qc-reason"')
                 .classes("w-56")
             )
-            courier = (
+            self.courier = (
                 ui.input("配送员", value="顺丰 李师傅")
                 .props('outlined dense data-testid="tcm-courier"')
                 .classes("w-40")
             )
-        box = ui.column().classes("w-full gap-2")
-        host = ui.element("div")
+        self.box = ui.column().classes("w-full gap-2")
+        self.host = ui.element("div")
 
-    def act(pid: int, action: str) -> None:
+    def act(self, pid: int, action: str) -> None:
         try:
             with unit_of_work() as session:
                 p = herbal.get(session, pid)
                 tcm.step(
                     session,
-                    actor,
+                    self.actor,
                     pid,
                     tcm.StepInput(
                         action,
-                        machine=str(machine.value or ""),
-                        volume_ml=int(volume.value or 0),
-                        reason=str(reason.value or ""),
-                        courier=str(courier.value or ""),
+                        machine=str(self.machine.value or ""),
+                        volume_ml=int(self.volume.value or 0),
+                        reason=str(self.reason.value or ""),
+                        courier=str(self.courier.value or ""),
                         token=p.track_token,
                     ),
                 )
@@ -432,16 +446,20 @@ def station_page(request: Request) -> RedirectResponse | None:
             show_error(exc)
             return
         ui.notify("已记录", type="positive")
-        draw()
+        self.draw()
 
-    def show_label(pid: int) -> None:
+    def show_label(self, pid: int) -> None:
         try:
             with unit_of_work() as session:
-                lab = tcm.label(session, actor, pid, base_url=str(request.base_url).rstrip("/"))
+                lab = tcm.label(session, self.actor, pid, base_url=self.base_url)
         except YilianError as exc:
             show_error(exc)
             return
-        with host, ui.dialog() as dialog, ui.card().classes("w-[26rem]").props('data-testid="tcm-label"'):
+        with (
+            self.host,
+            ui.dialog() as dialog,
+            ui.card().classes("w-[26rem]").props('data-testid="tcm-label"'),
+        ):
             with ui.row().classes("items-start gap-4 no-wrap"):
                 ui.image(qr_data_uri(lab.qr_text)).classes("w-32 h-32")
                 with ui.column().classes("gap-1"):
@@ -453,41 +471,36 @@ def station_page(request: Request) -> RedirectResponse | None:
             ui.button("关闭", on_click=dialog.close).props("flat")
         dialog.open()
 
-    def draw() -> None:
+    def draw(self) -> None:
         with unit_of_work() as session:
-            cards = tcm.board(session, actor)
-        box.clear()
-        with box:
+            cards = tcm.board(session, self.actor)
+        self.box.clear()
+        with self.box:
             if not cards:
                 ui.label("煎药中心暂无处方").classes("text-grey-7")
             for c in cards:
-                with ui.row().classes("items-center gap-3 w-full").props(f'data-testid="tcm-row-{c.id}"'):
-                    ui.label(f"#{c.id} {c.patient}").classes("font-medium w-28")
-                    ui.label(c.clinic).classes("text-sm w-40")
-                    ui.badge(c.state + (f" · {c.machine}" if c.machine else ""), color="primary").props(
-                        'data-testid="tcm-state"'
-                    )
-                    ui.label(f"承诺 {_time(c.promised_at)}").classes("text-xs text-grey-7")
-                    for action, text in NEXT.get(c.state, []):
-                        ui.button(text, on_click=lambda c=c, a=action: act(c.id, a)).props(
-                            f'dense outline data-testid="tcm-do-{action}"'
-                        )
-                    if c.state in (HerbalState.TO_DELIVER.value, HerbalState.DELIVERING.value):
-                        ui.button("扫码交接", on_click=lambda: ui.navigate.to("/tcm/scan")).props(
-                            'flat dense data-testid="tcm-go-scan"'
-                        )
-                    if c.state in (
-                        HerbalState.TO_LABEL.value,
-                        HerbalState.TO_QC.value,
-                        HerbalState.TO_DELIVER.value,
-                    ):
-                        ui.button("标签", on_click=lambda c=c: show_label(c.id)).props(
-                            'flat dense data-testid="tcm-show-label"'
-                        )
+                self._row(c)
 
-    draw()
-    ui.timer(10, draw)
-    return None
+    def _row(self, c: tcm.BoardCard) -> None:
+        with ui.row().classes("items-center gap-3 w-full").props(f'data-testid="tcm-row-{c.id}"'):
+            ui.label(f"#{c.id} {c.patient}").classes("font-medium w-28")
+            ui.label(c.clinic).classes("text-sm w-40")
+            ui.badge(c.state + (f" · {c.machine}" if c.machine else ""), color="primary").props(
+                'data-testid="tcm-state"'
+            )
+            ui.label(f"承诺 {_time(c.promised_at)}").classes("text-xs text-grey-7")
+            for action, text in NEXT.get(c.state, []):
+                ui.button(text, on_click=lambda c=c, a=action: self.act(c.id, a)).props(
+                    f'dense outline data-testid="tcm-do-{action}"'
+                )
+            if c.state in (HerbalState.TO_DELIVER.value, HerbalState.DELIVERING.value):
+                ui.button("扫码交接", on_click=lambda: ui.navigate.to("/tcm/scan")).props(
+                    'flat dense data-testid="tcm-go-scan"'
+                )
+            if c.state in (HerbalState.TO_LABEL.value, HerbalState.TO_QC.value, HerbalState.TO_DELIVER.value):
+                ui.button("标签", on_click=lambda c=c: self.show_label(c.id)).props(
+                    'flat dense data-testid="tcm-show-label"'
+                )
 
 
 @ui.page("/tcm/board")

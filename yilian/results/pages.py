@@ -514,87 +514,91 @@ def qualifications_page(request: Request) -> RedirectResponse | None:
     if isinstance(actor, RedirectResponse):
         return actor
     with frame(actor, "机构互认资质"):
-        body = ui.column().classes("w-full gap-2")
-
-        def draw() -> None:
-            body.clear()
-            with unit_of_work() as session:
-                rows = service.qualification_overview(session)
-                policy = service.get_policy(session)
-            today = business_date()
-            with body:
-                ui.label(
-                    "互认政策：二级乙等及以下互认、二级甲等及以上互认、下级认可上级；"
-                    + ("同一医联体内全部互认；" if policy.same_alliance_recognised else "")
-                    + ("三级医院可认可质评合格的下级结果。" if policy.tier3_accepts_lower_with_qa else "")
-                ).classes("text-grey-8")
-                for r in rows:
-                    with ui.card().classes("w-full max-w-5xl").props('data-testid="qual-row"'):
-                        with ui.row().classes("items-center gap-4"):
-                            ui.label(r["name"]).classes("text-subtitle1")
-                            ui.badge(r["rank_label"])
-                            ui.badge(r["tier_label"], color="secondary")
-                            ui.switch(
-                                "HR 互认标识",
-                                value=r["hr_mark"],
-                                on_change=lambda e, iid=r["institution_id"]: set_hr(iid, bool(e.value)),
-                            )
-                        for q in r["qa"]:
-                            state = (
-                                "有效" if q["valid_today"] else ("未通过" if not q["passed"] else "已过期")
-                            )
-                            color = "text-positive" if q["valid_today"] else "text-negative"
-                            ui.label(
-                                f"室间质评 · {q['discipline']}：{q['passed_on']} 通过，"
-                                f"至 {q['expires_on']}（{state}）"
-                            ).classes(f"text-caption {color}")
-                        with ui.row().classes("items-end gap-2"):
-                            disc = ui.select(
-                                ["临床化学", "临床免疫", "临床血液", "临床微生物"],
-                                value="临床化学",
-                                label="专业",
-                            ).classes("w-32")
-                            passed_on = ui.input("通过日期", value=today.isoformat()).classes("w-32")
-                            expires_on = ui.input(
-                                "有效期至", value=(today + timedelta(days=365)).isoformat()
-                            ).classes("w-32")
-                            ui.button(
-                                "登记质评",
-                                on_click=lambda _e, iid=r["institution_id"], d=disc, p=passed_on, x=expires_on: (  # noqa: E501
-                                    set_qa(iid, d.value, p.value, x.value)
-                                ),
-                            ).props("outline dense")
-
-        def set_hr(institution_id: int, value: bool) -> None:
-            try:
-                with unit_of_work() as session:
-                    service.set_hr_mark(session, actor, institution_id, value)
-                ui.notify("已更新 HR 标识", type="positive")
-            except YilianError as exc:
-                show_error(exc)
-
-        def set_qa(institution_id: int, discipline: str, passed_on: str, expires_on: str) -> None:
-            try:
-                p, x = date.fromisoformat(passed_on), date.fromisoformat(expires_on)
-            except ValueError:
-                ui.notify("日期格式应为 YYYY-MM-DD", type="warning")
-                return
-            try:
-                with unit_of_work() as session:
-                    service.set_qa(
-                        session,
-                        actor,
-                        institution_id=institution_id,
-                        discipline=discipline,
-                        passed=True,
-                        passed_on=p,
-                        expires_on=x,
-                    )
-            except YilianError as exc:
-                show_error(exc)
-                return
-            ui.notify("已登记室间质评", type="positive")
-            draw()
-
-        draw()
+        _Qualifications(actor, ui.column().classes("w-full gap-2")).draw()
     return None
+
+
+class _Qualifications:
+    """The recognition policy, then one card per institution: its HR mark and its 室间质评 records."""
+
+    def __init__(self, actor: Actor, body: ui.column) -> None:
+        self.actor = actor
+        self.body = body
+
+    def draw(self) -> None:
+        self.body.clear()
+        with unit_of_work() as session:
+            rows = service.qualification_overview(session)
+            policy = service.get_policy(session)
+        today = business_date()
+        with self.body:
+            ui.label(
+                "互认政策：二级乙等及以下互认、二级甲等及以上互认、下级认可上级；"
+                + ("同一医联体内全部互认；" if policy.same_alliance_recognised else "")
+                + ("三级医院可认可质评合格的下级结果。" if policy.tier3_accepts_lower_with_qa else "")
+            ).classes("text-grey-8")
+            for r in rows:
+                self._card(r, today)
+
+    def _card(self, r: dict[str, Any], today: date) -> None:
+        with ui.card().classes("w-full max-w-5xl").props('data-testid="qual-row"'):
+            with ui.row().classes("items-center gap-4"):
+                ui.label(r["name"]).classes("text-subtitle1")
+                ui.badge(r["rank_label"])
+                ui.badge(r["tier_label"], color="secondary")
+                ui.switch(
+                    "HR 互认标识",
+                    value=r["hr_mark"],
+                    on_change=lambda e, iid=r["institution_id"]: self.set_hr(iid, bool(e.value)),
+                )
+            for q in r["qa"]:
+                state = "有效" if q["valid_today"] else ("未通过" if not q["passed"] else "已过期")
+                color = "text-positive" if q["valid_today"] else "text-negative"
+                ui.label(
+                    f"室间质评 · {q['discipline']}：{q['passed_on']} 通过，至 {q['expires_on']}（{state}）"
+                ).classes(f"text-caption {color}")
+            with ui.row().classes("items-end gap-2"):
+                disc = ui.select(
+                    ["临床化学", "临床免疫", "临床血液", "临床微生物"], value="临床化学", label="专业"
+                ).classes("w-32")
+                passed_on = ui.input("通过日期", value=today.isoformat()).classes("w-32")
+                expires_on = ui.input("有效期至", value=(today + timedelta(days=365)).isoformat()).classes(
+                    "w-32"
+                )
+                ui.button(
+                    "登记质评",
+                    on_click=lambda _e, iid=r["institution_id"]: self.set_qa(
+                        iid, disc.value, passed_on.value, expires_on.value
+                    ),
+                ).props("outline dense")
+
+    def set_hr(self, institution_id: int, value: bool) -> None:
+        try:
+            with unit_of_work() as session:
+                service.set_hr_mark(session, self.actor, institution_id, value)
+            ui.notify("已更新 HR 标识", type="positive")
+        except YilianError as exc:
+            show_error(exc)
+
+    def set_qa(self, institution_id: int, discipline: str, passed_on: str, expires_on: str) -> None:
+        try:
+            p, x = date.fromisoformat(passed_on), date.fromisoformat(expires_on)
+        except ValueError:
+            ui.notify("日期格式应为 YYYY-MM-DD", type="warning")
+            return
+        try:
+            with unit_of_work() as session:
+                service.set_qa(
+                    session,
+                    self.actor,
+                    institution_id=institution_id,
+                    discipline=discipline,
+                    passed=True,
+                    passed_on=p,
+                    expires_on=x,
+                )
+        except YilianError as exc:
+            show_error(exc)
+            return
+        ui.notify("已登记室间质评", type="positive")
+        self.draw()

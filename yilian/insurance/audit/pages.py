@@ -20,6 +20,7 @@ from yilian.insurance.audit.domain import (
     STAGE_LABELS,
     ClaimLine,
     Family,
+    RuleLibrary,
     Severity,
     Stage,
     value_label,
@@ -77,8 +78,20 @@ for item in (
 STATUS_LABELS = service.STATUS_LABELS
 
 
+RULE_COLUMNS = [
+    ("id", "规则编号"),
+    ("family_label", "类别"),
+    ("description", "说明"),
+    ("severity", "违规程度"),
+    ("stages", "适用阶段"),
+    ("effective", "生效期间"),
+    ("items", "项目数"),
+]
+
+
 @ui.page("/audit/rules")
 def rules_page(request: Request) -> RedirectResponse | None:
+    """The rule library: its version and history, the rules by family, and (for rule editors) the YAML."""
     actor = guard(request, Permission.CLAIMS_AUDIT)
     if isinstance(actor, RedirectResponse):
         return actor
@@ -96,84 +109,88 @@ def rules_page(request: Request) -> RedirectResponse | None:
             ui.label(
                 "历史版本：" + "，".join(f"{v}{'（启用中）' if a else ''}" for v, a, _ in versions)
             ).classes("text-grey-7 text-sm")
-        family = ui.select(
-            {"": "全部类别", **{f.value: FAMILY_LABELS[f] for f in Family}}, value="", label="规则类别"
-        )
-        rows = [
-            {
-                "id": r.id,
-                "family": r.family.value,
-                "family_label": FAMILY_LABELS[r.family],
-                "description": r.description,
-                "severity": SEVERITY_LABELS[r.severity],
-                "stages": "、".join(STAGE_LABELS[s] for s in sorted(r.stages)),
-                "effective": f"{r.effective_from:%Y-%m-%d} ~ {r.effective_to:%Y-%m-%d}",
-                "items": len(r.items()),
-            }
-            for r in lib.rules
-        ]
-        columns = [
-            {"name": k, "label": label, "field": k, "align": "left", "sortable": True}
-            for k, label in (
-                ("id", "规则编号"),
-                ("family_label", "类别"),
-                ("description", "说明"),
-                ("severity", "违规程度"),
-                ("stages", "适用阶段"),
-                ("effective", "生效期间"),
-                ("items", "项目数"),
-            )
-        ]
-        table = ui.table(columns=columns, rows=rows, row_key="id", pagination=30)
-        table.classes("w-full")
-        table.props('dense data-testid="audit-rules"')
-
-        def refilter() -> None:
-            table.rows = [r for r in rows if not family.value or r["family"] == family.value]
-            table.update()
-
-        family.on_value_change(lambda _: refilter())
+        _rules_table(lib)
         if not actor.has(Permission.CLAIMS_RULES):
             return None
+        _RuleEditor(actor, text)
+    return None
+
+
+def _rules_table(lib: RuleLibrary) -> None:
+    """The library's rules, filtered by family."""
+    family = ui.select(
+        {"": "全部类别", **{f.value: FAMILY_LABELS[f] for f in Family}}, value="", label="规则类别"
+    )
+    rows = [
+        {
+            "id": r.id,
+            "family": r.family.value,
+            "family_label": FAMILY_LABELS[r.family],
+            "description": r.description,
+            "severity": SEVERITY_LABELS[r.severity],
+            "stages": "、".join(STAGE_LABELS[s] for s in sorted(r.stages)),
+            "effective": f"{r.effective_from:%Y-%m-%d} ~ {r.effective_to:%Y-%m-%d}",
+            "items": len(r.items()),
+        }
+        for r in lib.rules
+    ]
+    table = data_table(
+        columns_of(RULE_COLUMNS, sortable=True, align="left"),
+        rows,
+        row_key="id",
+        testid="audit-rules",
+        pagination=30,
+    )
+
+    def refilter() -> None:
+        table.rows = [r for r in rows if not family.value or r["family"] == family.value]
+        table.update()
+
+    family.on_value_change(lambda _: refilter())
+
+
+class _RuleEditor:
+    """The library as YAML: validate it line by line, save it as a new active version."""
+
+    def __init__(self, actor: Actor, text: str) -> None:
+        self.actor = actor
         ui.label("编辑规则库（YAML，保存即生成新版本并启用；请修改 version）").classes(
             "text-subtitle1 q-mt-md"
         )
-        editor = (
+        self.editor = (
             ui.textarea(value=text)
             .classes("w-full font-mono")
             .props('rows=18 outlined data-testid="audit-editor"')
         )
-        issues = ui.column().classes("w-full gap-1").props('data-testid="audit-issues"')
-
-        def validate() -> bool:
-            issues.clear()
-            parsed, found = service.validate_text(editor.value or "")
-            with issues:
-                if parsed is None:
-                    for issue in found:
-                        ui.label(f"第 {issue.line} 行：{issue.message}").classes("text-negative text-sm")
-                else:
-                    ui.label(f"校验通过：版本 {parsed.version}，{len(parsed.rules)} 条规则").classes(
-                        "text-positive"
-                    )
-            return parsed is not None
-
-        def save() -> None:
-            if not validate():
-                return
-            try:
-                with unit_of_work() as session:
-                    row = service.save_library(session, actor, editor.value or "")
-                    version = row.version
-            except YilianError as exc:
-                show_error(exc)
-                return
-            ui.notify(f"已保存并启用规则库版本 {version}", type="positive")
-
+        self.issues = ui.column().classes("w-full gap-1").props('data-testid="audit-issues"')
         with ui.row():
-            ui.button("校验", icon="check", on_click=validate).props('data-testid="audit-validate"')
-            ui.button("保存新版本", icon="save", on_click=save).props('data-testid="audit-save"')
-    return None
+            ui.button("校验", icon="check", on_click=self.validate).props('data-testid="audit-validate"')
+            ui.button("保存新版本", icon="save", on_click=self.save).props('data-testid="audit-save"')
+
+    def validate(self) -> bool:
+        self.issues.clear()
+        parsed, found = service.validate_text(self.editor.value or "")
+        with self.issues:
+            if parsed is None:
+                for issue in found:
+                    ui.label(f"第 {issue.line} 行：{issue.message}").classes("text-negative text-sm")
+            else:
+                ui.label(f"校验通过：版本 {parsed.version}，{len(parsed.rules)} 条规则").classes(
+                    "text-positive"
+                )
+        return parsed is not None
+
+    def save(self) -> None:
+        if not self.validate():
+            return
+        try:
+            with unit_of_work() as session:
+                row = service.save_library(session, self.actor, self.editor.value or "")
+                version = row.version
+        except YilianError as exc:
+            show_error(exc)
+            return
+        ui.notify(f"已保存并启用规则库版本 {version}", type="positive")
 
 
 def _run_rows(actor: Actor) -> list[dict[str, Any]]:
@@ -195,106 +212,122 @@ def _run_rows(actor: Actor) -> list[dict[str, Any]]:
         ]
 
 
+RUN_COLUMNS = [
+    ("id", "批次"),
+    ("period", "期间"),
+    ("source", "数据来源"),
+    ("status", "状态"),
+    ("lines", "明细行数"),
+    ("findings", "疑点数"),
+    ("amount", "疑点金额（元）"),
+    ("library", "规则库"),
+    ("by", "发起人"),
+]
+
+
 @ui.page("/audit/runs")
 def runs_page(request: Request) -> RedirectResponse | None:
+    """Launch an audit of a period (stored lines and uploaded files) with progress; the past runs."""
     actor = guard(request, Permission.CLAIMS_AUDIT)
     if isinstance(actor, RedirectResponse):
         return actor
     if not allowed(actor, Permission.CLAIMS_AUDIT):
         return None
-    today = business_date()
-    state: dict[str, Any] = {"files": []}
     with frame(actor, "事后审核"):
+        _RunLauncher(actor)
+    return None
+
+
+class _RunLauncher:
+    """The period and files to audit, the progress bar while a run works in a thread, the runs table."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.files: list[Path] = []
+        self.state: dict[str, Any] = {}
+        today = business_date()
         ui.label(
             "审核已存储的结算明细，并可上传结算明细文件（CSV / Parquet，列：见下行；金额单位为分）。"
         ).classes("text-grey-7 text-sm")
         ui.html(f"<code>{service.CLAIM_FILE_LAYOUT}</code>").classes("text-grey-7 text-xs")
         with ui.row().classes("items-end gap-4"):
-            start = ui.input("开始日期", value=(today - timedelta(days=365)).isoformat()).props(
+            self.start = ui.input("开始日期", value=(today - timedelta(days=365)).isoformat()).props(
                 'type=date data-testid="audit-from"'
             )
-            end = ui.input("结束日期", value=today.isoformat()).props('type=date data-testid="audit-to"')
-            stored = ui.checkbox("包含已存储明细", value=True)
-
-        async def on_upload(e: events.UploadEventArguments) -> None:
-            suffix = Path(e.file.name).suffix.lower()
-            target = Path(tempfile.mkdtemp(prefix="audit-")) / f"upload{suffix}"
-            await e.file.save(target)
-            state["files"].append(target)
-            files_label.text = "待审核文件：" + "，".join(p.name for p in state["files"])
-
-        ui.upload(label="上传结算明细文件", on_upload=on_upload, auto_upload=True).props(
+            self.end = ui.input("结束日期", value=today.isoformat()).props('type=date data-testid="audit-to"')
+            self.stored = ui.checkbox("包含已存储明细", value=True)
+        ui.upload(label="上传结算明细文件", on_upload=self.on_upload, auto_upload=True).props(
             'accept=".csv,.parquet"'
         )
-        files_label = ui.label("").classes("text-sm")
-        bar = (
+        self.files_label = ui.label("").classes("text-sm")
+        self.bar = (
             ui.linear_progress(value=0, show_value=False)
             .classes("w-96")
             .props('data-testid="audit-progress"')
         )
-        status = ui.label("").props('data-testid="audit-status"')
-        columns = [
-            {"name": k, "label": label, "field": k, "align": "left"}
-            for k, label in (
-                ("id", "批次"),
-                ("period", "期间"),
-                ("source", "数据来源"),
-                ("status", "状态"),
-                ("lines", "明细行数"),
-                ("findings", "疑点数"),
-                ("amount", "疑点金额（元）"),
-                ("library", "规则库"),
-                ("by", "发起人"),
+        self.status = ui.label("").props('data-testid="audit-status"')
+        self.table = data_table(
+            columns_of(RUN_COLUMNS, align="left"), _run_rows(actor), row_key="id", testid="audit-runs"
+        )
+        self.table.on("rowClick", lambda e: ui.navigate.to(f"/audit/findings?run_id={e.args[1]['id']}"))
+        self.timer = ui.timer(0.3, self.tick, active=False)
+        ui.button("开始审核", icon="play_arrow", on_click=self.launch).props('data-testid="audit-launch"')
+
+    async def on_upload(self, e: events.UploadEventArguments) -> None:
+        suffix = Path(e.file.name).suffix.lower()
+        target = Path(tempfile.mkdtemp(prefix="audit-")) / f"upload{suffix}"
+        await e.file.save(target)
+        self.files.append(target)
+        self.files_label.text = "待审核文件：" + "，".join(p.name for p in self.files)
+
+    def progress(self, pct: int, name: str) -> None:
+        self.state["pct"], self.state["step"] = pct, name
+
+    def tick(self) -> None:
+        if "pct" in self.state:
+            self.bar.value = self.state["pct"] / 100
+            self.status.text = f"审核中：{self.state['step']}（{self.state['pct']}%）"
+
+    def work(self, date_from: date, date_to: date, files: list[Path], include: bool) -> tuple[int, int, int]:
+        with unit_of_work() as session:
+            r = service.run_audit(
+                session,
+                self.actor,
+                date_from,
+                date_to,
+                files=files,
+                include_stored=include,
+                progress=self.progress,
             )
-        ]
-        table = ui.table(columns=columns, rows=_run_rows(actor), row_key="id").classes("w-full")
-        table.props('dense data-testid="audit-runs"')
-        table.on("rowClick", lambda e: ui.navigate.to(f"/audit/findings?run_id={e.args[1]['id']}"))
+            return r.id, r.lines_scanned, r.findings_count
 
-        def progress(pct: int, name: str) -> None:
-            state["pct"], state["step"] = pct, name
-
-        def tick() -> None:
-            if "pct" in state:
-                bar.value = state["pct"] / 100
-                status.text = f"审核中：{state['step']}（{state['pct']}%）"
-
-        timer = ui.timer(0.3, tick, active=False)
-
-        def work(date_from: date, date_to: date, files: list[Path], include: bool) -> tuple[int, int, int]:
-            with unit_of_work() as session:
-                r = service.run_audit(
-                    session, actor, date_from, date_to, files=files, include_stored=include, progress=progress
-                )
-                return r.id, r.lines_scanned, r.findings_count
-
-        async def launch() -> None:
-            try:
-                date_from, date_to = date.fromisoformat(start.value), date.fromisoformat(end.value)
-            except ValueError:
-                ui.notify("请填写有效日期", type="negative")
-                return
-            state.pop("pct", None)
-            timer.activate()
-            status.text = "审核中…"
-            try:
-                result = await run.io_bound(work, date_from, date_to, list(state["files"]), stored.value)
-            except YilianError as exc:
-                show_error(exc)
-                status.text = "审核失败"
-                return
-            finally:
-                timer.deactivate()
-            if result is None:
-                return
-            run_id, lines, found = result
-            bar.value = 1
-            status.text = f"批次 {run_id} 完成：审核 {lines:,} 行明细，发现 {found} 个疑点"
-            table.rows = _run_rows(actor)
-            table.update()
-
-        ui.button("开始审核", icon="play_arrow", on_click=launch).props('data-testid="audit-launch"')
-    return None
+    async def launch(self) -> None:
+        try:
+            date_from, date_to = date.fromisoformat(self.start.value), date.fromisoformat(self.end.value)
+        except ValueError:
+            ui.notify("请填写有效日期", type="negative")
+            return
+        self.state.pop("pct", None)
+        self.timer.activate()
+        self.status.text = "审核中…"
+        try:
+            result = await run.io_bound(self.work, date_from, date_to, list(self.files), self.stored.value)
+        except YilianError as exc:
+            show_error(exc)
+            self.status.text = "审核失败"
+            return
+        finally:
+            self.timer.deactivate()
+            # a tick the timer had already scheduled may still run after this: with no progress left
+            # it leaves the final status alone (it used to overwrite 「完成」 with 「审核中：done」)
+            self.state.pop("pct", None)
+        if result is None:
+            return
+        run_id, lines, found = result
+        self.bar.value = 1
+        self.status.text = f"批次 {run_id} 完成：审核 {lines:,} 行明细，发现 {found} 个疑点"
+        self.table.rows = _run_rows(self.actor)
+        self.table.update()
 
 
 @ui.page("/audit/findings")
@@ -590,91 +623,103 @@ def precheck_page(request: Request) -> RedirectResponse | None:
         ui.label("开医嘱前检查医保规则：填写患者与本次就诊信息及拟开项目，系统即时提示违规风险。").classes(
             "text-grey-7 text-sm"
         )
+        _PrecheckForm(actor)
+    return None
+
+
+class _PrecheckForm:
+    """The visit (sex, age, scheme, level, setting, diagnosis), the items to order, and the warnings."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
         with ui.row().classes("items-end gap-4"):
-            sex = (
+            self.sex = (
                 ui.select({"M": "男", "F": "女"}, value="F", label="性别")
                 .classes("w-20")
                 .props('data-testid="pre-sex"')
             )
-            age = ui.number("年龄", value=40, min=0, max=150, format="%d").classes("w-20")
-            scheme = ui.select(
+            self.age = ui.number("年龄", value=40, min=0, max=150, format="%d").classes("w-20")
+            self.scheme = ui.select(
                 {"employee": "职工医保", "resident": "居民医保", "self_pay": "自费"},
                 value="employee",
                 label="险种",
             ).classes("w-28")
-            level = ui.select({3: "三级", 2: "二级", 1: "一级"}, value=3, label="机构等级").classes("w-24")
-            setting = ui.select(
+            self.level = ui.select({3: "三级", 2: "二级", 1: "一级"}, value=3, label="机构等级").classes(
+                "w-24"
+            )
+            self.setting = ui.select(
                 {"outpatient": "门诊", "inpatient": "住院"}, value="outpatient", label="就医方式"
             ).classes("w-24")
-            diagnosis = ui.input("主要诊断编码", value="J06.9").classes("w-36").props('data-testid="pre-dx"')
-        items = (
+            self.diagnosis = (
+                ui.input("主要诊断编码", value="J06.9").classes("w-36").props('data-testid="pre-dx"')
+            )
+        self.items = (
             ui.textarea("拟开项目（每行：项目编码 数量 [单价（元）]）", value="250101001 1")
             .classes("w-full")
             .props('rows=4 data-testid="pre-items"')
         )
-        panel = ui.column().classes("w-full gap-2").props('data-testid="pre-panel"')
+        self.panel = ui.column().classes("w-full gap-2").props('data-testid="pre-panel"')
+        ui.button("检查", icon="search", on_click=self.check).props('data-testid="pre-check"')
 
-        def check() -> None:
-            panel.clear()
-            today = business_date()
-            with unit_of_work() as session:
-                library = service.active_library(session)
-            lines: list[ClaimLine] = []
-            for n, raw in enumerate((items.value or "").splitlines(), start=1):
-                parts = raw.split()
-                if not parts:
-                    continue
-                try:
-                    qty = int(parts[1]) if len(parts) > 1 else 1
-                    price = (
-                        parse_yuan(parts[2]) if len(parts) > 2 else service.catalogue_price(library, parts[0])
-                    )
-                    if qty < 1 or price < 0:
-                        raise ValueError
-                except ValueError:  # MoneyFormatError is one
-                    ui.notify(f"第 {n} 行格式不正确", type="negative")
-                    return
-                lines.append(
-                    ClaimLine(
-                        n,
-                        "ORDER",
-                        "P",
-                        str(sex.value),
-                        int(age.value or 0),
-                        str(scheme.value),
-                        int(level.value),
-                        str(setting.value),
-                        (diagnosis.value or "").strip(),
-                        today,
-                        today,
-                        today,
-                        parts[0],
-                        qty,
-                        price,
-                        qty * price,
-                    )
-                )
+    def _lines(self) -> list[ClaimLine] | None:
+        """The typed items as claim lines of today, or None (with a notice) at the first bad line."""
+        today = business_date()
+        with unit_of_work() as session:
+            library = service.active_library(session)
+        lines: list[ClaimLine] = []
+        for n, raw in enumerate((self.items.value or "").splitlines(), start=1):
+            parts = raw.split()
+            if not parts:
+                continue
             try:
-                with unit_of_work() as session:
-                    views = service.precheck_for(session, actor, lines, stage=Stage.PRE)
-            except YilianError as exc:
-                show_error(exc)
-                return
-            with panel:
-                if not views:
-                    ui.label("未发现医保违规风险").classes("text-positive text-h6").props(
-                        'data-testid="pre-ok"'
-                    )
-                for v in views:
-                    color = "red-1" if v.severity == "violation" else "orange-1"
-                    with ui.card().classes(f"w-full bg-{color}").props('data-testid="pre-warning"'):
-                        ui.label(f"【{v.severity_label}】{v.rule_id} {v.family_label}").classes(
-                            "text-subtitle1"
-                        )
-                        ui.label(v.text)
-                        ui.label(
-                            f"涉及第 {', '.join(map(str, v.lines))} 行，金额 {yuan(v.amount)} 元"
-                        ).classes("text-sm text-grey-8")
+                qty = int(parts[1]) if len(parts) > 1 else 1
+                price = parse_yuan(parts[2]) if len(parts) > 2 else service.catalogue_price(library, parts[0])
+                if qty < 1 or price < 0:
+                    raise ValueError
+            except ValueError:  # MoneyFormatError is one
+                ui.notify(f"第 {n} 行格式不正确", type="negative")
+                return None
+            lines.append(
+                ClaimLine(
+                    n,
+                    "ORDER",
+                    "P",
+                    str(self.sex.value),
+                    int(self.age.value or 0),
+                    str(self.scheme.value),
+                    int(self.level.value),
+                    str(self.setting.value),
+                    (self.diagnosis.value or "").strip(),
+                    today,
+                    today,
+                    today,
+                    parts[0],
+                    qty,
+                    price,
+                    qty * price,
+                )
+            )
+        return lines
 
-        ui.button("检查", icon="search", on_click=check).props('data-testid="pre-check"')
-    return None
+    def check(self) -> None:
+        self.panel.clear()
+        lines = self._lines()
+        if lines is None:
+            return
+        try:
+            with unit_of_work() as session:
+                views = service.precheck_for(session, self.actor, lines, stage=Stage.PRE)
+        except YilianError as exc:
+            show_error(exc)
+            return
+        with self.panel:
+            if not views:
+                ui.label("未发现医保违规风险").classes("text-positive text-h6").props('data-testid="pre-ok"')
+            for v in views:
+                color = "red-1" if v.severity == "violation" else "orange-1"
+                with ui.card().classes(f"w-full bg-{color}").props('data-testid="pre-warning"'):
+                    ui.label(f"【{v.severity_label}】{v.rule_id} {v.family_label}").classes("text-subtitle1")
+                    ui.label(v.text)
+                    ui.label(f"涉及第 {', '.join(map(str, v.lines))} 行，金额 {yuan(v.amount)} 元").classes(
+                        "text-sm text-grey-8"
+                    )
