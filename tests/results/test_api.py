@@ -19,7 +19,7 @@ from yilian.registry import service as registry
 from yilian.registry.domain import ConsentScope, RelationType
 from yilian.registry.models import PatientAccessGrant
 from yilian.registry.schemas import ConsentCreate, RelationCreate
-from yilian.results import service
+from yilian.results import fhir, service
 from yilian.results.models import Result
 
 TODAY = date(2026, 5, 7)  # frozen_clock's business date
@@ -241,6 +241,9 @@ def test_fhir_ingest_read_and_search(
         headers=dh,
     ).json()
     assert found["total"] == 1 and found["entry"][0]["resource"]["code"]["coding"][0]["code"] == "GLU"
+    assert found == fhir.validated(found) and obs.json() == fhir.validated(
+        obs.json()
+    )  # no pydantic on the path
     none = client.get(
         "/fhir/Observation", params={"patient": world.patient.mpi_id, "code": "K"}, headers=dh
     ).json()
@@ -261,6 +264,7 @@ def test_fhir_ingest_read_and_search(
     assert searched["total"] == 1
     modes = [(e["resource"]["resourceType"], e["search"]["mode"]) for e in searched["entry"]]
     assert modes == [("DiagnosticReport", "match"), ("Observation", "include")]
+    assert searched == fhir.validated(searched) and body == fhir.validated(body)
     assert (
         client.get(
             "/fhir/DiagnosticReport", params={"patient": world.patient.mpi_id, "category": "RAD"}, headers=dh
@@ -368,8 +372,6 @@ def test_dicom_upload_and_fhir_imaging_study(client: TestClient, session: Sessio
 def test_imaging_report_carries_the_conclusion_and_the_study() -> None:
     from datetime import UTC, datetime
     from types import SimpleNamespace
-
-    from yilian.results import fhir
 
     at = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
     row = SimpleNamespace(
