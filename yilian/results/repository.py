@@ -265,7 +265,6 @@ def patient_results(
         where.append(Result.item_code == item_code)
     if kind:
         where.append(Result.kind == kind)
-    total = session.scalar(select(func.count()).select_from(Result).where(*where)) or 0
     rows = session.scalars(
         select(Result)
         .where(*where)
@@ -273,7 +272,9 @@ def patient_results(
         .offset(offset)
         .limit(limit)
     ).all()
-    return rows, total
+    if len(rows) < limit and (rows or offset == 0):  # the last page: the total is known, no count query
+        return rows, offset + len(rows)
+    return rows, session.scalar(select(func.count()).select_from(Result).where(*where)) or 0
 
 
 def get_prompt(session: Session, prompt_id: int, *, for_update: bool = False) -> Prompt | None:
