@@ -50,3 +50,23 @@ def test_out_of_scope_and_unknown_give_operation_outcome(client: TestClient, ses
     assert denied.json()["issue"][0]["code"] == "forbidden"
     missing = client.get("/fhir/Patient/YL9999999999", headers=headers)
     assert missing.status_code == 404 and missing.json()["issue"][0]["diagnostics"] == "patient_not_found"
+
+
+def test_patient_resource_is_what_fhir_resources_validates(session: Session) -> None:
+    """The Patient is built as a plain dict on the read path (no pydantic model); it must be exactly what
+    fhir.resources gives back after validating it — with and without phone, address, home institution,
+    a compound family name, a family name alone, deceased."""
+    from yilian.registry.fhir import patient_resource, validated_patient
+
+    hospital = make_institution(session)
+    plain = make_patient(session, name="欧阳明月", institution=hospital)
+    bare = make_patient(session, name="王五")
+    bare.name, bare.phone, bare.address, bare.is_deceased = "王", "", "江苏省南通市崇川区", True
+    session.flush()
+    for patient in (plain, bare):
+        body = patient_resource(patient)
+        assert body == validated_patient(body)
+    assert "telecom" not in patient_resource(bare) and "managingOrganization" not in patient_resource(bare)
+    assert patient_resource(bare)["active"] is False and patient_resource(bare)["address"] == [
+        {"text": "江苏省南通市崇川区"}
+    ]

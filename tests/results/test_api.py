@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.builders import SYSTEM, bearer, make_patient, make_user
+from tests.builders import SYSTEM, actor_of, bearer, make_patient, make_user
 from tests.results.conftest import World
 from tests.results.messages import fhir_bundle
 from yilian.kit.access_log import AccessAudit
@@ -19,7 +19,7 @@ from yilian.registry import service as registry
 from yilian.registry.domain import ConsentScope, RelationType
 from yilian.registry.models import PatientAccessGrant
 from yilian.registry.schemas import ConsentCreate, RelationCreate
-from yilian.results import service
+from yilian.results import fhir, service
 from yilian.results.models import Result
 
 TODAY = date(2026, 5, 7)  # frozen_clock's business date
@@ -241,6 +241,9 @@ def test_fhir_ingest_read_and_search(
         headers=dh,
     ).json()
     assert found["total"] == 1 and found["entry"][0]["resource"]["code"]["coding"][0]["code"] == "GLU"
+    assert found == fhir.validated(found) and obs.json() == fhir.validated(
+        obs.json()
+    )  # no pydantic on the path
     none = client.get(
         "/fhir/Observation", params={"patient": world.patient.mpi_id, "code": "K"}, headers=dh
     ).json()
@@ -261,6 +264,7 @@ def test_fhir_ingest_read_and_search(
     assert searched["total"] == 1
     modes = [(e["resource"]["resourceType"], e["search"]["mode"]) for e in searched["entry"]]
     assert modes == [("DiagnosticReport", "match"), ("Observation", "include")]
+    assert searched == fhir.validated(searched) and body == fhir.validated(body)
     assert (
         client.get(
             "/fhir/DiagnosticReport", params={"patient": world.patient.mpi_id, "category": "RAD"}, headers=dh
@@ -369,8 +373,6 @@ def test_imaging_report_carries_the_conclusion_and_the_study() -> None:
     from datetime import UTC, datetime
     from types import SimpleNamespace
 
-    from yilian.results import fhir
-
     at = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
     row = SimpleNamespace(
         id=7,
@@ -425,3 +427,23 @@ def test_result_history_over_http_is_audited(
     outsider = make_user(session, role=Role.DOCTOR, institution=world.outside_low)
     denied = client.get(f"/api/v1/results/{first}/history", headers=bearer(client, outsider))
     assert denied.status_code == 403 and denied.headers["content-type"].startswith("application/problem+json")
+
+
+def test_results_page_totals_with_and_without_the_count_query(
+    session: Session, world: World, frozen_clock: FrozenClock
+) -> None:
+    """The total of a patient's results is counted only when the page does not tell it (a full page, or
+    an empty page past the end): every page gives the same total."""
+    for n in range(3):
+        _lab(session, world, sender="TCO", control=f"P{n}", day=TODAY - timedelta(days=n + 1))
+    doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary, practitioner=world.doctor)
+    actor = actor_of(doctor)
+    pages = [(0, 50), (0, 2), (2, 2), (3, 2), (9, 2), (0, 3)]
+    got = [
+        (len(rows), total)
+        for offset, limit in pages
+        for rows, total in [
+            service.patient_results(session, actor, world.patient.id, offset=offset, limit=limit)
+        ]
+    ]
+    assert got == [(3, 3), (2, 3), (1, 3), (0, 3), (0, 3), (3, 3)]

@@ -101,7 +101,8 @@ def build_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", settings.db_pool_size)
     kwargs.setdefault("max_overflow", settings.db_max_overflow)
     kwargs.setdefault("pool_timeout", settings.db_pool_timeout)
-    return create_engine(url, echo=echo, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, echo=echo, **kwargs)
 
 
 _lock = threading.Lock()

@@ -43,27 +43,36 @@ def _split_name(name: str) -> dict[str, Any]:
 
 
 def patient_resource(p: Patient) -> dict[str, Any]:
-    """Return a FHIR Patient of a master-index record."""
-    resource = FhirPatient.model_validate(
-        {
-            "resourceType": "Patient",
-            "id": p.mpi_id,
-            "identifier": [
-                {"use": "official", "system": RESIDENT_ID_SYSTEM, "value": p.id_number},
-                {"use": "usual", "system": MPI_SYSTEM, "value": p.mpi_id},
-            ],
-            "active": not p.is_deceased,
-            "name": [{"use": "official", **_split_name(p.name)}],
-            "telecom": [{"system": "phone", "value": p.phone, "use": "mobile"}] if p.phone else [],
-            "gender": _GENDER.get(p.sex, "unknown"),
-            "birthDate": p.birth_date.isoformat(),
-            "address": [{"text": p.address}] if p.address else [],
-            "managingOrganization": {"reference": f"Organization/{p.home_institution_id}"}
-            if p.home_institution_id
-            else None,
-        }
-    )
-    return resource.model_dump(mode="json", exclude_none=True)
+    """Return a FHIR Patient of a master-index record, built as the plain dict fhir.resources gives back
+    after validation (``validated_patient``; the test ``tests/registry/test_fhir.py`` checks they are equal)
+    — no pydantic model on the read path (issue 16)."""
+    name = {"use": "official", **_split_name(p.name)}
+    if not name["given"]:
+        del name["given"]
+    body: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": p.mpi_id,
+        "identifier": [
+            {"use": "official", "system": RESIDENT_ID_SYSTEM, "value": p.id_number},
+            {"use": "usual", "system": MPI_SYSTEM, "value": p.mpi_id},
+        ],
+        "active": not p.is_deceased,
+        "name": [name],
+    }
+    if p.phone:
+        body["telecom"] = [{"system": "phone", "value": p.phone, "use": "mobile"}]
+    body["gender"] = _GENDER.get(p.sex, "unknown")
+    body["birthDate"] = p.birth_date.isoformat()
+    if p.address:
+        body["address"] = [{"text": p.address}]
+    if p.home_institution_id:
+        body["managingOrganization"] = {"reference": f"Organization/{p.home_institution_id}"}
+    return body
+
+
+def validated_patient(resource: dict[str, Any]) -> dict[str, Any]:
+    """A Patient resource validated by fhir.resources and dumped back."""
+    return FhirPatient.model_validate(resource).model_dump(mode="json", exclude_none=True)  # type: ignore[no-any-return]
 
 
 def organization_resource(inst: Institution, read: InstitutionRead) -> dict[str, Any]:

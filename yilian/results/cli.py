@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from yilian.kit import db
 from yilian.kit.auth.domain import Actor
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
@@ -43,6 +44,9 @@ def mllp_listener(
     """Listen for HL7 v2 ORU^R01 over MLLP and answer each message with ACK AA / AE / AR (after commit)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(f"MLLP listening on {host}:{port} (Ctrl+C to stop)")
+    # no pre-ping round trip per batch: a dropped connection fails its batch, which is answered AE (resend,
+    # nothing committed) and the pool replaces the connection
+    db.configure(pool_pre_ping=False)
     try:
         asyncio.run(mllp.serve(host, port, writers=writers))
     except KeyboardInterrupt:

@@ -6,9 +6,25 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, String, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    ColumnElement,
+    Date,
+    String,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from yilian.kit.audit import AccessAudit
+from yilian.kit.db import insert_rows, reserve_ids, table_of
 from yilian.results.models import (
     CatalogueItem,
     CodeMap,
@@ -147,11 +163,27 @@ def current_versions(session: Session, keys: Sequence[str]) -> dict[str, tuple[i
     return {str(k): (int(i), str(st), at) for k, i, st, at in rows}
 
 
+def _copy(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """``kit.db.insert_rows`` (COPY on PostgreSQL), a unique-key violation raised as SQLAlchemy's
+    ``IntegrityError`` like an INSERT's (the ingest retries message by message on it)."""
+    try:
+        insert_rows(session, table_of(model), rows)
+    except Exception as exc:
+        if str(getattr(exc, "sqlstate", "") or "").startswith("23"):  # integrity constraint violation
+            raise IntegrityError(f"COPY {model.__tablename__}", None, exc) from exc
+        raise
+
+
 def insert_results_returning(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert result rows in one executemany and return source key -> new id (a plain executemany and
-    one indexed read of the ids: on psycopg a multi-row INSERT … RETURNING is re-parsed every time)."""
+    """Insert result rows and return source key -> new id: on PostgreSQL the ids are drawn from the
+    sequence first and the rows written by COPY (per-row executemany sends were the listener's largest
+    CPU cost, issue 16); elsewhere one executemany and one indexed read of the ids."""
     if not rows:
         return {}
+    if session.get_bind().dialect.name == "postgresql":
+        ids = reserve_ids(session, table_of(Result), len(rows))
+        _copy(session, Result, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+        return {r["source_key"]: i for r, i in zip(rows, ids, strict=True)}
     session.execute(insert(Result), list(rows))
     found = current_versions(session, [r["source_key"] for r in rows])
     return {k: v[0] for k, v in found.items()}
@@ -164,13 +196,15 @@ def update_results(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def insert_revisions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """One revision per delivered observation (COPY on PostgreSQL)."""
     if rows:
-        session.execute(insert(ResultRevision), list(rows))
+        _copy(session, ResultRevision, rows)
 
 
 def insert_ingest_logs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """The ingest log rows of a batch (COPY on PostgreSQL; the unique key makes a message stored once)."""
     if rows:
-        session.execute(insert(IngestLog), list(rows))
+        _copy(session, IngestLog, rows)
 
 
 def revisions_of(session: Session, result_id: int) -> Sequence[ResultRevision]:
@@ -231,7 +265,6 @@ def patient_results(
         where.append(Result.item_code == item_code)
     if kind:
         where.append(Result.kind == kind)
-    total = session.scalar(select(func.count()).select_from(Result).where(*where)) or 0
     rows = session.scalars(
         select(Result)
         .where(*where)
@@ -239,7 +272,9 @@ def patient_results(
         .offset(offset)
         .limit(limit)
     ).all()
-    return rows, total
+    if len(rows) < limit and (rows or offset == 0):  # the last page: the total is known, no count query
+        return rows, offset + len(rows)
+    return rows, session.scalar(select(func.count()).select_from(Result).where(*where)) or 0
 
 
 def get_prompt(session: Session, prompt_id: int, *, for_update: bool = False) -> Prompt | None:
@@ -328,3 +363,84 @@ def recognition_counts(
         .group_by(Prompt.business_date, Prompt.institution_id, Prompt.department_id)
     )
     return [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), int(r[6])) for r in session.execute(q)]
+
+
+# The recognition check in one round trip (PostgreSQL; issue 16). It reads the catalogue item, the
+# patient's scope (home institution, a live access grant of the ordering institution), the receiver's and
+# the sources' recognition profiles, the QA record of the item's discipline and the policy, inserts the
+# access-audit row when (and only when) the reader is in scope, and returns the candidates — all in one
+# statement, so no reference data is cached (nothing to invalidate). The tables of registry and kit
+# (patients, patient_access_grants, institutions, access_audit) are read or written here, past their
+# services, for that single round trip; results.service mirrors the same scope rule in Python
+# (``registry.can_read_patient``) and refuses when the statement did not audit.
+CHECK_SQL = """
+WITH it AS (
+    SELECT code, name, kind, validity_days, price_fen, unit, specimen, discipline, modality, body_part, hr,
+           loinc
+    FROM results_items WHERE code = :code AND is_active
+), pat AS (
+    SELECT p.id, p.home_institution_id,
+           EXISTS (SELECT 1 FROM patient_access_grants g
+                   WHERE g.patient_id = p.id AND g.institution_id = :scope_inst
+                     AND (g.expires_at IS NULL OR g.expires_at > :now)) AS granted
+    FROM patients p WHERE p.id = :pid
+), aud AS (
+    INSERT INTO access_audit (at, user_id, username, role, institution_id, patient_id, action, resource,
+                              reason, channel, ip)
+    SELECT :now, :user_id, :username, :role, :actor_inst, pat.id, 'read', :resource, :reason, :channel, :ip
+    FROM pat, it
+    WHERE :may_read AND (:alliance OR pat.home_institution_id = :scope_inst OR pat.granted)
+    RETURNING id
+), cand AS (
+    SELECT r.*, s.name AS s_name, s.level AS s_level, s.grade AS s_grade, s.alliance_id AS s_alliance,
+           COALESCE(q.hr_mark, false) AS s_hr, qa.passed AS qa_passed, qa.passed_on AS qa_passed_on,
+           qa.expires_on AS qa_expires_on
+    FROM it
+    JOIN results r ON r.patient_id = :pid AND r.item_code = it.code
+         AND r.result_date >= CAST(:on AS date) - CAST(it.validity_days - 1 AS integer)
+         AND r.result_date <= :on
+    JOIN institutions s ON s.id = r.institution_id
+    LEFT JOIN results_qualifications q ON q.institution_id = r.institution_id
+    LEFT JOIN results_qa qa ON qa.institution_id = r.institution_id AND qa.discipline = it.discipline
+    WHERE EXISTS (SELECT 1 FROM aud)
+    ORDER BY r.result_date DESC, r.observed_at DESC, r.id DESC
+    LIMIT 50
+)
+SELECT it.code AS it_code, it.name AS it_name, it.kind AS it_kind, it.validity_days AS it_validity_days,
+       it.price_fen AS it_price_fen, it.unit AS it_unit, it.specimen AS it_specimen,
+       it.discipline AS it_discipline, it.modality AS it_modality, it.body_part AS it_body_part,
+       it.hr AS it_hr, it.loinc AS it_loinc,
+       pat.id AS pat_id, (SELECT count(*) FROM aud) AS audited,
+       recv.name AS recv_name, recv.level AS recv_level, recv.grade AS recv_grade,
+       recv.alliance_id AS recv_alliance, COALESCE(rq.hr_mark, false) AS recv_hr,
+       (SELECT value FROM results_policy WHERE key = :policy_key) AS policy,
+       cand.*
+FROM (SELECT 1) AS one
+LEFT JOIN it ON true
+LEFT JOIN pat ON true
+LEFT JOIN institutions recv ON recv.id = :inst
+LEFT JOIN results_qualifications rq ON rq.institution_id = :inst
+LEFT JOIN cand ON true
+ORDER BY cand.result_date DESC, cand.observed_at DESC, cand.id DESC
+"""
+
+_CHECK = (
+    text(CHECK_SQL)
+    .bindparams(
+        bindparam("now", type_=AccessAudit.__table__.c.at.type),
+        bindparam("on", type_=Date()),
+        bindparam("may_read", type_=Boolean()),
+        bindparam("alliance", type_=Boolean()),
+    )
+    .columns(**{c.name: c.type for c in Result.__table__.c})
+)
+
+
+def check_lookup(session: Session, params: dict[str, Any]) -> Sequence[Any]:
+    """Run ``CHECK_SQL`` (PostgreSQL): one row without candidates, else one row per candidate."""
+    return session.execute(_CHECK, params).all()
+
+
+def insert_prompt(session: Session, values: dict[str, Any]) -> int:
+    """Insert a prompt row without building an ORM object; return its id."""
+    return int(session.execute(insert(Prompt).values(**values).returning(Prompt.id)).scalar_one())

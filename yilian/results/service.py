@@ -54,7 +54,6 @@ from yilian.results.models import (
     CatalogueItem,
     CodeMap,
     Policy,
-    Prompt,
     QaRecord,
     Qualification,
     RecognitionDecision,
@@ -739,11 +738,14 @@ class CandidateView:
 class CheckOutcome:
     """The answer to "can an earlier result stand in for this order?"."""
 
-    item: CatalogueItem
+    item: domain.CatalogueItem
     business_date: date
     prompt_id: int | None
     candidates: list[CandidateView]  # qualifying, newest first
     rejected: list[CandidateView]  # inside the validity window but not recognisable, with why not
+
+
+ONE_STATEMENT_CHECK = True  # PostgreSQL, staff readers: ``_check_in_one_statement`` (tests compare both)
 
 
 def check_recognition(
@@ -764,6 +766,21 @@ def check_recognition(
     if actor.institution_id is not None and actor.institution_id != institution_id:
         raise Forbidden("只能为本机构的开单核查互认")
     on = on or business_date()
+    if (
+        ONE_STATEMENT_CHECK
+        and session.get_bind().dialect.name == "postgresql"
+        and actor.role not in (Role.PATIENT, Role.FAMILY)
+    ):
+        return _check_in_one_statement(
+            session,
+            actor,
+            patient_id=patient_id,
+            institution_id=institution_id,
+            item_code=item_code,
+            department_id=department_id,
+            practitioner_id=practitioner_id,
+            on=on,
+        )
     item = get_item(session, item_code)
     _authorise(
         session,
@@ -783,7 +800,7 @@ def check_recognition(
     if not rows:  # nothing in the validity window: no profiles, QA or policy to read, no prompt
         if actor.institution_id is None:  # the actor's own institution exists; any other is checked
             registry.get_institution(session, institution_id)
-        return CheckOutcome(item, on, None, [], [])
+        return CheckOutcome(pure_item, on, None, [], [])
     profiles = _profiles(session, [institution_id, *(r.institution_id for r in rows)])
     qa: dict[int, list[domain.QaRecord]] = {}
     for record in repo.qa_records(session, sorted({r.institution_id for r in rows})):
@@ -805,21 +822,164 @@ def check_recognition(
             policy=policy,
         )
         (candidates if assessment.qualifies else rejected).append(CandidateView(row, source.name, assessment))
-    prompt_id = None
-    if candidates:
-        prompt = Prompt(
-            patient_id=patient_id,
-            institution_id=institution_id,
-            department_id=department_id,
-            practitioner_id=practitioner_id,
-            item_code=item.code,
-            business_date=on,
-            candidate_ids=",".join(str(c.result.id) for c in candidates)[:400],
-            created_at=utcnow(),
+    return CheckOutcome(
+        pure_item,
+        on,
+        _prompt(
+            session, patient_id, institution_id, department_id, practitioner_id, item.code, on, candidates
+        ),
+        candidates,
+        rejected,
+    )
+
+
+def _prompt(
+    session: Session,
+    patient_id: int,
+    institution_id: int,
+    department_id: int | None,
+    practitioner_id: int | None,
+    item_code: str,
+    on: date,
+    candidates: list[CandidateView],
+) -> int | None:
+    """Record a check with candidates as a prompt (one INSERT, no ORM object); None without candidates."""
+    if not candidates:
+        return None
+    return repo.insert_prompt(
+        session,
+        {
+            "patient_id": patient_id,
+            "institution_id": institution_id,
+            "department_id": department_id,
+            "practitioner_id": practitioner_id,
+            "item_code": item_code,
+            "business_date": on,
+            "candidate_ids": ",".join(str(c.result.id) for c in candidates)[:400],
+            "created_at": utcnow(),
+        },
+    )
+
+
+_POLICIES: dict[str, RecognitionPolicy] = {}
+
+
+def _policy_of(value: str | None) -> RecognitionPolicy:
+    """The policy of a stored JSON value, parsed once per distinct value (the value is the cache key, so a
+    changed policy is never served stale)."""
+    if value is None:
+        return RecognitionPolicy()
+    policy = _POLICIES.get(value)
+    if policy is None:
+        if len(_POLICIES) > 16:
+            _POLICIES.clear()
+        policy = _POLICIES[value] = RecognitionPolicy.from_dict(json.loads(value))
+    return policy
+
+
+_RESULT_FIELDS = tuple(c.name for c in Result.__table__.c)
+
+
+class _ResultRow:
+    """A candidate result as read by the check (the attributes of a ``Result``, no ORM state)."""
+
+    def __init__(self, row: Any) -> None:
+        for name in _RESULT_FIELDS:
+            setattr(self, name, getattr(row, name))
+
+
+def _check_in_one_statement(
+    session: Session,
+    actor: Actor,
+    *,
+    patient_id: int,
+    institution_id: int,
+    item_code: str,
+    department_id: int | None,
+    practitioner_id: int | None,
+    on: date,
+) -> CheckOutcome:
+    """``check_recognition`` on PostgreSQL in one statement (two with a prompt): ``repo.CHECK_SQL`` reads
+    the item, the patient's scope, the profiles, QA and policy, writes the access-audit row if the reader
+    may read the patient's results (the rule of ``_may_read_results`` / ``registry.can_read_patient`` for
+    staff) and returns the candidates; the assessment is the same pure ``domain.assess``."""
+    may_read = actor.has(Permission.RESULTS_READ) and actor.has(Permission.PATIENT_READ)
+    now = utcnow()
+    rows = repo.check_lookup(
+        session,
+        {
+            "code": item_code,
+            "pid": patient_id,
+            "inst": institution_id,
+            "scope_inst": actor.institution_id,
+            "now": now,
+            "on": on,
+            "may_read": may_read,
+            "alliance": actor.has(Permission.PATIENT_ALLIANCE),
+            "user_id": actor.user_id,
+            "username": actor.username,
+            "role": actor.role.value,
+            "actor_inst": actor.institution_id,
+            "resource": f"results?patient={patient_id}&code={item_code}"[:200],
+            "reason": f"互认核查 {item_code}"[:200],
+            "channel": actor.channel,
+            "ip": actor.ip,
+            "policy_key": POLICY_KEY,
+        },
+    )
+    head = rows[0]
+    if head.it_code is None:
+        raise UnknownItem(f"互认项目不存在: {item_code}")
+    if head.pat_id is None:
+        registry.find_patient(session, patient_id)  # raises the registry's not-found error
+    if not head.audited:
+        raise ResultAccessDenied("您不是该患者的接诊医生、本人或经授权的家属")
+    if head.recv_name is None:
+        registry.get_institution(session, institution_id)  # raises the registry's not-found error
+    item = domain.CatalogueItem(
+        code=head.it_code,
+        name=head.it_name,
+        kind=ItemKind(head.it_kind),
+        validity_days=head.it_validity_days,
+        price_fen=head.it_price_fen,
+        unit=head.it_unit,
+        specimen=head.it_specimen,
+        discipline=head.it_discipline,
+        modality=head.it_modality,
+        body_part=head.it_body_part,
+        hr=head.it_hr,
+        loinc=head.it_loinc,
+    )
+    if head.id is None:  # nothing in the validity window
+        return CheckOutcome(item, on, None, [], [])
+    receiver = InstitutionProfile(
+        institution_id, head.recv_name, head.recv_level, head.recv_grade, head.recv_alliance, head.recv_hr
+    )
+    policy = _policy_of(head.policy)
+    candidates: list[CandidateView] = []
+    rejected: list[CandidateView] = []
+    for row in rows:
+        source = InstitutionProfile(
+            row.institution_id, row.s_name, row.s_level, row.s_grade, row.s_alliance, row.s_hr
         )
-        session.add(prompt)
-        session.flush()
-        prompt_id = prompt.id
+        qa = (
+            [domain.QaRecord(item.discipline, row.qa_passed_on, row.qa_expires_on, row.qa_passed)]
+            if row.qa_passed is not None
+            else []
+        )
+        assessment = domain.assess(
+            CandidateResult(row.id, row.item_code, ResultStatus(row.status), row.result_date, source),
+            item=item,
+            receiver=receiver,
+            on=on,
+            qa=qa,
+            policy=policy,
+        )
+        view = CandidateView(_ResultRow(row), source.name, assessment)  # type: ignore[arg-type]
+        (candidates if assessment.qualifies else rejected).append(view)
+    prompt_id = _prompt(
+        session, patient_id, institution_id, department_id, practitioner_id, item.code, on, candidates
+    )
     return CheckOutcome(item, on, prompt_id, candidates, rejected)
 
 
