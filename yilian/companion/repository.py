@@ -61,6 +61,16 @@ def follows_with_item(session: Session, event_id: int, follow_ids: Sequence[int]
     return set(session.scalars(q))
 
 
+def items_of_events(session: Session, event_ids: Sequence[int]) -> set[tuple[int, int]]:
+    """The (follow, event) pairs that already have their line, for these events (a redelivered batch
+    adds none)."""
+    found: set[tuple[int, int]] = set()
+    for i in range(0, len(event_ids), 500):
+        q = select(FeedItem.follow_id, FeedItem.event_id).where(FeedItem.event_id.in_(event_ids[i : i + 500]))
+        found.update((int(f), int(e)) for f, e in session.execute(q))
+    return found
+
+
 def items_after(session: Session, follow_id: int, after_id: int, limit: int = 500) -> Sequence[FeedItem]:
     q = (
         select(FeedItem)
@@ -82,6 +92,12 @@ def items_of_follows_after(session: Session, follow_ids: Sequence[int], after_id
         .where(FeedItem.follow_id.in_(follow_ids), FeedItem.id > after_id)
         .order_by(FeedItem.id)
     )
+    return session.scalars(q).all()
+
+
+def items_after_id(session: Session, after_id: int, limit: int = 100_000) -> Sequence[FeedItem]:
+    """Every follow's lines after ``after_id`` (the watcher's one look for all open streams)."""
+    q = select(FeedItem).where(FeedItem.id > after_id).order_by(FeedItem.id).limit(limit)
     return session.scalars(q).all()
 
 
