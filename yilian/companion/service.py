@@ -391,7 +391,9 @@ def on_events(session: Session, batch: list[events.Event]) -> None:
         todo += [(item, f, item.payload) for f in follows]
     if not todo:
         return
-    done = repo.items_of_events(session, sorted({i.id for i, _f, _p in todo}))
+    done = repo.items_of_events(
+        session, sorted({i.id for i, _f, _p in todo}), sorted({f.id for _i, f, _p in todo})
+    )
     names: dict[int, tuple[str, str]] = {}
     _names(session, {f.patient_id for _i, f, _p in todo}, names)
     rendered: dict[tuple[int, str, str | None, int | None], Line | None] = {}
