@@ -18,8 +18,9 @@ within 5 s of the last event. ``ratio_p99`` = the stream's p99 over the poller's
     .venv/bin/python benchmarks/companion.py --followers 10000 --patients 100  --rate 200 --seconds 20
     .venv/bin/python benchmarks/companion.py --quick     # 1,000 followers over 500 patients, 100 ev/s, 8 s
 
-Last line (JSON): followers, per_patient, events, lines, p50_ms, p99_ms, lost, poll_p50_ms, poll_p99_ms,
-ratio_p99, load (1-minute load average at the start and the end), database.
+Last line (JSON): followers, per_patient, events, lines, p50_ms, p99_ms, lost, dispatch_p50_ms and
+dispatch_p99_ms (commit → the line made by the dispatcher, the rest being delivery), poll_p50_ms,
+poll_p99_ms, ratio_p99, load (1-minute load average at the start and the end), database.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +191,7 @@ def seed(url: str, patients: int, followers: int) -> tuple[list[tuple[int, int, 
     return follows, tokens
 
 
-EVENT_ID = re.compile(rb'"event_id": (\d+)')
+EVENT_ID = re.compile(rb'"event_id": (\d+).*?"created_at": "([^"]+)"')
 
 
 def follow_some(
@@ -203,7 +204,7 @@ def follow_some(
         uvloop.install()
     except ImportError:
         pass
-    arrivals: list[tuple[int, int, float]] = []
+    arrivals: list[tuple[int, int, float, str]] = []
     failed: list[str] = []
 
     async def follower(fid: int, token: str, gate: asyncio.Semaphore) -> None:
@@ -233,7 +234,7 @@ def follow_some(
                 if cut < 0:
                     continue
                 for m in EVENT_ID.finditer(buf, 0, cut):
-                    arrivals.append((fid, int(m.group(1)), now))
+                    arrivals.append((fid, int(m.group(1)), now, m.group(2).decode()))
                 buf = buf[cut + 2 :]
         finally:
             writer.close()
@@ -386,7 +387,7 @@ def main() -> None:
     server.should_exit = True
 
     emitted = json.loads(Path(emitter_out).read_text())
-    arrivals: list[tuple[int, int, float]] = []
+    arrivals: list[tuple[int, int, float, str]] = []
     failed: list[str] = []
     for out in outs:
         got = json.loads(Path(out).read_text())
@@ -399,9 +400,11 @@ def main() -> None:
     by_patient: dict[int, set[int]] = {}
     for e, p, _at in emitted["committed"]:
         by_patient.setdefault(p, set()).add(e)
-    latencies = [(at - committed[e]) * 1000 for _f, e, at in arrivals if e in committed]
+    latencies = [(at - committed[e]) * 1000 for _f, e, at, _c in arrivals if e in committed]
+    made = {e: datetime.fromisoformat(c).timestamp() for _f, e, _at, c in arrivals if e in committed}
+    dispatch = [(made[e] - committed[e]) * 1000 for e in made]  # commit → the line made (dispatcher)
     received: dict[int, set[int]] = {f: set() for f, _p, _r in follows}
-    for f, e, _at in arrivals:
+    for f, e, _at, _c in arrivals:
         if e in committed:
             received[f].add(e)
     lost = sum(len(by_patient.get(pid, set()) - received[f]) for f, pid, _r in follows)
@@ -416,6 +419,8 @@ def main() -> None:
         "p50_ms": _pct(latencies, 0.5),
         "p99_ms": p99,
         "max_ms": round(max(latencies), 1) if latencies else 0.0,
+        "dispatch_p50_ms": _pct(dispatch, 0.5),
+        "dispatch_p99_ms": _pct(dispatch, 0.99),
         "lost": lost,
         "poll_p50_ms": _pct(poll_lat, 0.5),
         "poll_p99_ms": poll_p99,
