@@ -102,3 +102,22 @@ def test_revoked_stream_ends_at_once_and_others_cannot_read(
     mine = client.get(f"/api/v1/companion/patients/{world.girl.id}/follows", headers=girl).json()
     assert [m["id"] for m in mine] == [fid]
     assert client.get("/api/v1/companion/following", headers=dad).json()[0]["revoked_at"]
+
+
+def test_sse_with_an_expired_token_is_refused_before_anything_streams(
+    session: Session, client: TestClient, world: World, frozen_clock: clock.FrozenClock
+) -> None:
+    from yilian.kit.settings import get_settings
+
+    girl = bearer(client, make_user(session, role=Role.PATIENT, patient=world.girl))
+    dad = bearer(client, make_user(session, role=Role.FAMILY, patient=world.father))
+    fid = client.post("/api/v1/companion/follows", json=body(world, results=True), headers=girl).json()["id"]
+    events.emit(session, "results.received", {"result_ids": [1], "patient_ids": [world.girl.id]})
+    pump(session)
+    audits = session.scalar(select(func.count()).select_from(AccessAudit))
+    frozen_clock.advance(timedelta(hours=get_settings().session_ttl_hours, minutes=1))
+    r = client.get(f"/api/v1/companion/follows/{fid}/stream", headers=dad)
+    assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
+    assert "过期" in r.json()["title"] + r.json().get("detail", "")
+    assert "data:" not in r.text and "女儿" not in r.text
+    assert session.scalar(select(func.count()).select_from(AccessAudit)) == audits

@@ -136,3 +136,54 @@ def test_audit_page_names_resources_in_chinese() -> None:
     assert resource_label("claim:7") == "医保结算单 7"
     assert resource_label("admissions?status=admitted") == "住院记录 status=admitted"
     assert resource_label("unknown/3") == "unknown/3"
+
+
+def test_batch_handler_gets_the_batch_in_order_and_a_failing_event_stays_pending(
+    factory: sessionmaker[Session],
+) -> None:
+    """A batch handler sees the dispatch batch's events together, in id order; when one of them makes it
+    fail, it is called again one event at a time: the others are delivered, the bad one stays pending
+    with its error, and per-event handlers of the same topic still see every event."""
+    calls: list[list[int]] = []
+    single: list[int] = []
+
+    def batch(_s: Session, items: list[events.Event]) -> None:
+        if any(i.payload.get("bad") for i in items):
+            raise RuntimeError("bad event")
+        calls.append([int(i.payload["n"]) for i in items])
+
+    def one(_s: Session, item: events.Event) -> None:
+        single.append(int(item.payload["n"]))
+
+    events.subscribe_batch("test.batched")(batch)
+    events.subscribe("test.batched")(one)
+    try:
+        with factory() as s:
+            for n in range(4):
+                events.emit(s, "test.batched", {"n": n, "bad": n == 2})
+            events.emit(s, "test.other", {"n": 9})
+            s.commit()
+        assert dispatch_pending(factory) == 4  # test.other has no handler: delivered; n=2 stays pending
+        assert calls == [[0], [1], [3]]  # the batch of four failed, then one at a time
+        assert single == [0, 1, 2, 3]
+        with factory() as s:
+            pending = s.scalars(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))).all()
+            assert [(r.payload["n"], r.attempts) for r in pending] == [(2, 1)]
+            assert "bad event" in (pending[0].last_error or "")
+        calls.clear()
+        with factory() as s:
+            events.emit(s, "test.batched", {"n": 5, "bad": False})
+            events.emit(s, "test.batched", {"n": 6, "bad": False})
+            s.commit()
+        s2 = factory()
+        with s2:
+            row = s2.scalars(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))).first()
+            assert row is not None
+            row.payload = {"n": 2, "bad": False}  # the cause is fixed: the next batch delivers it too
+            s2.commit()
+        assert dispatch_pending(factory) == 3
+        assert calls == [[2, 5, 6]]  # one call for the whole batch, in id order
+        assert dispatch_pending(factory) == 0
+    finally:
+        events.unsubscribe_batch("test.batched", batch)
+        events.unsubscribe("test.batched", one)

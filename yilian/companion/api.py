@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from yilian.companion import service
 from yilian.companion.schemas import (
@@ -25,8 +25,6 @@ from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute
 from yilian.kit.bounds import MAX_BIG, IdPath
 
 router = APIRouter(prefix="/api/v1/companion", tags=["云伴诊"], route_class=TransactionalRoute)
-
-STREAM_POLL_SECONDS = 2.0  # a stream checks for a disconnect this often (the watcher reads the database)
 
 
 @router.post("/follows", response_model=FollowRead, status_code=201, summary="邀请家属云伴诊（按次授权）")
@@ -94,19 +92,85 @@ def feed(
     return _feed(service.open_feed(session, actor, follow_id, after_id=max(after, 0)))
 
 
-def _sse(event: str, data: dict[str, Any], event_id: int | None = None) -> str:
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+class FeedStream(Response):
+    """The SSE body, written straight to the ASGI connection: the backlog after ``Last-Event-ID``, then
+    each line as the bus hands it over (already encoded, the same bytes for every stream it reaches),
+    until the consent ends (an ``ended`` event says why) or the client goes away. No database session
+    and no timer per open stream: the process's :class:`service.Watcher` reads the database for all of
+    them, and a disconnect arrives as an ``http.disconnect`` message."""
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self, follow_id: int, after: int, view: service.FeedView, poll: Callable[[int], service.FeedView]
+    ) -> None:
+        self.status_code, self.background = 200, None  # no body, so no Content-Length: a stream
+        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self.follow_id, self.after, self.view, self.poll = follow_id, after, view, poll
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        queue = service.bus.subscribe(self.follow_id)
+        service.watcher.ensure_running()  # other workers' lines and the consent's end, for every stream
+
+        async def listen() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            queue.put_nowait(("gone", 0, None))
+
+        listener = asyncio.create_task(listen())
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await self._stream(queue, send)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            pass  # the client went away while we wrote
+        finally:
+            listener.cancel()
+            service.bus.unsubscribe(self.follow_id, queue)
+
+    async def _stream(self, queue: asyncio.Queue[service.Message], send: Send) -> None:
+        last = self.after
+
+        async def write(body: bytes) -> None:
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+
+        async def backlog(view: service.FeedView) -> bool:
+            """Send the view's lines after ``last``; False once it says the consent ended."""
+            nonlocal last
+            chunk = [service.sse("line", service.item_dict(i), i.id) for i in view.items if i.id > last]
+            last = max([last, *(i.id for i in view.items)])
+            if view.ended is not None:
+                chunk.append(service.sse("ended", {"reason": view.ended.value, "label": view.ended.label}))
+            if chunk:
+                await write(b"".join(chunk))
+            return view.ended is None
+
+        await write(": 云伴诊\nretry: 2000\n\n".encode())
+        if not await backlog(self.view):
+            return
+        # lines committed between the first read and the subscription
+        if not await backlog(await run_in_threadpool(self.poll, last)):
+            return
+        while True:
+            kind, line_id, data = await queue.get()
+            if kind == "item":
+                if line_id > last:
+                    last = line_id
+                    await write(data)
+            elif kind == "end":
+                if not await backlog(await run_in_threadpool(self.poll, last)):
+                    return
+            else:  # gone
+                return
 
 
 @router.get("/follows/{follow_id}/stream", summary="云伴诊实时推送（Server-Sent Events）")
 def stream(
     follow_id: IdPath,
-    request: Request,
     session: SessionDep,
     actor: CurrentActor,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> StreamingResponse:
+) -> Response:
     """Lines after ``Last-Event-ID`` (missed ones once, in order), then live ones; ends with an ``ended``
     event saying why (revoked / expired). A forged or expired token is refused before anything streams."""
     try:
@@ -116,50 +180,11 @@ def stream(
     view = service.open_feed(session, actor, follow_id, after_id=after, channel="sse")
     session.commit()  # the audit row of this view
 
-    async def lines() -> AsyncIterator[str]:
-        last = after
-        queue = service.bus.subscribe(follow_id)
-        service.watcher.ensure_running()  # other workers' lines and the consent's end, for every stream
-        pending: service.FeedView | None = view
+    def poll(last: int) -> service.FeedView:  # a short transaction on the request's session, then closed
         try:
-            yield ": 云伴诊\nretry: 2000\n\n"
-            caught_up = False
-            while True:
-                if pending is not None:
-                    for item in pending.items:
-                        if item.id > last:
-                            last = item.id
-                            yield _sse("line", service.item_dict(item), item.id)
-                    if pending.ended is not None:
-                        yield _sse("ended", {"reason": pending.ended.value, "label": pending.ended.label})
-                        return
-                    pending = None
-                if not caught_up:  # lines committed between the first read and the subscription
-                    caught_up = True
-                    pending = await run_in_threadpool(_poll, follow_id, last)
-                    continue
-                try:
-                    kind, data = await asyncio.wait_for(queue.get(), STREAM_POLL_SECONDS)
-                except TimeoutError:
-                    if await request.is_disconnected():
-                        return
-                    continue
-                if kind == "item" and data["id"] > last:
-                    last = data["id"]
-                    yield _sse("line", data, data["id"])
-                elif kind == "end":
-                    pending = await run_in_threadpool(_poll, follow_id, last)
-        finally:
-            service.bus.unsubscribe(follow_id, queue)
-
-    def _poll(fid: int, last: int) -> service.FeedView:
-        try:
-            return service.poll(session, fid, last)
+            return service.poll(session, follow_id, last)
         finally:
             session.commit()
+            session.close()
 
-    return StreamingResponse(
-        lines(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return FeedStream(follow_id, after, view, poll)

@@ -55,10 +55,20 @@ def follows_of_relative(session: Session, relative_id: int) -> Sequence[Follow]:
     return session.scalars(q).all()
 
 
-def follows_with_item(session: Session, event_id: int, follow_ids: Sequence[int]) -> set[int]:
-    """Which of ``follow_ids`` already have their line for the event (a redelivered event adds none)."""
-    q = select(FeedItem.follow_id).where(FeedItem.event_id == event_id, FeedItem.follow_id.in_(follow_ids))
-    return set(session.scalars(q))
+def items_of_events(
+    session: Session, event_ids: Sequence[int], follow_ids: Sequence[int]
+) -> set[tuple[int, int]]:
+    """The (follow, event) pairs that already have their line, among these events and follows (a
+    redelivered batch adds none; both lists, so the (follow, event) unique index answers)."""
+    if not event_ids or not follow_ids:
+        return set()
+    found: set[tuple[int, int]] = set()
+    for i in range(0, len(follow_ids), 500):
+        q = select(FeedItem.follow_id, FeedItem.event_id).where(
+            FeedItem.follow_id.in_(follow_ids[i : i + 500]), FeedItem.event_id.in_(event_ids)
+        )
+        found.update((int(f), int(e)) for f, e in session.execute(q))
+    return found
 
 
 def items_after(session: Session, follow_id: int, after_id: int, limit: int = 500) -> Sequence[FeedItem]:
@@ -82,6 +92,12 @@ def items_of_follows_after(session: Session, follow_ids: Sequence[int], after_id
         .where(FeedItem.follow_id.in_(follow_ids), FeedItem.id > after_id)
         .order_by(FeedItem.id)
     )
+    return session.scalars(q).all()
+
+
+def items_after_id(session: Session, after_id: int, limit: int = 100_000) -> Sequence[FeedItem]:
+    """Every follow's lines after ``after_id`` (the watcher's one look for all open streams)."""
+    q = select(FeedItem).where(FeedItem.id > after_id).order_by(FeedItem.id).limit(limit)
     return session.scalars(q).all()
 
 

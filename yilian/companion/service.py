@@ -8,6 +8,7 @@ reason). Every grant, revocation and view is an access-audit row.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time as clock_time
@@ -27,6 +28,7 @@ from yilian.companion.domain import (
     DISCHARGE_GRACE_DAYS,
     Basis,
     EndReason,
+    Line,
     Scope,
     VisitKind,
     is_minor,
@@ -234,7 +236,7 @@ def revoke(session: Session, actor: Actor, follow_id: int) -> Follow:
             patient_id=f.patient_id,
             reason="撤销云伴诊授权",
         )
-        _pending(session).append(("end", f.id, EndReason.REVOKED.value))
+        _pending(session).append(("end", f.id, 0, EndReason.REVOKED.value))
     return f
 
 
@@ -304,6 +306,18 @@ def poll(session: Session, follow_id: int, after_id: int) -> FeedView:
     return FeedView(f, items, ended)
 
 
+TOPIC_AREAS = ("scheduling", "outpatient", "results", "billing", "inpatient")
+
+
+def _names(session: Session, patient_ids: set[int], names: dict[int, tuple[str, str]]) -> None:
+    """Sex and name of these patients (one query each for all the batch's patients)."""
+    missing = sorted(patient_ids - names.keys())
+    if missing:
+        sexes = registry.patient_sexes(session, missing)
+        for pid, name in registry.patient_names(session, missing).items():
+            names[pid] = (sexes.get(pid, ""), name)
+
+
 def _who(session: Session, f: Follow, names: dict[int, tuple[str, str]]) -> str:
     if f.patient_id not in names:
         p = registry.find_patient(session, f.patient_id)
@@ -312,56 +326,89 @@ def _who(session: Session, f: Follow, names: dict[int, tuple[str, str]]) -> str:
     return salutation(f.relative_role, sex, name)
 
 
-def _follows_for(session: Session, item: events.Event, now: datetime) -> list[Follow]:
+def _patients_of(session: Session, item: events.Event) -> list[int] | None:
+    """The patients an event is about (None: an admission's event, found by its visit)."""
     p = item.payload
     ids = patient_ids_of(p)
     if not ids and p.get("admission_id") is not None:
-        return list(repo.follows_of_visit(session, VisitKind.ADMISSION.value, int(p["admission_id"])))
+        return None
     if not ids and p.get("encounter_id") is not None:
         try:
             ids = [outpatient.find_encounter(session, int(p["encounter_id"])).patient_id]
         except NotFound:
             return []
-    return list(repo.live_follows_of_patients(session, ids, now))
+    return ids
 
 
 def on_event(session: Session, item: events.Event) -> None:
-    """Turn one outbox event into feed lines for the live follows it concerns (idempotent).
+    """Turn one outbox event into feed lines (see :func:`on_events`)."""
+    on_events(session, [item])
 
-    The lines of one event are checked against what is already stored in one query and inserted in one
-    statement (an event about a patient with many followers is one round trip, not one per follower)."""
-    if item.topic.split(".", 1)[0] not in ("scheduling", "outpatient", "results", "billing", "inpatient"):
+
+def on_events(session: Session, batch: list[events.Event]) -> None:
+    """Turn a dispatch batch of outbox events into feed lines for the live follows they concern
+    (idempotent: a redelivered event adds no line).
+
+    Set-based: one query for the live follows of all the batch's patients, one for the lines already
+    stored, one for the patients' names, one insert — not a round trip per event or per follower. Each
+    sentence is rendered once per (event, how the relative calls the patient) and shared by every
+    follower it reaches. Lines are made in event order, so line ids follow the order of events."""
+    batch = [i for i in batch if i.topic.split(".", 1)[0] in TOPIC_AREAS]
+    if not batch:
         return
     now = utcnow()
-    names: dict[int, tuple[str, str]] = {}
-    follows = _follows_for(session, item, now)
-    if item.topic == "inpatient.discharged":
-        for f in follows:  # the consent ends 7 days after discharge
-            if f.expires_at is None:
-                f.expires_at = now + timedelta(days=DISCHARGE_GRACE_DAYS)
-    todo: list[tuple[Follow, dict[str, Any]]] = []
-    if item.topic == "scheduling.queue_changed" and item.payload.get("kind") in ("called", "skipped"):
-        sched = int(item.payload.get("schedule_id") or 0)
-        mine = {f.id for f in follows}
-        for f in repo.live_follows_of_schedule(session, sched, now):
-            if f.id not in mine and f.patient_id not in patient_ids_of(item.payload):
-                todo.append((f, {"kind": "ahead"}))
-    todo += [(f, item.payload) for f in follows]
+    about = {i.id: _patients_of(session, i) for i in batch}
+    wanted = sorted({pid for ids in about.values() if ids for pid in ids})
+    by_patient: dict[int, list[Follow]] = defaultdict(list)
+    for f in repo.live_follows_of_patients(session, wanted, now):
+        by_patient[f.patient_id].append(f)
+    todo: list[tuple[events.Event, Follow, dict[str, Any]]] = []
+    for item in batch:
+        ids = about[item.id]
+        if ids is None:
+            follows = list(
+                repo.follows_of_visit(session, VisitKind.ADMISSION.value, int(item.payload["admission_id"]))
+            )
+        else:
+            seen: set[int] = set()
+            follows = []
+            for pid in ids:
+                for f in by_patient.get(pid, ()):
+                    if f.id not in seen:
+                        seen.add(f.id)
+                        follows.append(f)
+            follows.sort(key=lambda f: f.id)
+        if item.topic == "inpatient.discharged":
+            for f in follows:  # the consent ends 7 days after discharge
+                if f.expires_at is None:
+                    f.expires_at = now + timedelta(days=DISCHARGE_GRACE_DAYS)
+        if item.topic == "scheduling.queue_changed" and item.payload.get("kind") in ("called", "skipped"):
+            sched = int(item.payload.get("schedule_id") or 0)
+            mine = {f.id for f in follows}
+            for f in repo.live_follows_of_schedule(session, sched, now):
+                if f.id not in mine and f.patient_id not in patient_ids_of(item.payload):
+                    todo.append((item, f, {"kind": "ahead"}))
+        todo += [(item, f, item.payload) for f in follows]
     if not todo:
         return
-    done = repo.follows_with_item(session, item.id, [f.id for f, _p in todo])
+    done = repo.items_of_events(
+        session, sorted({i.id for i, _f, _p in todo}), sorted({f.id for _i, f, _p in todo})
+    )
+    names: dict[int, tuple[str, str]] = {}
+    _names(session, {f.patient_id for _i, f, _p in todo}, names)
+    rendered: dict[tuple[int, str, str | None, int | None], Line | None] = {}
     rows = []
-    for f, payload in todo:
-        if f.id not in done:
-            row = _line(session, f, item, payload, names, now)
+    for item, f, payload in todo:
+        if (f.id, item.id) not in done:
+            row = _line(session, f, item, payload, names, now, rendered)
             if row is not None:
-                done.add(f.id)
+                done.add((f.id, item.id))
                 rows.append(row)
     if not rows:
         return
     session.add_all(rows)
     session.flush()
-    _pending(session).extend(("item", row.follow_id, item_dict(row)) for row in rows)
+    _pending(session).extend(("item", row.follow_id, row.id, line_message(row)) for row in rows)
 
 
 def _line(
@@ -371,6 +418,7 @@ def _line(
     payload: dict[str, Any],
     names: dict[int, tuple[str, str]],
     now: datetime,
+    rendered: dict[tuple[int, str, str | None, int | None], Line | None] | None = None,
 ) -> FeedItem | None:
     """The follow's line for the event, if its consent is live and its scopes include it."""
     if end_reason(f, now) is not None or _aware(f.granted_at) > _aware(item.created_at):  # type: ignore[operator]
@@ -383,7 +431,14 @@ def _line(
                 return None
         else:
             ahead = place.ahead
-    line = render(item.topic, payload, _who(session, f, names), ahead=ahead)
+    who = _who(session, f, names)
+    key = (item.id, who, payload.get("kind"), ahead)
+    if rendered is not None and key in rendered:
+        line = rendered[key]
+    else:
+        line = render(item.topic, payload, who, ahead=ahead)
+        if rendered is not None:
+            rendered[key] = line
     if line is None or line.scope not in scopes_of(f):
         return None
     return FeedItem(
@@ -396,7 +451,7 @@ def _line(
     )
 
 
-events.subscribe("*")(on_event)
+events.subscribe_batch("*")(on_events)
 
 
 def item_dict(row: FeedItem) -> dict[str, Any]:
@@ -409,30 +464,48 @@ def item_dict(row: FeedItem) -> dict[str, Any]:
     }
 
 
+def sse(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
+    """One Server-Sent Events message, encoded (a line is encoded once, where it is published)."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def line_message(row: FeedItem) -> bytes:
+    return sse("line", item_dict(row), row.id)
+
+
 # ---------------------------------------------------------------- live delivery in this process
 
+# What a stream's queue receives: ("item", line id, encoded SSE bytes) or ("end", 0, reason value), or
+# ("gone", 0, None) when the client disconnected.
+Message = tuple[str, int, Any]
 
-def _pending(session: Session) -> list[tuple[str, int, Any]]:
+
+def _pending(session: Session) -> list[tuple[str, int, int, Any]]:
     return session.info.setdefault("companion_publish", [])  # type: ignore[no-any-return]
 
 
 class Bus:
     """Hands committed feed lines and stream endings to the open streams of this process (other
-    processes' streams see them when they poll the database)."""
+    processes' lines reach them through the :class:`Watcher`). Publishing is batched: one wake-up of
+    each event loop per batch of messages, not one per follower."""
+
+    RECENT = 50_000  # line ids remembered as published, so the watcher does not publish them again
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subs: dict[int, list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[tuple[str, Any]]]]] = (
-            defaultdict(list)
+        self._subs: dict[int, list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Message]]]] = defaultdict(
+            list
         )
+        self._recent: dict[int, None] = {}
 
-    def subscribe(self, follow_id: int) -> asyncio.Queue[tuple[str, Any]]:
-        q: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    def subscribe(self, follow_id: int) -> asyncio.Queue[Message]:
+        q: asyncio.Queue[Message] = asyncio.Queue()
         with self._lock:
             self._subs[follow_id].append((asyncio.get_running_loop(), q))
         return q
 
-    def unsubscribe(self, follow_id: int, q: asyncio.Queue[tuple[str, Any]]) -> None:
+    def unsubscribe(self, follow_id: int, q: asyncio.Queue[Message]) -> None:
         with self._lock:
             self._subs[follow_id] = [s for s in self._subs[follow_id] if s[1] is not q]
             if not self._subs[follow_id]:
@@ -443,28 +516,50 @@ class Bus:
         with self._lock:
             return list(self._subs)
 
-    def publish(self, kind: str, follow_id: int, data: Any) -> None:
+    def published(self, line_id: int) -> bool:
         with self._lock:
-            subs = list(self._subs.get(follow_id, ()))
-        for loop, q in subs:
+            return line_id in self._recent
+
+    def publish(self, kind: str, follow_id: int, data: Any, line_id: int = 0) -> None:
+        self.publish_many([(kind, follow_id, line_id, data)])
+
+    def publish_many(self, messages: list[tuple[str, int, int, Any]]) -> None:
+        """Hand (kind, follow id, line id, data) messages to the streams of those follows."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Queue[Message], Message]]] = defaultdict(
+            list
+        )
+        with self._lock:
+            for kind, follow_id, line_id, data in messages:
+                if line_id:
+                    self._recent[line_id] = None
+                for loop, q in self._subs.get(follow_id, ()):
+                    by_loop[loop].append((q, (kind, line_id, data)))
+            while len(self._recent) > self.RECENT:
+                del self._recent[next(iter(self._recent))]
+        for loop, todo in by_loop.items():
             try:
-                loop.call_soon_threadsafe(q.put_nowait, (kind, data))
-            except RuntimeError:  # the stream's loop is gone
+                loop.call_soon_threadsafe(_deliver, todo)
+            except RuntimeError:  # the streams' loop is gone
                 pass
+
+
+def _deliver(todo: list[tuple[asyncio.Queue[Message], Message]]) -> None:
+    for q, message in todo:
+        q.put_nowait(message)
 
 
 bus = Bus()
 
 
 class Watcher:
-    """One per worker process: every ``interval`` seconds, for all the follows with an open stream here,
-    one query for the lines made lately (by any worker's dispatcher) and one for consents that ended
-    (revoked, expired), both handed to the streams through the bus — instead of a database read per
-    stream per interval (1,000 streams were 500 reads a second in one worker). Streams drop lines they
-    already sent (by line id), so the look-back window costs nothing but the read."""
+    """One per worker process: every ``interval`` seconds, one query for the lines made lately (by any
+    worker's dispatcher) and one per 1,000 open follows for consents that ended (revoked, expired),
+    handed to this process's streams through the bus — instead of a database read per stream per
+    interval (1,000 streams were 500 reads a second in one worker). Lines this process already
+    published are skipped; streams also drop lines they already sent (by line id)."""
 
     LOOK_BACK = 1000  # re-read the last line ids too: a transaction that drew its id earlier may commit later
-    CHUNK = 500  # follow ids per IN list
+    CHUNK = 1000  # follow ids per IN list
 
     def __init__(self, bus: Bus, interval: float = 2.0) -> None:
         self.bus, self.interval = bus, interval
@@ -498,15 +593,19 @@ class Watcher:
             self._high = repo.max_item_id(session)
         floor = max(self._high - self.LOOK_BACK, 0)
         now = utcnow()
+        open_ids = set(follow_ids)
+        messages: list[tuple[str, int, int, Any]] = []
+        for row in repo.items_after_id(session, floor):
+            self._high = max(self._high, row.id)
+            if row.follow_id in open_ids and not self.bus.published(row.id):
+                messages.append(("item", row.follow_id, row.id, line_message(row)))
         for i in range(0, len(follow_ids), self.CHUNK):
-            chunk = follow_ids[i : i + self.CHUNK]
-            for row in repo.items_of_follows_after(session, chunk, floor):
-                self.bus.publish("item", row.follow_id, item_dict(row))
-                self._high = max(self._high, row.id)
-            for f in repo.ended_follows(session, chunk, now):
+            for f in repo.ended_follows(session, follow_ids[i : i + self.CHUNK], now):
                 reason = end_reason(f, now)
                 if reason is not None:
-                    self.bus.publish("end", f.id, reason.value)
+                    messages.append(("end", f.id, 0, reason.value))
+        if messages:
+            self.bus.publish_many(messages)
 
 
 watcher = Watcher(bus)
@@ -514,8 +613,9 @@ watcher = Watcher(bus)
 
 @sa_event.listens_for(Session, "after_commit")
 def _publish_after_commit(session: Session) -> None:
-    for kind, follow_id, data in session.info.pop("companion_publish", []):
-        bus.publish(kind, follow_id, data)
+    messages = session.info.pop("companion_publish", None)
+    if messages:
+        bus.publish_many(messages)
 
 
 @sa_event.listens_for(Session, "after_rollback")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text, event, select, text
+from sqlalchemy import JSON, Index, String, Text, event, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from yilian.kit.clock import utcnow
@@ -52,8 +52,10 @@ class Event:
 
 
 Handler = Callable[[Session, Event], None]
+BatchHandler = Callable[[Session, list[Event]], None]
 
 _subscribers: dict[str, list[Handler]] = defaultdict(list)
+_batch_subscribers: dict[str, list[BatchHandler]] = defaultdict(list)
 _wake = threading.Event()
 
 
@@ -72,6 +74,27 @@ def unsubscribe(topic: str, handler: Handler) -> None:
     """Remove a handler registered with :func:`subscribe`."""
     if handler in _subscribers.get(topic, []):
         _subscribers[topic].remove(handler)
+
+
+def subscribe_batch(topic: str) -> Callable[[BatchHandler], BatchHandler]:
+    """Register a handler that receives the events of ``topic`` (``*``: every topic) of a dispatch batch
+    at once, in id order, so it can use set-based statements (one query for all the batch's patients,
+    one insert) instead of a round trip per event. It must be idempotent per event like any handler; if
+    it raises on the batch, it is called again one event at a time so only the failing events stay
+    pending."""
+
+    def register(handler: BatchHandler) -> BatchHandler:
+        if handler not in _batch_subscribers[topic]:
+            _batch_subscribers[topic].append(handler)
+        return handler
+
+    return register
+
+
+def unsubscribe_batch(topic: str, handler: BatchHandler) -> None:
+    """Remove a handler registered with :func:`subscribe_batch`."""
+    if handler in _batch_subscribers.get(topic, []):
+        _batch_subscribers[topic].remove(handler)
 
 
 def emit(session: Session, topic: str, payload: dict[str, Any]) -> OutboxEvent:
@@ -126,55 +149,110 @@ def dispatch_pending(factory: sessionmaker[Session], *, limit: int = 100) -> int
 
     On PostgreSQL one process dispatches at a time (an advisory transaction lock; the others return 0
     and try again on their next turn), so lines made from events are stored in delivery order. The
-    batch is claimed in one statement (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), each event's
-    handlers run in a savepoint, and each event is marked dispatched in the same transaction as its
-    handlers' writes, so a crash redelivers the batch (at least once). A failing handler rolls back
-    only its event's savepoint and leaves that event pending with its error. One commit (and one round
-    of fsync) per batch instead of one per event: this is what keeps the dispatcher ahead of a busy
-    outbox on PostgreSQL (docs/companion.md, benchmarks/companion.py).
+    batch is claimed in one statement (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Each event's
+    per-event handlers run in a savepoint; then each batch handler (:func:`subscribe_batch`) gets all
+    the batch's events of its topics in one savepoint (on failure, again one event per savepoint). The
+    delivered events are marked dispatched by one UPDATE in the same transaction as the handlers'
+    writes, so a crash redelivers the batch (at least once). A failing handler rolls back only its
+    savepoint and leaves its event pending with the error. One commit (one round of fsync) per batch:
+    this is what keeps the dispatcher ahead of a busy outbox (docs/companion.md,
+    benchmarks/companion.py).
     """
-    delivered = 0
     with factory() as session:
+        # the batch's writes are derived from committed events and land atomically with their
+        # "dispatched" marks: if PostgreSQL crashed before they reached disk, the whole batch would be
+        # lost together and its events delivered again (at least once). So the batch's commit need
+        # not wait for its WAL flush (synchronous_commit off for this transaction only), which on a
+        # busy disk was most of a batch's time; set in the same round trip as the lock.
         if is_postgres(session) and not session.scalar(
-            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": DISPATCH_LOCK_KEY}
+            text(
+                "SELECT pg_try_advisory_xact_lock(:key)"
+                " AND set_config('synchronous_commit', 'off', true) = 'off'"
+            ),
+            {"key": DISPATCH_LOCK_KEY},
         ):
             # another process is dispatching: one dispatcher at a time keeps every follower's feed in
             # the order its events were delivered (two dispatchers committing side by side gave a
             # patient's later line a lower id, so a stream resumed by id could replay it out of order)
             session.rollback()
             return 0
+        table = table_of(OutboxEvent)
         claim = (
-            select(OutboxEvent)
-            .where(OutboxEvent.dispatched_at.is_(None))
-            .order_by(OutboxEvent.id)
+            select(table.c.id, table.c.topic, table.c.payload, table.c.created_at)
+            .where(table.c.dispatched_at.is_(None))
+            .order_by(table.c.id)
             .limit(limit)
         )
         if is_postgres(session):
             claim = claim.with_for_update(skip_locked=True)
-        rows = list(session.scalars(claim))
+        rows = session.execute(claim).all()
         if not rows:
             session.rollback()
             return 0
         started = time.monotonic()
-        for row in rows:
+        items: list[Event] = []
+        failed: dict[int, str] = {}
+        for event_id, topic, payload, created_at in rows:
             if time.monotonic() - started > BATCH_SECONDS:
                 break  # the rest stay pending for the next batch
-            item = Event(row.id, row.topic, dict(row.payload), row.created_at)
+            item = Event(event_id, topic, dict(payload), created_at)
+            items.append(item)
+            handlers = [*_subscribers.get(topic, []), *_subscribers.get("*", [])]
+            if not handlers:
+                continue
             try:
                 with session.begin_nested():
-                    for handler in [*_subscribers.get(item.topic, []), *_subscribers.get("*", [])]:
+                    for handler in handlers:
                         handler(session, item)
             except Exception as exc:  # a handler failed: keep the event pending, record why
                 log.exception("event %s (%s) handler failed", item.id, item.topic)
-                row.attempts += 1
-                row.last_error = repr(exc)[:2000]
-                continue
-            row.attempts += 1
-            row.dispatched_at = utcnow()
-            row.last_error = None
-            delivered += 1
+                failed[item.id] = repr(exc)[:2000]
+        for batch_handler, topics in _batch_handlers():
+            mine = [i for i in items if i.id not in failed and ("*" in topics or i.topic in topics)]
+            if mine:
+                _run_batch(session, batch_handler, mine, failed)
+        done = [i.id for i in items if i.id not in failed]
+        now = utcnow()
+        for i in range(0, len(done), 500):
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(done[i : i + 500]))
+                .values(dispatched_at=now, attempts=table.c.attempts + 1, last_error=None)
+            )
+        for event_id, error in failed.items():
+            session.execute(
+                update(table)
+                .where(table.c.id == event_id)
+                .values(attempts=table.c.attempts + 1, last_error=error)
+            )
         session.commit()
-    return delivered
+    return len(done)
+
+
+def _batch_handlers() -> list[tuple[BatchHandler, set[str]]]:
+    """Each batch handler once, with the topics it subscribed to."""
+    found: dict[BatchHandler, set[str]] = {}
+    for topic, handlers in list(_batch_subscribers.items()):
+        for handler in handlers:
+            found.setdefault(handler, set()).add(topic)
+    return list(found.items())
+
+
+def _run_batch(session: Session, handler: BatchHandler, items: list[Event], failed: dict[int, str]) -> None:
+    if len(items) > 1:
+        try:
+            with session.begin_nested():
+                handler(session, items)
+            return
+        except Exception:
+            log.warning("batch handler failed on %d events; retrying one at a time", len(items))
+    for item in items:  # find the failing events: one at a time, each in its own savepoint
+        try:
+            with session.begin_nested():
+                handler(session, [item])
+        except Exception as exc:
+            log.exception("event %s (%s) batch handler failed", item.id, item.topic)
+            failed[item.id] = repr(exc)[:2000]
 
 
 class Dispatcher:
