@@ -57,3 +57,28 @@ def world(session: Session) -> World:
     patient = make_patient(session, name="王血糖", institution=tertiary)
     doctor = make_practitioner(session, institution=tertiary)
     return World(tertiary, county, outside, unqualified, patient, doctor)
+
+
+TODAY = date(2026, 5, 7)  # frozen_clock's business date
+
+
+def lab_result(
+    session: Session,
+    world: World,
+    *,
+    sender: str,
+    control: str,
+    day: date,
+    code: str = "GLU",
+    value: str = "5.6",
+    status: str = "F",
+) -> int:
+    text = "\r".join(
+        [
+            f"MSH|^~\\&|LIS|{sender}|YILIAN|REGION|{day:%Y%m%d}090000||ORU^R01^ORU_R01|{control}|P|2.5",
+            f"PID|1||{world.patient.id_number}^^^^NNCHN||王^血糖",
+            f"OBR|1||{control}-F|{code}|||{day:%Y%m%d}080000",
+            f"OBX|1|NM|{code}^项目^L||{value}|mmol/L|3.9-6.1||||{status}|||{day:%Y%m%d}080000",
+        ]
+    )
+    return service.ingest_hl7(session, text).result_ids[0]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.builders import SYSTEM, actor_of, bearer, make_patient, make_user
-from tests.results.conftest import World
+from tests.results.conftest import TODAY, World, lab_result
 from tests.results.messages import fhir_bundle
 from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
@@ -22,39 +22,17 @@ from yilian.registry.schemas import ConsentCreate, RelationCreate
 from yilian.results import fhir, service
 from yilian.results.models import Result
 
-TODAY = date(2026, 5, 7)  # frozen_clock's business date
-
-
-def _lab(
-    session: Session,
-    world: World,
-    *,
-    sender: str,
-    control: str,
-    day: date,
-    code: str = "GLU",
-    value: str = "5.6",
-    status: str = "F",
-) -> int:
-    text = "\r".join(
-        [
-            f"MSH|^~\\&|LIS|{sender}|YILIAN|REGION|{day:%Y%m%d}090000||ORU^R01^ORU_R01|{control}|P|2.5",
-            f"PID|1||{world.patient.id_number}^^^^NNCHN||王^血糖",
-            f"OBR|1||{control}-F|{code}|||{day:%Y%m%d}080000",
-            f"OBX|1|NM|{code}^项目^L||{value}|mmol/L|3.9-6.1||||{status}|||{day:%Y%m%d}080000",
-        ]
-    )
-    return service.ingest_hl7(session, text).result_ids[0]
-
 
 def test_check_decide_and_indicators(
     client: TestClient, session: Session, world: World, frozen_clock: FrozenClock
 ) -> None:
-    recent = _lab(session, world, sender="TCO", control="A1", day=TODAY - timedelta(days=10))
-    older = _lab(session, world, sender="TCO", control="A2", day=TODAY - timedelta(days=20))
-    unqualified = _lab(session, world, sender="TUNQ", control="A3", day=TODAY - timedelta(days=2))
-    _lab(session, world, sender="TCO", control="A4", day=TODAY - timedelta(days=30))  # expired (day 31)
-    preliminary = _lab(session, world, sender="TCO", control="A5", day=TODAY - timedelta(days=1), status="P")
+    recent = lab_result(session, world, sender="TCO", control="A1", day=TODAY - timedelta(days=10))
+    older = lab_result(session, world, sender="TCO", control="A2", day=TODAY - timedelta(days=20))
+    unqualified = lab_result(session, world, sender="TUNQ", control="A3", day=TODAY - timedelta(days=2))
+    lab_result(session, world, sender="TCO", control="A4", day=TODAY - timedelta(days=30))  # expired (day 31)
+    preliminary = lab_result(
+        session, world, sender="TCO", control="A5", day=TODAY - timedelta(days=1), status="P"
+    )
     doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary, practitioner=world.doctor)
     headers = bearer(client, doctor)
     body = {
@@ -165,7 +143,7 @@ def test_equivalent_local_codes_are_recognised(
     client: TestClient, session: Session, world: World, frozen_clock: FrozenClock
 ) -> None:
     service.add_code_map(session, SYSTEM, institution_id=world.county.id, local_code="XT-01", item_code="GLU")
-    rid = _lab(session, world, sender="TCO", control="L1", day=TODAY - timedelta(days=3), code="XT-01")
+    rid = lab_result(session, world, sender="TCO", control="L1", day=TODAY - timedelta(days=3), code="XT-01")
     doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary)
     data = client.post(
         "/api/v1/results/recognition/check",
@@ -179,7 +157,7 @@ def test_equivalent_local_codes_are_recognised(
 def test_results_lookup_access_and_audit(
     client: TestClient, session: Session, world: World, frozen_clock: FrozenClock
 ) -> None:
-    rid = _lab(session, world, sender="TCO", control="R1", day=TODAY - timedelta(days=3))
+    rid = lab_result(session, world, sender="TCO", control="R1", day=TODAY - timedelta(days=3))
     url = f"/api/v1/results/patients/{world.patient.id}"
     doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary)
     stranger = make_user(session, role=Role.DOCTOR, institution=world.outside_low)
@@ -398,7 +376,7 @@ def test_result_history_over_http_is_audited(
     """A final result then its correction: the result shows the correction, its history both deliveries
     (who sent what when), read by the treating doctor with an audit row; another hospital's doctor 403."""
     day = TODAY - timedelta(days=3)
-    first = _lab(session, world, sender="TCO", control="H1", day=day, value="7.0")
+    first = lab_result(session, world, sender="TCO", control="H1", day=day, value="7.0")
     text = "\r".join(
         [
             f"MSH|^~\\&|LIS|TCO|YILIAN|REGION|{day:%Y%m%d}110000||ORU^R01^ORU_R01|H2|P|2.5",
@@ -435,7 +413,7 @@ def test_results_page_totals_with_and_without_the_count_query(
     """The total of a patient's results is counted only when the page does not tell it (a full page, or
     an empty page past the end): every page gives the same total."""
     for n in range(3):
-        _lab(session, world, sender="TCO", control=f"P{n}", day=TODAY - timedelta(days=n + 1))
+        lab_result(session, world, sender="TCO", control=f"P{n}", day=TODAY - timedelta(days=n + 1))
     doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary, practitioner=world.doctor)
     actor = actor_of(doctor)
     pages = [(0, 50), (0, 2), (2, 2), (3, 2), (9, 2), (0, 3)]

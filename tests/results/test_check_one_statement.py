@@ -14,9 +14,8 @@ from sqlalchemy.orm import Session
 
 from tests.builders import SYSTEM, make_institution, make_patient
 from tests.dbutil import is_postgres_run
-from tests.results.conftest import World
-from tests.results.test_api import TODAY, _lab
-from yilian.kit.audit import AccessAudit
+from tests.results.conftest import TODAY, World, lab_result
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Role
 from yilian.kit.clock import FrozenClock
 from yilian.kit.errors import YilianError
@@ -67,7 +66,9 @@ def test_one_statement_check_answers_as_the_statement_by_statement_one(
         [("TCO", 10, "F"), ("TCO", 20, "F"), ("TUNQ", 2, "F"), ("TCO", 30, "F"), ("TCO", 1, "P"),
          ("TOUT", 3, "F"), ("TGH", 5, "C")]
     ):  # fmt: skip
-        _lab(session, world, sender=sender, control=f"Q{n}", day=TODAY - timedelta(days=days), status=status)
+        lab_result(
+            session, world, sender=sender, control=f"Q{n}", day=TODAY - timedelta(days=days), status=status
+        )
     stranger = make_patient(session, name="李外院", institution=world.outside_low)
     granted = make_patient(session, name="赵授权", institution=world.outside_low)
     registry.grant_institution_access(

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yilian.kit.audit import AccessAudit
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.db import insert_rows, reserve_ids, table_of
 from yilian.results.models import (
     CatalogueItem,
