@@ -1,6 +1,6 @@
 """The 07:00 release rush (放号抢号): N concurrent HTTP clients book from a released day of M slots.
 
-The app runs under uvicorn on PostgreSQL in its own fresh database. Each client books patients one after
+The app runs under uvicorn (``--workers 2`` by default, 1 as before) on PostgreSQL in its own fresh database. Each client books patients one after
 another (desk channel, a registrar token) into random slots of the day until its share of attempts is
 done. Reported: bookings/s, attempt latency p50/p99, overbookings (must be 0). In the same run the raw
 ceiling: the same conditional UPDATEs (``SET booked = booked + 1 WHERE id = %s AND booked < capacity``)
@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 BASE = os.environ.get("YILIAN_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parents[1]
-APP_POOL = 45
+APP_POOL = 45  # connections of the app's pool, shared out among its worker processes
 RAW_MAX_CONNECTIONS = 45
 
 
@@ -90,9 +90,11 @@ def setup(url: str, *, slots: int, capacity: int, patients: int) -> tuple[list[i
     return slot_ids, ids
 
 
-def run_app(url: str, slot_ids: list[int], patient_ids: list[int], clients: int) -> dict[str, float]:
+def run_app(
+    url: str, slot_ids: list[int], patient_ids: list[int], clients: int, workers: int = 2
+) -> dict[str, float]:
     port = _free_port()
-    env = {**os.environ, "YILIAN_DATABASE_URL": url}
+    env = {**os.environ, "YILIAN_DATABASE_URL": url, "YILIAN_BENCH_APP_WORKERS": str(workers)}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -105,7 +107,7 @@ def run_app(url: str, slot_ids: list[int], patient_ids: list[int], clients: int)
             "--log-level",
             "warning",
             "--workers",
-            "1",
+            str(workers),
         ],
         cwd=ROOT,
         env=env,
@@ -182,7 +184,10 @@ def api_only():  # type: ignore[no-untyped-def]
 
     # 200 clients against the default pool (10 + 20, 30 s timeout) starve it; size it for the rush,
     # below PostgreSQL's max_connections (100 by default).
-    db.configure(os.environ["YILIAN_DATABASE_URL"], pool_size=APP_POOL, max_overflow=0, pool_timeout=120)
+    workers = int(os.environ.get("YILIAN_BENCH_APP_WORKERS", "1"))
+    db.configure(
+        os.environ["YILIAN_DATABASE_URL"], pool_size=APP_POOL // workers, max_overflow=0, pool_timeout=120
+    )
     return create_app(with_ui=False, dispatcher=False)
 
 
@@ -240,6 +245,9 @@ def main() -> None:
     ap.add_argument("--capacity", type=int, default=50)
     ap.add_argument("--attempts", type=int, default=1000)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--workers", type=int, default=2, help="uvicorn worker processes (a hospital runs more than one)"
+    )
     args = ap.parse_args()
     if args.quick:
         args.attempts, args.capacity = 400, 20
@@ -252,7 +260,7 @@ def main() -> None:
     try:
         os.environ["YILIAN_DATABASE_URL"] = url
         slot_ids, patient_ids = setup(url, slots=args.slots, capacity=args.capacity, patients=args.attempts)
-        app = run_app(url, slot_ids, patient_ids, args.clients)
+        app = run_app(url, slot_ids, patient_ids, args.clients, args.workers)
         over_counter, over_rows = overbooked(url)
         raw = run_raw(url, slot_ids, args.attempts, min(args.clients, RAW_MAX_CONNECTIONS))
     finally:
@@ -271,6 +279,7 @@ def main() -> None:
     print(f"raw: {raw['attempts']} conditional UPDATEs in {raw['elapsed']:.2f}s, {raw['ok']} claimed")
     result = {
         "clients": args.clients,
+        "workers": args.workers,
         "slots": len(slot_ids),
         "capacity_total": len(slot_ids) * args.capacity,
         "attempts": app["attempts"],

@@ -40,7 +40,7 @@ from yilian.billing.tasks import SETTLE_WORKERS, settle_day  # noqa: E402
 from yilian.catalog.models import CatalogItem  # noqa: E402
 from yilian.demo.alliance import seed as seed_demo  # noqa: E402
 from yilian.kit.clock import FrozenClock, business_date, set_clock  # noqa: E402
-from yilian.kit.db import build_engine  # noqa: E402
+from yilian.kit.db import build_engine, table_of  # noqa: E402
 from yilian.kit.migrate import upgrade  # noqa: E402
 from yilian.outpatient.models import Encounter, Order  # noqa: E402
 from yilian.registry.models import Department, Patient  # noqa: E402
@@ -69,8 +69,13 @@ def fresh(kind: str, label: str) -> tuple[str, callable]:  # type: ignore[valid-
     return base.set(database=name).render_as_string(hide_password=False), drop
 
 
-def load(engine: Engine, encounters: int, seed: int) -> date:
-    """Demo alliance (small) + N encounters of 5 orders each, bulk-inserted, charged on credit."""
+def load(engine: Engine, encounters: int, seed: int, shape: str = "realistic") -> date:
+    """Demo alliance (small) + N encounters of 5 orders each, bulk-inserted, charged on credit.
+
+    ``shape``: "realistic" — one or two visits per patient that day (about N/1.5 patients: the demo's
+    400 plus copies with their own MPI and ID numbers); "crowded" — the earlier shape, N encounters on
+    the demo's 400 patients (five visits each on one day, which makes the workers take turns on the
+    patients' year rows)."""
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     with factory() as s:
         seed_demo(s, seed_value=seed, patients=400)
@@ -107,12 +112,19 @@ def load(engine: Engine, encounters: int, seed: int) -> date:
                     )
                 )
         s.commit()
+        if shape == "realistic":
+            patients = _more_patients(s, patients, encounters * 2 // 3, rng, now)
         start_id = (s.scalar(select(func.max(Encounter.id))) or 0) + 1
         order_id = (s.scalar(select(func.max(Order.id))) or 0) + 1
         batch_e, batch_o, batch_c = [], [], []
+        if shape == "realistic":  # each patient once, a third of them twice, in random order
+            visitors = [p for p, _ in patients] + [
+                p for p, _ in patients[: max(0, encounters - len(patients))]
+            ]
+            rng.shuffle(visitors)
         for i in range(encounters):
             eid = start_id + i
-            pid = patients[rng.randrange(len(patients))][0]
+            pid = visitors[i] if shape == "realistic" else patients[rng.randrange(len(patients))][0]
             dept, inst = depts[rng.randrange(len(depts))]
             batch_e.append(
                 dict(
@@ -170,6 +182,35 @@ def load(engine: Engine, encounters: int, seed: int) -> date:
     return day
 
 
+def _more_patients(s: Session, patients: list, want: int, rng: random.Random, now: datetime) -> list:  # type: ignore[type-arg]
+    """Copies of the demo's patients (new MPI and ID numbers, half of them with a signed channel) until
+    there are ``want``; returns (id, scheme) of all."""
+    if want <= len(patients):
+        return patients
+    cols = [c for c in table_of(Patient).c if c.name not in ("id", "mpi_id", "id_number")]
+    source = [
+        dict(r._mapping) for r in s.execute(select(*cols).where(Patient.id.in_([p for p, _ in patients])))
+    ]
+    top = int(s.scalar(select(func.max(Patient.id))) or 0)
+    rows, deals = [], []
+    for n in range(want - len(patients)):
+        pid = top + 1 + n
+        rows.append(
+            {**source[n % len(source)], "id": pid, "mpi_id": f"B{pid:012d}", "id_number": f"B{pid:017d}"}
+        )
+        if rng.random() < 0.5:
+            deals.append(dict(patient_id=pid, channel="wechat", payer_ref=f"bench-{pid}", signed_at=now))
+    s.execute(insert(Patient), rows)
+    if deals:
+        s.execute(insert(PaymentAgreement), deals)
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(
+            text("SELECT setval(pg_get_serial_sequence('patients', 'id'), (SELECT max(id) FROM patients))")
+        )
+    s.commit()
+    return list(s.execute(select(Patient.id, Patient.insurance_scheme).order_by(Patient.id)))
+
+
 def _flush(s: Session, e: list[dict], o: list[dict], c: list[dict]) -> None:  # type: ignore[type-arg]
     if e:
         s.execute(insert(Encounter), e)
@@ -196,7 +237,7 @@ RAW_SQL = [
 ]
 
 
-def run(kind: str, encounters: int, seed: int) -> dict[str, float | int | str]:
+def run(kind: str, encounters: int, seed: int, shape: str = "realistic") -> dict[str, float | int | str]:
     app_url, app_drop = fresh(kind, "app")
     raw_url, raw_drop = fresh(kind, "raw")
     try:
@@ -205,7 +246,7 @@ def run(kind: str, encounters: int, seed: int) -> dict[str, float | int | str]:
             engine = build_engine(url)
             upgrade(engine)
             engines[label] = engine
-            day = load(engine, encounters, seed)
+            day = load(engine, encounters, seed, shape)
         factory = sessionmaker(bind=engines["app"], expire_on_commit=False)
         started = time.perf_counter()
         workers = SETTLE_WORKERS if kind == "postgresql" else 1  # as the 23:00 job runs it
@@ -234,6 +275,7 @@ def run(kind: str, encounters: int, seed: int) -> dict[str, float | int | str]:
             engine.dispose()
         return {
             "db": kind,
+            "shape": shape,
             "encounters": encounters,
             "settled": int(settled or 0),
             "arrears": report.arrears,
@@ -259,13 +301,19 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--quick", action="store_true", help="2,000 encounters per database (under a minute)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--shape",
+        choices=["realistic", "crowded"],
+        default="realistic",
+        help="realistic: 1-2 visits per patient that day; crowded: the earlier 400 patients for all",
+    )
     args = parser.parse_args()
     encounters = 2_000 if args.quick else args.encounters
     set_clock(FrozenClock(datetime(2026, 11, 22, 14, 0, tzinfo=UTC)))  # 22:00 in Shanghai, one business day
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     results = []
     for kind in kinds:
-        result = run(kind, encounters, args.seed)
+        result = run(kind, encounters, args.seed, args.shape)
         print(json.dumps(result, ensure_ascii=False), flush=True)
         results.append(result)
     worst = min(results, key=lambda r: float(r["encounters_per_s"]))
@@ -279,6 +327,7 @@ def main() -> None:
             for r in results
         },
         "encounters": encounters,
+        "shape": args.shape,
     }
     print(json.dumps(summary, ensure_ascii=False))
 

@@ -243,6 +243,24 @@ def test_unpaid_hold_expires_and_its_place_goes_to_the_next_patient(
     assert session.get(Booking, held.id).status == "expired"  # type: ignore[union-attr]
 
 
+def test_a_patients_own_run_out_hold_stops_counting_when_she_books_again(
+    session: Session, world: World, frozen_clock: clock.FrozenClock
+) -> None:
+    """The rules' counts come from one query that also finds the patient's holds past their time: those
+    are expired (the place given back) before she is refused as a duplicate of herself."""
+    me = patient_actor(world.patient_id)
+    slot = first_slot(session, world.s1)
+    held = svc.book(session, me, slot_id=slot.id, patient_id=world.patient_id)
+    with pytest.raises(errors.DuplicateBooking):
+        svc.book(session, me, slot_id=slot.id, patient_id=world.patient_id)
+    frozen_clock.advance(timedelta(minutes=11))  # hold_minutes = 10
+    again = svc.book(session, me, slot_id=slot.id, patient_id=world.patient_id)
+    session.refresh(held)
+    session.refresh(slot)
+    assert held.status == "expired" and again.status == "held" and again.id != held.id
+    assert slot.booked == 1
+
+
 def test_a_hold_past_its_time_cannot_be_confirmed_and_the_job_releases_it(
     session: Session, world: World, frozen_clock: clock.FrozenClock
 ) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from yilian.kit.db import table_of
@@ -59,23 +59,39 @@ def claim_and_insert_booking(session: Session, values: dict[str, Any]) -> bool:
     return inserted.first() is not None
 
 
+def slot_and_schedule(session: Session, slot_id: int) -> tuple[Slot, Schedule] | None:
+    """A slot with its schedule, in one query."""
+    row = session.execute(
+        select(Slot, Schedule).join(Schedule, Schedule.id == Slot.schedule_id).where(Slot.id == slot_id)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 def patient_booking_facts(
-    session: Session, patient_id: int, schedule_id: int, day: date, no_show_since: date
-) -> tuple[int, int, list[date]]:
+    session: Session,
+    patient_id: int,
+    schedule_id: int,
+    day: date,
+    no_show_since: date,
+    now: datetime | None = None,
+) -> tuple[int, int, list[date], bool]:
     """What the booking rules need about a patient, in one query: active bookings in the schedule,
-    active bookings on the day, and the days of no-shows since ``no_show_since``."""
+    active bookings on the day, the days of no-shows since ``no_show_since``, and (given ``now``)
+    whether any of the patient's holds has run out (to be expired before these counts are trusted)."""
+    wanted = or_(
+        and_(Booking.status.in_(ACTIVE), or_(Booking.schedule_id == schedule_id, Booking.day == day)),
+        and_(Booking.status == "no_show", Booking.day >= no_show_since),
+    )
+    ran_out = literal(False) if now is None else and_(Booking.status == "held", Booking.hold_expires_at < now)
     rows = session.execute(
-        select(Booking.schedule_id, Booking.day, Booking.status).where(
-            Booking.patient_id == patient_id,
-            or_(
-                and_(Booking.status.in_(ACTIVE), or_(Booking.schedule_id == schedule_id, Booking.day == day)),
-                and_(Booking.status == "no_show", Booking.day >= no_show_since),
-            ),
+        select(Booking.schedule_id, Booking.day, Booking.status, case((ran_out, 1), else_=0)).where(
+            Booking.patient_id == patient_id, or_(wanted, ran_out)
         )
     ).all()
-    same = sum(1 for s, _d, st in rows if st in ACTIVE and s == schedule_id)
-    that_day = sum(1 for _s, d, st in rows if st in ACTIVE and d == day)
-    return same, that_day, [d for _s, d, st in rows if st == "no_show" and d >= no_show_since]
+    same = sum(1 for s, _d, st, _x in rows if st in ACTIVE and s == schedule_id)
+    that_day = sum(1 for _s, d, st, _x in rows if st in ACTIVE and d == day)
+    no_shows = [d for _s, d, st, _x in rows if st == "no_show" and d >= no_show_since]
+    return same, that_day, no_shows, any(x for *_r, x in rows)
 
 
 def slots_of_many(session: Session, schedule_ids: Sequence[int]) -> Sequence[Slot]:

@@ -593,18 +593,23 @@ def book(
             if existing.patient_id != patient_id or existing.slot_id != slot_id:
                 raise InvalidInput("幂等键已用于其他预约")
             return existing
-    slot = found(session.get(Slot, slot_id), ScheduleNotFound("号源不存在"))
-    sched = get_schedule(session, slot.schedule_id)
+    slot, sched = found(repo.slot_and_schedule(session, slot_id), ScheduleNotFound("号源不存在"))
     if actor.is_staff:  # the desk books at its own institution
         check_institution(actor, sched.institution_id, Permission.BOOKING_BOOK, Permission.REGISTRATION_DESK)
-    expire_holds(session, patient_id=patient_id)  # the patient's own unpaid holds stop counting
     if sched.status != "open":
         raise ClinicStopped()
     policy = get_policy(session, sched.institution_id)
     now = local_now()
-    same_session, that_day, no_shows = repo.patient_booking_facts(
-        session, patient_id, sched.id, sched.day, now.date() - timedelta(days=policy.no_show_window_days * 2)
+    no_show_since = now.date() - timedelta(days=policy.no_show_window_days * 2)
+    # one query for the rules' counts, which also tells whether the patient has a hold that ran out:
+    # then those holds are expired first (they stop counting) and the counts read again
+    same_session, that_day, no_shows, stale = repo.patient_booking_facts(
+        session, patient_id, sched.id, sched.day, no_show_since, utcnow()
     )
+    if stale and expire_holds(session, patient_id=patient_id):
+        same_session, that_day, no_shows, _stale = repo.patient_booking_facts(
+            session, patient_id, sched.id, sched.day, no_show_since
+        )
     refusal = domain.check_booking(
         policy,
         local_now=now,
