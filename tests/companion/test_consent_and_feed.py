@@ -245,3 +245,34 @@ def _relation(session: Session, world: World) -> int:
     return next(
         r.id for r in registry.relation_reads(session, world.girl.id) if r.relative_id == world.father.id
     )
+
+
+def test_a_guardians_authority_ends_on_the_childs_eighteenth_birthday(session: Session, world: World) -> None:
+    """A parent's relation as guardian lapses when the child comes of age: the day before her 18th
+    birthday he may still grant for her, on the birthday itself the grant is refused and nothing stored."""
+    today = clock.business_date()
+
+    def child_born(birth: date, slot: int) -> tuple[FollowCreate, int]:
+        child = make_patient(session, name="林小满之妹", birth_date=birth, sex=Sex.FEMALE)
+        relate(session, child, world.father, RelationType.PARENT)
+        b = scheduling.book(
+            session, SYSTEM, slot_id=world.slots[slot].id, patient_id=child.id, channel="desk"
+        )
+        data = {
+            "patient_id": child.id,
+            "relative_id": world.father.id,
+            "visit_kind": "booking",
+            "visit_id": b.id,
+        }
+        return FollowCreate.model_validate({**data, "basis": "guardian"}), child.id
+
+    seventeen, _ = child_born(today.replace(year=today.year - 18) + timedelta(days=1), 4)
+    f = service.grant(session, person(world.father.id, Role.FAMILY), seventeen)
+    assert f.basis == "guardian"
+
+    eighteen, adult_id = child_born(today.replace(year=today.year - 18), 5)
+    before = count(session, Follow)
+    with pytest.raises(InvalidFollow, match="成年"):
+        service.grant(session, person(world.father.id, Role.FAMILY), eighteen)
+    assert count(session, Follow) == before
+    assert session.scalar(select(func.count()).select_from(Follow).where(Follow.patient_id == adult_id)) == 0
