@@ -4,6 +4,7 @@ look-up, recognition at ordering (重复开单提醒) and its indicators. Servic
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections import Counter
@@ -67,22 +68,13 @@ RESULT_SCOPES = (ConsentScope.COMPANION_RESULTS, ConsentScope.VIEW_RECORD)
 # ---------------------------------------------------------------- catalogue and code equivalence
 
 
-def to_domain_item(row: CatalogueItem) -> domain.CatalogueItem:
-    """Return the pure form of a catalogue row."""
-    return domain.CatalogueItem(
-        code=row.code,
-        name=row.name,
-        kind=ItemKind(row.kind),
-        validity_days=row.validity_days,
-        price_fen=row.price_fen,
-        unit=row.unit,
-        specimen=row.specimen,
-        discipline=row.discipline,
-        modality=row.modality,
-        body_part=row.body_part,
-        hr=row.hr,
-        loinc=row.loinc,
-    )
+_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(domain.CatalogueItem) if f.name != "kind")
+
+
+def to_domain_item(row: Any, prefix: str = "") -> domain.CatalogueItem:
+    """Return the pure form of a catalogue row (or of a result row whose item columns carry ``prefix``)."""
+    values = {name: getattr(row, prefix + name) for name in _ITEM_FIELDS}
+    return domain.CatalogueItem(kind=ItemKind(getattr(row, prefix + "kind")), **values)
 
 
 def list_items(session: Session, *, kind: ItemKind | None = None) -> Sequence[CatalogueItem]:
@@ -936,20 +928,7 @@ def _check_in_one_statement(
         raise ResultAccessDenied("您不是该患者的接诊医生、本人或经授权的家属")
     if head.recv_name is None:
         registry.get_institution(session, institution_id)  # raises the registry's not-found error
-    item = domain.CatalogueItem(
-        code=head.it_code,
-        name=head.it_name,
-        kind=ItemKind(head.it_kind),
-        validity_days=head.it_validity_days,
-        price_fen=head.it_price_fen,
-        unit=head.it_unit,
-        specimen=head.it_specimen,
-        discipline=head.it_discipline,
-        modality=head.it_modality,
-        body_part=head.it_body_part,
-        hr=head.it_hr,
-        loinc=head.it_loinc,
-    )
+    item = to_domain_item(head, prefix="it_")
     if head.id is None:  # nothing in the validity window
         return CheckOutcome(item, on, None, [], [])
     receiver = InstitutionProfile(
