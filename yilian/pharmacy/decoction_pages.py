@@ -30,6 +30,7 @@ from yilian.pharmacy import decoction_indicators as stats
 from yilian.pharmacy import decoction_service as tcm
 from yilian.registry import service as registry
 from yilian.web import nav
+from yilian.web.components import LiveBox
 from yilian.web.shell import allowed, frame, guard, show_error
 
 if TYPE_CHECKING:
@@ -297,8 +298,20 @@ def review_page(request: Request) -> RedirectResponse | None:
         return actor
     if not allowed(actor, Permission.PRESCRIPTION_REVIEW):
         return None
-    with frame(actor, "中药审方"):
-        box = ui.column().classes("w-full gap-3")
+
+    def load() -> list[tuple[HerbalPrescription, list[HerbalLine], str]]:
+        with unit_of_work() as session:
+            desk = tcm.review_desk(session, actor)
+            return [
+                (p, herbal.lines_of(session, p.id), registry.get_institution(session, p.institution_id).name)
+                for p in desk
+            ]
+
+    def render(desk: list[tuple[HerbalPrescription, list[HerbalLine], str]]) -> None:
+        if not desk:
+            ui.label("没有待审的中药处方").classes("text-grey-7").props('data-testid="tcm-review-empty"')
+        for p, lines, clinic in desk:
+            card(p, lines, clinic, decide)
 
     def decide(pid: int, verdict: str, reason: str, cosigner: str = "") -> None:
         try:
@@ -311,21 +324,14 @@ def review_page(request: Request) -> RedirectResponse | None:
             {"approve": "审方通过", "return": "已退回医生", "override": "医生双签通过"}[verdict],
             type="positive",
         )
-        draw()
+        live.draw()
 
-    def draw() -> None:
-        with unit_of_work() as session:
-            desk = [(p, herbal.lines_of(session, p.id)) for p in tcm.review_desk(session, actor)]
-            clinics = {p.id: registry.get_institution(session, p.institution_id).name for p, _ in desk}
-        box.clear()
-        with box:
-            if not desk:
-                ui.label("没有待审的中药处方").classes("text-grey-7").props('data-testid="tcm-review-empty"')
-            for p, lines in desk:
-                card(p, lines, clinics[p.id], decide)
-
-    draw()
-    ui.timer(10, draw)
+    with frame(actor, "中药审方"):
+        # the rows are database objects: their id and version say whether the desk changed
+        live = LiveBox(
+            load, render, every=10, key=lambda desk: [(p.id, p.version, p.status) for p, _, _ in desk]
+        )
+    live.draw()
     return None
 
 
@@ -390,7 +396,6 @@ def station_page(request: Request) -> RedirectResponse | None:
     with frame(actor, "煎药工作站"):
         station = _Station(actor, str(request.base_url).rstrip("/"))
     station.draw()
-    ui.timer(10, station.draw)
     return None
 
 
@@ -422,7 +427,7 @@ class _Station:
                 .props('outlined dense data-testid="tcm-courier"')
                 .classes("w-40")
             )
-        self.box = ui.column().classes("w-full gap-2")
+        self.live = LiveBox(self.load, self.render, every=10, classes="w-full gap-2")
         self.host = ui.element("div")
 
     def act(self, pid: int, action: str) -> None:
@@ -471,15 +476,18 @@ class _Station:
             ui.button("关闭", on_click=dialog.close).props("flat")
         dialog.open()
 
-    def draw(self) -> None:
+    def load(self) -> list[tcm.BoardCard]:
         with unit_of_work() as session:
-            cards = tcm.board(session, self.actor)
-        self.box.clear()
-        with self.box:
-            if not cards:
-                ui.label("煎药中心暂无处方").classes("text-grey-7")
-            for c in cards:
-                self._row(c)
+            return tcm.board(session, self.actor)
+
+    def render(self, cards: list[tcm.BoardCard]) -> None:
+        if not cards:
+            ui.label("煎药中心暂无处方").classes("text-grey-7")
+        for c in cards:
+            self._row(c)
+
+    def draw(self) -> None:
+        self.live.draw()
 
     def _row(self, c: tcm.BoardCard) -> None:
         with ui.row().classes("items-center gap-3 w-full").props(f'data-testid="tcm-row-{c.id}"'):

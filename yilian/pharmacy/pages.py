@@ -17,6 +17,7 @@ from yilian.outpatient.record_schemas import ReviewSubject
 from yilian.pharmacy import service
 from yilian.pharmacy.service import Label, WindowRow
 from yilian.web import nav
+from yilian.web.components import LiveBox
 from yilian.web.shell import allowed, frame, guard, show_error
 
 nav.register(
@@ -105,18 +106,16 @@ def review_page(request: Request) -> RedirectResponse | None:
         return actor
     if not allowed(actor, Permission.PRESCRIPTION_REVIEW):
         return None
-    with frame(actor, "处方审核"):
-        box = ui.column().classes("w-full gap-3")
 
-    def draw() -> None:
+    def load() -> list[ReviewSubject]:
         with unit_of_work() as session:
-            queue = service.review_queue(session, actor)
-        box.clear()
-        with box:
-            if not queue:
-                ui.label("没有待审处方").classes("text-grey-7").props('data-testid="review-empty"')
-            for s in queue:
-                review_card(s, decide)
+            return service.review_queue(session, actor)
+
+    def render(queue: list[ReviewSubject]) -> None:
+        if not queue:
+            ui.label("没有待审处方").classes("text-grey-7").props('data-testid="review-empty"')
+        for s in queue:
+            review_card(s, decide)
 
     def decide(prescription_id: int, verdict: str, reason: str) -> None:
         try:
@@ -126,10 +125,11 @@ def review_page(request: Request) -> RedirectResponse | None:
             show_error(exc)
             return
         ui.notify("已通过" if verdict == "pass" else "已退回医生", type="positive")
-        draw()
+        live.draw()
 
-    draw()
-    ui.timer(10, draw)
+    with frame(actor, "处方审核"):
+        live = LiveBox(load, render, every=10)
+    live.draw()
     return None
 
 
@@ -154,18 +154,21 @@ class WindowDesk:
         with ui.row().classes("items-end gap-2"):
             self.window = ui.number("窗口", value=1, min=1, max=20).props("outlined dense").classes("w-20")
             self.checker = ui.input("核对药师（用户名）").props('outlined dense data-testid="window-checker"')
-        self.box = ui.column().classes("w-full gap-2")
+        self.live = LiveBox(self.load, self.render, every=10, classes="w-full gap-2")
         self.host = ui.element("div")  # dialogs outlive the redrawn rows
 
-    def draw(self) -> None:
+    def load(self) -> list[WindowRow]:
         with unit_of_work() as session:
-            rows = service.window_queue(session, self.actor)
-        self.box.clear()
-        with self.box:
-            if not rows:
-                ui.label("没有待发药的处方").classes("text-grey-7")
-            for r in rows:
-                self.row(r)
+            return service.window_queue(session, self.actor)
+
+    def render(self, rows: list[WindowRow]) -> None:
+        if not rows:
+            ui.label("没有待发药的处方").classes("text-grey-7")
+        for r in rows:
+            self.row(r)
+
+    def draw(self) -> None:
+        self.live.draw()
 
     def row(self, r: WindowRow) -> None:
         status = {"waiting": "待叫号", "called": f"已叫号（{r.window}号窗口）", "dispensed": "已发药"}[
@@ -223,7 +226,6 @@ def window_page(request: Request) -> RedirectResponse | None:
     with frame(actor, "发药窗口"):
         desk = WindowDesk(actor)
     desk.draw()
-    ui.timer(10, desk.draw)
     return None
 
 
@@ -243,20 +245,17 @@ def screen_page(request: Request) -> RedirectResponse | None:
         .style("background:#0f6e8c")
     ):
         ui.label("请以下患者到窗口取药").classes("text-h3")
-        box = ui.column().classes("items-center gap-2")
 
-    def draw() -> None:
-        with unit_of_work() as session:
-            calls = service.call_screen(session, institution_id)
-        box.clear()
-        with box:
+        def load() -> list[tuple[int, str, str]]:
+            with unit_of_work() as session:
+                return service.call_screen(session, institution_id)
+
+        def render(calls: list[tuple[int, str, str]]) -> None:
             for window, name, _status in calls:
-                ui.label(f"{name}  请到 {window} 号窗口").classes("text-h4").props(
-                    'data-testid="screen-call"'
-                )
+                call = ui.label(f"{name}  请到 {window} 号窗口").classes("text-h4")
+                call.props('data-testid="screen-call"')
 
-    draw()
-    ui.timer(3, draw)
+        LiveBox(load, render, every=3, classes="items-center gap-2").draw()
     return None
 
 

@@ -1,4 +1,5 @@
-"""Shared page parts: a data table, a metric card, a confirmation dialog, a money cell, a bar chart.
+"""Shared page parts: a data table, a metric card, a confirmation dialog, a money cell, a bar chart,
+a live box that a timer keeps up to date.
 
 Pages are made of named parts (see docs/architecture.md); these are the parts more than one area
 draws the same way, so that a table or a figure looks and behaves alike on every page.
@@ -7,7 +8,7 @@ draws the same way, so that a table or a figure looks and behaves alike on every
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from nicegui import ui
 
@@ -16,6 +17,7 @@ from yilian.kit.money import yuan
 Column = tuple[str, str]  # (field name, Chinese label)
 POSITIVE = "#2a9d8f"  # a profit, a gain: green
 NEGATIVE = "#e76f51"  # a loss: red
+T = TypeVar("T")
 
 
 def money_cell(fen: int) -> str:
@@ -140,3 +142,46 @@ def confirm_dialog(
             if testid:
                 button.props(f'data-testid="{testid}"')
     return dialog
+
+
+class LiveBox(Generic[T]):
+    """A column drawn from fresh data after every action, and checked again every ``every`` seconds.
+
+    The timer redraws only when the data changed: a redraw replaces every button and input in the
+    box, so an unconditional one would swallow a click that lands while it runs and wipe a reason
+    half typed (a pharmacist's 退回理由, a QC note). ``load`` reads in its own unit of work; ``key``
+    turns its result into the fingerprint compared between ticks (by default its ``repr``, which
+    for dataclasses and pydantic models lists every field).
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], T],
+        render: Callable[[T], None],
+        *,
+        every: float,
+        classes: str = "w-full gap-3",
+        key: Callable[[T], object] = repr,
+    ) -> None:
+        self.load = load
+        self.render = render
+        self.key = key
+        self.box = ui.column().classes(classes)
+        self._shown: str | None = None
+        ui.timer(every, self.refresh)
+
+    def draw(self) -> None:
+        """Draw now, whatever was shown (after an action of this page)."""
+        self._show(self.load())
+
+    def refresh(self) -> None:
+        """The timer's tick: draw only if what the box shows is out of date."""
+        data = self.load()
+        if repr(self.key(data)) != self._shown:
+            self._show(data)
+
+    def _show(self, data: T) -> None:
+        self._shown = repr(self.key(data))
+        self.box.clear()
+        with self.box:
+            self.render(data)
