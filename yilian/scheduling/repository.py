@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
+from yilian.kit import events
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.db import table_of
+from yilian.registry.models import Patient
 from yilian.scheduling.models import (
     Booking,
     CalendarDay,
@@ -40,31 +58,126 @@ def claim_place(session: Session, slot_id: int) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def claim_and_insert_booking(session: Session, values: dict[str, Any]) -> bool:
-    """PostgreSQL: take one place of ``values["slot_id"]`` and insert the booking in one statement (the
-    conditional UPDATE in a CTE, the INSERT selecting from it); False, and nothing written, when full."""
-    slots, bookings = table_of(Slot), table_of(Booking)
+class BookingContext(NamedTuple):
+    """What a booking needs to know of its slot, schedule, policy and patient (one query)."""
+
+    slot_id: int
+    start: time
+    schedule_id: int
+    status: str
+    institution_id: int
+    campus_id: int | None
+    department_id: int
+    practitioner_id: int | None
+    day: date
+    fee_fen: int
+    policy_data: str | None
+    patient_exists: bool
+
+
+def booking_context(session: Session, slot_id: int, patient_id: int) -> BookingContext | None:
+    """The slot and its schedule's columns a booking copies, the institution's stored policy (its JSON,
+    None for the defaults) and whether the patient exists: one query instead of four."""
+    policy = select(SchedulingPolicy.data).where(SchedulingPolicy.institution_id == Schedule.institution_id)
+    row = session.execute(
+        select(
+            Slot.id,
+            Slot.start,
+            Schedule.id,
+            Schedule.status,
+            Schedule.institution_id,
+            Schedule.campus_id,
+            Schedule.department_id,
+            Schedule.practitioner_id,
+            Schedule.day,
+            Schedule.fee_fen,
+            policy.scalar_subquery(),
+            select(Patient.id).where(Patient.id == patient_id).exists(),
+        )
+        .join(Schedule, Schedule.id == Slot.schedule_id)
+        .where(Slot.id == slot_id)
+    ).first()
+    return BookingContext(*row) if row is not None else None
+
+
+BOOKING_COLUMNS = (
+    "slot_id",
+    "schedule_id",
+    "patient_id",
+    "institution_id",
+    "campus_id",
+    "department_id",
+    "practitioner_id",
+    "day",
+    "status",
+    "channel",
+    "idempotency_key",
+    "fee_fen",
+    "payment_state",
+    "payment_method",
+    "paid_at",
+    "hold_expires_at",
+    "qualifies_three_day",
+    "valid_until",
+    "returns_used",
+    "episode_closed",
+    "created_at",
+    "updated_at",
+)
+AUDIT_COLUMNS = ("at", "user_id", "username", "role", "institution_id", "action", "reason", "channel", "ip")
+BOOKING_HELD = "scheduling.booking_held"
+
+
+@functools.cache
+def _claim_and_book_statement() -> Select[tuple[int, Any]]:
+    slots, bookings, audit = table_of(Slot), table_of(Booking), table_of(AccessAudit)
     claimed = (
         update(slots)
-        .where(slots.c.id == values["slot_id"], slots.c.booked < slots.c.capacity)
+        .where(slots.c.id == bindparam("slot_id"), slots.c.booked < slots.c.capacity)
         .values(booked=slots.c.booked + 1)
         .returning(slots.c.id)
         .cte("claimed")
     )
-    columns = list(values)
-    row = select(*[literal(values[c], type_=bookings.c[c].type).label(c) for c in columns]).select_from(
-        claimed
+    booking = (
+        insert(bookings)
+        .from_select(
+            BOOKING_COLUMNS,
+            select(*[bindparam(f"b_{c}", type_=bookings.c[c].type) for c in BOOKING_COLUMNS]).select_from(
+                claimed
+            ),
+        )
+        .returning(bookings.c.id, bookings.c.patient_id)
+        .cte("booking")
     )
-    inserted = session.execute(insert(bookings).from_select(columns, row).returning(bookings.c.id))
-    return inserted.first() is not None
+    audited = (
+        insert(audit)
+        .from_select(
+            [*AUDIT_COLUMNS, "resource", "patient_id"],
+            select(
+                *[bindparam(f"a_{c}", type_=audit.c[c].type) for c in AUDIT_COLUMNS],
+                literal_column("'booking/'", String) + cast(booking.c.id, String),
+                booking.c.patient_id,
+            ).select_from(booking),
+        )
+        .cte("audited")
+    )
+    payload = func.json_build_object(
+        literal_column("'booking_id'"), booking.c.id, literal_column("'patient_id'"), booking.c.patient_id
+    )
+    emitted = events.event_insert(booking, BOOKING_HELD, payload).cte("emitted")
+    return select(booking.c.id, events.notify(BOOKING_HELD)).add_cte(audited, emitted)
 
 
-def slot_and_schedule(session: Session, slot_id: int) -> tuple[Slot, Schedule] | None:
-    """A slot with its schedule, in one query."""
-    row = session.execute(
-        select(Slot, Schedule).join(Schedule, Schedule.id == Slot.schedule_id).where(Slot.id == slot_id)
-    ).first()
-    return (row[0], row[1]) if row is not None else None
+def claim_and_book(session: Session, values: dict[str, Any], audit: dict[str, Any]) -> int | None:
+    """PostgreSQL: one statement (one round trip) that takes a place of ``values["slot_id"]`` with the
+    conditional UPDATE and, only when it got one, inserts the booking, its access-audit row (``audit``:
+    ``access_values``) and its ``scheduling.booking_held`` outbox event with its NOTIFY. Returns the new
+    booking's id, or None with nothing written when the slot is full."""
+    params: dict[str, Any] = {f"b_{c}": values[c] for c in BOOKING_COLUMNS}
+    params.update({f"a_{c}": audit[c] for c in AUDIT_COLUMNS})
+    params.update(slot_id=values["slot_id"], event_at=values["created_at"])
+    row = session.execute(_claim_and_book_statement(), params).first()
+    return None if row is None else int(row[0])
 
 
 def patient_booking_facts(
