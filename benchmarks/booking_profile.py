@@ -4,9 +4,9 @@ A fresh PostgreSQL database gets the booking rush's day (``booking_rush.setup``)
 process behind Starlette's test client (the same ASGI stack, routing, dependencies and threadpool hops
 as under uvicorn, without the sockets); bookings are made one after another, so nothing waits on a lock
 and the split is the request's own work. Counted per booking on the engine: statements (cursor
-executes), pool pre-pings, BEGINs and COMMITs (each a round trip with psycopg 3); ``db_ms`` is the time
-spent inside the cursor executes, pings and commits (network, server and the driver), ``python_ms`` the
-rest of the request's wall time. ``--cprofile N`` prints the N most expensive functions (cumulative).
+executes, the pool's pre-ping among them), BEGINs and COMMITs, on the driver (see ``Counter``);
+``db_ms`` is the time spent inside them (network, server and the driver), ``python_ms`` the rest of
+the request's wall time. ``--cprofile N`` prints the N most expensive functions (cumulative).
 
     .venv/bin/python benchmarks/booking_profile.py [--bookings 300] [--cprofile 30]
 """
@@ -27,67 +27,79 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, event, text  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from benchmarks.booking_rush import BASE, setup  # noqa: E402
 
 
 class Counter:
-    """Round trips and their time, counted on the engine."""
+    """Round trips and their time, counted on the driver (psycopg 3): every statement a cursor runs (the
+    ORM's, a pool pre-ping's, one sent by hand in a pipeline), the BEGIN psycopg sends before the first
+    statement of a transaction, every COMMIT that is sent (one on an idle connection sends nothing);
+    statements and a COMMIT sent together in one pipeline count as one round trip."""
 
     def __init__(self) -> None:
-        self.statements = self.pings = self.begins = self.commits = 0
+        self.statements = self.begins = self.commits = self.pipelined = 0
         self.db_s = 0.0
         self.texts: list[str] = []
-        self._t0 = 0.0
 
-    def attach(self, engine: Any) -> None:
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
-        event.listen(engine, "begin", self._begin)
-        event.listen(engine, "commit", self._commit)
-        dialect = engine.dialect
-        ping = dialect.do_ping
+    def attach(self) -> None:
+        from psycopg import Connection, Cursor, pq
 
-        def counted_ping(conn: Any) -> bool:
+        execute, commit, pipeline = Cursor.execute, Connection.commit, Connection.pipeline
+        counter = self
+
+        def counted_execute(cur: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+            conn = cur.connection
+            in_pipeline = conn._pipeline is not None
+            if not conn.autocommit and conn.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+                counter.begins += 0 if in_pipeline else 1
+            counter.statements += 1
+            counter.pipelined += 1 if in_pipeline else 0
+            counter.texts.append(("[pipeline] " if in_pipeline else "") + " ".join(str(query).split())[:110])
             t0 = time.perf_counter()
             try:
-                return bool(ping(conn))
+                return execute(cur, query, params, **kw)
             finally:
-                self.pings += 1
-                self.db_s += time.perf_counter() - t0
+                counter.db_s += time.perf_counter() - t0
 
-        dialect.do_ping = counted_ping
-        commit = dialect.do_commit
-
-        def timed_commit(conn: Any) -> None:
+        def counted_commit(conn: Any) -> None:
+            if conn.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+                counter.commits += 1
+                counter.pipelined += 1 if conn._pipeline is not None else 0
+                counter.texts.append(("[pipeline] " if conn._pipeline is not None else "") + "COMMIT")
             t0 = time.perf_counter()
             try:
                 commit(conn)
             finally:
-                self.db_s += time.perf_counter() - t0
+                counter.db_s += time.perf_counter() - t0
 
-        dialect.do_commit = timed_commit
+        def timed_pipeline(conn: Any) -> Any:
+            inner = pipeline(conn)
+
+            class Timed:
+                def __enter__(self) -> Any:
+                    self.t0 = time.perf_counter()
+                    return inner.__enter__()
+
+                def __exit__(self, *exc: Any) -> Any:
+                    try:
+                        return inner.__exit__(*exc)
+                    finally:
+                        counter.db_s += time.perf_counter() - self.t0
+                        counter.pipelined -= 1  # the pipeline's statements and COMMIT: one round trip
+
+            return Timed()
+
+        Cursor.execute = counted_execute  # type: ignore[method-assign]
+        Connection.commit = counted_commit  # type: ignore[method-assign]
+        Connection.pipeline = timed_pipeline  # type: ignore[method-assign]
 
     def reset(self) -> None:
-        self.statements = self.pings = self.begins = self.commits = 0
+        self.statements = self.begins = self.commits = self.pipelined = 0
         self.db_s = 0.0
         self.texts = []
-
-    def _before(self, _c: Any, _cur: Any, statement: str, *_a: Any) -> None:
-        self._t0 = time.perf_counter()
-        self.texts.append(" ".join(statement.split())[:110])
-
-    def _after(self, *_a: Any) -> None:
-        self.statements += 1
-        self.db_s += time.perf_counter() - self._t0
-
-    def _begin(self, _c: Any) -> None:
-        self.begins += 1
-
-    def _commit(self, _c: Any) -> None:
-        self.commits += 1
 
 
 def main() -> None:
@@ -122,9 +134,9 @@ def _profile(url: str, slot_ids: list[int], patient_ids: list[int], warm: int, t
     from yilian.app import create_app
     from yilian.kit import db
 
-    engine = db.configure(url, pool_size=5, max_overflow=0)
+    db.configure(url, pool_size=5, max_overflow=0)
     counter = Counter()
-    counter.attach(engine)
+    counter.attach()
     app = create_app(with_ui=False, dispatcher=False)
     with TestClient(app) as client:
         token = client.post("/api/v1/auth/token", json={"username": "benchdesk", "password": "Test@2026"})
@@ -165,11 +177,12 @@ def _profile(url: str, slot_ids: list[int], patient_ids: list[int], warm: int, t
         print("  ", s)
     return {
         "bookings": n,
-        "statements": round(counter.statements / n, 2),
-        "pings": round(counter.pings / n, 2),
+        "statements": round(counter.statements / n, 2),  # the pool's pre-ping included
         "begins": round(counter.begins / n, 2),
         "commits": round(counter.commits / n, 2),
-        "round_trips": round((counter.statements + counter.pings + counter.begins + counter.commits) / n, 2),
+        "round_trips": round(
+            (counter.statements + counter.begins + counter.commits - counter.pipelined) / n, 2
+        ),
         "wall_ms": round(wall / n * 1000, 3),
         "db_ms": round(counter.db_s / n * 1000, 3),
         "python_ms": round((wall - counter.db_s) / n * 1000, 3),

@@ -158,25 +158,31 @@ class _ActivitySampler(threading.Thread):
         )
         self.name = name
         self.counts: dict[str, int] = {"lock": 0, "active": 0, "idle_in_tx": 0, "idle": 0}
+        self.locks: dict[str, int] = {}  # lock waits by wait_event (tuple, transactionid, object...)
         self.halt = threading.Event()
 
     def run(self) -> None:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             while not self.halt.wait(0.02):
-                for state, wait_type in conn.execute(
-                    "SELECT state, wait_event_type FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                for state, wait_type, wait in conn.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
                     (self.name,),
                 ):
                     if state == "active":
                         self.counts["lock" if wait_type == "Lock" else "active"] += 1
+                        if wait_type == "Lock":
+                            self.locks[wait] = self.locks.get(wait, 0) + 1
                     elif state and state.startswith("idle in transaction"):
                         self.counts["idle_in_tx"] += 1
                     elif state == "idle":
                         self.counts["idle"] += 1
 
-    def fractions(self) -> dict[str, float]:
+    def fractions(self) -> dict[str, Any]:
         total = sum(self.counts.values()) or 1
-        return {k: round(v / total, 3) for k, v in self.counts.items()}
+        out: dict[str, Any] = {k: round(v / total, 3) for k, v in self.counts.items()}
+        out["lock_waits"] = {k: round(v / total, 3) for k, v in sorted(self.locks.items())}
+        return out
 
 
 async def _http_client(

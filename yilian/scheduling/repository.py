@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
+import psycopg
 from sqlalchemy import (
     Select,
     String,
@@ -22,7 +23,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import Compiled
 
 from yilian.kit import events
 from yilian.kit.access_log import AccessAudit
@@ -129,7 +132,7 @@ BOOKING_HELD = "scheduling.booking_held"
 
 
 @functools.cache
-def _claim_and_book_statement() -> Select[tuple[int, Any]]:
+def _claim_and_book_statement(notify: bool = True) -> Select[Any]:
     slots, bookings, audit = table_of(Slot), table_of(Booking), table_of(AccessAudit)
     claimed = (
         update(slots)
@@ -165,19 +168,75 @@ def _claim_and_book_statement() -> Select[tuple[int, Any]]:
         literal_column("'booking_id'"), booking.c.id, literal_column("'patient_id'"), booking.c.patient_id
     )
     emitted = events.event_insert(booking, BOOKING_HELD, payload).cte("emitted")
-    return select(booking.c.id, events.notify(BOOKING_HELD)).add_cte(audited, emitted)
+    columns = (booking.c.id, events.notify(BOOKING_HELD)) if notify else (booking.c.id,)
+    return select(*columns).add_cte(audited, emitted)
 
 
-def claim_and_book(session: Session, values: dict[str, Any], audit: dict[str, Any]) -> int | None:
+@functools.cache
+def _notify_if_booked() -> Select[Any]:
+    """The NOTIFY of the booking's event, sent in a transaction of its own after the booking's commit
+    only if the booking was written (found by its patient, day, slot and creation time)."""
+    b = table_of(Booking)
+    return select(events.notify(BOOKING_HELD)).where(
+        b.c.patient_id == bindparam("b_patient_id"),
+        b.c.day == bindparam("b_day", type_=b.c.day.type),
+        b.c.slot_id == bindparam("b_slot_id"),
+        b.c.created_at == bindparam("b_created_at", type_=b.c.created_at.type),
+    )
+
+
+def claim_and_book(
+    session: Session, values: dict[str, Any], audit: dict[str, Any], *, commit: bool = False
+) -> int | None:
     """PostgreSQL: one statement (one round trip) that takes a place of ``values["slot_id"]`` with the
     conditional UPDATE and, only when it got one, inserts the booking, its access-audit row (``audit``:
     ``access_values``) and its ``scheduling.booking_held`` outbox event with its NOTIFY. Returns the new
-    booking's id, or None with nothing written when the slot is full."""
+    booking's id, or None with nothing written when the slot is full.
+
+    ``commit``: the session's transaction is committed with the statement, sent with it in one pipeline
+    (the slot row stays locked only while the server runs the two, not while the answer travels back and
+    the caller's thread waits for its turn to send the COMMIT). The NOTIFY then goes in a transaction
+    of its own in the same pipeline, after the booking's commit: a transaction that notifies holds
+    PostgreSQL's one notification lock from its commit until its WAL is flushed, so bookings that
+    notified committed one at a time, each waiting for its own flush with the slot row locked; the
+    notification's own transaction writes no WAL. Only for a session that owns its transaction (see
+    ``owns_its_transaction``); the session's own commit after it finds nothing to do."""
     params: dict[str, Any] = {f"b_{c}": values[c] for c in BOOKING_COLUMNS}
     params.update({f"a_{c}": audit[c] for c in AUDIT_COLUMNS})
     params.update(slot_id=values["slot_id"], event_at=values["created_at"])
-    row = session.execute(_claim_and_book_statement(), params).first()
-    return None if row is None else int(row[0])
+    if not commit:
+        row = session.execute(_claim_and_book_statement(), params).first()
+        return None if row is None else int(row[0])
+    connection = session.connection()
+    claim, notify = _compiled_for(connection.dialect)
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    with driver.pipeline():
+        cursor = driver.cursor()
+        cursor.execute(claim.string, claim.construct_params(params))
+        driver.commit()
+        driver.execute(notify.string, notify.construct_params(params))
+        driver.commit()
+    got = cursor.fetchone()
+    return None if got is None else int(got[0])
+
+
+@functools.cache
+def _compiled_for(dialect: Dialect) -> tuple[Compiled, Compiled]:
+    return (
+        _claim_and_book_statement(notify=False).compile(dialect=dialect),
+        _notify_if_booked().compile(dialect=dialect),
+    )
+
+
+def owns_its_transaction(session: Session) -> bool:
+    """Whether the session's transaction is its own top-level one on an engine connection (not a
+    savepoint, not joined to a transaction its caller began on a connection), so it may be committed."""
+    return (
+        isinstance(session.bind, Engine)
+        and not session.in_nested_transaction()
+        and not session.connection().in_nested_transaction()
+    )
 
 
 def patient_booking_facts(

@@ -577,11 +577,15 @@ def book(
     channel: str = "online",
     idempotency_key: str | None = None,
     place_held: bool = False,
+    commit: bool = False,
 ) -> Booking:
     """Hold a place: checks the policy rules, then claims capacity with a conditional UPDATE.
 
     ``place_held``: the place was taken beforehand with ``hold_places`` (a higher area's reserve, e.g.
-    the referral share of a specialist clinic); nothing more is claimed."""
+    the referral share of a specialist clinic); nothing more is claimed. ``commit`` (the HTTP endpoint):
+    on PostgreSQL, when the session owns its transaction, the booking is committed together with the
+    statement that makes it (the slot row is then locked only while the server runs them); the caller
+    still commits (a no-op then, the work otherwise)."""
     require_permission(
         actor, Permission.BOOKING_BOOK if channel == "online" else Permission.REGISTRATION_DESK
     )
@@ -649,7 +653,7 @@ def book(
         updated_at=stamp,
     )
     if is_postgres(session) and not place_held:
-        return _claim_and_book(session, actor, values)
+        return _claim_and_book(session, actor, values, commit=commit)
     if (
         not place_held
         and not repo.claim_place(session, ctx.slot_id)
@@ -674,13 +678,14 @@ _REFUSALS: dict[domain.BookingRefusal, Callable[[], Exception]] = {
 }
 
 
-def _claim_and_book(session: Session, actor: Actor, values: dict[str, Any]) -> Booking:
+def _claim_and_book(session: Session, actor: Actor, values: dict[str, Any], *, commit: bool) -> Booking:
     """PostgreSQL: the place, the booking, its audit row and its outbox event in one statement (the
     slot row is locked from that statement to the commit, nothing else runs in between)."""
     audit = access_values(actor, action="book")
-    booking_id = repo.claim_and_book(session, values, audit)
+    commit = commit and repo.owns_its_transaction(session)
+    booking_id = repo.claim_and_book(session, values, audit, commit=commit)
     if booking_id is None and expire_holds(session, slot_id=values["slot_id"]):
-        booking_id = repo.claim_and_book(session, values, audit)
+        booking_id = repo.claim_and_book(session, values, audit, commit=commit)
     if booking_id is None:
         raise SlotFull()
     events.emitted(session)
