@@ -76,12 +76,23 @@ class BookingContext(NamedTuple):
     fee_fen: int
     policy_data: str | None
     patient_exists: bool
+    same_session: int  # the patient's active bookings in this schedule
+    that_day: int  # … on the schedule's day
+    no_show_text: str | None  # the days of all her no-shows, comma-separated ISO dates
+    stale: bool  # one of her holds has run out (expire it, then read the counts again)
+
+    def no_show_days(self, since: date) -> list[date]:
+        days = (date.fromisoformat(d) for d in (self.no_show_text or "").split(",") if d)
+        return [d for d in days if d >= since]
 
 
-def booking_context(session: Session, slot_id: int, patient_id: int) -> BookingContext | None:
+def booking_context(session: Session, slot_id: int, patient_id: int, now: datetime) -> BookingContext | None:
     """The slot and its schedule's columns a booking copies, the institution's stored policy (its JSON,
-    None for the defaults) and whether the patient exists: one query instead of four."""
+    None for the defaults), whether the patient exists and the rules' facts about her (as
+    ``patient_booking_facts``, the no-shows of every day): one query instead of five."""
     policy = select(SchedulingPolicy.data).where(SchedulingPolicy.institution_id == Schedule.institution_id)
+    hers = Booking.patient_id == patient_id
+    active = and_(hers, Booking.status.in_(ACTIVE))
     row = session.execute(
         select(
             Slot.id,
@@ -96,6 +107,12 @@ def booking_context(session: Session, slot_id: int, patient_id: int) -> BookingC
             Schedule.fee_fen,
             policy.scalar_subquery(),
             select(Patient.id).where(Patient.id == patient_id).exists(),
+            select(func.count()).where(active, Booking.schedule_id == Schedule.id).scalar_subquery(),
+            select(func.count()).where(active, Booking.day == Schedule.day).scalar_subquery(),
+            select(func.aggregate_strings(cast(Booking.day, String), ","))
+            .where(hers, Booking.status == "no_show")
+            .scalar_subquery(),
+            select(Booking.id).where(hers, Booking.status == "held", Booking.hold_expires_at < now).exists(),
         )
         .join(Schedule, Schedule.id == Slot.schedule_id)
         .where(Slot.id == slot_id)

@@ -596,7 +596,7 @@ def book(
             if existing.patient_id != patient_id or existing.slot_id != slot_id:
                 raise InvalidInput("幂等键已用于其他预约")
             return existing
-    ctx = found(repo.booking_context(session, slot_id, patient_id), ScheduleNotFound("号源不存在"))
+    ctx = found(repo.booking_context(session, slot_id, patient_id, utcnow()), ScheduleNotFound("号源不存在"))
     if actor.is_staff:  # the desk books at its own institution
         check_institution(actor, ctx.institution_id, Permission.BOOKING_BOOK, Permission.REGISTRATION_DESK)
     if ctx.status != "open":
@@ -604,12 +604,10 @@ def book(
     policy = _parsed_policy(ctx.policy_data)
     now = local_now()
     no_show_since = now.date() - timedelta(days=policy.no_show_window_days * 2)
-    # one query for the rules' counts, which also tells whether the patient has a hold that ran out:
-    # then those holds are expired first (they stop counting) and the counts read again
-    same_session, that_day, no_shows, stale = repo.patient_booking_facts(
-        session, patient_id, ctx.schedule_id, ctx.day, no_show_since, utcnow()
-    )
-    if stale and expire_holds(session, patient_id=patient_id):
+    # the rules' counts came with the slot; if one of the patient's holds ran out, it is expired first
+    # (it stops counting) and the counts are read again
+    same_session, that_day, no_shows = ctx.same_session, ctx.that_day, ctx.no_show_days(no_show_since)
+    if ctx.stale and expire_holds(session, patient_id=patient_id):
         same_session, that_day, no_shows, _stale = repo.patient_booking_facts(
             session, patient_id, ctx.schedule_id, ctx.day, no_show_since
         )
