@@ -117,7 +117,7 @@ def booking_context(session: Session, slot_id: int, patient_id: int, now: dateti
         .join(Schedule, Schedule.id == Slot.schedule_id)
         .where(Slot.id == slot_id)
     ).first()
-    return BookingContext(*row) if row is not None else None
+    return BookingContext._make(row) if row is not None else None
 
 
 BOOKING_COLUMNS = (
@@ -192,9 +192,13 @@ def _claim_and_book_statement(notify: bool = True) -> Select[Any]:
 @functools.cache
 def _notify_if_booked() -> Select[Any]:
     """The NOTIFY of the booking's event, sent in a transaction of its own after the booking's commit
-    only if the booking was written (found by its patient, day, slot and creation time)."""
+    only if the booking was written (found by its patient, day, slot and creation time). That
+    transaction commits without waiting for its WAL flush (``synchronous_commit`` off for it alone: it
+    writes nothing, and a notification is not kept across a crash anyway), so the notification lock,
+    which PostgreSQL holds from a notifying commit until its end, is held for moments."""
     b = table_of(Booking)
-    return select(events.notify(BOOKING_HELD)).where(
+    relaxed = func.set_config(literal("synchronous_commit", String()), literal("off", String()), True)
+    return select(events.notify(BOOKING_HELD), relaxed).where(
         b.c.patient_id == bindparam("b_patient_id"),
         b.c.day == bindparam("b_day", type_=b.c.day.type),
         b.c.slot_id == bindparam("b_slot_id"),
