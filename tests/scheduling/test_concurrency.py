@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 
+import psycopg
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from tests.builders import make_department, make_institution, make_patient, make_practitioner
 from tests.dbutil import fresh_database
 from tests.scheduling.helpers import DESK, first_slot, patient_actor
 from yilian.kit import migrate
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.clock import business_date
 from yilian.kit.db import build_engine, unit_of_work
+from yilian.kit.events import NOTIFY_CHANNEL, OutboxEvent
 from yilian.scheduling import service as svc
 from yilian.scheduling.errors import SlotFull
 from yilian.scheduling.models import Booking, Slot
@@ -24,7 +31,10 @@ CAPACITY = 20
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许"
 
 
-def test_two_hundred_concurrent_bookings_at_twenty_places() -> None:
+@pytest.mark.parametrize("commit", [False, True], ids=["caller-commits", "committed-with-the-claim"])
+def test_two_hundred_concurrent_bookings_at_twenty_places(commit: bool) -> None:
+    """``commit``: as the HTTP endpoint books (on PostgreSQL the claim and its COMMIT in one pipeline,
+    the NOTIFY after it): each booking also has its audit row, its event and one notification."""
     with fresh_database("sched") as url:
         engine = (
             build_engine(url, pool_size=10, max_overflow=10, pool_timeout=120)
@@ -58,14 +68,18 @@ def test_two_hundred_concurrent_bookings_at_twenty_places() -> None:
                 barrier.wait()
                 try:
                     with unit_of_work(factory) as s:
-                        svc.book(s, patient_actor(pid), slot_id=slot_id, patient_id=pid)
+                        svc.book(s, patient_actor(pid), slot_id=slot_id, patient_id=pid, commit=commit)
                     return "ok"
                 except SlotFull as exc:
                     return exc.title
 
-            with ThreadPoolExecutor(max_workers=ATTEMPTS) as pool:
-                outcomes = list(pool.map(attempt, patients))
+            with _listening(url) as heard:
+                with ThreadPoolExecutor(max_workers=ATTEMPTS) as pool:
+                    outcomes = list(pool.map(attempt, patients))
+                notified = heard()
             assert outcomes.count("ok") == CAPACITY
+            if "postgresql" in url:
+                assert notified == ["scheduling.booking_held"] * CAPACITY
             assert outcomes.count("号源已满") == ATTEMPTS - CAPACITY
             with unit_of_work(factory) as s:
                 slot = s.get(Slot, slot_id)
@@ -74,5 +88,27 @@ def test_two_hundred_concurrent_bookings_at_twenty_places() -> None:
                     s.scalar(select(func.count()).select_from(Booking).where(Booking.slot_id == slot_id))
                     == CAPACITY
                 )
+                assert s.scalar(select(func.count()).where(AccessAudit.action == "book")) == CAPACITY
+                held = s.scalars(
+                    select(OutboxEvent.payload).where(OutboxEvent.topic == "scheduling.booking_held")
+                )
+                booked = s.scalars(select(Booking.id).where(Booking.slot_id == slot_id))
+                assert sorted(p["booking_id"] for p in held) == sorted(booked)
         finally:
             engine.dispose()
+
+
+@contextmanager
+def _listening(url: str) -> Iterator[Callable[[], list[str]]]:
+    """On PostgreSQL, LISTEN to the outbox channel; the callable gives the payloads heard so far."""
+    if "postgresql" not in url:
+        yield list
+        return
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+        def heard() -> list[str]:
+            return [n.payload for n in conn.notifies(timeout=1.0)]
+
+        yield heard

@@ -6,16 +6,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.builders import make_department, make_institution, make_patient, make_practitioner
 from tests.scheduling.helpers import DESK, first_slot, patient_actor
 from yilian.kit import clock
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Role
 from yilian.kit.errors import Forbidden, InvalidInput
 from yilian.kit.events import OutboxEvent
 from yilian.registry import service as registry
+from yilian.registry.errors import PatientNotFound
 from yilian.scheduling import errors
 from yilian.scheduling import service as svc
 from yilian.scheduling.models import Booking, ReturnVisit, Schedule, Slot
@@ -116,6 +118,56 @@ def test_booking_rules(session: Session, world: World) -> None:
     other = make_patient(session, name="王五")
     with pytest.raises(Forbidden, match="只能为本人预约"):
         svc.book(session, me, slot_id=slots[2].id, patient_id=other.id)
+
+
+def test_a_booking_writes_one_audit_row_and_one_event_and_a_refused_one_nothing(
+    session: Session, world: World
+) -> None:
+    """The booking, its place, its access-audit row and its outbox event are written together (one
+    statement on PostgreSQL); a full slot, an unknown patient or a changed policy are seen at once."""
+    small = svc.create_schedule(
+        session, DESK, department_id=world.dept_id, day=date(2026, 5, 8), period="pm", slice_capacity=1
+    )
+    slot = first_slot(session, small)
+    assert slot.booked == 0
+    b = svc.book(session, patient_actor(world.patient_id), slot_id=slot.id, patient_id=world.patient_id)
+    assert slot.booked == 1  # the slot loaded in this session reads its count again
+    assert b.hold_expires_at == clock.utcnow() + timedelta(minutes=10)
+    audits = session.execute(
+        select(AccessAudit.username, AccessAudit.role, AccessAudit.action, AccessAudit.resource).where(
+            AccessAudit.patient_id == world.patient_id, AccessAudit.action == "book"
+        )
+    ).all()
+    assert audits == [(f"p{world.patient_id}", "patient", "book", f"booking/{b.id}")]
+    held = session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "scheduling.booking_held")).all()
+    assert [e.payload for e in held] == [{"booking_id": b.id, "patient_id": world.patient_id}]
+    assert session.scalar(select(Booking.status).where(Booking.id == b.id)) == "held"
+
+    other = make_patient(session, name="乙某")
+    counts = (
+        session.scalar(select(func.count()).select_from(AccessAudit)),
+        session.scalar(select(func.count()).select_from(OutboxEvent)),
+        session.scalar(select(func.count()).select_from(Booking)),
+    )
+    with pytest.raises(errors.SlotFull):
+        svc.book(session, patient_actor(other.id), slot_id=slot.id, patient_id=other.id)
+    with pytest.raises(PatientNotFound):
+        svc.book(
+            session, DESK, slot_id=first_slot(session, world.s3).id, patient_id=2**31 - 1, channel="desk"
+        )
+    assert counts == (
+        session.scalar(select(func.count()).select_from(AccessAudit)),
+        session.scalar(select(func.count()).select_from(OutboxEvent)),
+        session.scalar(select(func.count()).select_from(Booking)),
+    )
+    assert session.scalar(select(Slot.booked).where(Slot.id == slot.id)) == 1
+
+    inst_id = small.institution_id
+    svc.set_policy(session, Actor.system("test-admin"), inst_id, {"hold_minutes": 25})
+    later = svc.book(
+        session, patient_actor(other.id), slot_id=first_slot(session, world.s3).id, patient_id=other.id
+    )
+    assert later.hold_expires_at == clock.utcnow() + timedelta(minutes=25)  # the new policy, at once
 
 
 def test_slot_full_and_cancel_frees_place(session: Session, world: World) -> None:

@@ -111,21 +111,31 @@ def record_access(
 ) -> AccessAudit:
     """Write one access-audit row in the caller's transaction."""
     row = AccessAudit(
-        at=utcnow(),
-        user_id=actor.user_id,
-        username=actor.username,
-        role=actor.role.value,
-        institution_id=actor.institution_id,
+        **access_values(actor, action=action, reason=reason, channel=channel),
         patient_id=patient_id,
-        action=action,
         resource=resource[:200],
-        reason=reason[:200],
-        channel=channel or actor.channel,
-        ip=actor.ip,
     )
     session.add(row)
     session.flush()
     return row
+
+
+def access_values(
+    actor: Actor, *, action: str, reason: str = "", channel: str | None = None
+) -> dict[str, Any]:
+    """The columns of an access-audit row but its ``resource`` and ``patient_id``: what a statement that
+    writes the row itself (e.g. folded into the statement making the change) binds."""
+    return {
+        "at": utcnow(),
+        "user_id": actor.user_id,
+        "username": actor.username,
+        "role": actor.role.value,
+        "institution_id": actor.institution_id,
+        "action": action,
+        "reason": reason[:200],
+        "channel": channel or actor.channel,
+        "ip": actor.ip,
+    }
 
 
 def list_access(

@@ -15,7 +15,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text, event, select, text, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    FromClause,
+    Index,
+    Insert,
+    String,
+    Text,
+    bindparam,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from yilian.kit.clock import utcnow
@@ -124,6 +140,35 @@ def emit_many(session: Session, items: Sequence[tuple[str, dict[str, Any]]]) -> 
         session.execute(
             text("SELECT pg_notify(:channel, :topic)"), {"channel": NOTIFY_CHANNEL, "topic": items[0][0]}
         )
+    session.info["yilian_emitted"] = True
+
+
+def event_insert(rows: FromClause, topic: str, payload: ColumnElement[Any]) -> Insert:
+    """The INSERT of one ``topic`` event per row of ``rows`` (a CTE of the caller's statement, such as
+    the rows it inserted), its payload built in SQL from their columns: the event folded into the
+    statement that makes the change, one round trip for both and in its transaction by construction.
+    ``created_at`` is the bound parameter ``event_at``. The caller adds :func:`notify` on PostgreSQL,
+    and after running the statement calls :func:`emitted` if it wrote an event."""
+    table = table_of(OutboxEvent)
+    return insert(table).from_select(
+        ["topic", "payload", "created_at", "attempts"],
+        select(
+            literal(topic, String()),
+            payload,
+            bindparam("event_at", type_=table.c.created_at.type),
+            literal(0),
+        ).select_from(rows),
+    )
+
+
+def notify(topic: str) -> ColumnElement[Any]:
+    """The outbox's NOTIFY as a column of the caller's statement (PostgreSQL), as ``emit`` sends it."""
+    return func.pg_notify(literal(NOTIFY_CHANNEL, String()), literal(topic, String()))
+
+
+def emitted(session: Session) -> None:
+    """Tell that the session's transaction wrote outbox events (its local dispatcher wakes after the
+    commit), for events written by :func:`event_insert`."""
     session.info["yilian_emitted"] = True
 
 

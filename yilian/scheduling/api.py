@@ -211,6 +211,7 @@ def book(
         patient_id=body.patient_id,
         channel=body.channel,
         idempotency_key=idempotency_key,
+        commit=True,
     )
     out = BookingRead.model_validate(b)
     session.commit()

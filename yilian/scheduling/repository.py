@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, func, insert, literal, or_, select, update
+import psycopg
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import Compiled
 
+from yilian.kit import events
+from yilian.kit.access_log import AccessAudit
 from yilian.kit.db import table_of
+from yilian.registry.models import Patient
 from yilian.scheduling.models import (
     Booking,
     CalendarDay,
@@ -40,31 +61,203 @@ def claim_place(session: Session, slot_id: int) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def claim_and_insert_booking(session: Session, values: dict[str, Any]) -> bool:
-    """PostgreSQL: take one place of ``values["slot_id"]`` and insert the booking in one statement (the
-    conditional UPDATE in a CTE, the INSERT selecting from it); False, and nothing written, when full."""
-    slots, bookings = table_of(Slot), table_of(Booking)
+class BookingContext(NamedTuple):
+    """What a booking needs to know of its slot, schedule, policy and patient (one query)."""
+
+    slot_id: int
+    start: time
+    schedule_id: int
+    status: str
+    institution_id: int
+    campus_id: int | None
+    department_id: int
+    practitioner_id: int | None
+    day: date
+    fee_fen: int
+    policy_data: str | None
+    patient_exists: bool
+    same_session: int  # the patient's active bookings in this schedule
+    that_day: int  # … on the schedule's day
+    no_show_text: str | None  # the days of all her no-shows, comma-separated ISO dates
+    stale: bool  # one of her holds has run out (expire it, then read the counts again)
+
+    def no_show_days(self, since: date) -> list[date]:
+        days = (date.fromisoformat(d) for d in (self.no_show_text or "").split(",") if d)
+        return [d for d in days if d >= since]
+
+
+def booking_context(session: Session, slot_id: int, patient_id: int, now: datetime) -> BookingContext | None:
+    """The slot and its schedule's columns a booking copies, the institution's stored policy (its JSON,
+    None for the defaults), whether the patient exists and the rules' facts about her (as
+    ``patient_booking_facts``, the no-shows of every day): one query instead of five."""
+    policy = select(SchedulingPolicy.data).where(SchedulingPolicy.institution_id == Schedule.institution_id)
+    hers = Booking.patient_id == patient_id
+    active = and_(hers, Booking.status.in_(ACTIVE))
+    row = session.execute(
+        select(
+            Slot.id,
+            Slot.start,
+            Schedule.id,
+            Schedule.status,
+            Schedule.institution_id,
+            Schedule.campus_id,
+            Schedule.department_id,
+            Schedule.practitioner_id,
+            Schedule.day,
+            Schedule.fee_fen,
+            policy.scalar_subquery(),
+            select(Patient.id).where(Patient.id == patient_id).exists(),
+            select(func.count()).where(active, Booking.schedule_id == Schedule.id).scalar_subquery(),
+            select(func.count()).where(active, Booking.day == Schedule.day).scalar_subquery(),
+            select(func.aggregate_strings(cast(Booking.day, String), ","))
+            .where(hers, Booking.status == "no_show")
+            .scalar_subquery(),
+            select(Booking.id).where(hers, Booking.status == "held", Booking.hold_expires_at < now).exists(),
+        )
+        .join(Schedule, Schedule.id == Slot.schedule_id)
+        .where(Slot.id == slot_id)
+    ).first()
+    return BookingContext._make(row) if row is not None else None
+
+
+BOOKING_COLUMNS = (
+    "slot_id",
+    "schedule_id",
+    "patient_id",
+    "institution_id",
+    "campus_id",
+    "department_id",
+    "practitioner_id",
+    "day",
+    "status",
+    "channel",
+    "idempotency_key",
+    "fee_fen",
+    "payment_state",
+    "payment_method",
+    "paid_at",
+    "hold_expires_at",
+    "qualifies_three_day",
+    "valid_until",
+    "returns_used",
+    "episode_closed",
+    "created_at",
+    "updated_at",
+)
+AUDIT_COLUMNS = ("at", "user_id", "username", "role", "institution_id", "action", "reason", "channel", "ip")
+BOOKING_HELD = "scheduling.booking_held"
+
+
+@functools.cache
+def _claim_and_book_statement(notify: bool = True) -> Select[Any]:
+    slots, bookings, audit = table_of(Slot), table_of(Booking), table_of(AccessAudit)
     claimed = (
         update(slots)
-        .where(slots.c.id == values["slot_id"], slots.c.booked < slots.c.capacity)
+        .where(slots.c.id == bindparam("slot_id"), slots.c.booked < slots.c.capacity)
         .values(booked=slots.c.booked + 1)
         .returning(slots.c.id)
         .cte("claimed")
     )
-    columns = list(values)
-    row = select(*[literal(values[c], type_=bookings.c[c].type).label(c) for c in columns]).select_from(
-        claimed
+    booking = (
+        insert(bookings)
+        .from_select(
+            BOOKING_COLUMNS,
+            select(*[bindparam(f"b_{c}", type_=bookings.c[c].type) for c in BOOKING_COLUMNS]).select_from(
+                claimed
+            ),
+        )
+        .returning(bookings.c.id, bookings.c.patient_id)
+        .cte("booking")
     )
-    inserted = session.execute(insert(bookings).from_select(columns, row).returning(bookings.c.id))
-    return inserted.first() is not None
+    audited = (
+        insert(audit)
+        .from_select(
+            [*AUDIT_COLUMNS, "resource", "patient_id"],
+            select(
+                *[bindparam(f"a_{c}", type_=audit.c[c].type) for c in AUDIT_COLUMNS],
+                literal_column("'booking/'", String) + cast(booking.c.id, String),
+                booking.c.patient_id,
+            ).select_from(booking),
+        )
+        .cte("audited")
+    )
+    payload = func.json_build_object(
+        literal_column("'booking_id'"), booking.c.id, literal_column("'patient_id'"), booking.c.patient_id
+    )
+    emitted = events.event_insert(booking, BOOKING_HELD, payload).cte("emitted")
+    columns = (booking.c.id, events.notify(BOOKING_HELD)) if notify else (booking.c.id,)
+    return select(*columns).add_cte(audited, emitted)
 
 
-def slot_and_schedule(session: Session, slot_id: int) -> tuple[Slot, Schedule] | None:
-    """A slot with its schedule, in one query."""
-    row = session.execute(
-        select(Slot, Schedule).join(Schedule, Schedule.id == Slot.schedule_id).where(Slot.id == slot_id)
-    ).first()
-    return (row[0], row[1]) if row is not None else None
+@functools.cache
+def _notify_if_booked() -> Select[Any]:
+    """The NOTIFY of the booking's event, sent in a transaction of its own after the booking's commit
+    only if the booking was written (found by its patient, day, slot and creation time). That
+    transaction commits without waiting for its WAL flush (``synchronous_commit`` off for it alone: it
+    writes nothing, and a notification is not kept across a crash anyway), so the notification lock,
+    which PostgreSQL holds from a notifying commit until its end, is held for moments."""
+    b = table_of(Booking)
+    relaxed = func.set_config(literal("synchronous_commit", String()), literal("off", String()), True)
+    return select(events.notify(BOOKING_HELD), relaxed).where(
+        b.c.patient_id == bindparam("b_patient_id"),
+        b.c.day == bindparam("b_day", type_=b.c.day.type),
+        b.c.slot_id == bindparam("b_slot_id"),
+        b.c.created_at == bindparam("b_created_at", type_=b.c.created_at.type),
+    )
+
+
+def claim_and_book(
+    session: Session, values: dict[str, Any], audit: dict[str, Any], *, commit: bool = False
+) -> int | None:
+    """PostgreSQL: one statement (one round trip) that takes a place of ``values["slot_id"]`` with the
+    conditional UPDATE and, only when it got one, inserts the booking, its access-audit row (``audit``:
+    ``access_values``) and its ``scheduling.booking_held`` outbox event with its NOTIFY. Returns the new
+    booking's id, or None with nothing written when the slot is full.
+
+    ``commit``: the session's transaction is committed with the statement, sent with it in one pipeline
+    (the slot row stays locked only while the server runs the two, not while the answer travels back and
+    the caller's thread waits for its turn to send the COMMIT). The NOTIFY then goes in a transaction
+    of its own in the same pipeline, after the booking's commit: a transaction that notifies holds
+    PostgreSQL's one notification lock from its commit until its WAL is flushed, so bookings that
+    notified committed one at a time, each waiting for its own flush with the slot row locked; the
+    notification's own transaction writes no WAL. Only for a session that owns its transaction (see
+    ``owns_its_transaction``); the session's own commit after it finds nothing to do."""
+    params: dict[str, Any] = {f"b_{c}": values[c] for c in BOOKING_COLUMNS}
+    params.update({f"a_{c}": audit[c] for c in AUDIT_COLUMNS})
+    params.update(slot_id=values["slot_id"], event_at=values["created_at"])
+    if not commit:
+        row = session.execute(_claim_and_book_statement(), params).first()
+        return None if row is None else int(row[0])
+    connection = session.connection()
+    claim, notify = _compiled_for(connection.dialect)
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    with driver.pipeline():
+        cursor = driver.cursor()
+        cursor.execute(claim.string, claim.construct_params(params))
+        driver.commit()
+        driver.execute(notify.string, notify.construct_params(params))
+        driver.commit()
+    got = cursor.fetchone()
+    return None if got is None else int(got[0])
+
+
+@functools.cache
+def _compiled_for(dialect: Dialect) -> tuple[Compiled, Compiled]:
+    return (
+        _claim_and_book_statement(notify=False).compile(dialect=dialect),
+        _notify_if_booked().compile(dialect=dialect),
+    )
+
+
+def owns_its_transaction(session: Session) -> bool:
+    """Whether the session's transaction is its own top-level one on an engine connection (not a
+    savepoint, not joined to a transaction its caller began on a connection), so it may be committed."""
+    return (
+        isinstance(session.bind, Engine)
+        and not session.in_nested_transaction()
+        and not session.connection().in_nested_transaction()
+    )
 
 
 def patient_booking_facts(

@@ -3,6 +3,7 @@ visits and queues. Services flush, never commit; the caller owns the transaction
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,10 +15,10 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from yilian.kit import events
-from yilian.kit.access_log import record_access
+from yilian.kit.access_log import access_values, record_access
 from yilian.kit.auth.domain import Actor, Permission, require_permission
 from yilian.kit.clock import age_on, business_date, local_now, utcnow
-from yilian.kit.db import is_postgres, reserve_ids, table_of
+from yilian.kit.db import is_postgres
 from yilian.kit.errors import Forbidden, InvalidInput, found
 from yilian.kit.masking import mask_name
 from yilian.registry import service as registry
@@ -107,9 +108,7 @@ def _check_booking(actor: Actor, b: Booking) -> None:
 def get_policy(session: Session, institution_id: int) -> domain.Policy:
     """An institution's policy: its stored row, or the defaults (not stored: a read never writes)."""
     row = repo.policy_row(session, institution_id)
-    if row is None:
-        return domain.Policy()
-    return domain.Policy.from_dict(json.loads(row.data))
+    return _parsed_policy(None if row is None else row.data)
 
 
 def institution_policy(session: Session, institution_id: int) -> domain.Policy:
@@ -578,11 +577,15 @@ def book(
     channel: str = "online",
     idempotency_key: str | None = None,
     place_held: bool = False,
+    commit: bool = False,
 ) -> Booking:
     """Hold a place: checks the policy rules, then claims capacity with a conditional UPDATE.
 
     ``place_held``: the place was taken beforehand with ``hold_places`` (a higher area's reserve, e.g.
-    the referral share of a specialist clinic); nothing more is claimed."""
+    the referral share of a specialist clinic); nothing more is claimed. ``commit`` (the HTTP endpoint):
+    on PostgreSQL, when the session owns its transaction, the booking is committed together with the
+    statement that makes it (the slot row is then locked only while the server runs them); the caller
+    still commits (a no-op then, the work otherwise)."""
     require_permission(
         actor, Permission.BOOKING_BOOK if channel == "online" else Permission.REGISTRATION_DESK
     )
@@ -593,58 +596,49 @@ def book(
             if existing.patient_id != patient_id or existing.slot_id != slot_id:
                 raise InvalidInput("幂等键已用于其他预约")
             return existing
-    slot, sched = found(repo.slot_and_schedule(session, slot_id), ScheduleNotFound("号源不存在"))
+    ctx = found(repo.booking_context(session, slot_id, patient_id, utcnow()), ScheduleNotFound("号源不存在"))
     if actor.is_staff:  # the desk books at its own institution
-        check_institution(actor, sched.institution_id, Permission.BOOKING_BOOK, Permission.REGISTRATION_DESK)
-    if sched.status != "open":
+        check_institution(actor, ctx.institution_id, Permission.BOOKING_BOOK, Permission.REGISTRATION_DESK)
+    if ctx.status != "open":
         raise ClinicStopped()
-    policy = get_policy(session, sched.institution_id)
+    policy = _parsed_policy(ctx.policy_data)
     now = local_now()
     no_show_since = now.date() - timedelta(days=policy.no_show_window_days * 2)
-    # one query for the rules' counts, which also tells whether the patient has a hold that ran out:
-    # then those holds are expired first (they stop counting) and the counts read again
-    same_session, that_day, no_shows, stale = repo.patient_booking_facts(
-        session, patient_id, sched.id, sched.day, no_show_since, utcnow()
-    )
-    if stale and expire_holds(session, patient_id=patient_id):
+    # the rules' counts came with the slot; if one of the patient's holds ran out, it is expired first
+    # (it stops counting) and the counts are read again
+    same_session, that_day, no_shows = ctx.same_session, ctx.that_day, ctx.no_show_days(no_show_since)
+    if ctx.stale and expire_holds(session, patient_id=patient_id):
         same_session, that_day, no_shows, _stale = repo.patient_booking_facts(
-            session, patient_id, sched.id, sched.day, no_show_since
+            session, patient_id, ctx.schedule_id, ctx.day, no_show_since
         )
     refusal = domain.check_booking(
         policy,
         local_now=now,
-        clinic_day=sched.day,
-        slot_start=slot.start,
+        clinic_day=ctx.day,
+        slot_start=ctx.start,
         online=channel == "online",
         same_doctor_session_bookings=same_session,
         bookings_that_day=that_day,
         no_show_days=no_shows,
     )
-    if refusal is domain.BookingRefusal.NOT_RELEASED:
-        raise SlotNotReleased()
-    if refusal is domain.BookingRefusal.PAST:
-        raise SlotNotReleased("该时段已过")
-    if refusal is domain.BookingRefusal.DUPLICATE:
-        raise DuplicateBooking()
-    if refusal is domain.BookingRefusal.DAILY_LIMIT:
-        raise DailyLimitReached()
-    if refusal is domain.BookingRefusal.NO_SHOW_BAN:
-        raise NoShowBanned()
-    registry.find_patient(session, patient_id)
+    if refusal is not None:
+        raise _REFUSALS[refusal]()
+    if not ctx.patient_exists:
+        registry.find_patient(session, patient_id)  # raises the registry's not-found problem
     stamp = utcnow()
     values: dict[str, Any] = dict(
-        slot_id=slot.id,
-        schedule_id=sched.id,
+        slot_id=ctx.slot_id,
+        schedule_id=ctx.schedule_id,
         patient_id=patient_id,
-        institution_id=sched.institution_id,
-        campus_id=sched.campus_id,
-        department_id=sched.department_id,
-        practitioner_id=sched.practitioner_id,
-        day=sched.day,
+        institution_id=ctx.institution_id,
+        campus_id=ctx.campus_id,
+        department_id=ctx.department_id,
+        practitioner_id=ctx.practitioner_id,
+        day=ctx.day,
         status="held",
         channel=channel,
         idempotency_key=idempotency_key,
-        fee_fen=sched.fee_fen,
+        fee_fen=ctx.fee_fen,
         payment_state="unpaid",
         payment_method="",
         paid_at=None,
@@ -657,38 +651,61 @@ def book(
         updated_at=stamp,
     )
     if is_postgres(session) and not place_held:
-        # The slot row stays locked from the claim to the commit, so everything else is written
-        # first: the booking's id is drawn, its audit row and outbox event inserted, and then one
-        # statement claims the place and inserts the booking (nothing of it is kept when full).
-        values["id"] = reserve_ids(session, table_of(Booking), 1)[0]
-        record_access(
-            session, actor, action="book", resource=f"booking/{values['id']}", patient_id=patient_id
-        )
-        events.emit(
-            session, "scheduling.booking_held", {"booking_id": values["id"], "patient_id": patient_id}
-        )
-        if not repo.claim_and_insert_booking(session, values) and not (
-            expire_holds(session, slot_id=slot.id) and repo.claim_and_insert_booking(session, values)
-        ):
-            raise SlotFull()
-        session.expire(slot, ["booked"])
-        booking = Booking(**values)
-        make_transient_to_detached(booking)  # the row was written by the statement above
-        session.add(booking)
-        return booking
+        return _claim_and_book(session, actor, values, commit=commit)
     if (
         not place_held
-        and not repo.claim_place(session, slot.id)
-        and not (expire_holds(session, slot_id=slot.id) and repo.claim_place(session, slot.id))
+        and not repo.claim_place(session, ctx.slot_id)
+        and not (expire_holds(session, slot_id=ctx.slot_id) and repo.claim_place(session, ctx.slot_id))
     ):
         raise SlotFull()
-    session.expire(slot, ["booked"])
+    _forget_booked(session, ctx.slot_id)
     booking = Booking(**values)
     session.add(booking)
     session.flush()
     record_access(session, actor, action="book", resource=f"booking/{booking.id}", patient_id=patient_id)
     events.emit(session, "scheduling.booking_held", {"booking_id": booking.id, "patient_id": patient_id})
     return booking
+
+
+_REFUSALS: dict[domain.BookingRefusal, Callable[[], Exception]] = {
+    domain.BookingRefusal.NOT_RELEASED: SlotNotReleased,
+    domain.BookingRefusal.PAST: lambda: SlotNotReleased("该时段已过"),
+    domain.BookingRefusal.DUPLICATE: DuplicateBooking,
+    domain.BookingRefusal.DAILY_LIMIT: DailyLimitReached,
+    domain.BookingRefusal.NO_SHOW_BAN: NoShowBanned,
+}
+
+
+def _claim_and_book(session: Session, actor: Actor, values: dict[str, Any], *, commit: bool) -> Booking:
+    """PostgreSQL: the place, the booking, its audit row and its outbox event in one statement (the
+    slot row is locked from that statement to the commit, nothing else runs in between)."""
+    audit = access_values(actor, action="book")
+    commit = commit and repo.owns_its_transaction(session)
+    booking_id = repo.claim_and_book(session, values, audit, commit=commit)
+    if booking_id is None and expire_holds(session, slot_id=values["slot_id"]):
+        booking_id = repo.claim_and_book(session, values, audit, commit=commit)
+    if booking_id is None:
+        raise SlotFull()
+    events.emitted(session)
+    _forget_booked(session, values["slot_id"])
+    booking = Booking(id=booking_id, **values)
+    make_transient_to_detached(booking)  # the row was written by the statement above
+    session.add(booking)
+    return booking
+
+
+def _forget_booked(session: Session, slot_id: int) -> None:
+    """A slot loaded in this session reads its ``booked`` count again after a claim."""
+    slot = session.identity_map.get(identity_key(Slot, slot_id))
+    if slot is not None:
+        session.expire(slot, ["booked"])
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_policy(data: str | None) -> domain.Policy:
+    """An institution's policy from its stored JSON (None: the defaults), parsed once per distinct text
+    (the text is read with the booking's other facts, so a changed policy is a new key, never stale)."""
+    return domain.Policy() if data is None else domain.Policy.from_dict(json.loads(data))
 
 
 def hold_places(session: Session, slot_id: int, count: int) -> bool:
