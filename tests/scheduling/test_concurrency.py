@@ -112,3 +112,56 @@ def _listening(url: str) -> Iterator[Callable[[], list[str]]]:
             return [n.payload for n in conn.notifies(timeout=1.0)]
 
         yield heard
+
+
+TWINS = 8
+
+
+def test_the_same_idempotency_key_at_once_books_one_place() -> None:
+    """A phone app retrying at once: eight requests with one idempotency key, released together. Each
+    gets the same booking (none a server error); one place is taken, one audit row and one event."""
+    with fresh_database("sched") as url:
+        engine = (
+            build_engine(url, pool_size=TWINS, max_overflow=2) if "postgresql" in url else build_engine(url)
+        )
+        try:
+            migrate.upgrade(engine)
+            factory = sessionmaker(bind=engine, expire_on_commit=False)
+            with unit_of_work(factory) as s:
+                inst = make_institution(s, level=3)
+                dept = make_department(s, institution=inst)
+                doc = make_practitioner(s, institution=inst, department=dept)
+                sched = svc.create_schedule(
+                    s,
+                    DESK,
+                    department_id=dept.id,
+                    day=business_date() + timedelta(days=1),
+                    period="am",
+                    practitioner_id=doc.id,
+                    slice_capacity=5,
+                )
+                slot_id = first_slot(s, sched).id
+                pid = make_patient(s, name="孙某某").id
+            barrier = threading.Barrier(TWINS, timeout=60)
+
+            def attempt(_: int) -> int:
+                barrier.wait()
+                with unit_of_work(factory) as s:
+                    b = svc.book_once(
+                        s, patient_actor(pid), slot_id=slot_id, patient_id=pid, idempotency_key="app-retry-7"
+                    )
+                    return b.id
+
+            with ThreadPoolExecutor(max_workers=TWINS) as pool:
+                ids = set(pool.map(attempt, range(TWINS)))
+            assert len(ids) == 1
+            with unit_of_work(factory) as s:
+                slot = s.get(Slot, slot_id)
+                assert slot is not None and slot.booked == 1
+                assert s.scalar(select(func.count()).select_from(Booking)) == 1
+                assert s.scalar(select(func.count()).where(AccessAudit.action == "book")) == 1
+                assert (
+                    s.scalar(select(func.count()).where(OutboxEvent.topic == "scheduling.booking_held")) == 1
+                )
+        finally:
+            engine.dispose()

@@ -204,18 +204,15 @@ def book(
     # pooled connection ends up held by a request queued for a thread, while the threads wait for the
     # slot row lock or a connection (see docs/scheduling.md).
     actor = get_actor(request, session)
-    b = service.book(
+    b = service.book_once(
         session,
         actor,
         slot_id=body.slot_id,
         patient_id=body.patient_id,
         channel=body.channel,
         idempotency_key=idempotency_key,
-        commit=True,
     )
-    out = BookingRead.model_validate(b)
-    session.commit()
-    return out
+    return BookingRead.model_validate(b)
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingRead, summary="预约详情")

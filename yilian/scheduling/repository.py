@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import Compiled
 
@@ -232,12 +233,15 @@ def claim_and_book(
     claim, notify = _compiled_for(connection.dialect)
     driver = connection.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
-    with driver.pipeline():
-        cursor = driver.cursor()
-        cursor.execute(claim.string, claim.construct_params(params))
-        driver.commit()
-        driver.execute(notify.string, notify.construct_params(params))
-        driver.commit()
+    try:
+        with driver.pipeline():
+            cursor = driver.cursor()
+            cursor.execute(claim.string, claim.construct_params(params))
+            driver.commit()
+            driver.execute(notify.string, notify.construct_params(params))
+            driver.commit()
+    except psycopg.IntegrityError as exc:  # as SQLAlchemy would have raised it (a twin's idempotency key)
+        raise IntegrityError(claim.string, params, exc) from exc
     got = cursor.fetchone()
     return None if got is None else int(got[0])
 

@@ -667,6 +667,36 @@ def book(
     return booking
 
 
+def book_once(
+    session: Session,
+    actor: Actor,
+    *,
+    slot_id: int,
+    patient_id: int,
+    channel: str = "online",
+    idempotency_key: str | None = None,
+) -> Booking:
+    """``book`` for a caller whose transaction holds nothing else (the HTTP endpoint), committed.
+
+    Two requests with the same idempotency key at the same moment both find no booking under it; the
+    second one's insert then fails on the key's unique constraint (PostgreSQL makes it wait for the
+    first to commit), and its claim goes with its rolled-back statement. That request is rolled back
+    and asked again: it finds the first one's booking and returns it, as a retry would."""
+    kwargs: dict[str, Any] = dict(
+        slot_id=slot_id, patient_id=patient_id, channel=channel, idempotency_key=idempotency_key
+    )
+    try:
+        booking = book(session, actor, commit=True, **kwargs)
+        session.commit()
+    except IntegrityError as exc:
+        if not idempotency_key or "idempotency_key" not in str(exc.orig):
+            raise
+        session.rollback()
+        booking = book(session, actor, commit=True, **kwargs)
+        session.commit()
+    return booking
+
+
 _REFUSALS: dict[domain.BookingRefusal, Callable[[], Exception]] = {
     domain.BookingRefusal.NOT_RELEASED: SlotNotReleased,
     domain.BookingRefusal.PAST: lambda: SlotNotReleased("该时段已过"),
