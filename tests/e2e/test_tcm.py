@@ -38,7 +38,9 @@ CHARTS_DRAWN = """() => {
 
 
 def _live(page: Any) -> None:
-    """The page's websocket is up: a click before it would be lost."""
+    """The page's websocket is up. (A click before it is only delayed; what once lost clicks was the
+    page's timer, whose first tick runs on connecting: it redrew the queue under the pointer. Its
+    LiveBox now redraws only when the data changed.)"""
     page.wait_for_function("window.did_handshake === true")
 
 
