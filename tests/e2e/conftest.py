@@ -254,3 +254,14 @@ def eventually(check: Callable[[], bool], *, timeout: float = 10.0, interval: fl
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout:.0f} s")
         time.sleep(interval)
+
+
+def holds_for(check: Callable[[], bool], *, seconds: float, interval: float = 0.1) -> None:
+    """Assert that ``check`` holds throughout ``seconds`` (something that must NOT happen, e.g. a paused
+    player moving on, has no signal to wait for): fails at the first moment it does not."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not check():
+            pytest.fail(f"condition broke within {seconds:.1f} s")
+        time.sleep(interval)
+    assert check()

@@ -57,10 +57,17 @@ def test_commission_drills_down_and_downloads_the_pdf(page: Page, tmp_path: Path
         subprocess.run(
             ["pdftoppm", "-png", "-r", "60", str(saved), str(OUTPUT / "analytics-report")], check=True
         )
-    else:  # Chromium's own PDF viewer, one screenshot per page
+    else:  # Chromium's own PDF viewer, one screenshot per page once the viewer has loaded and shows it
         for n in (1, 2, 3):
-            page.goto(f"file://{saved}#page={n}")
-            page.wait_for_timeout(2000)
+            page.goto("about:blank")  # a new document each time: a changed #page alone loads nothing
+            with page.expect_event("framenavigated", lambda f: f.url.startswith("chrome-extension://")) as ev:
+                page.goto(f"file://{saved}#page={n}")
+            # (a report shorter than n pages shows its last page)
+            ev.value.wait_for_function(
+                "n => { const v = document.querySelector('pdf-viewer'); return !!v && v.loadProgress_ === 100"
+                " && v.docLength_ > 0 && v.pageNo_ === Math.min(n, v.docLength_); }",
+                arg=n,
+            )
             page.screenshot(path=str(OUTPUT / f"analytics-report-{n}.png"))
     assert list(OUTPUT.glob("analytics-report*.png"))
 

@@ -5,10 +5,11 @@ reads her task list on a phone; the ward's wall plan prints as a PDF."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import DEMO_PASSWORD, login, screenshot
+from tests.e2e.conftest import DEMO_PASSWORD, eventually, holds_for, login, screenshot
 
 
 def test_security_drill_block_stair_replans(page: Page) -> None:
@@ -83,15 +84,15 @@ def test_drill_replay_agents_move(page: Page) -> None:
     login(page, "security")
     page.goto("/evacuation")
     page.get_by_test_id("make-replay").click()
-    rid = None
-    for _ in range(50):
-        listed = page.request.get(f"/api/v1/evacuation/events/{eid}/replays", headers=auth).json()
-        if listed:
-            rid = listed[0]["id"]
-            assert listed[0]["floor"] == 3
-            break
-        time.sleep(0.2)
-    assert rid is not None
+    listed: list[dict[str, Any]] = []
+
+    def requested() -> bool:
+        listed[:] = page.request.get(f"/api/v1/evacuation/events/{eid}/replays", headers=auth).json()
+        return bool(listed)
+
+    eventually(requested)
+    rid = listed[0]["id"]
+    assert listed[0]["floor"] == 3
     link = page.get_by_test_id(f"open-replay-{rid}")
     link.wait_for(timeout=240_000)
     screenshot(page, "evacuation-replay-listed")
@@ -99,10 +100,16 @@ def test_drill_replay_agents_move(page: Page) -> None:
     agents = page.locator("[data-testid=replay-plan] circle.agent")
     agents.first.wait_for()
     # read every agent at once: agents that reach safety leave the plan while it plays
-    before = agents.evaluate_all("els => els.map(e => e.getAttribute('id') + ':' + e.getAttribute('cx'))")
-    time.sleep(2.0)
+    where = "els => els.map(e => e.getAttribute('id') + ':' + e.getAttribute('cx'))"
+    before = agents.evaluate_all(where)
+    # the player moves them every quarter second: wait until the plan shows them elsewhere
+    page.wait_for_function(
+        f"before => JSON.stringify(({where})(Array.from(document.querySelectorAll("
+        "'[data-testid=replay-plan] circle.agent')))) !== JSON.stringify(before)",
+        arg=before,
+    )
     screenshot(page, "evacuation-replay-playing")
-    after = agents.evaluate_all("els => els.map(e => e.getAttribute('id') + ':' + e.getAttribute('cx'))")
+    after = agents.evaluate_all(where)
     assert before != after, "the agents did not move"
     chart = page.locator("[data-testid=replay-chart] polyline")
     assert chart.count() == 2  # plan and nearest exit
@@ -111,8 +118,8 @@ def test_drill_replay_agents_move(page: Page) -> None:
         "() => document.querySelector('[data-testid=replay-play]').innerText.includes('播放')"
     )
     clock = page.get_by_test_id("replay-clock").inner_text()
-    time.sleep(1.0)
-    assert page.get_by_test_id("replay-clock").inner_text() == clock
+    # what must not happen has no signal: the clock stays through four of the player's quarter-second ticks
+    holds_for(lambda: page.get_by_test_id("replay-clock").inner_text() == clock, seconds=1.0)
     assert "已安全" in clock
     doc = page.request.get(f"/api/v1/evacuation/replays/{rid}", headers=auth).json()
     assert doc["status"] == "done" and doc["persons"] > 0

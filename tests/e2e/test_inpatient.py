@@ -6,7 +6,6 @@ abstract; the cashier settles the discharge."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 
@@ -16,7 +15,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from tests.builders import make_patient
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.conftest import eventually, login, screenshot
 from yilian.billing.models import Charge
 from yilian.drg.models import DrgCase
 from yilian.inpatient import service as inpatient
@@ -153,13 +152,14 @@ def test_preadmission_to_discharge_settlement(
     page.get_by_test_id("abstract-sign").click()
     page.get_by_text("已签发").first.wait_for()
     _shot(page, "inpatient-6-abstract")
+
     # the drg area groups the signed abstract into the month's batch the department analysis reads
-    for _ in range(40):
+    def grouped() -> DrgCase | None:
         db.expire_all()
-        case = db.scalars(select(DrgCase).where(DrgCase.record_no == f"ZY-{admission.id}")).first()
-        if case is not None:
-            break
-        time.sleep(0.25)
+        return db.scalars(select(DrgCase).where(DrgCase.record_no == f"ZY-{admission.id}")).first()
+
+    eventually(lambda: grouped() is not None)
+    case = grouped()
     assert case is not None and case.department == "心血管内科" and case.status == "grouped"
 
     # the cashier settles the discharge

@@ -26,6 +26,24 @@ def _new_page(browser: Any, live_server: str) -> Any:
     return context.new_page()
 
 
+# every chart on the page is drawn and its opening animation has ended (ECharts under NiceGUI: the
+# element's Vue component holds the chart; its ZRender animation list is empty once the animation ended)
+CHARTS_DRAWN = """() => {
+  const charts = Array.from(document.querySelectorAll('[data-testid^=ind-chart-]'));
+  return charts.length > 0 && charts.every(el => {
+    const chart = getElement(el)?.chart;
+    return !!chart && !!el.querySelector('canvas') && chart.getZr().animation.isFinished();
+  });
+}"""
+
+
+def _live(page: Any) -> None:
+    """The page's websocket is up. (A click before it is only delayed; what once lost clicks was the
+    page's timer, whose first tick runs on connecting: it redrew the queue under the pointer. Its
+    LiveBox now redraws only when the data changed.)"""
+    page.wait_for_function("window.did_handshake === true")
+
+
 def _add(page: Any, herb: str, grams: int) -> None:
     page.get_by_test_id("tcm-herb").click()
     page.keyboard.type(herb)
@@ -101,7 +119,7 @@ def test_tcm_story(page: Any, phone_page: Any, browser: Any, live_server: str, s
     desk.goto("/tcm/review")
     approve = desk.locator("[data-testid^=tcm-review-card-]").first.get_by_test_id("tcm-review-approve")
     approve.wait_for()
-    desk.wait_for_timeout(1000)  # the page's websocket is up before the click
+    _live(desk)
     approve.click()
     desk.get_by_test_id("tcm-review-empty").wait_for()
 
@@ -122,7 +140,7 @@ def test_tcm_story(page: Any, phone_page: Any, browser: Any, live_server: str, s
         who.goto("/tcm/station")
         button = who.get_by_test_id(f"tcm-row-{pid}").get_by_test_id(f"tcm-do-{action}")
         button.wait_for()
-        who.wait_for_timeout(800)  # the page's websocket is up before the click
+        _live(who)
         button.click()
         who.get_by_test_id(f"tcm-row-{pid}").get_by_test_id("tcm-state").filter(
             has_text=state_after
@@ -134,7 +152,7 @@ def test_tcm_story(page: Any, phone_page: Any, browser: Any, live_server: str, s
     server_clock(start + timedelta(minutes=20))
     station.goto("/tcm/station")
     station.get_by_test_id(f"tcm-row-{pid}").get_by_test_id("tcm-do-decoct").wait_for()
-    station.wait_for_timeout(800)
+    _live(station)
     station.get_by_test_id(f"tcm-row-{pid}").get_by_test_id("tcm-do-decoct").click()
     station.get_by_text("已泡 20 分钟").first.wait_for()  # a 20-minute soak cannot move on
     server_clock(start + timedelta(minutes=31))
@@ -148,7 +166,6 @@ def test_tcm_story(page: Any, phone_page: Any, browser: Any, live_server: str, s
     server_clock(start + timedelta(minutes=56))
     do(station, "finish", "待包装")
     do(station, "pack", "待贴标")
-    station.wait_for_timeout(500)
     station.get_by_test_id(f"tcm-row-{pid}").get_by_test_id("tcm-show-label").click()
     station.get_by_test_id("tcm-label").wait_for()
     station.get_by_test_id("tcm-label").locator("img").wait_for()
@@ -164,7 +181,7 @@ def test_tcm_story(page: Any, phone_page: Any, browser: Any, live_server: str, s
         who.get_by_test_id("scan-code").fill(label)
         if courier:
             who.get_by_test_id("scan-courier").fill(courier)
-        who.wait_for_timeout(800)  # the page's websocket is up before the click
+        _live(who)
         who.get_by_test_id("scan-look").click()
         who.get_by_test_id(f"scan-do-{action}").click()
         who.get_by_test_id("scan-state").filter(has_text=state_after).wait_for()
@@ -190,7 +207,7 @@ def test_tcm_story(page: Any, phone_page: Any, browser: Any, live_server: str, s
     station.goto("/tcm/indicators")
     station.get_by_test_id("ind-table").wait_for()
     station.get_by_test_id("ind-chart-returns").wait_for()
-    station.wait_for_timeout(1500)  # the charts are drawn
+    station.wait_for_function(CHARTS_DRAWN)
     screenshot(station, "tcm-9-indicators")
     pharmacist = httpx.post(
         f"{live_server}/api/v1/auth/token",

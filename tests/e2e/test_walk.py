@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import yilian
-from tests.e2e.conftest import OUTPUT, UI_TIMEOUT_MS, login
+from tests.e2e.conftest import OUTPUT, UI_TIMEOUT_MS, login, settle
 
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -112,7 +112,9 @@ def _check(page: Any, user: str, path: str, size: str) -> list[str]:
     if response is not None and response.status >= 400:
         problems.append(f"HTTP {response.status}")
     page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(300)
+    # a NiceGUI page is live (what it draws on connecting is drawn) and nothing slides any more
+    page.wait_for_function("() => window.did_handshake === true || window.socket === undefined")
+    settle(page)
     found = page.evaluate(MAIN_CHECKS)
     text = found["text"]
     if found["error"] or any(t in text for t in ERROR_TEXTS):

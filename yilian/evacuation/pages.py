@@ -301,13 +301,17 @@ def tasks_page(request: Request, staff: str = "") -> RedirectResponse | None:
 SPEEDS = {1: "1×", 5: "5×", 10: "10×", 30: "30×", 60: "60×"}
 
 
-def _replay_list(actor: Actor, building_id: int) -> None:
-    """The command centre's list of the building's latest replays (refreshed while some run)."""
+def _replay_items(actor: Actor, building_id: int) -> list[tuple[Any, ...]]:
+    """The building's latest replays, as the list shows them."""
     with unit_of_work() as session:
         rows = service.replays(session, actor, building_id)[:5]
-        items = [
+        return [
             (r.id, r.event_id, r.floor, r.status, r.plan_seconds, r.nearest_seconds, r.persons) for r in rows
         ]
+
+
+def _replay_list(items: list[tuple[Any, ...]]) -> None:
+    """The command centre's list of the building's latest replays."""
     if not items:
         ui.label("尚无演练回放。演练后点「生成回放」，在 JuPedSim 中模拟方案与就近出口。").classes(
             "text-caption text-grey-7"
@@ -327,9 +331,19 @@ def _replay_list(actor: Actor, building_id: int) -> None:
 def replay_panel(actor: Actor, building_id: int, state: dict[str, Any]) -> None:
     """「生成回放」 for the current (or latest) event, on the floor of the fire, and the list."""
 
+    shown: dict[str, list[tuple[Any, ...]]] = {"items": _replay_items(actor, building_id)}
+
     @ui.refreshable
     def listing() -> None:
-        _replay_list(actor, building_id)
+        _replay_list(shown["items"])
+
+    def watch() -> None:
+        """Redraw only when a replay was added or moved on: a redraw under the pointer swallows a click
+        on 「查看回放」."""
+        items = _replay_items(actor, building_id)
+        if items != shown["items"]:
+            shown["items"] = items
+            listing.refresh()
 
     def make() -> None:
         try:
@@ -345,7 +359,7 @@ def replay_panel(actor: Actor, building_id: int, state: dict[str, Any]) -> None:
                 replay_id = replay.id
             tasks.start(replay_id)
             ui.notify("已开始生成回放（JuPedSim 模拟）", type="positive")
-            listing.refresh()
+            watch()
         except YilianError as exc:
             show_error(exc)
 
@@ -354,7 +368,7 @@ def replay_panel(actor: Actor, building_id: int, state: dict[str, Any]) -> None:
             ui.label("演练回放").classes("text-subtitle1")
             ui.button("生成回放", icon="movie", on_click=make).props('outline data-testid="make-replay"')
         listing()
-    ui.timer(3.0, listing.refresh)
+    ui.timer(3.0, watch)
 
 
 @ui.page("/evacuation/replays/{replay_id}")
