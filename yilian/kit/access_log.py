@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, func, select
+from sqlalchemy import ForeignKey, Index, String, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yilian.kit.auth.domain import Actor
@@ -108,24 +108,28 @@ def record_access(
     patient_id: int | None = None,
     reason: str = "",
     channel: str | None = None,
-) -> AccessAudit:
-    """Write one access-audit row in the caller's transaction."""
-    row = AccessAudit(
-        at=utcnow(),
-        user_id=actor.user_id,
-        username=actor.username,
-        role=actor.role.value,
-        institution_id=actor.institution_id,
-        patient_id=patient_id,
-        action=action,
-        resource=resource[:200],
-        reason=reason[:200],
-        channel=channel or actor.channel,
-        ip=actor.ip,
+) -> None:
+    """Write one access-audit row in the caller's transaction: one INSERT sent at once (no ORM object,
+    no flush of the session's other changes), committed with the caller's work."""
+    session.execute(
+        _INSERT,
+        {
+            "at": utcnow(),
+            "user_id": actor.user_id,
+            "username": actor.username,
+            "role": actor.role.value,
+            "institution_id": actor.institution_id,
+            "patient_id": patient_id,
+            "action": action,
+            "resource": resource[:200],
+            "reason": reason[:200],
+            "channel": channel or actor.channel,
+            "ip": actor.ip,
+        },
     )
-    session.add(row)
-    session.flush()
-    return row
+
+
+_INSERT = insert(AccessAudit.__table__)
 
 
 def list_access(

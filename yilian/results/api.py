@@ -12,6 +12,7 @@ from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import IdPath, OptionalDayQuery, OptionalIdQuery
 from yilian.kit.errors import YilianError
 from yilian.kit.paging import Page, PagingDep
+from yilian.kit.responses import FastJSONResponse
 from yilian.kit.textfile import decode_text
 from yilian.registry import service as registry
 from yilian.results import fhir, imaging, service
@@ -231,7 +232,7 @@ def indicators(
 
 
 def _fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=fhir.FHIR_JSON)
+    return FastJSONResponse(body, status_code=status, media_type=fhir.FHIR_JSON)
 
 
 def _fhir_error(exc: YilianError) -> JSONResponse:
