@@ -150,8 +150,9 @@ async def current_actor(request: Request, session: SessionDep) -> Actor:
     if not token:
         raise Unauthorized("请先登录")
     actor = cached_actor(token, ip=client_ip(request))
-    if actor is not None:
+    if actor is not None and not session.in_transaction():
         return actor
+    # a read, or a session that already holds work (a test's shared session): get_actor commits it
     return await run_in_threadpool(get_actor, request, session)
 
 
