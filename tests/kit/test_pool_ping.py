@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from tests.dbutil import fresh_database, is_postgres_run
 from yilian.kit import db
@@ -39,7 +40,9 @@ def test_an_idle_connection_that_died_is_replaced_before_use(
                 if idle_ping:
                     assert conn.execute(text("SELECT 1")).scalar() == 1  # pinged, found dead, replaced
                 else:
-                    with pytest.raises(Exception):  # a connection used within the idle time is not pinged
+                    with pytest.raises(
+                        OperationalError
+                    ):  # a connection used within the idle time is not pinged
                         conn.execute(text("SELECT 1"))
         finally:
             engine.dispose()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Index, String, func, insert, select
+from sqlalchemy import ForeignKey, Index, String, Table, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yilian.kit.auth.domain import Actor
@@ -129,7 +129,7 @@ def record_access(
     )
 
 
-_INSERT = insert(AccessAudit.__table__)
+_INSERT = insert(cast(Table, AccessAudit.__table__))
 
 
 def list_access(

@@ -441,7 +441,7 @@ def check_lookup(session: Session, params: dict[str, Any]) -> Sequence[Any]:
     driver = session.connection().connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
     cursor = driver.cursor(row_factory=namedtuple_row)
-    rows = cursor.execute(_CHECK_PG, params, prepare=True).fetchall()
+    rows: list[Any] = cursor.execute(_CHECK_PG, params, prepare=True).fetchall()
     if rows and rows[0].id is not None:
         rows = [row._replace(**{f: _utc(getattr(row, f)) for f in _CHECK_UTC_FIELDS}) for row in rows]
     return rows
