@@ -109,8 +109,9 @@ def record_access(
     reason: str = "",
     channel: str | None = None,
 ) -> None:
-    """Write one access-audit row in the caller's transaction: one INSERT sent at once (no ORM object,
-    no flush of the session's other changes), committed with the caller's work."""
+    """Write one access-audit row in the caller's transaction: one INSERT sent at once (no ORM object),
+    committed with the caller's work. Pending changes are flushed first, as before (a read has none)."""
+    session.flush()
     session.execute(
         _INSERT,
         {
