@@ -10,7 +10,10 @@ written for them) must be 0.
     .venv/bin/python benchmarks/api_reads.py --quick            # 8 s per phase
     .venv/bin/python benchmarks/api_reads.py --workers 2 --clients 32 --seconds 30
 
-Last line (JSON): reads_per_s, reads_per_s_per_core (÷ workers), sql_reads_per_s, ratio_to_sql, p50/p99.
+Last line (JSON): reads_per_s, reads_per_s_per_core (÷ workers), sql_reads_per_s, ratio_to_sql, p50/p99,
+and reads_per_server_cpu_s: reads per second of CPU used by uvicorn and its workers (from /proc), i.e.
+reads per core actually spent on them — the robust figure when the clients, PostgreSQL and other
+builds share the same cores.
 """
 
 from __future__ import annotations
@@ -84,6 +87,22 @@ def _audit_rows(url: str) -> int:
         row = conn.execute("SELECT count(*) FROM access_audit WHERE patient_id IS NOT NULL").fetchone()
         assert row is not None
         return int(row[0])
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children (uvicorn's workers), from /proc."""
+    total = 0.0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
 
 
 def _run(clients: int, seconds: float, work: object) -> tuple[int, int, float, list[float]]:
@@ -198,7 +217,9 @@ def run_app(url: str, workers: int, clients: int, seconds: float) -> dict[str, f
 
             return step
 
+        cpu_before = _tree_cpu_s(proc.pid)
         ok, bad, elapsed, lat = _run(clients, seconds, work)
+        server_cpu = _tree_cpu_s(proc.pid) - cpu_before
         audit_after = _audit_rows(url)
     finally:
         proc.terminate()
@@ -211,6 +232,7 @@ def run_app(url: str, workers: int, clients: int, seconds: float) -> dict[str, f
         "p99": _pct(lat, 0.99),
         "audit_rows": audit_after - audit_before,
         "targets": len(targets),
+        "server_cpu_s": server_cpu,
     }
 
 
@@ -297,6 +319,8 @@ def main() -> None:
         "p99_ms": round(app["p99"], 1),
         "audit_rows": app["audit_rows"],
         "audit_missing": max(0, app["ok"] - app["audit_rows"]),
+        "server_cpu_ms_per_read": round(app["server_cpu_s"] * 1000 / max(1, app["ok"]), 3),
+        "reads_per_server_cpu_s": round(app["ok"] / max(app["server_cpu_s"], 1e-9), 1),
         "sql_reads_per_s": round(sql_rate, 1),
         "ratio_to_sql": round(rate / sql_rate, 4),
         "load_avg_1m": round(os.getloadavg()[0], 1),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Index, String, func, select
+from sqlalchemy import ForeignKey, Index, String, Table, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yilian.kit.auth.domain import Actor
@@ -108,16 +108,18 @@ def record_access(
     patient_id: int | None = None,
     reason: str = "",
     channel: str | None = None,
-) -> AccessAudit:
-    """Write one access-audit row in the caller's transaction."""
-    row = AccessAudit(
-        **access_values(actor, action=action, reason=reason, channel=channel),
-        patient_id=patient_id,
-        resource=resource[:200],
-    )
-    session.add(row)
+) -> None:
+    """Write one access-audit row in the caller's transaction: one INSERT sent at once (no ORM object),
+    committed with the caller's work. Pending changes are flushed first, as before (a read has none)."""
     session.flush()
-    return row
+    session.execute(
+        _INSERT,
+        access_values(actor, action=action, reason=reason, channel=channel)
+        | {"patient_id": patient_id, "resource": resource[:200]},
+    )
+
+
+_INSERT = insert(cast(Table, AccessAudit.__table__))
 
 
 def access_values(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -101,8 +103,37 @@ def build_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", settings.db_pool_size)
     kwargs.setdefault("max_overflow", settings.db_max_overflow)
     kwargs.setdefault("pool_timeout", settings.db_pool_timeout)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, echo=echo, **kwargs)
+    ping_idle = kwargs.pop("pool_pre_ping", True)
+    engine = create_engine(url, echo=echo, **kwargs)
+    if ping_idle:
+        _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection is pinged before use only when it has been idle for this long (a busy
+# connection was just used, so a ping per checkout would be one more round trip per request).
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a connection on checkout after ``PING_AFTER_IDLE_SECONDS`` idle in the pool (a database
+    restart or a firewall drops idle connections); a dead one is replaced before the request sees it.
+    A connection dropped while busy fails its request once and the pool is invalidated, as before."""
+
+    def checkin(_dbapi: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi)
+        except Exception as exc:
+            raise DisconnectionError("idle connection lost") from exc
+
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
 
 
 _lock = threading.Lock()

@@ -12,6 +12,7 @@ from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import IdPath, OptionalIdQuery
 from yilian.kit.errors import YilianError
 from yilian.kit.paging import Page, PagingDep
+from yilian.kit.responses import FastJSONResponse
 from yilian.registry import fhir, service
 from yilian.registry.domain import InstitutionCategory
 from yilian.registry.schemas import (
@@ -210,7 +211,7 @@ def revoke_consent(consent_id: IdPath, session: SessionDep, actor: CurrentActor)
 
 
 def _fhir(body: dict[str, object], status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=fhir.FHIR_JSON)
+    return FastJSONResponse(body, status_code=status, media_type=fhir.FHIR_JSON)
 
 
 def _fhir_error(exc: YilianError) -> JSONResponse:

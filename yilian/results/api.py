@@ -12,6 +12,7 @@ from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import IdPath, OptionalDayQuery, OptionalIdQuery
 from yilian.kit.errors import YilianError
 from yilian.kit.paging import Page, PagingDep
+from yilian.kit.responses import FastJSONResponse
 from yilian.kit.textfile import decode_text
 from yilian.registry import service as registry
 from yilian.results import fhir, imaging, service
@@ -231,16 +232,20 @@ def indicators(
 
 
 def _fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=fhir.FHIR_JSON)
+    return FastJSONResponse(body, status_code=status, media_type=fhir.FHIR_JSON)
 
 
 def _fhir_error(exc: YilianError) -> JSONResponse:
     return _fhir(fhir.outcome(exc.status, exc.code, exc.detail), exc.status)
 
 
-def _observation(session: SessionDep, row: Any, names: dict[str, tuple[str, str]]) -> dict[str, Any]:
+def _observation(
+    session: SessionDep, row: Any, names: dict[str, tuple[str, str]], mpi: str | None = None
+) -> dict[str, Any]:
+    """The FHIR Observation of ``row``; ``mpi`` (the patient's master-index number) when the caller
+    knows it, e.g. a search of one patient's results."""
     name, loinc = names.get(row.item_code, (row.item_code, ""))
-    mpi = registry.find_patient(session, row.patient_id).mpi_id
+    mpi = mpi or registry.find_patient(session, row.patient_id).mpi_id
     return fhir.observation_resource(row, item_name=name, loinc=loinc, mpi_id=mpi)
 
 
@@ -308,7 +313,7 @@ def fhir_observation_search(
     except YilianError as exc:
         return _fhir_error(exc)
     names = {i.code: (i.name, i.loinc) for i in service.list_items(session)}
-    return _fhir(fhir.searchset([_observation(session, r, names) for r in rows], total))
+    return _fhir(fhir.searchset([_observation(session, r, names, p.mpi_id) for r in rows], total))
 
 
 @fhir_router.get("/ImagingStudy/{result_id}", summary="FHIR ImagingStudy read")

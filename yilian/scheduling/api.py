@@ -277,7 +277,8 @@ def skip(session: SessionDep, actor: Caller, entry_id: IdPath) -> QueueEntryRead
 )
 def patient_bookings(session: SessionDep, actor: CurrentActor, patient_id: IdPath) -> list[BookingRead]:
     return [
-        BookingRead.model_validate(v.booking) for v in service.patient_bookings(session, actor, patient_id)
+        BookingRead.model_validate(v.booking)
+        for v in service.patient_bookings(session, actor, patient_id, visits=False)
     ]
 
 

@@ -1396,8 +1396,12 @@ def slots(session: Session, schedule_id: int) -> list[Slot]:
     return list(repo.slots_of(session, schedule_id))
 
 
-def patient_bookings(session: Session, actor: Actor, patient_id: int) -> list[BookingView]:
-    """A patient's bookings (newest first) for the patient themself or the registration desk; audited."""
+def patient_bookings(
+    session: Session, actor: Actor, patient_id: int, *, visits: bool = True
+) -> list[BookingView]:
+    """A patient's bookings (newest first) for the patient themself or the registration desk; audited.
+    ``visits=False`` leaves out the queue tickets and return visits (two queries) for callers that only
+    show the bookings (the HTTP read)."""
     if actor.patient_id is not None:
         require_permission(actor, Permission.BOOKING_BOOK)
         _own_or_desk(actor, patient_id)
@@ -1408,7 +1412,7 @@ def patient_bookings(session: Session, actor: Actor, patient_id: int) -> list[Bo
     rows = repo.patient_bookings_detail(session, patient_id)
     if actor.is_staff:  # the desk sees its own institution's bookings of the patient
         rows = [row for row in rows if actor.serves(row[0].institution_id)]
-    ids = [b.id for b, _, _ in rows]
+    ids = [b.id for b, _, _ in rows] if visits else []
     entries = repo.first_visit_entries(session, ids)
     returns = repo.return_visits_of(session, ids)
     return [

@@ -17,15 +17,16 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from yilian.kit.auth.domain import Actor, Permission
-from yilian.kit.auth.service import resolve_token
+from yilian.kit.auth.service import cached_actor, resolve_token
 from yilian.kit.db import session_factory
 from yilian.kit.errors import Forbidden, Unauthorized
 
 COOKIE_NAME = "yilian_session"
 
 
-def get_db(request: Request) -> Session:
-    """Return the request's session; the route commits or rolls it back."""
+async def get_db(request: Request) -> Session:
+    """Return the request's session; the route commits or rolls it back. Async (on the event loop):
+    creating a session does no I/O, so it costs no worker-thread hop."""
     existing = getattr(request.state, "db_session", None)
     if existing is not None:
         return existing  # type: ignore[no-any-return]
@@ -33,6 +34,21 @@ def get_db(request: Request) -> Session:
     request.state.db_session = session
     request.state.db_owned = True
     return session
+
+
+def _settled(request: Request) -> bool:
+    """Close the request's session without a worker-thread hop when it holds no transaction (the
+    endpoint committed in its own step, or never used the database): closing it then does no I/O.
+    Return False when a transaction is still open and ``_finish`` must run in a thread."""
+    session: Session | None = getattr(request.state, "db_session", None)
+    if session is None:
+        return True
+    if session.in_transaction():
+        return False
+    if getattr(request.state, "db_owned", False):
+        session.close()
+    request.state.db_session = None
+    return True
 
 
 def _finish(request: Request, ok: bool) -> None:
@@ -91,9 +107,11 @@ class TransactionalRoute(APIRoute):
             try:
                 response = await handler(request)
             except BaseException:
-                await run_in_threadpool(_finish, request, False)
+                if not _settled(request):
+                    await run_in_threadpool(_finish, request, False)
                 raise
-            await run_in_threadpool(_finish, request, True)
+            if not _settled(request):
+                await run_in_threadpool(_finish, request, True)
             return response
 
         return run
@@ -125,13 +143,26 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
     return actor
 
 
-CurrentActor = Annotated[Actor, Depends(get_actor)]
+async def current_actor(request: Request, session: SessionDep) -> Actor:
+    """The ``CurrentActor`` dependency: a token verified in this process a moment ago is answered on
+    the event loop (no database read, no worker-thread hop); otherwise ``get_actor`` in a thread."""
+    token = bearer_or_cookie(request)
+    if not token:
+        raise Unauthorized("请先登录")
+    actor = cached_actor(token, ip=client_ip(request))
+    if actor is not None and not session.in_transaction():
+        return actor
+    # a read, or a session that already holds work (a test's shared session): get_actor commits it
+    return await run_in_threadpool(get_actor, request, session)
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
 def require(*permissions: Permission) -> Any:
     """Return a dependency giving the actor when it holds every one of ``permissions``."""
 
-    def check(actor: CurrentActor) -> Actor:
+    async def check(actor: CurrentActor) -> Actor:
         missing = [p for p in permissions if not actor.has(p)]
         if missing:
             raise Forbidden(f"当前角色（{actor.role.label}）没有此操作权限: {', '.join(missing)}")

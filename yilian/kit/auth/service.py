@@ -220,14 +220,23 @@ def forget_tokens() -> None:
         _verified.clear()
 
 
+def cached_actor(token: str, *, ip: str | None = None, channel: str = "api") -> Actor | None:
+    """Return the actor of a token verified in this process less than ``TOKEN_CACHE_SECONDS`` ago
+    (no database read), None when it must be read; raises TokenExpired when it has expired."""
+    hit = _verified.get(_digest(token))
+    if hit is None or time.monotonic() - hit.checked_at >= TOKEN_CACHE_SECONDS:
+        return None
+    if hit.expires_at <= utcnow():
+        raise TokenExpired()
+    return replace(hit.actor, ip=ip, channel=channel)
+
+
 def resolve_token(session: Session, token: str, *, ip: str | None = None, channel: str = "api") -> Actor:
     """Return the actor of a session token; raises Unauthorized or TokenExpired."""
+    actor = cached_actor(token, ip=ip, channel=channel)
+    if actor is not None:
+        return actor
     digest = _digest(token)
-    hit = _verified.get(digest)
-    if hit is not None and time.monotonic() - hit.checked_at < TOKEN_CACHE_SECONDS:
-        if hit.expires_at <= utcnow():
-            raise TokenExpired()
-        return replace(hit.actor, ip=ip, channel=channel)
     row = session.scalar(select(AuthSession).where(AuthSession.token_hash == digest))
     if row is None or row.revoked_at is not None:
         raise Unauthorized("登录凭据无效，请重新登录")
