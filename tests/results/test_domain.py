@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from yilian.results.domain import (
-    SEED_CATALOGUE,
+    SEED_EXAM_ITEMS,
     CandidateResult,
     Decision,
     InstitutionProfile,
@@ -23,7 +23,7 @@ from yilian.results.domain import (
 )
 from yilian.results.errors import InvalidDecision
 
-ITEMS = {i.code: i for i in SEED_CATALOGUE}
+ITEMS = {i.code: i for i in SEED_EXAM_ITEMS}
 GLU, K, HBA1C, CT = ITEMS["GLU"], ITEMS["K"], ITEMS["HBA1C"], ITEMS["CT-CHEST"]
 QA = [
     QaRecord("临床化学", date(2026, 1, 1), date(2026, 12, 31)),

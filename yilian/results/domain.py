@@ -106,7 +106,7 @@ NOTE_MAX = 200
 
 
 @dataclass(frozen=True)
-class CatalogueItem:
+class ExamItem:
     """A recognisable lab item or imaging exam type with its validity and price (fen)."""
 
     code: str
@@ -132,21 +132,21 @@ def _lab(
     loinc: str,
     disc: str = "临床化学",
     specimen: str = "血清",
-) -> CatalogueItem:
-    return CatalogueItem(
+) -> ExamItem:
+    return ExamItem(
         code, name, ItemKind.LAB, days, price, unit=unit, specimen=specimen, discipline=disc, loinc=loinc
     )
 
 
-def _img(code: str, name: str, modality: str, part: str, days: int, price: int) -> CatalogueItem:
-    return CatalogueItem(
+def _img(code: str, name: str, modality: str, part: str, days: int, price: int) -> ExamItem:
+    return ExamItem(
         code, name, ItemKind.IMAGING, days, price, modality=modality, body_part=part, discipline="医学影像"
     )
 
 
-def _ecg(code: str, name: str, days: int, price: int, loinc: str) -> CatalogueItem:
+def _ecg(code: str, name: str, days: int, price: int, loinc: str) -> ExamItem:
     """An electrocardiogram (心电图): a study with a report like imaging (DICOM modality ECG)."""
-    return CatalogueItem(
+    return ExamItem(
         code,
         name,
         ItemKind.IMAGING,
@@ -160,7 +160,7 @@ def _ecg(code: str, name: str, days: int, price: int, loinc: str) -> CatalogueIt
 
 
 # Seed catalogue: validity from a public hospital list (docs/domain.md §5); prices are demo values in fen.
-SEED_CATALOGUE: tuple[CatalogueItem, ...] = (
+SEED_EXAM_ITEMS: tuple[ExamItem, ...] = (
     _lab("K", "钾", "mmol/L", 7, 400, "2823-3"),
     _lab("NA", "钠", "mmol/L", 7, 400, "2951-2"),
     _lab("CL", "氯", "mmol/L", 7, 400, "2075-0"),
@@ -333,7 +333,7 @@ def institution_accepts(
 def assess(
     candidate: CandidateResult,
     *,
-    item: CatalogueItem,
+    item: ExamItem,
     receiver: InstitutionProfile,
     on: date,
     qa: Sequence[QaRecord],

@@ -52,8 +52,8 @@ from yilian.results.errors import (
     UnknownPatient,
 )
 from yilian.results.models import (
-    CatalogueItem,
     CodeMap,
+    ExamItem,
     Policy,
     QaRecord,
     Qualification,
@@ -68,22 +68,22 @@ RESULT_SCOPES = (ConsentScope.COMPANION_RESULTS, ConsentScope.VIEW_RECORD)
 # ---------------------------------------------------------------- catalogue and code equivalence
 
 
-_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(domain.CatalogueItem) if f.name != "kind")
+_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(domain.ExamItem) if f.name != "kind")
 
 
-def to_domain_item(row: Any, prefix: str = "") -> domain.CatalogueItem:
+def to_domain_item(row: Any, prefix: str = "") -> domain.ExamItem:
     """Return the pure form of a catalogue row (or of a result row whose item columns carry ``prefix``)."""
     values = {name: getattr(row, prefix + name) for name in _ITEM_FIELDS}
-    return domain.CatalogueItem(kind=ItemKind(getattr(row, prefix + "kind")), **values)
+    return domain.ExamItem(kind=ItemKind(getattr(row, prefix + "kind")), **values)
 
 
-def list_items(session: Session, *, kind: ItemKind | None = None) -> Sequence[CatalogueItem]:
+def list_items(session: Session, *, kind: ItemKind | None = None) -> Sequence[ExamItem]:
     """Return the active recognisable items (lab first, then imaging)."""
     return repo.items(session, kind=kind.value if kind else None)
 
 
-def get_item(session: Session, code: str) -> CatalogueItem:
-    """Return a catalogue item by regional code."""
+def get_item(session: Session, code: str) -> ExamItem:
+    """Return a exam item by regional code."""
     row = repo.item_by_code(session, code)
     if row is None or not row.is_active:
         raise UnknownItem(f"互认项目不存在: {code}")
@@ -98,7 +98,7 @@ def update_item(
     validity_days: int | None = None,
     price_fen: int | None = None,
     hr: bool | None = None,
-) -> CatalogueItem:
+) -> ExamItem:
     """Change an item's validity, price (fen) or HR mark (policy data)."""
     require_permission(actor, Permission.RESULTS_QUALIFY)
     row = get_item(session, code)
@@ -385,7 +385,7 @@ class _Reference:
             )
         return inst
 
-    def item(self, institution_id: int, incoming: IncomingResult) -> CatalogueItem:
+    def item(self, institution_id: int, incoming: IncomingResult) -> ExamItem:
         if incoming.local_code.startswith("loinc:"):
             by_loinc = self.by_loinc.get(incoming.local_code[6:])
             if by_loinc is not None:
@@ -730,7 +730,7 @@ class CandidateView:
 class CheckOutcome:
     """The answer to "can an earlier result stand in for this order?"."""
 
-    item: domain.CatalogueItem
+    item: domain.ExamItem
     business_date: date
     prompt_id: int | None
     candidates: list[CandidateView]  # qualifying, newest first
