@@ -198,7 +198,8 @@ def _relation_id(session: Session, patient_id: int, relative_id: int) -> int:
     return next(r.id for r in registry.relation_reads(session, patient_id) if r.relative_id == relative_id)
 
 
-def get_follow(session: Session, follow_id: int) -> Follow:
+def find_follow(session: Session, follow_id: int) -> Follow:
+    """Return a follow by id, unchecked (for code that has checked access already)."""
     f = session.get(Follow, follow_id)
     if f is None:
         raise FollowNotFound()
@@ -223,7 +224,7 @@ def _may_manage(session: Session, actor: Actor, f: Follow) -> None:
 
 def revoke(session: Session, actor: Actor, follow_id: int) -> Follow:
     """Revoke at once: the next event is not delivered and open streams stop with the reason."""
-    f = get_follow(session, follow_id)
+    f = find_follow(session, follow_id)
     _may_manage(session, actor, f)
     if f.revoked_at is None:
         f.revoked_at = utcnow()
@@ -275,7 +276,7 @@ def open_feed(
     session: Session, actor: Actor, follow_id: int, *, after_id: int = 0, channel: str = "api"
 ) -> FeedView:
     """The relative (or the patient, to see what was shown) reads a feed; one access-audit row per view."""
-    f = get_follow(session, follow_id)
+    f = find_follow(session, follow_id)
     if actor.patient_id not in (f.relative_id, f.patient_id) or actor.role not in (Role.PATIENT, Role.FAMILY):
         raise NotYourFollow()
     ended = end_reason(f)
@@ -680,7 +681,7 @@ class FamilyBill:
 
 def _relatives_follow(session: Session, actor: Actor, follow_id: int) -> Follow:
     """The logged-in relative's own live follow with the 费用 scope (else refused with the reason)."""
-    f = get_follow(session, follow_id)
+    f = find_follow(session, follow_id)
     if actor.role not in (Role.PATIENT, Role.FAMILY) or actor.patient_id != f.relative_id:
         raise NotYourFollow("只有受邀的家属本人可以亲情付")
     ended = end_reason(f)

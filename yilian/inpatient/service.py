@@ -1370,7 +1370,7 @@ def _take_over_preadmission(session: Session, admission: Admission, pre: PreAdmi
             )
             if charge is None:
                 continue
-            placed = outpatient.get_order(session, link.order_id)
+            placed = outpatient.find_order(session, link.order_id)
             session.add(
                 InpatientCharge(
                     admission_id=admission.id,
