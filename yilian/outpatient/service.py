@@ -17,6 +17,7 @@ from yilian.kit.clock import business_date, utcnow
 from yilian.kit.errors import Forbidden, found
 from yilian.outpatient import repository as repo
 from yilian.outpatient.domain import (
+    EncounterStatus,
     OrderKind,
     OrderStatus,
     check_transition,
@@ -70,7 +71,7 @@ def open_encounter(session: Session, actor: Actor, data: EncounterCreate) -> Enc
         registration_id=data.registration_id,
         clinic_type=clinic_type,
         business_date=business_date(),
-        status="open",
+        status=EncounterStatus.OPEN.value,
         opened_at=utcnow(),
     )
     session.add(encounter)
@@ -158,7 +159,7 @@ def _open_encounter_for_writing(session: Session, actor: Actor, encounter_id: in
     )
     if encounter.institution_id != actor.institution_id:
         raise Forbidden("只能在本机构的就诊中书写")
-    if encounter.status != "open":
+    if encounter.status != EncounterStatus.OPEN:
         raise EncounterClosed("就诊已结束，不能再开立或诊断")
     return encounter
 
@@ -304,7 +305,7 @@ def cancel(session: Session, actor: Actor, order_id: int, reason: str) -> tuple[
 def close_encounter(session: Session, actor: Actor, encounter_id: int) -> Encounter:
     """End an encounter (the episode is complete); no more orders."""
     encounter = _open_encounter_for_writing(session, actor, encounter_id)
-    encounter.status = "closed"
+    encounter.status = EncounterStatus.CLOSED.value
     encounter.closed_at = utcnow()
     if encounter.registration_id is not None:
         scheduling.close_episode(session, encounter.registration_id)
