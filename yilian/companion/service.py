@@ -49,6 +49,7 @@ from yilian.outpatient import service as outpatient
 from yilian.registry import service as registry
 from yilian.registry.domain import VerificationState
 from yilian.scheduling import service as scheduling
+from yilian.scheduling.domain import BookingStatus
 
 log = logging.getLogger("yilian.companion")
 
@@ -135,7 +136,7 @@ def _visit(session: Session, data: FollowCreate) -> tuple[datetime | None, int |
             raise InvalidFollow("就诊记录不存在") from None
         if b.patient_id != data.patient_id:
             raise InvalidFollow("该就诊不是本患者的")
-        if b.status not in ("held", "confirmed"):
+        if b.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
             raise InvalidFollow("该挂号已取消或失效")
         return local_datetime(b.day + timedelta(days=1), time(0)), b.schedule_id
     try:
@@ -641,7 +642,7 @@ def invitable(
     bookings = [
         Choice(v.booking.id, f"{v.booking.day:%m月%d日} {v.schedule.location or '门诊'} 挂号")
         for v in sorted(scheduling.patient_bookings(session, actor, patient_id), key=lambda v: v.booking.day)
-        if v.booking.status in ("held", "confirmed") and v.booking.day >= today
+        if v.booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED) and v.booking.day >= today
     ]  # the nearest visit first
     admissions = [
         Choice(a.id, f"{a.admitted_at:%m月%d日} 入院")
