@@ -57,7 +57,7 @@ from yilian.registry import service as registry  # noqa: E402
 from yilian.registry.domain import Grade, InstitutionCategory, Sex, make_id_number  # noqa: E402
 from yilian.registry.schemas import InstitutionCreate  # noqa: E402
 from yilian.results import mllp, repository, service  # noqa: E402
-from yilian.results.domain import SEED_CATALOGUE, ItemKind  # noqa: E402
+from yilian.results.domain import SEED_EXAM_ITEMS, ItemKind  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SYSTEM = Actor.system("benchmark")
@@ -167,7 +167,7 @@ def _load_results(
 ) -> float:
     """COPY ``total`` synthetic results; indexes are dropped during the load and rebuilt after."""
     today = business_date()
-    items = list(SEED_CATALOGUE)
+    items = list(SEED_EXAM_ITEMS)
     item_text = {i.code: f"{i.code}\t{i.code}\t{i.kind.value}\t" for i in items}
     item_tail = {i.code: (i.unit, "" if i.kind is ItemKind.IMAGING else "3.9-6.1") for i in items}
     days = list(range(0, 730))
@@ -374,8 +374,8 @@ def main() -> None:
             institution_id=receiver,
             permissions=ROLE_PERMISSIONS[Role.DOCTOR],
         )
-        lab_codes = [i.code for i in SEED_CATALOGUE]
-        validity = {i.code: i.validity_days for i in SEED_CATALOGUE}
+        lab_codes = [i.code for i in SEED_EXAM_ITEMS]
+        validity = {i.code: i.validity_days for i in SEED_EXAM_ITEMS}
         on = business_date()
         cases = [(rng.choice(patient_ids), rng.choice(lab_codes)) for _ in range(args.checks)]
         check_ms: list[float] = []

@@ -19,7 +19,7 @@ from yilian.companion.models import Follow
 from yilian.kit import clock
 from yilian.kit.auth.models import User
 from yilian.registry.models import Department, Institution, Patient
-from yilian.results.models import CatalogueItem
+from yilian.results.models import ExamItem
 from yilian.scheduling.models import Booking, Schedule
 
 http = httpx.Client(timeout=60)  # a loaded CI machine answers slowly; no timing is asserted
@@ -41,9 +41,7 @@ def _oru(engine: Engine, patient_id: int, schedule_id: int, at: datetime) -> byt
         assert department is not None
         institution = s.get(Institution, department.institution_id)
         code = s.scalars(
-            select(CatalogueItem.code)
-            .where(CatalogueItem.kind == "lab", CatalogueItem.is_active)
-            .order_by(CatalogueItem.code)
+            select(ExamItem.code).where(ExamItem.kind == "lab", ExamItem.is_active).order_by(ExamItem.code)
         ).first()
         assert institution is not None and code is not None
         sender, id_number = institution.code, patient.id_number

@@ -106,7 +106,7 @@ def test_unpaid_prescription_waits(session: Session) -> None:
     w = make_rx_world(session)
     pid = _passed(session, w)
     order_id = rx_service.lines_of(session, pid)[0][1].id
-    outpatient.get_order(session, order_id).status = "placed"  # as for a patient who must pay first
+    outpatient.find_order(session, order_id).status = "placed"  # as for a patient who must pay first
     with pytest.raises(NotPaid):
         pharmacy.dispense(session, w.pharmacist, pid, checker=w.checker.username)
 

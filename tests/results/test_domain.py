@@ -7,23 +7,25 @@ from datetime import date, timedelta
 import pytest
 
 from yilian.results.domain import (
-    SEED_CATALOGUE,
-    CandidateResult,
+    SEED_EXAM_ITEMS,
     Decision,
-    InstitutionProfile,
     NonRecognitionReason,
-    QaRecord,
-    RecognitionPolicy,
     ResultStatus,
-    Tier,
-    assess,
     check_decision,
     parse_number,
-    tier_of,
 )
 from yilian.results.errors import InvalidDecision
+from yilian.results.recognition_rules import (
+    CandidateResult,
+    InstitutionProfile,
+    QaRecord,
+    RecognitionPolicy,
+    Tier,
+    assess,
+    tier_of,
+)
 
-ITEMS = {i.code: i for i in SEED_CATALOGUE}
+ITEMS = {i.code: i for i in SEED_EXAM_ITEMS}
 GLU, K, HBA1C, CT = ITEMS["GLU"], ITEMS["K"], ITEMS["HBA1C"], ITEMS["CT-CHEST"]
 QA = [
     QaRecord("临床化学", date(2026, 1, 1), date(2026, 12, 31)),

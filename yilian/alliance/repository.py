@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from yilian.alliance.domain import ReadingState, State
 from yilian.alliance.models import (
     Member,
     Network,
@@ -207,7 +208,7 @@ def referrals(
 def due_reminders(session: Session, remind_before: datetime) -> Sequence[Referral]:
     return session.scalars(
         select(Referral).where(
-            Referral.state == "requested",
+            Referral.state == State.REQUESTED.value,
             Referral.reminded_at.is_(None),
             Referral.requested_at <= remind_before,
         )
@@ -216,7 +217,7 @@ def due_reminders(session: Session, remind_before: datetime) -> Sequence[Referra
 
 def overdue(session: Session, now: datetime) -> Sequence[Referral]:
     return session.scalars(
-        select(Referral).where(Referral.state == "requested", Referral.answer_due_at <= now)
+        select(Referral).where(Referral.state == State.REQUESTED.value, Referral.answer_due_at <= now)
     ).all()
 
 
@@ -298,8 +299,8 @@ def reading_by_result(session: Session, result_id: int) -> Reading | None:
 def claim_reading(session: Session, reading_id: int, reader: str, now: datetime) -> bool:
     result = session.execute(
         update(Reading)
-        .where(Reading.id == reading_id, Reading.state == "queued")
-        .values(state="claimed", reader=reader, claimed_at=now)
+        .where(Reading.id == reading_id, Reading.state == ReadingState.QUEUED.value)
+        .values(state=ReadingState.CLAIMED.value, reader=reader, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -73,7 +73,7 @@ from yilian.outpatient import service as outpatient
 from yilian.registry import service as registry
 from yilian.registry.domain import InstitutionCategory
 from yilian.results import service as results
-from yilian.results.domain import ResultStatus
+from yilian.results.domain import ItemKind, ResultStatus
 from yilian.results.imaging import ImagingInput, to_incoming
 from yilian.scheduling import service as scheduling
 from yilian.scheduling.errors import SlotFull
@@ -773,7 +773,7 @@ def attached_results(session: Session, r: Referral) -> list[Result]:
 
 
 def _result_text(x: Result) -> str:
-    if x.kind == "imaging":
+    if x.kind == ItemKind.IMAGING:
         text = x.report_text.strip().splitlines()
         conclusion = [t for t in text if t.startswith("诊断意见") or t.startswith("印象")]
         return (conclusion[0] if conclusion else (text[-1] if text else "报告未出"))[:60]
@@ -848,7 +848,7 @@ def referral_service_request(session: Session, actor: Actor, referral_id: int) -
     patient = registry.find_patient(session, r.patient_id)
     dept = registry.get_department(session, r.to_department_id).name if r.to_department_id else ""
     attached = [
-        ("DiagnosticReport" if x.kind == "imaging" else "Observation", x.id)
+        ("DiagnosticReport" if x.kind == ItemKind.IMAGING else "Observation", x.id)
         for x in attached_results(session, r)
     ]
     return fhir.service_request(r, mpi_id=patient.mpi_id, department=dept, attached=attached)
@@ -1182,7 +1182,7 @@ def queue_reading(session: Session, actor: Actor, result_id: int) -> Reading:
     result = results.get_result(session, actor, result_id)
     if not actor.serves(result.institution_id):
         raise Forbidden("只能提交本机构的检查")
-    if result.kind != "imaging" or not result.study_uid:
+    if result.kind != ItemKind.IMAGING or not result.study_uid:
         raise InvalidReading("只有影像或心电图检查可以提交共享诊断中心")
     existing = repo.reading_by_result(session, result.id)
     if existing is not None:

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from yilian.alliance import service, stats
-from yilian.alliance.domain import PERIOD_LABELS, WEEKDAY_LABELS, templates_for
+from yilian.alliance.domain import PERIOD_LABELS, WEEKDAY_LABELS, ReadingState, templates_for
 from yilian.alliance.pages import two_lists
 from yilian.alliance.schemas import SittingRecord
 from yilian.kit.auth.domain import Actor, Permission
@@ -343,15 +343,15 @@ class _Readings:
     def actions(self, r: Any) -> None:
         a, rid = self.actor, r.id
         with ui.row().classes("gap-2"):
-            if r.state == "queued":
+            if r.state == ReadingState.QUEUED:
                 ui.button(
                     "认领", on_click=lambda: self.run(lambda s: service.claim_reading(s, a, rid), "已认领")
                 ).props(f'data-testid="claim-{rid}" dense')
-            if r.state == "claimed" and r.reader == a.username:
+            if r.state == ReadingState.CLAIMED and r.reader == a.username:
                 ui.button("写报告", on_click=lambda: self.editor(rid, r.kind, r.needs_verify)).props(
                     f'data-testid="write-{rid}" dense'
                 )
-            if r.state == "reported" and r.reader != a.username:
+            if r.state == ReadingState.REPORTED and r.reader != a.username:
                 ui.button(
                     "审核通过",
                     on_click=lambda: self.run(

@@ -49,6 +49,7 @@ from yilian.outpatient import service as outpatient
 from yilian.registry import service as registry
 from yilian.registry.domain import VerificationState
 from yilian.scheduling import service as scheduling
+from yilian.scheduling.domain import BookingStatus
 
 log = logging.getLogger("yilian.companion")
 
@@ -135,7 +136,7 @@ def _visit(session: Session, data: FollowCreate) -> tuple[datetime | None, int |
             raise InvalidFollow("就诊记录不存在") from None
         if b.patient_id != data.patient_id:
             raise InvalidFollow("该就诊不是本患者的")
-        if b.status not in ("held", "confirmed"):
+        if b.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
             raise InvalidFollow("该挂号已取消或失效")
         return local_datetime(b.day + timedelta(days=1), time(0)), b.schedule_id
     try:
@@ -198,7 +199,8 @@ def _relation_id(session: Session, patient_id: int, relative_id: int) -> int:
     return next(r.id for r in registry.relation_reads(session, patient_id) if r.relative_id == relative_id)
 
 
-def get_follow(session: Session, follow_id: int) -> Follow:
+def find_follow(session: Session, follow_id: int) -> Follow:
+    """Return a follow by id, unchecked (for code that has checked access already)."""
     f = session.get(Follow, follow_id)
     if f is None:
         raise FollowNotFound()
@@ -223,7 +225,7 @@ def _may_manage(session: Session, actor: Actor, f: Follow) -> None:
 
 def revoke(session: Session, actor: Actor, follow_id: int) -> Follow:
     """Revoke at once: the next event is not delivered and open streams stop with the reason."""
-    f = get_follow(session, follow_id)
+    f = find_follow(session, follow_id)
     _may_manage(session, actor, f)
     if f.revoked_at is None:
         f.revoked_at = utcnow()
@@ -275,7 +277,7 @@ def open_feed(
     session: Session, actor: Actor, follow_id: int, *, after_id: int = 0, channel: str = "api"
 ) -> FeedView:
     """The relative (or the patient, to see what was shown) reads a feed; one access-audit row per view."""
-    f = get_follow(session, follow_id)
+    f = find_follow(session, follow_id)
     if actor.patient_id not in (f.relative_id, f.patient_id) or actor.role not in (Role.PATIENT, Role.FAMILY):
         raise NotYourFollow()
     ended = end_reason(f)
@@ -640,7 +642,7 @@ def invitable(
     bookings = [
         Choice(v.booking.id, f"{v.booking.day:%m月%d日} {v.schedule.location or '门诊'} 挂号")
         for v in sorted(scheduling.patient_bookings(session, actor, patient_id), key=lambda v: v.booking.day)
-        if v.booking.status in ("held", "confirmed") and v.booking.day >= today
+        if v.booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED) and v.booking.day >= today
     ]  # the nearest visit first
     admissions = [
         Choice(a.id, f"{a.admitted_at:%m月%d日} 入院")
@@ -680,7 +682,7 @@ class FamilyBill:
 
 def _relatives_follow(session: Session, actor: Actor, follow_id: int) -> Follow:
     """The logged-in relative's own live follow with the 费用 scope (else refused with the reason)."""
-    f = get_follow(session, follow_id)
+    f = find_follow(session, follow_id)
     if actor.role not in (Role.PATIENT, Role.FAMILY) or actor.patient_id != f.relative_id:
         raise NotYourFollow("只有受邀的家属本人可以亲情付")
     ended = end_reason(f)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from yilian.drg import importer, service
-from yilian.drg.domain import Grouper, make_record
+from yilian.drg.domain import Grouper, GroupStatus, make_record
 from yilian.kit.auth.domain import Actor
 from yilian.registry import service as registry
 
@@ -89,7 +89,7 @@ def _templates(g: Grouper, mdc_dx: dict[str, list[str]]) -> dict[str, list[tuple
         for _ in range(3):
             pdx = rnd.choice(dxs)
             res = g.group(make_record(principal_dx=pdx, procedures=procs, sex=sex, age_years=30))
-            if res.status == "grouped" and res.adrg == a.code:
+            if res.status == GroupStatus.GROUPED and res.adrg == a.code:
                 out.setdefault(letter, []).append((pdx, procs))
     return out
 

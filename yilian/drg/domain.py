@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 
 UNGROUPABLE = "0000"
 PRE_MDC = ("MDCA", "MDCP", "MDCY", "MDCZ")
@@ -120,9 +121,17 @@ class DischargeRecord:
         return self.procedures[0] if self.procedures else None
 
 
+class GroupStatus(StrEnum):
+    """The outcome of grouping one case: in a DRG (入组), no DRG (无法入组, 0000) or an ambiguous group."""
+
+    GROUPED = "grouped"
+    UNGROUPABLE = "ungroupable"
+    AMBIGUOUS = "ambiguous"
+
+
 @dataclass(frozen=True)
 class GroupResult:
-    status: str  # grouped | ungroupable | ambiguous
+    status: str  # a GroupStatus value
     drg: str
     drg_name: str
     mdc: str | None
@@ -597,7 +606,7 @@ class Grouper:
         def ungroupable(reason: str, mdc: str | None = None) -> GroupResult:
             steps.append(f"结论：无法入组（0000），原因：{reason}")
             return GroupResult(
-                "ungroupable",
+                GroupStatus.UNGROUPABLE.value,
                 UNGROUPABLE,
                 "无法入组",
                 mdc,
@@ -703,7 +712,7 @@ class Grouper:
                     )
                     steps.append(f"结论：歧义组 {drg}，{reason}")
                     return GroupResult(
-                        "ambiguous",
+                        GroupStatus.AMBIGUOUS.value,
                         drg,
                         "歧义组",
                         m,
@@ -747,7 +756,7 @@ class Grouper:
         name = self.drgs.get(drg, "")
         steps.append(f"结论：{drg} {name}")
         return GroupResult(
-            "grouped",
+            GroupStatus.GROUPED.value,
             drg,
             name,
             mdc,

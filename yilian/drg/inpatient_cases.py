@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yilian.drg import domain, repository, service
-from yilian.drg.domain import DischargeRecord, GroupResult
+from yilian.drg.domain import DischargeRecord, GroupResult, GroupStatus
 from yilian.drg.errors import SchemeNotFound
 from yilian.drg.models import DrgBatch, DrgCase, DrgScheme
 from yilian.inpatient import service as inpatient
@@ -134,9 +134,9 @@ def store_signed(session: Session, admission_id: int) -> DrgCase | None:
     case = DrgCase(**row)
     session.add(case)
     batch.rows += 1
-    if priced.result.status == "grouped":
+    if priced.result.status == GroupStatus.GROUPED:
         batch.grouped += 1
-    elif priced.result.status == "ambiguous":
+    elif priced.result.status == GroupStatus.AMBIGUOUS:
         batch.ambiguous += 1
     else:
         batch.ungroupable += 1

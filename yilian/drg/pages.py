@@ -10,7 +10,15 @@ from fastapi.responses import RedirectResponse
 from nicegui import events, run, ui
 
 from yilian.drg import inpatient_pages, service
-from yilian.drg.domain import DX_CODE_RE, GroupResult, RecordError, UnitStats, make_record, split_codes
+from yilian.drg.domain import (
+    DX_CODE_RE,
+    GroupResult,
+    GroupStatus,
+    RecordError,
+    UnitStats,
+    make_record,
+    split_codes,
+)
 from yilian.drg.service import Analysis
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.db import unit_of_work
@@ -203,7 +211,9 @@ def _group_result(res: GroupResult) -> None:
         with ui.row().classes("items-baseline gap-4"):
             ui.label(res.drg).classes("text-h4 text-primary").props('data-testid="drg-result"')
             ui.label(res.drg_name).classes("text-h6")
-            ui.badge(STATUS[res.status], color="positive" if res.status == "grouped" else "negative")
+            ui.badge(
+                STATUS[res.status], color="positive" if res.status == GroupStatus.GROUPED else "negative"
+            )
         ui.label(
             f"MDC：{res.mdc or '—'}　ADRG：{res.adrg or '—'}　{SEVERITY[res.severity]}"
             + (f"（由 {res.trigger} 触发）" if res.trigger else "")

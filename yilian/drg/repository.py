@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from yilian.drg.domain import GroupStatus
 from yilian.drg.models import (
     DrgAdrg,
     DrgBaseRate,
@@ -107,7 +108,7 @@ def grouped_case_totals(
             func.coalesce(func.sum(DrgCase.payment_fen), 0),
         )
         .where(
-            DrgCase.status == "grouped",
+            DrgCase.status == GroupStatus.GROUPED.value,
             DrgCase.weight.is_not(None),
             DrgCase.discharge_date >= start,
             DrgCase.discharge_date <= end,

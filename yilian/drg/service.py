@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 
 from yilian.catalog import service as catalog
 from yilian.drg import domain, importer, repository
-from yilian.drg.domain import CaseFact, DischargeRecord, Grouper, GroupResult, RecordError, UnitStats
+from yilian.drg.domain import (
+    CaseFact,
+    DischargeRecord,
+    Grouper,
+    GroupResult,
+    GroupStatus,
+    RecordError,
+    UnitStats,
+)
 from yilian.drg.errors import (
     BatchNotFound,
     InvalidPolicyFile,
@@ -406,7 +414,7 @@ def upload_batch(
     session.add(batch)
     session.flush()
     out: list[dict[str, Any]] = []
-    counts = {"grouped": 0, "ungroupable": 0, "ambiguous": 0}
+    counts = {s.value: 0 for s in GroupStatus}
     for rec, (record_no, doctor) in records:
         res = g.group(rec)
         counts[res.status] += 1
@@ -414,9 +422,9 @@ def upload_batch(
     repository.bulk_insert(session, DrgCase, out)
     batch.rows = len(records)
     batch.grouped, batch.ungroupable, batch.ambiguous = (
-        counts["grouped"],
-        counts["ungroupable"],
-        counts["ambiguous"],
+        counts[GroupStatus.GROUPED],
+        counts[GroupStatus.UNGROUPABLE],
+        counts[GroupStatus.AMBIGUOUS],
     )
     session.flush()
     record_access(session, actor, action="create", resource=f"drg_batch:{batch.id}", reason="上传出院病案")
@@ -505,7 +513,7 @@ def analyse_batch(session: Session, actor: Actor, batch_id: int, department: str
     batch = get_batch(session, batch_id)
     rows = repository.cases(session, batch_id)
     record_access(session, actor, action="read", resource=f"drg_batch:{batch_id}", reason="DRG 运营分析")
-    grouped = [r for r in rows if r.status == "grouped" and r.weight is not None]
+    grouped = [r for r in rows if r.status == GroupStatus.GROUPED and r.weight is not None]
     facts = [
         CaseFact(
             department=r.department,

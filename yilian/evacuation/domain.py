@@ -12,10 +12,47 @@ import math
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
 from yilian.evacuation.errors import BuildingInvalid
+
+
+class EventKind(StrEnum):
+    ALARM = "alarm"  # 火警
+    DRILL = "drill"  # 演练
+
+
+class EventStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ReplayStatus(StrEnum):
+    """A replay is made in the background: pending → running → done | failed."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class HazardKind(StrEnum):
+    FIRE = "fire"
+    SMOKE = "smoke"
+    CLEAR = "clear"
+    DOOR_CLOSED = "door_closed"
+    DOOR_OPEN = "door_open"
+    STAIR_LOST = "stair_lost"
+    STAIR_RESTORED = "stair_restored"
+
+
+class OccupantKind(StrEnum):
+    PATIENT = "patient"
+    STAFF = "staff"
+    VISITOR = "visitor"
+
 
 SPACE_KINDS = {
     "ward": "病房",
@@ -413,14 +450,14 @@ class HazardState:
         return {building.spaces[s].compartment for s in self.fire | self.smoke if s in building.spaces}
 
 
-HAZARD_KINDS = {
-    "fire": "火情",
-    "smoke": "烟感报警",
-    "clear": "解除",
-    "door_closed": "门关闭",
-    "door_open": "门开启",
-    "stair_lost": "楼梯不可用",
-    "stair_restored": "楼梯恢复",
+HAZARD_KINDS: dict[str, str] = {
+    HazardKind.FIRE: "火情",
+    HazardKind.SMOKE: "烟感报警",
+    HazardKind.CLEAR: "解除",
+    HazardKind.DOOR_CLOSED: "门关闭",
+    HazardKind.DOOR_OPEN: "门开启",
+    HazardKind.STAIR_LOST: "楼梯不可用",
+    HazardKind.STAIR_RESTORED: "楼梯恢复",
 }
 
 
@@ -440,20 +477,20 @@ def hazard_state(events: Iterable[HazardEvent], until: float | None = None) -> H
     for e in sorted(events, key=lambda e: e.at):
         if until is not None and e.at > until:
             break
-        if e.kind == "fire":
+        if e.kind == HazardKind.FIRE:
             fire.add(e.target)
-        elif e.kind == "smoke":
+        elif e.kind == HazardKind.SMOKE:
             smoke.add(e.target)
-        elif e.kind == "clear":
+        elif e.kind == HazardKind.CLEAR:
             fire.discard(e.target)
             smoke.discard(e.target)
-        elif e.kind == "door_closed":
+        elif e.kind == HazardKind.DOOR_CLOSED:
             closed.add(e.target)
-        elif e.kind == "door_open":
+        elif e.kind == HazardKind.DOOR_OPEN:
             closed.discard(e.target)
-        elif e.kind == "stair_lost":
+        elif e.kind == HazardKind.STAIR_LOST:
             lost.add(e.target)
-        elif e.kind == "stair_restored":
+        elif e.kind == HazardKind.STAIR_RESTORED:
             lost.discard(e.target)
     return HazardState(frozenset(fire), frozenset(smoke), frozenset(closed), frozenset(lost))
 
@@ -462,11 +499,15 @@ def check_hazard(building: Building, kind: str, target: str) -> str | None:
     """The Chinese reason a hazard event cannot apply to this building, or None."""
     if kind not in HAZARD_KINDS:
         return f"事件类型 {kind!r} 未知"
-    if kind in ("fire", "smoke", "clear") and target not in building.spaces:
+    if kind in (HazardKind.FIRE, HazardKind.SMOKE, HazardKind.CLEAR) and target not in building.spaces:
         return f"空间 {target} 不存在"
-    if kind in ("door_closed", "door_open") and target not in {d.code for d in building.doors}:
+    if kind in (HazardKind.DOOR_CLOSED, HazardKind.DOOR_OPEN) and target not in {
+        d.code for d in building.doors
+    }:
         return f"门 {target} 不存在"
-    if kind in ("stair_lost", "stair_restored") and target not in {s.code for s in building.stairs}:
+    if kind in (HazardKind.STAIR_LOST, HazardKind.STAIR_RESTORED) and target not in {
+        s.code for s in building.stairs
+    }:
         return f"楼梯 {target} 不存在"
     return None
 
@@ -474,7 +515,7 @@ def check_hazard(building: Building, kind: str, target: str) -> str | None:
 @dataclass(frozen=True)
 class Occupant:
     id: str
-    kind: str  # patient | staff | visitor
+    kind: str  # an OccupantKind value
     space: str
     mobility: str = "ambulatory"
     ward: str = ""
@@ -482,7 +523,7 @@ class Occupant:
 
     @property
     def speed_class(self) -> str:
-        return self.mobility if self.kind == "patient" else self.kind
+        return self.mobility if self.kind == OccupantKind.PATIENT else self.kind
 
     @property
     def speed(self) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yilian.evacuation.domain import Building, Occupant
+from yilian.evacuation.domain import Building, Occupant, OccupantKind
 
 LENGTH, DEPTH, CORE = 80.0, 18.0, 5.0
 CORR_LO, CORR_HI = 7.5, 10.5
@@ -207,10 +207,12 @@ def synthetic_occupants(
                 if i == skip_bed:
                     continue
                 mobility = SYNTHETIC_MOBILITIES[k % len(SYNTHETIC_MOBILITIES)]
-                out.append(Occupant(f"{s.code}-{i}", "patient", s.code, mobility, s.ward))
+                out.append(Occupant(f"{s.code}-{i}", OccupantKind.PATIENT.value, s.code, mobility, s.ward))
                 k += 1
-            out.append(Occupant(f"{s.code}-v", "visitor", s.code))
+            out.append(Occupant(f"{s.code}-v", OccupantKind.VISITOR.value, s.code))
         if s.kind == "room":
             for i in range(staff_per_station):
-                out.append(Occupant(f"{s.code}-n{i}", "staff", s.code, ward=f"W{s.floor:02d}"))
+                out.append(
+                    Occupant(f"{s.code}-n{i}", OccupantKind.STAFF.value, s.code, ward=f"W{s.floor:02d}")
+                )
     return out

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from yilian.evacuation import service, tasks
-from yilian.evacuation.domain import MOBILITIES, Building
+from yilian.evacuation.domain import MOBILITIES, Building, HazardKind, ReplayStatus
 from yilian.evacuation.drawing import agent_marks, floor_svg, safe_chart, with_marks
 from yilian.evacuation.planner import ACTION_LABELS
 from yilian.evacuation.replay import positions
@@ -191,7 +191,11 @@ class _CommandCentre:
         try:
             with unit_of_work() as session:
                 service.report_hazard(
-                    session, self.actor, self.state["event"], "stair_restored" if lost else "stair_lost", code
+                    session,
+                    self.actor,
+                    self.state["event"],
+                    HazardKind.STAIR_RESTORED.value if lost else HazardKind.STAIR_LOST.value,
+                    code,
                 )
             self.draw(force=True)
         except YilianError as exc:
@@ -321,7 +325,7 @@ def _replay_list(items: list[tuple[Any, ...]]) -> None:
         where = f"{floor} 层" if floor is not None else "全部楼层"
         with ui.row().classes("items-center gap-2").props(f'data-testid="replay-{rid}"'):
             ui.label(f"事件 {eid} · {where} · {service.REPLAY_STATUS.get(status, status)}")
-            if status == "done":
+            if status == ReplayStatus.DONE:
                 ui.label(f"{persons} 人：方案 {_clock(plan_s or 0)}，就近出口 {_clock(near_s or 0)}").classes(
                     "text-grey-8"
                 )
@@ -390,10 +394,10 @@ def replay_page(request: Request, replay_id: int) -> RedirectResponse | None:
             ui.label(f"{exc.title}：{exc.detail}").classes("text-negative")
             return None
         ui.link("← 返回疏散指挥中心", "/evacuation")
-        if status != "done":
+        if status != ReplayStatus.DONE:
             text = f"回放{service.REPLAY_STATUS.get(status, status)}" + (f"：{error}" if error else "")
             ui.label(text).classes("text-h6").props('data-testid="replay-status"')
-            if status in ("pending", "running"):
+            if status in (ReplayStatus.PENDING, ReplayStatus.RUNNING):
                 ui.timer(2.0, lambda: ui.navigate.reload(), once=True)
             return None
         _replay_view(b, doc)

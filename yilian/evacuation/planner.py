@@ -30,6 +30,7 @@ from yilian.evacuation.domain import (
     Graph,
     HazardState,
     Occupant,
+    OccupantKind,
 )
 
 INF = float("inf")
@@ -613,7 +614,7 @@ def horizontal_targets(building: Building, graph: Graph, threatened: set[str]) -
 
 
 def _is_walker(o: Occupant) -> bool:
-    return o.kind == "visitor" or (o.kind == "patient" and o.mobility == "ambulatory")
+    return o.kind == OccupantKind.VISITOR or (o.kind == OccupantKind.PATIENT and o.mobility == "ambulatory")
 
 
 def plan(
@@ -641,13 +642,13 @@ def plan(
         comp = building.spaces[o.space].compartment
         order = spaces.setdefault(o.space, SpaceOrder(o.space, "stay"))
         order.occupants += 1
-        if o.kind == "staff":
+        if o.kind == OccupantKind.STAFF:
             staff_by_floor[building.spaces[o.space].floor].append(o)
         action = "stay"
         if comp in threatened and _is_walker(o):
             supplies[o.space] += 1
             action = "evacuate"
-        elif comp in threatened and o.kind == "patient":
+        elif comp in threatened and o.kind == OccupantKind.PATIENT:
             movers.append(o)
             action = "move"
         order.counts[action] = order.counts.get(action, 0) + 1
@@ -830,12 +831,12 @@ def nearest_exit_walkers(building: Building, occupants: list[Occupant], hazards:
     walkers: list[Walker] = []
     teams: dict[int, list[float]] = defaultdict(list)  # floor → staff free times
     for o in occupants:
-        if o.kind == "staff" and o.space in building.spaces:
+        if o.kind == OccupantKind.STAFF and o.space in building.spaces:
             teams[building.spaces[o.space].floor].append(0.0)
     for o in sorted(occupants, key=lambda o: o.id):
         if o.space not in building.spaces or building.spaces[o.space].compartment not in threatened:
             continue
-        if o.kind == "staff" or o.space not in dist:
+        if o.kind == OccupantKind.STAFF or o.space not in dist:
             continue
         path = tuple(path_from(towards, o.space, exits))
         if _is_walker(o):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from yilian.evacuation.domain import ReplayStatus
 from yilian.evacuation.models import EvacBuilding, EvacEvent, EvacHazard, EvacReplay
 
 
@@ -37,7 +38,7 @@ def replays_of(session: Session, event_ids: list[int]) -> list[EvacReplay]:
 
 
 def pending_replays(session: Session) -> list[int]:
-    q = select(EvacReplay.id).where(EvacReplay.status == "pending").order_by(EvacReplay.id)
+    q = select(EvacReplay.id).where(EvacReplay.status == ReplayStatus.PENDING.value).order_by(EvacReplay.id)
     return list(session.scalars(q))
 
 
@@ -45,7 +46,7 @@ def claim_replay(session: Session, replay_id: int) -> bool:
     """pending → running, by one process only (a conditional update)."""
     done = session.execute(
         update(EvacReplay)
-        .where(EvacReplay.id == replay_id, EvacReplay.status == "pending")
-        .values(status="running")
+        .where(EvacReplay.id == replay_id, EvacReplay.status == ReplayStatus.PENDING.value)
+        .values(status=ReplayStatus.RUNNING.value)
     )
     return bool(getattr(done, "rowcount", 0))

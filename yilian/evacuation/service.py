@@ -23,9 +23,14 @@ from yilian.evacuation.domain import (
     MOBILITIES,
     STAFF_PER_WARD,
     Building,
+    EventKind,
+    EventStatus,
     HazardEvent,
+    HazardKind,
     HazardState,
     Occupant,
+    OccupantKind,
+    ReplayStatus,
     check_hazard,
     hazard_state,
     parse_building,
@@ -142,7 +147,7 @@ def occupants(session: Session, row: EvacBuilding, hour: int) -> list[Occupant]:
         out.append(
             Occupant(
                 id=f"adm{c.admission_id}",
-                kind="patient",
+                kind=OccupantKind.PATIENT.value,
                 space=space,
                 mobility=c.mobility or "ambulatory",
                 ward=c.ward_code,
@@ -151,7 +156,7 @@ def occupants(session: Session, row: EvacBuilding, hour: int) -> list[Occupant]:
         )
     for space, n in sorted(occupied.items()):
         for i in range(visitors_estimate(n, hour)):
-            out.append(Occupant(f"vis-{space}-{i + 1}", "visitor", space, label="探视者"))
+            out.append(Occupant(f"vis-{space}-{i + 1}", OccupantKind.VISITOR.value, space, label="探视者"))
     per_ward = STAFF_PER_WARD[shift_of(hour)]
     for ward in sorted(wards_here):
         floors = {s.floor for s in b.spaces.values() if s.ward == ward}
@@ -161,7 +166,7 @@ def occupants(session: Session, row: EvacBuilding, hour: int) -> list[Occupant]:
             out.append(
                 Occupant(
                     f"{ward}-staff{i + 1}",
-                    "staff",
+                    OccupantKind.STAFF.value,
                     posts[i % len(posts)],
                     ward=ward,
                     label=f"{ward} 医护{i + 1}",
@@ -185,17 +190,22 @@ def get_event(session: Session, event_id: int) -> EvacEvent:
 
 
 def start_event(
-    session: Session, actor: Actor, building_id: int, *, kind: str = "drill", hour: int | None = None
+    session: Session,
+    actor: Actor,
+    building_id: int,
+    *,
+    kind: str = EventKind.DRILL.value,
+    hour: int | None = None,
 ) -> EvacEvent:
     """Open a fire event (alarm) or a drill (演练) on a building; its clock starts now."""
     row = get_building(session, building_id)
     _require(actor, Permission.EVACUATION_COMMAND, row.institution_id, "启动疏散事件或演练")
-    if kind not in ("alarm", "drill"):
+    if kind not in (EventKind.ALARM, EventKind.DRILL):
         raise InvalidHazard(f"事件类型 {kind!r} 未知")
     event = EvacEvent(
         building_id=row.id,
         kind=kind,
-        status="open",
+        status=EventStatus.OPEN.value,
         hour=local_now().hour if hour is None else hour % 24,
         started_at=utcnow(),
         started_by=actor.username,
@@ -231,7 +241,7 @@ def report_hazard(
     event = get_event(session, event_id)
     row = get_building(session, event.building_id)
     _require(actor, Permission.EVACUATION_COMMAND, row.institution_id, "报告火情或调整疏散通道")
-    if event.status != "open":
+    if event.status != EventStatus.OPEN:
         raise EventClosed(f"疏散事件 {event_id} 已结束")
     why = check_hazard(model_of(row), kind, target)
     if why:
@@ -266,8 +276,8 @@ def close_event(session: Session, actor: Actor, event_id: int) -> EvacEvent:
     event = get_event(session, event_id)
     row = get_building(session, event.building_id)
     _require(actor, Permission.EVACUATION_COMMAND, row.institution_id, "结束疏散事件")
-    if event.status == "open":
-        event.status = "closed"
+    if event.status == EventStatus.OPEN:
+        event.status = EventStatus.CLOSED.value
         event.closed_at = utcnow()
         event.revision += 1
         session.flush()
@@ -283,15 +293,15 @@ def start_drill(
 ) -> EvacEvent:
     """The drill simulator: a fire in ``origin`` at 0 s, smoke in its compartment's corridors at 30 s
     and in the corridors of the compartment above at 180 s (reported ahead on the drill's clock)."""
-    event = start_event(session, actor, building_id, kind="drill", hour=hour)
+    event = start_event(session, actor, building_id, kind=EventKind.DRILL.value, hour=hour)
     b = model_of(get_building(session, building_id))
     if origin not in b.spaces:
         raise InvalidHazard(f"空间 {origin} 不存在")
     space = b.spaces[origin]
-    report_hazard(session, actor, event.id, "fire", origin, at=0.0, source="drill")
+    report_hazard(session, actor, event.id, HazardKind.FIRE.value, origin, at=0.0, source="drill")
     for s in b.spaces_of(space.compartment):
         if s.kind == "corridor":
-            report_hazard(session, actor, event.id, "smoke", s.code, at=30.0, source="drill")
+            report_hazard(session, actor, event.id, HazardKind.SMOKE.value, s.code, at=30.0, source="drill")
     above = [
         c
         for c in b.compartments.values()
@@ -300,7 +310,9 @@ def start_drill(
     for comp in above:
         for s in b.spaces_of(comp.code):
             if s.kind == "corridor":
-                report_hazard(session, actor, event.id, "smoke", s.code, at=180.0, source="drill")
+                report_hazard(
+                    session, actor, event.id, HazardKind.SMOKE.value, s.code, at=180.0, source="drill"
+                )
     return event
 
 
@@ -332,9 +344,9 @@ def closes_at(building: Building, future: list[HazardEvent], clock: float, step:
     out: dict[str, int] = {}
     for e in future:
         stair = None
-        if e.kind == "stair_lost":
+        if e.kind == HazardKind.STAIR_LOST:
             stair = next((s for s in building.stairs if s.code == e.target), None)
-        elif e.kind in ("smoke", "fire"):
+        elif e.kind in (HazardKind.SMOKE, HazardKind.FIRE):
             stair = building.stair_of(e.target)
         if stair is None:
             continue
@@ -481,13 +493,18 @@ def ward_plan_pdf(session: Session, actor: Actor, building_id: int, ward: str) -
 
 def open_event(session: Session, building_id: int) -> EvacEvent | None:
     """The building's open event, if any (the latest)."""
-    return next((e for e in repo.events_of(session, building_id) if e.status == "open"), None)
+    return next((e for e in repo.events_of(session, building_id) if e.status == EventStatus.OPEN), None)
 
 
 # ---------------------------------------------------------------- drill replays
 
 REPLAY_LIMIT = 1800.0  # s of simulated time at most
-REPLAY_STATUS = {"pending": "排队中", "running": "模拟中", "done": "已完成", "failed": "失败"}
+REPLAY_STATUS: dict[str, str] = {
+    ReplayStatus.PENDING: "排队中",
+    ReplayStatus.RUNNING: "模拟中",
+    ReplayStatus.DONE: "已完成",
+    ReplayStatus.FAILED: "失败",
+}
 
 
 def request_replay(session: Session, actor: Actor, event_id: int, *, floor: int | None = None) -> EvacReplay:
@@ -501,7 +518,7 @@ def request_replay(session: Session, actor: Actor, event_id: int, *, floor: int 
     replay = EvacReplay(
         event_id=event.id,
         floor=floor,
-        status="pending",
+        status=ReplayStatus.PENDING.value,
         requested_at=utcnow(),
         requested_by=actor.username,
         error="",
@@ -551,13 +568,13 @@ def store_replay(session: Session, replay_id: int, doc: dict[str, Any] | None, e
     row = _replay(session, replay_id)
     row.finished_at = utcnow()
     if doc is None:
-        row.status, row.error = "failed", error[:400]
+        row.status, row.error = ReplayStatus.FAILED.value, error[:400]
     else:
         row.document = doc
         row.plan_seconds = doc["runs"]["plan"]["seconds"]
         row.nearest_seconds = doc["runs"]["nearest"]["seconds"]
         row.persons = doc["runs"]["plan"]["persons"]
-        row.status = "done"
+        row.status = ReplayStatus.DONE.value
     session.flush()
 
 
@@ -595,6 +612,7 @@ def fire_floor(session: Session, event_id: int) -> int | None:
     event = get_event(session, event_id)
     b = model_of(get_building(session, event.building_id))
     first = next(
-        (h for h in repo.hazards_of(session, event_id) if h.kind == "fire" and h.target in b.spaces), None
+        (h for h in repo.hazards_of(session, event_id) if h.kind == HazardKind.FIRE and h.target in b.spaces),
+        None,
     )
     return b.spaces[first.target].floor if first else None

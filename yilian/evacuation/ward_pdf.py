@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fpdf import FPDF, FontFace
 
-from yilian.evacuation.domain import Building, HazardState, Occupant
+from yilian.evacuation.domain import Building, HazardState, Occupant, OccupantKind
 from yilian.evacuation.planner import plan
 from yilian.outpatient.record_pdf import cjk_font
 
@@ -31,12 +31,12 @@ def ward_instructions(building: Building, ward: str) -> list[tuple[str, str, str
         people = []
         for s in rooms:
             if s.compartment == comp:
-                people.append(Occupant(f"{s.code}-w", "patient", s.code, "ambulatory", ward))
-                people.append(Occupant(f"{s.code}-b", "patient", s.code, "bedridden", ward))
+                people.append(Occupant(f"{s.code}-w", OccupantKind.PATIENT.value, s.code, "ambulatory", ward))
+                people.append(Occupant(f"{s.code}-b", OccupantKind.PATIENT.value, s.code, "bedridden", ward))
         stations = [s for s in building.spaces.values() if s.floor == floor and s.kind == "room"]
         for i, st in enumerate(stations):
-            people.append(Occupant(f"staff{i}a", "staff", st.code, ward=ward))
-            people.append(Occupant(f"staff{i}b", "staff", st.code, ward=ward))
+            people.append(Occupant(f"staff{i}a", OccupantKind.STAFF.value, st.code, ward=ward))
+            people.append(Occupant(f"staff{i}b", OccupantKind.STAFF.value, st.code, ward=ward))
         p = plan(building, people, HazardState(smoke=frozenset(corridors)))
         for s in sorted((s for s in rooms if s.compartment == comp), key=lambda s: s.room):
             order = p.spaces[s.code]

@@ -185,7 +185,7 @@ def _census(
         fillable[hospital.id] = [
             (b.id, wards[b.ward_id].department_id, sex_of[b.room_id])
             for b in all_beds
-            if b.state == "free"
+            if b.state == BedState.FREE
             and not b.emergency_reserved
             and (b.ward_id in full or b.room_id != first_room[b.ward_id])
         ]
@@ -400,7 +400,7 @@ def _history(
                 in_hospital.add(patient_id)
                 ends[a.id] = day + timedelta(days=max(1, int(rng.lognormvariate(1.9, 0.5))))
                 admitted += 1
-            for bed in repo.beds_of_institution_in_state(session, "cleaning"):
+            for bed in repo.beds_of_institution_in_state(session, BedState.CLEANING.value):
                 service.set_bed_state(session, system, bed.id, BedState.FREE, "保洁完成")
     for admission_id in service.admissions_to_charge(session, today):  # as tonight's job will
         service.charge_day(session, admission_id, today)

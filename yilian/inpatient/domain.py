@@ -71,6 +71,72 @@ class AdmissionSource(StrEnum):
         ]
 
 
+class RequestStatus(StrEnum):
+    """A bed request (住院申请) waits, holds a reserved bed, ends in an admission or is cancelled."""
+
+    WAITING = "waiting"
+    ASSIGNED = "assigned"
+    ADMITTED = "admitted"
+    CANCELLED = "cancelled"
+
+
+class PreAdmissionStatus(StrEnum):
+    OPEN = "open"
+    ADMITTED = "admitted"
+    CANCELLED = "cancelled"
+
+
+class AdmissionStatus(StrEnum):
+    """In hospital, discharged (bill not yet settled), or discharged and settled."""
+
+    ADMITTED = "admitted"
+    DISCHARGED = "discharged"
+    SETTLED = "settled"
+
+
+class MovementKind(StrEnum):
+    ADMIT = "admit"
+    TRANSFER = "transfer"
+    DISCHARGE = "discharge"
+
+
+class DepositKind(StrEnum):
+    PAY = "pay"
+    REFUND = "refund"
+
+
+class ChargeKind(StrEnum):
+    BED = "bed"
+    NURSING = "nursing"
+    ORDER = "order"
+    PREADMISSION = "preadmission"
+
+
+class ChargeStatus(StrEnum):
+    OPEN = "open"
+    SETTLED = "settled"
+    VOID = "void"
+
+
+class SettlementStatus(StrEnum):
+    SETTLED = "settled"
+    ARREARS = "arrears"
+    REVERSED = "reversed"
+
+
+class AbstractStatus(StrEnum):
+    """A discharge abstract (病案首页) is a draft until a doctor signs it."""
+
+    DRAFT = "draft"
+    SIGNED = "signed"
+
+
+class RoomKind(StrEnum):
+    ORDINARY = ""
+    ISOLATION = "isolation"
+    NEGATIVE_PRESSURE = "negative_pressure"
+
+
 DISPOSITIONS = {
     1: "医嘱离院",
     2: "医嘱转院",
@@ -78,7 +144,11 @@ DISPOSITIONS = {
     4: "非医嘱离院",
     5: "死亡",
 }
-ROOM_KINDS = {"": "普通病房", "isolation": "隔离病房", "negative_pressure": "负压病房"}
+ROOM_KINDS: dict[str, str] = {
+    RoomKind.ORDINARY: "普通病房",
+    RoomKind.ISOLATION: "隔离病房",
+    RoomKind.NEGATIVE_PRESSURE: "负压病房",
+}
 # how a patient can move in an evacuation (set by the nurse; the evacuation area plans by it)
 MOBILITIES = {
     "ambulatory": "可自行行走",
@@ -156,13 +226,13 @@ def exclusion(request: AllocationRequest, bed: Candidate, policy: AllocationPoli
         return "应急预留床位，仅用于急诊收治"
     if bed.room_sex and bed.room_sex != request.sex:
         return "病房性别不符"
-    if request.isolation == Isolation.AIRBORNE and bed.room_kind != "negative_pressure":
+    if request.isolation == Isolation.AIRBORNE and bed.room_kind != RoomKind.NEGATIVE_PRESSURE:
         return "空气隔离患者须住负压病房"
-    if request.isolation == Isolation.CONTACT and bed.room_kind == "":
+    if request.isolation == Isolation.CONTACT and bed.room_kind == RoomKind.ORDINARY:
         return "接触隔离患者须住隔离病房"
     if bed.room_infection and bed.room_infection != request.isolation.value:
         return "感染隔离：同室已有需隔离的患者"
-    if request.isolation == Isolation.NONE and bed.room_kind == "negative_pressure":
+    if request.isolation == Isolation.NONE and bed.room_kind == RoomKind.NEGATIVE_PRESSURE:
         return "负压病房留给空气隔离患者"
     if bed.relation != "own" and request.severity != Severity.MILD and policy.severe_stays_in_specialty:
         return "重症患者须收治在本专科病区"
@@ -193,7 +263,7 @@ def _reasons(request: AllocationRequest, bed: Candidate) -> tuple[str, ...]:
 
 
 def _key(request: AllocationRequest, bed: Candidate) -> tuple[int, int, int, int, int, str]:
-    wasted_isolation = int(request.isolation == Isolation.NONE and bed.room_kind != "")
+    wasted_isolation = int(request.isolation == Isolation.NONE and bed.room_kind != RoomKind.ORDINARY)
     monitor_fit = int(request.severity == Severity.CRITICAL and not bed.monitored) - int(
         request.severity == Severity.MILD and not bed.monitored
     )

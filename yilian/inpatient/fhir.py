@@ -8,7 +8,7 @@ from typing import Any
 from fhir.resources.R4B.encounter import Encounter as FhirEncounter
 from fhir.resources.R4B.location import Location as FhirLocation
 
-from yilian.inpatient.domain import DISPOSITIONS, BedState
+from yilian.inpatient.domain import DISPOSITIONS, AdmissionStatus, BedState
 from yilian.inpatient.models import Admission, Bed, Ward
 
 ADMISSION_SYSTEM = "https://yilian.dev/fhir/sid/admission-number"
@@ -27,7 +27,7 @@ _BED_STATUS = {
 
 def encounter_resource(a: Admission, *, mpi_id: str, ward: Ward, bed: Bed | None) -> dict[str, Any]:
     """An admission as a FHIR Encounter (class IMP, inpatient encounter)."""
-    status = "in-progress" if a.status == "admitted" else "finished"
+    status = "in-progress" if a.status == AdmissionStatus.ADMITTED else "finished"
     period: dict[str, str] = {"start": a.admitted_at.isoformat()}
     if a.discharged_at is not None:
         period["end"] = a.discharged_at.isoformat()
@@ -81,7 +81,7 @@ def bed_resource(bed: Bed, ward: Ward) -> dict[str, Any]:
         {
             "resourceType": "Location",
             "id": f"bed-{bed.id}",
-            "status": "inactive" if bed.state == "closed" else "active",
+            "status": "inactive" if bed.state == BedState.CLOSED else "active",
             "operationalStatus": {
                 "system": BED_STATUS,
                 "code": _BED_STATUS[bed.state],

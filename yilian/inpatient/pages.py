@@ -20,8 +20,11 @@ from yilian.inpatient.domain import (
     DISPOSITIONS,
     RELATION_KINDS,
     AdmissionSource,
+    AdmissionStatus,
     BedState,
     Ranking,
+    RequestStatus,
+    SettlementStatus,
     Severity,
 )
 from yilian.inpatient.models import Admission, Bed, DischargeAbstract, InpatientSettlement, PreAdmission
@@ -175,8 +178,8 @@ def bed_board(actor: Actor, state_filter: dict[str, str]) -> None:
             ui.label(f"{state.label} {counts.get(state.value, 0)}").classes(
                 f"q-px-sm rounded {STATE_COLOURS[state.value]}"
             )
-        occupied = counts.get("occupied", 0)
-        open_beds = len(beds) - counts.get("closed", 0)
+        occupied = counts.get(BedState.OCCUPIED, 0)
+        open_beds = len(beds) - counts.get(BedState.CLOSED, 0)
         ui.label(f"占用率 {occupied / open_beds:.1%}" if open_beds else "").classes("text-grey-8")
     wanted = state_filter.get("state", "")
     ward_filter = state_filter.get("ward", "")
@@ -275,7 +278,7 @@ class _BedOffice:
             if not rows:
                 ui.label("暂无待床患者").classes("text-grey-7")
             for r in rows:
-                status = "已预约床位" if r.status == "assigned" else "待分配"
+                status = "已预约床位" if r.status == RequestStatus.ASSIGNED else "待分配"
                 with (
                     ui.card()
                     .classes("w-full q-pa-sm cursor-pointer")
@@ -297,7 +300,9 @@ class _BedOffice:
         with unit_of_work() as session:
             req = service.find_request(session, request_id)
             ranking = (
-                service.suggest(session, actor, request_id, limit=30) if req.status == "waiting" else None
+                service.suggest(session, actor, request_id, limit=30)
+                if req.status == RequestStatus.WAITING
+                else None
             )
             reserved_bed = service.get_bed(session, req.bed_id) if req.bed_id else None
             ward_name = service.get_ward(session, reserved_bed.ward_id).name if reserved_bed else ""
@@ -455,7 +460,7 @@ def _ward_board(actor: Actor, ward_id: int, refresh: Callable[[], None]) -> None
                 if a is not None:
                     bill = bills.get(a.id)
                     _ward_patient(bed, a, names.get(a.patient_id, ""), bill, today, discharge)
-                elif bed.state == "cleaning":
+                elif bed.state == BedState.CLEANING:
                     ui.button("清洁完成", on_click=lambda _e, bid=bed.id: cleaned(bid)).props("dense flat")
     ui.label("今日出入转").classes("text-subtitle1 q-mt-md")
     kinds = {"admit": "入院", "transfer": "转床/转科", "discharge": "出院"}
@@ -717,7 +722,7 @@ def abstract_page(request: Request, admission_id: int | None = None) -> Redirect
         return actor
     with unit_of_work() as session:
         done = service.admissions_with_status(
-            session, actor, actor.institution_id or 0, "discharged", "settled"
+            session, actor, actor.institution_id or 0, AdmissionStatus.DISCHARGED, AdmissionStatus.SETTLED
         )
         names = _names(session, done)
     options = {a.id: f"{names.get(a.patient_id, '')} · {a.number} · 出院 {a.discharged_on}" for a in done}
@@ -860,10 +865,12 @@ class _DischargeDesk:
         actor = self.actor
         self.box.clear()
         with unit_of_work() as session:
-            waiting = service.admissions_with_status(session, actor, actor.institution_id or 0, "discharged")
-            settled = service.admissions_with_status(session, actor, actor.institution_id or 0, "settled")[
-                :20
-            ]
+            waiting = service.admissions_with_status(
+                session, actor, actor.institution_id or 0, AdmissionStatus.DISCHARGED
+            )
+            settled = service.admissions_with_status(
+                session, actor, actor.institution_id or 0, AdmissionStatus.SETTLED
+            )[:20]
             names = _names(session, waiting + settled)
             bills = {a.id: service.bill(session, actor, a.id) for a in waiting}
             done = {a.id: service.standing_settlement_of(session, actor, a.id) for a in settled}
@@ -908,10 +915,10 @@ class _DischargeDesk:
             ui.label(
                 f"预交金抵扣 {yuan(s.deposit_applied)} · 退预交金 {yuan(s.deposit_refunded)} · "
                 f"补缴 {yuan(s.topped_up)}"
-                + (f" · 欠费 {yuan(s.arrears)}" if s.status == "arrears" else "")
+                + (f" · 欠费 {yuan(s.arrears)}" if s.status == SettlementStatus.ARREARS else "")
                 + (f" · 已补缴欠费 {yuan(s.arrears)}" if s.breakdown.get("arrears_paid") else "")
             ).classes("text-sm text-grey-8")
-            if s.status == "arrears":
+            if s.status == SettlementStatus.ARREARS:
                 ui.button(
                     "欠费补缴（现金）",
                     on_click=lambda _e, aid=a.id: _then(lambda: self.pay_arrears(aid), self.draw),

@@ -25,6 +25,14 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from yilian.inpatient.domain import (
+    AbstractStatus,
+    AdmissionStatus,
+    BedState,
+    ChargeStatus,
+    RequestStatus,
+    SettlementStatus,
+)
 from yilian.inpatient.models import (
     AbstractChange,
     Admission,
@@ -63,10 +71,10 @@ _ROOMS_TAKEN = (
     .where(
         _OTHER.room_id.in_(
             select(_FREE.room_id).where(
-                _FREE.institution_id == bindparam("institution_id"), _FREE.state == "free"
+                _FREE.institution_id == bindparam("institution_id"), _FREE.state == BedState.FREE.value
             )
         ),
-        _OTHER.state.in_(("occupied", "reserved")),
+        _OTHER.state.in_((BedState.OCCUPIED.value, BedState.RESERVED.value)),
     )
     .group_by(_OTHER.room_id)
     .subquery()
@@ -83,7 +91,7 @@ _FREE_BEDS = (
         _ROOMS_TAKEN.c.infection,
     )
     .outerjoin(_ROOMS_TAKEN, _ROOMS_TAKEN.c.room_id == Bed.room_id)
-    .where(Bed.institution_id == bindparam("institution_id"), Bed.state == "free")
+    .where(Bed.institution_id == bindparam("institution_id"), Bed.state == BedState.FREE.value)
 )
 
 
@@ -169,7 +177,7 @@ def room_occupants(session: Session, room_ids: Sequence[int]) -> list[tuple[int,
         return []
     rows = session.execute(
         select(Bed.room_id, Bed.occupant_sex, Bed.occupant_isolation).where(
-            Bed.room_id.in_(list(room_ids)), Bed.state.in_(("occupied", "reserved"))
+            Bed.room_id.in_(list(room_ids)), Bed.state.in_((BedState.OCCUPIED.value, BedState.RESERVED.value))
         )
     )
     return [tuple(r) for r in rows]  # type: ignore[misc]
@@ -194,7 +202,10 @@ def claim_bed(
     where = [Bed.id == bed_id, Bed.state.in_(list(from_states))]
     if expect_request is not None:
         where.append(
-            or_(Bed.state == "free", and_(Bed.state == "reserved", Bed.request_id == expect_request))
+            or_(
+                Bed.state == BedState.FREE.value,
+                and_(Bed.state == BedState.RESERVED.value, Bed.request_id == expect_request),
+            )
         )
     values: dict[str, object] = {
         "state": to_state,
@@ -273,7 +284,8 @@ def waiting_requests(session: Session, institution_id: int) -> list[BedRequest]:
         session.scalars(
             select(BedRequest)
             .where(
-                BedRequest.institution_id == institution_id, BedRequest.status.in_(("waiting", "assigned"))
+                BedRequest.institution_id == institution_id,
+                BedRequest.status.in_((RequestStatus.WAITING.value, RequestStatus.ASSIGNED.value)),
             )
             .order_by(BedRequest.emergency.desc(), BedRequest.requested_at)
         )
@@ -290,7 +302,9 @@ def admissions_in_hospital(
 ) -> list[Admission]:
     """In hospital; with ``practitioner_id`` only her patients, or with ``department_ids`` too those
     of her departments."""
-    q = select(Admission).where(Admission.institution_id == institution_id, Admission.status == "admitted")
+    q = select(Admission).where(
+        Admission.institution_id == institution_id, Admission.status == AdmissionStatus.ADMITTED.value
+    )
     if ward_id is not None:
         q = q.where(Admission.ward_id == ward_id)
     if department_ids is not None:
@@ -307,14 +321,19 @@ def admissions_in_hospital(
 
 def admissions_in_hospital_on(session: Session, day: date, institution_id: int | None = None) -> list[int]:
     """Admissions in hospital at the end of ``day`` (admitted on or before it, not discharged)."""
-    q = select(Admission.id).where(Admission.status == "admitted", Admission.admitted_on <= day)
+    q = select(Admission.id).where(
+        Admission.status == AdmissionStatus.ADMITTED.value, Admission.admitted_on <= day
+    )
     if institution_id is not None:
         q = q.where(Admission.institution_id == institution_id)
     return list(session.scalars(q.order_by(Admission.id)))
 
 
 def charges_of(
-    session: Session, admission_id: int, *, statuses: Sequence[str] = ("open", "settled")
+    session: Session,
+    admission_id: int,
+    *,
+    statuses: Sequence[str] = (ChargeStatus.OPEN.value, ChargeStatus.SETTLED.value),
 ) -> list[InpatientCharge]:
     return list(
         session.scalars(
@@ -345,7 +364,10 @@ def unpaid_arrears(session: Session, patient_id: int) -> list[InpatientSettlemen
         session.scalars(
             select(InpatientSettlement)
             .join(Admission, Admission.id == InpatientSettlement.admission_id)
-            .where(Admission.patient_id == patient_id, InpatientSettlement.status == "arrears")
+            .where(
+                Admission.patient_id == patient_id,
+                InpatientSettlement.status == SettlementStatus.ARREARS.value,
+            )
             .order_by(InpatientSettlement.id)
         )
     )
@@ -354,7 +376,8 @@ def unpaid_arrears(session: Session, patient_id: int) -> list[InpatientSettlemen
 def standing_settlement(session: Session, admission_id: int) -> InpatientSettlement | None:
     return session.scalar(
         select(InpatientSettlement).where(
-            InpatientSettlement.admission_id == admission_id, InpatientSettlement.status != "reversed"
+            InpatientSettlement.admission_id == admission_id,
+            InpatientSettlement.status != SettlementStatus.REVERSED.value,
         )
     )
 
@@ -417,7 +440,7 @@ def open_bed_count(
     q = (
         select(func.count())
         .select_from(Bed)
-        .where(Bed.institution_id == institution_id, Bed.state != "closed")
+        .where(Bed.institution_id == institution_id, Bed.state != BedState.CLOSED.value)
     )
     if department_id is not None:
         q = q.where(Bed.owner_department_id == department_id)
@@ -457,7 +480,7 @@ def signed_admissions(session: Session, institution_id: int, start: date, end: d
                 Admission.institution_id == institution_id,
                 Admission.discharged_on >= start,
                 Admission.discharged_on <= end,
-                DischargeAbstract.status == "signed",
+                DischargeAbstract.status == AbstractStatus.SIGNED.value,
             )
             .order_by(Admission.id)
         )
@@ -564,7 +587,7 @@ def open_beds_all(session: Session) -> dict[tuple[int, int], int]:
     """Beds not closed, by (institution, owner department) (analytics)."""
     query = (
         select(Bed.institution_id, Bed.owner_department_id, func.count())
-        .where(Bed.state != "closed")
+        .where(Bed.state != BedState.CLOSED.value)
         .group_by(Bed.institution_id, Bed.owner_department_id)
     )
     return {(int(i), int(d)): int(n) for i, d, n in session.execute(query)}
@@ -573,7 +596,7 @@ def open_beds_all(session: Session) -> dict[tuple[int, int], int]:
 def open_beds_by(session: Session, institution_id: int, by: str = "hospital") -> dict[int | None, int]:
     column = {"hospital": None, "department": Bed.owner_department_id, "ward": Bed.ward_id}[by]
     query = select(column if column is not None else literal(None), func.count()).where(
-        Bed.institution_id == institution_id, Bed.state != "closed"
+        Bed.institution_id == institution_id, Bed.state != BedState.CLOSED.value
     )
     if column is not None:
         query = query.group_by(column)
@@ -581,7 +604,9 @@ def open_beds_by(session: Session, institution_id: int, by: str = "hospital") ->
 
 
 def in_hospital_total(session: Session) -> int:
-    return int(session.scalar(select(func.count()).where(Admission.status == "admitted")) or 0)
+    return int(
+        session.scalar(select(func.count()).where(Admission.status == AdmissionStatus.ADMITTED.value)) or 0
+    )
 
 
 def patients_in_hospital(session: Session) -> set[int]:
@@ -617,8 +642,8 @@ def claim_free_beds(session: Session, bed_ids: Sequence[int], at: datetime) -> i
     """Occupy these beds by ONE conditional UPDATE (only those still free); how many were won."""
     result = session.execute(
         update(Bed)
-        .where(Bed.id.in_(list(bed_ids)), Bed.state == "free")
-        .values(state="occupied", version=Bed.version + 1, changed_at=at)
+        .where(Bed.id.in_(list(bed_ids)), Bed.state == BedState.FREE.value)
+        .values(state=BedState.OCCUPIED.value, version=Bed.version + 1, changed_at=at)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -33,15 +33,25 @@ from yilian.inpatient.domain import (
     MOBILITIES,
     ROOM_KINDS,
     AbstractRecord,
+    AbstractStatus,
     AdmissionSource,
+    AdmissionStatus,
     AllocationPolicy,
     AllocationRequest,
     BedState,
     Candidate,
+    ChargeKind,
+    ChargeStatus,
+    DepositKind,
     Indicators,
     Isolation,
+    MovementKind,
     PreAdmissionPolicy,
+    PreAdmissionStatus,
     Ranking,
+    RequestStatus,
+    RoomKind,
+    SettlementStatus,
     Severity,
     exclusion,
     length_of_stay,
@@ -302,7 +312,7 @@ def create_ward(
             )
             beds.append(bed)
     session.add_all(beds)
-    ordinary = [b for b, spec in _beds_with_specs(beds, rooms) if spec.kind == ""]
+    ordinary = [b for b, spec in _beds_with_specs(beds, rooms) if spec.kind == RoomKind.ORDINARY]
     for bed in ordinary[len(ordinary) - emergency_reserved :] if emergency_reserved else []:
         bed.emergency_reserved = True
     session.flush()
@@ -385,9 +395,9 @@ def set_bed_state(session: Session, actor: Actor, bed_id: int, state: BedState, 
     bed = get_bed(session, bed_id)
     _require(actor, Permission.BED_ALLOCATE, bed.institution_id, "变更床位状态")
     allowed = {
-        BedState.CLOSED: ("free", "cleaning"),
-        BedState.FREE: ("cleaning", "closed"),
-        BedState.CLEANING: ("free",),
+        BedState.CLOSED: (BedState.FREE.value, BedState.CLEANING.value),
+        BedState.FREE: (BedState.CLEANING.value, BedState.CLOSED.value),
+        BedState.CLEANING: (BedState.FREE.value,),
     }
     if state not in allowed:
         raise InvalidInpatientInput(f"不能直接把床位设为“{state.label}”")
@@ -436,7 +446,7 @@ def request_bed(
         emergency=source == AdmissionSource.EMERGENCY,
         expected_on=expected_on or business_date(),
         preadmission_id=preadmission_id,
-        status="waiting",
+        status=RequestStatus.WAITING.value,
         note=note[:200],
         requested_at=utcnow(),
     )
@@ -624,7 +634,7 @@ def assign(session: Session, actor: Actor, request_id: int, bed_id: int) -> BedR
     _require(actor, Permission.BED_ALLOCATE, request.institution_id, "调配床位")
     bed = get_bed(session, bed_id)
     wanted = _allocation_request(session, request)
-    if request.status != "waiting":
+    if request.status != RequestStatus.WAITING:
         raise RequestAlreadyHandled(f"该申请当前状态为 {request.status}，不能再分配床位")
     if bed.state != BedState.FREE.value:
         raise BedTaken(f"床位 {bed.code} 当前为“{BedState(bed.state).label}”，请选择其他床位")
@@ -633,7 +643,7 @@ def assign(session: Session, actor: Actor, request_id: int, bed_id: int) -> BedR
     won = repo.claim_bed(
         session,
         bed_id,
-        from_states=("free",),
+        from_states=(BedState.FREE.value,),
         to_state=BedState.RESERVED.value,
         request_id=request.id,
         occupant_sex=wanted.sex,
@@ -646,17 +656,19 @@ def assign(session: Session, actor: Actor, request_id: int, bed_id: int) -> BedR
     if not repo.claim_request(
         session,
         request.id,
-        from_status="waiting",
-        to_status="assigned",
+        from_status=RequestStatus.WAITING.value,
+        to_status=RequestStatus.ASSIGNED.value,
         bed_id=bed_id,
         assigned_at=now,
         assigned_by=actor.username,
     ):
         raise RequestAlreadyHandled("该申请刚被其他床位管理员处理")
-    _event(session, bed_id, "free", "reserved", actor, reason=f"住院申请 {request.id}")
+    _event(
+        session, bed_id, BedState.FREE.value, BedState.RESERVED.value, actor, reason=f"住院申请 {request.id}"
+    )
     session.flush()
     session.refresh(request)
-    events.emit(session, "inpatient.bed_changed", {"bed_id": bed_id, "state": "reserved"})
+    events.emit(session, "inpatient.bed_changed", {"bed_id": bed_id, "state": BedState.RESERVED.value})
     return request
 
 
@@ -664,29 +676,41 @@ def release(session: Session, actor: Actor, request_id: int, reason: str = "") -
     """Give a reserved bed back to the pool and put the request back in the queue (or cancel it)."""
     request = find_request(session, request_id)
     _require(actor, Permission.BED_ALLOCATE, request.institution_id, "调配床位")
-    if request.status != "assigned" or request.bed_id is None:
+    if request.status != RequestStatus.ASSIGNED or request.bed_id is None:
         raise RequestAlreadyHandled("该申请没有预约中的床位")
     bed_id = request.bed_id
     if not repo.claim_bed(
-        session, bed_id, from_states=("reserved",), expect_request=request.id, to_state="free", at=utcnow()
+        session,
+        bed_id,
+        from_states=(BedState.RESERVED.value,),
+        expect_request=request.id,
+        to_state=BedState.FREE.value,
+        at=utcnow(),
     ):
         raise BedTaken("床位已不在预约状态")
     repo.claim_request(
-        session, request.id, from_status="assigned", to_status="waiting", bed_id=None, assigned_at=None
+        session,
+        request.id,
+        from_status=RequestStatus.ASSIGNED.value,
+        to_status=RequestStatus.WAITING.value,
+        bed_id=None,
+        assigned_at=None,
     )
-    _event(session, bed_id, "reserved", "free", actor, reason=reason or "取消预约")
+    _event(session, bed_id, BedState.RESERVED.value, BedState.FREE.value, actor, reason=reason or "取消预约")
     session.flush()
     session.refresh(request)
-    events.emit(session, "inpatient.bed_changed", {"bed_id": bed_id, "state": "free"})
+    events.emit(session, "inpatient.bed_changed", {"bed_id": bed_id, "state": BedState.FREE.value})
     return request
 
 
 def cancel_request(session: Session, actor: Actor, request_id: int) -> BedRequest:
     request = find_request(session, request_id)
-    if request.status == "assigned":
+    if request.status == RequestStatus.ASSIGNED:
         release(session, actor, request_id, "取消住院申请")
     _require(actor, Permission.BED_ALLOCATE, request.institution_id, "取消住院申请")
-    if not repo.claim_request(session, request.id, from_status="waiting", to_status="cancelled"):
+    if not repo.claim_request(
+        session, request.id, from_status=RequestStatus.WAITING.value, to_status=RequestStatus.CANCELLED.value
+    ):
         raise RequestAlreadyHandled("该申请已入院或已取消")
     session.refresh(request)
     return request
@@ -747,11 +771,14 @@ def admit(
     bed = get_bed(session, bed_id)
     request = find_request(session, request_id) if request_id is not None else None
     if request is not None and (
-        request.patient_id != patient_id or request.status not in ("waiting", "assigned")
+        request.patient_id != patient_id
+        or request.status not in (RequestStatus.WAITING, RequestStatus.ASSIGNED)
     ):
         raise RequestAlreadyHandled("住院申请与患者不符，或已入院、已取消")
     preadmission = find_preadmission(session, preadmission_id) if preadmission_id is not None else None
-    if preadmission is not None and (preadmission.patient_id != patient_id or preadmission.status != "open"):
+    if preadmission is not None and (
+        preadmission.patient_id != patient_id or preadmission.status != PreAdmissionStatus.OPEN
+    ):
         raise AdmissionStateError("预住院登记与患者不符，或已入院、已取消")
     if repo.admission_in_hospital(session, patient_id) is not None:
         raise AlreadyInHospital(f"{patient.name} 已在院，不能重复入院")
@@ -762,9 +789,9 @@ def admit(
         isolation=isolation,
         emergency=source == AdmissionSource.EMERGENCY,
     )
-    if request is not None and request.status == "assigned" and request.bed_id != bed_id:
+    if request is not None and request.status == RequestStatus.ASSIGNED and request.bed_id != bed_id:
         raise RequestAlreadyHandled("该申请已预约了另一张床位，请先取消预约或入住预约床位")
-    reserved_here = request is not None and request.bed_id == bed_id and bed.state == "reserved"
+    reserved_here = request is not None and request.bed_id == bed_id and bed.state == BedState.RESERVED
     if not reserved_here:
         if bed.state != BedState.FREE.value:
             raise BedTaken(f"床位 {bed.code} 当前为“{BedState(bed.state).label}”，不能入住")
@@ -796,7 +823,7 @@ def admit(
         severity=severity.value,
         isolation=isolation.value,
         borrowed=fit.relation != "own",
-        status="admitted",
+        status=AdmissionStatus.ADMITTED.value,
         deposit_waived=waive_deposit,
         admitted_on=today,
         admitted_at=now,
@@ -811,7 +838,7 @@ def admit(
     won = repo.claim_bed(
         session,
         bed_id,
-        from_states=("free", "reserved"),
+        from_states=(BedState.FREE.value, BedState.RESERVED.value),
         expect_request=request.id if request else -1,
         to_state=BedState.OCCUPIED.value,
         admission_id=admission.id,
@@ -825,20 +852,24 @@ def admit(
     _event(
         session,
         bed_id,
-        "reserved" if reserved_here else "free",
-        "occupied",
+        BedState.RESERVED.value if reserved_here else BedState.FREE.value,
+        BedState.OCCUPIED.value,
         actor,
         admission_id=admission.id,
         reason="入院",
     )
     if request is not None:
         repo.claim_request(
-            session, request.id, from_status=request.status, to_status="admitted", bed_id=bed_id
+            session,
+            request.id,
+            from_status=request.status,
+            to_status=RequestStatus.ADMITTED.value,
+            bed_id=bed_id,
         )
     session.add(
         Movement(
             admission_id=admission.id,
-            kind="admit",
+            kind=MovementKind.ADMIT.value,
             to_bed_id=bed_id,
             to_department_id=department_id,
             at=now,
@@ -885,14 +916,14 @@ def pay_deposit(session: Session, actor: Actor, admission_id: int, deposit: Depo
     _require(actor, Permission.INPATIENT_ADT, admission.institution_id, "收取预交金")
     if deposit.amount <= 0:
         raise InvalidInpatientInput("预交金金额必须大于 0")
-    if admission.status != "admitted":
+    if admission.status != AdmissionStatus.ADMITTED:
         raise NotInHospital("患者不在院，不能收取预交金")
     existing = repo.deposit_by_key(session, deposit.idempotency_key)
     if existing is not None:
         if (
             existing.admission_id != admission_id
             or existing.amount != deposit.amount
-            or existing.kind != "pay"
+            or existing.kind != DepositKind.PAY
         ):
             raise IdempotencyConflict(f"幂等键 {deposit.idempotency_key} 已用于另一笔预交金")
         return existing
@@ -909,7 +940,7 @@ def pay_deposit(session: Session, actor: Actor, admission_id: int, deposit: Depo
         raise ChannelDeclined(f"预交金支付失败：{payment.failure_reason or '渠道拒绝'}")
     row = Deposit(
         admission_id=admission_id,
-        kind="pay",
+        kind=DepositKind.PAY.value,
         amount=deposit.amount,
         channel=deposit.channel.value,
         idempotency_key=deposit.idempotency_key,
@@ -924,7 +955,9 @@ def pay_deposit(session: Session, actor: Actor, admission_id: int, deposit: Depo
 
 def deposit_balance(session: Session, admission_id: int) -> int:
     """Deposits paid less deposits refunded (fen)."""
-    return sum(d.amount if d.kind == "pay" else -d.amount for d in repo.deposits_of(session, admission_id))
+    return sum(
+        d.amount if d.kind == DepositKind.PAY else -d.amount for d in repo.deposits_of(session, admission_id)
+    )
 
 
 def transfer(
@@ -940,7 +973,7 @@ def transfer(
     conditional UPDATE, the old one goes to cleaning and back to its owner."""
     admission = find_admission(session, admission_id)
     _require(actor, Permission.INPATIENT_ADT, admission.institution_id, "办理转床转科")
-    if admission.status != "admitted" or admission.bed_id is None:
+    if admission.status != AdmissionStatus.ADMITTED or admission.bed_id is None:
         raise NotInHospital("患者不在院，不能转床")
     target = get_bed(session, to_bed_id)
     if target.id == admission.bed_id:
@@ -962,8 +995,8 @@ def transfer(
     if not repo.claim_bed(
         session,
         to_bed_id,
-        from_states=("free",),
-        to_state="occupied",
+        from_states=(BedState.FREE.value,),
+        to_state=BedState.OCCUPIED.value,
         admission_id=admission.id,
         occupant_sex=wanted.sex,
         occupant_isolation=admission.isolation,
@@ -972,15 +1005,33 @@ def transfer(
     ):
         raise BedTaken(f"床位 {target.code} 刚被占用，请重新选择")
     old_bed, old_department = admission.bed_id, admission.department_id
-    repo.claim_bed(session, old_bed, from_states=("occupied",), to_state="cleaning", at=now)
-    _event(session, old_bed, "occupied", "cleaning", actor, admission_id=admission.id, reason="转出")
-    _event(session, to_bed_id, "free", "occupied", actor, admission_id=admission.id, reason="转入")
+    repo.claim_bed(
+        session, old_bed, from_states=(BedState.OCCUPIED.value,), to_state=BedState.CLEANING.value, at=now
+    )
+    _event(
+        session,
+        old_bed,
+        BedState.OCCUPIED.value,
+        BedState.CLEANING.value,
+        actor,
+        admission_id=admission.id,
+        reason="转出",
+    )
+    _event(
+        session,
+        to_bed_id,
+        BedState.FREE.value,
+        BedState.OCCUPIED.value,
+        actor,
+        admission_id=admission.id,
+        reason="转入",
+    )
     admission.bed_id, admission.ward_id, admission.department_id = to_bed_id, target.ward_id, new_department
     admission.borrowed = admission.borrowed or fit.relation != "own"
     session.add(
         Movement(
             admission_id=admission.id,
-            kind="transfer",
+            kind=MovementKind.TRANSFER.value,
             from_bed_id=old_bed,
             to_bed_id=to_bed_id,
             from_department_id=old_department,
@@ -1011,7 +1062,7 @@ def discharge(
         raise InvalidInpatientInput(
             "离院方式应为 1–5（医嘱离院、医嘱转院、转社区/乡镇卫生院、非医嘱离院、死亡）"
         )
-    if admission.status != "admitted":
+    if admission.status != AdmissionStatus.ADMITTED:
         raise NotInHospital("患者不在院（已出院或尚未入院），不能办理出院")
     day = discharged_on or business_date()
     if day < admission.admitted_on:
@@ -1020,8 +1071,8 @@ def discharge(
     if not repo.claim_admission(
         session,
         admission.id,
-        from_status="admitted",
-        status="discharged",
+        from_status=AdmissionStatus.ADMITTED.value,
+        status=AdmissionStatus.DISCHARGED.value,
         in_hospital=None,
         discharged_on=day,
         discharged_at=now,
@@ -1030,12 +1081,22 @@ def discharge(
         raise NotInHospital("患者刚被办理出院")
     bed_id = admission.bed_id
     if bed_id is not None:
-        repo.claim_bed(session, bed_id, from_states=("occupied",), to_state="cleaning", at=now)
-        _event(session, bed_id, "occupied", "cleaning", actor, admission_id=admission.id, reason="出院")
+        repo.claim_bed(
+            session, bed_id, from_states=(BedState.OCCUPIED.value,), to_state=BedState.CLEANING.value, at=now
+        )
+        _event(
+            session,
+            bed_id,
+            BedState.OCCUPIED.value,
+            BedState.CLEANING.value,
+            actor,
+            admission_id=admission.id,
+            reason="出院",
+        )
     session.add(
         Movement(
             admission_id=admission.id,
-            kind="discharge",
+            kind=MovementKind.DISCHARGE.value,
             from_bed_id=bed_id,
             from_department_id=admission.department_id,
             at=now,
@@ -1079,7 +1140,7 @@ def _charge_line(
         amount=item.price_fen * quantity,
         insurance_class=item.insurance_class,
         self_pay_permille=item.self_pay_permille,
-        status="open",
+        status=ChargeStatus.OPEN.value,
         created_at=utcnow(),
     )
 
@@ -1137,7 +1198,7 @@ def _claim_lines(
 
     lines = [
         line(c.id, c.item_code, c.quantity, c.unit_price, c.service_date)
-        for c in repo.charges_of(session, admission.id, statuses=("open",))
+        for c in repo.charges_of(session, admission.id, statuses=(ChargeStatus.OPEN.value,))
     ]
     if extra is not None:
         lines.append(line(0, *extra, today))
@@ -1190,7 +1251,7 @@ def place_order(
     come back as warnings."""
     admission = find_admission(session, admission_id)
     _require(actor, Permission.INPATIENT_ADT, admission.institution_id, "开立住院医嘱")
-    if admission.status != "admitted":
+    if admission.status != AdmissionStatus.ADMITTED:
         raise NotInHospital("患者不在院，不能开立住院医嘱")
     if not 1 <= quantity <= 999:
         raise InvalidInpatientInput("数量应为 1–999")
@@ -1203,7 +1264,12 @@ def place_order(
             + "。请核对诊断、性别年龄或项目后再开立"
         )
     line = _charge_line(
-        admission, kind="order", day=business_date(), item_code=item_code, quantity=quantity, session=session
+        admission,
+        kind=ChargeKind.ORDER.value,
+        day=business_date(),
+        item_code=item_code,
+        quantity=quantity,
+        session=session,
     )
     session.add(line)
     session.flush()
@@ -1223,7 +1289,10 @@ def charge_day(session: Session, admission_id: int, day: date) -> int:
     admission = find_admission(session, admission_id)
     values = policy(session, admission.institution_id)
     added = 0
-    for kind, code in (("bed", values.bed_item_code), ("nursing", values.nursing_item_code)):
+    for kind, code in (
+        (ChargeKind.BED.value, values.bed_item_code),
+        (ChargeKind.NURSING.value, values.nursing_item_code),
+    ):
         key = f"{kind}:{admission.id}:{day.isoformat()}"
         if repo.charge_by_key(session, key) is not None:
             continue
@@ -1304,7 +1373,7 @@ def register_preadmission(
         encounter_id=encounter.id,
         department_id=target,
         registered_on=business_date(),
-        status="open",
+        status=PreAdmissionStatus.OPEN.value,
         diagnosis=diagnosis[:200],
         created_by=actor.username,
         created_at=utcnow(),
@@ -1337,7 +1406,7 @@ def order_preadmission(
     Bed, nursing and consultation items are not allowed before admission."""
     pre = find_preadmission(session, preadmission_id)
     _require(actor, Permission.PREADMISSION, pre.institution_id, "开立预住院检查")
-    if pre.status != "open":
+    if pre.status != PreAdmissionStatus.OPEN:
         raise AdmissionStateError("预住院登记已入院或已取消")
     item = catalog.get_item(session, item_code)
     values = policy(session, pre.institution_id)
@@ -1360,7 +1429,7 @@ def _take_over_preadmission(session: Session, admission: Admission, pre: PreAdmi
     (reversed and settled again there through billing) and join this admission's bill at the same
     amounts; outside the window they stay outpatient. Returns the amount moved (fen)."""
     values = policy(session, admission.institution_id)
-    pre.status = "admitted"
+    pre.status = PreAdmissionStatus.ADMITTED.value
     moved = 0
     if within_window(pre.registered_on, admission.admitted_on, pre.extension_approved, values.preadmission):
         admission.saved_days = (admission.admitted_on - pre.registered_on).days
@@ -1370,11 +1439,11 @@ def _take_over_preadmission(session: Session, admission: Admission, pre: PreAdmi
             )
             if charge is None:
                 continue
-            placed = outpatient.get_order(session, link.order_id)
+            placed = outpatient.find_order(session, link.order_id)
             session.add(
                 InpatientCharge(
                     admission_id=admission.id,
-                    kind="preadmission",
+                    kind=ChargeKind.PREADMISSION.value,
                     service_date=charge.business_date,
                     item_code=placed.item_code,
                     item_name=placed.item_name,
@@ -1384,7 +1453,7 @@ def _take_over_preadmission(session: Session, admission: Admission, pre: PreAdmi
                     insurance_class=charge.insurance_class,
                     self_pay_permille=charge.self_pay_permille,
                     source_order_id=placed.id,
-                    status="open",
+                    status=ChargeStatus.OPEN.value,
                     created_at=utcnow(),
                 )
             )
@@ -1419,9 +1488,9 @@ def settle_discharge(
     existing = repo.standing_settlement(session, admission_id)
     if existing is not None:
         return existing
-    if admission.status == "admitted":
+    if admission.status == AdmissionStatus.ADMITTED:
         raise AdmissionStateError("患者尚未出院，不能办理出院结算")
-    lines = [c for c in repo.charges_of(session, admission_id, statuses=("open",))]
+    lines = [c for c in repo.charges_of(session, admission_id, statuses=(ChargeStatus.OPEN.value,))]
     patient = registry.find_patient(session, admission.patient_id)
     institution = registry.get_institution(session, admission.institution_id)
     year = (admission.discharged_on or business_date()).year
@@ -1479,7 +1548,7 @@ def settle_discharge(
         deposit_refunded=0,
         topped_up=0,
         arrears=0,
-        status="settled",
+        status=SettlementStatus.SETTLED.value,
         breakdown={k: v for k, v in asdict(split).items() if k != "after"},
         options={
             "channel": channel.value,
@@ -1524,7 +1593,7 @@ def settle_discharge(
             session.add(
                 Deposit(
                     admission_id=admission_id,
-                    kind="pay",
+                    kind=DepositKind.PAY.value,
                     amount=due,
                     channel=channel.value,
                     idempotency_key=f"settle:{idempotency_key}",
@@ -1534,13 +1603,13 @@ def settle_discharge(
             )
             row.topped_up = due
         elif admission.deposit_waived:
-            row.arrears, row.status = due, "arrears"
+            row.arrears, row.status = due, SettlementStatus.ARREARS.value
             events.emit(session, "inpatient.arrears_opened", {"admission_id": admission_id, "amount": due})
         else:
             raise ChannelDeclined(f"补缴失败：{payment.failure_reason or '渠道拒绝'}")
     for line in lines:
-        line.status, line.settlement_id = "settled", row.id
-    admission.status = "settled"
+        line.status, line.settlement_id = ChargeStatus.SETTLED.value, row.id
+    admission.status = AdmissionStatus.SETTLED.value
     session.flush()
     record_access(
         session,
@@ -1561,7 +1630,7 @@ def settle_discharge(
 def _refund_deposit(session: Session, admission_id: int, amount: int, key: str) -> int:
     """Refund ``amount`` of the deposit through the channels it was paid by, newest payment first."""
     left = amount
-    paid = [d for d in repo.deposits_of(session, admission_id) if d.kind == "pay" and d.payment_id]
+    paid = [d for d in repo.deposits_of(session, admission_id) if d.kind == DepositKind.PAY and d.payment_id]
     for i, dep in enumerate(reversed(paid)):
         if left <= 0:
             break
@@ -1569,7 +1638,7 @@ def _refund_deposit(session: Session, admission_id: int, amount: int, key: str) 
         refundable = dep.amount - sum(
             r.amount
             for r in repo.deposits_of(session, admission_id)
-            if r.kind == "refund" and r.payment_id == dep.payment_id
+            if r.kind == DepositKind.REFUND and r.payment_id == dep.payment_id
         )
         part = min(left, refundable)
         if part <= 0:
@@ -1584,7 +1653,7 @@ def _refund_deposit(session: Session, admission_id: int, amount: int, key: str) 
         session.add(
             Deposit(
                 admission_id=admission_id,
-                kind="refund",
+                kind=DepositKind.REFUND.value,
                 amount=part,
                 channel=dep.channel,
                 idempotency_key=f"{key}:{i}",
@@ -1608,7 +1677,7 @@ def reverse_settlement(session: Session, actor: Actor, admission_id: int, reason
     row = repo.standing_settlement(session, admission_id)
     if row is None:
         raise AdmissionStateError("该住院没有可冲正的出院结算")
-    if row.status == "arrears":
+    if row.status == SettlementStatus.ARREARS:
         raise AdmissionStateError("欠费结算请先缴清，不能冲正")
     insurance.credit_account(session, admission.patient_id, row.personal_account)
     if row.mutual_aid_from is not None:
@@ -1625,12 +1694,12 @@ def reverse_settlement(session: Session, actor: Actor, admission_id: int, reason
             fund_paid=max(0, ytd.fund_paid - row.fund),
         ),
     )
-    for line in repo.charges_of(session, admission_id, statuses=("settled",)):
+    for line in repo.charges_of(session, admission_id, statuses=(ChargeStatus.SETTLED.value,)):
         if line.settlement_id == row.id:
-            line.status, line.settlement_id = "open", None
+            line.status, line.settlement_id = ChargeStatus.OPEN.value, None
     # the cash that was refunded is owed again as deposit: nothing to do (the balance formula sees it)
-    row.status, row.reversed_at = "reversed", utcnow()
-    admission.status = "discharged"
+    row.status, row.reversed_at = SettlementStatus.REVERSED.value, utcnow()
+    admission.status = AdmissionStatus.DISCHARGED.value
     session.flush()
     record_access(
         session,
@@ -1710,7 +1779,7 @@ def import_past_stays(session: Session, actor: Actor, institution_id: int, stays
             "severity": s.severity.value,
             "isolation": Isolation.NONE.value,
             "borrowed": wards[s.ward_id].department_id != s.department_id,
-            "status": "settled",
+            "status": AdmissionStatus.SETTLED.value,
             "deposit_waived": False,
             "mobility": "ambulatory",
             "admitted_on": s.admitted_on,
@@ -1729,7 +1798,7 @@ def import_past_stays(session: Session, actor: Actor, institution_id: int, stays
         movements.append(
             {
                 "admission_id": admission_id,
-                "kind": "admit",
+                "kind": MovementKind.ADMIT.value,
                 "to_department_id": s.department_id,
                 "at": local_datetime(s.admitted_on, ten),
                 "username": actor.username,
@@ -1739,7 +1808,7 @@ def import_past_stays(session: Session, actor: Actor, institution_id: int, stays
         movements.append(
             {
                 "admission_id": admission_id,
-                "kind": "discharge",
+                "kind": MovementKind.DISCHARGE.value,
                 "from_department_id": s.department_id,
                 "at": local_datetime(s.discharged_on, ten),
                 "username": actor.username,
@@ -1829,7 +1898,7 @@ def import_current_stays(
             "severity": s.severity.value,
             "isolation": Isolation.NONE.value,
             "borrowed": wards[beds[s.bed_id].ward_id].department_id != s.department_id,
-            "status": "admitted",
+            "status": AdmissionStatus.ADMITTED.value,
             "deposit_waived": False,
             "mobility": "ambulatory",
             "admitted_on": s.admitted_on,
@@ -1865,8 +1934,8 @@ def import_current_stays(
             {
                 "bed_id": s.bed_id,
                 "at": now,
-                "from_state": "free",
-                "to_state": "occupied",
+                "from_state": BedState.FREE.value,
+                "to_state": BedState.OCCUPIED.value,
                 "admission_id": admission_id,
                 "username": actor.username,
                 "reason": "在院患者接管",
@@ -1879,7 +1948,7 @@ def import_current_stays(
         [
             {
                 "admission_id": admission_id,
-                "kind": "admit",
+                "kind": MovementKind.ADMIT.value,
                 "to_bed_id": s.bed_id,
                 "to_department_id": s.department_id,
                 "at": local_datetime(s.admitted_on, ten),
@@ -1929,9 +1998,9 @@ def pay_arrears(
     if actor.patient_id != admission.patient_id:
         _require(actor, Permission.BILLING_CASHIER, admission.institution_id, "收取住院欠费")
     row = repo.standing_settlement(session, admission_id)
-    if row is None or (row.status != "arrears" and not row.breakdown.get("arrears_paid")):
+    if row is None or (row.status != SettlementStatus.ARREARS and not row.breakdown.get("arrears_paid")):
         raise AdmissionStateError("该住院没有欠费")
-    if row.status != "arrears":
+    if row.status != SettlementStatus.ARREARS:
         return row  # already paid (a retry)
     payment = payments.pay(
         session,
@@ -1947,7 +2016,7 @@ def pay_arrears(
     session.add(
         Deposit(
             admission_id=admission_id,
-            kind="pay",
+            kind=DepositKind.PAY.value,
             amount=row.arrears,
             channel=channel.value,
             idempotency_key=f"arrears:{idempotency_key}",
@@ -1957,7 +2026,7 @@ def pay_arrears(
     )
     row.topped_up += row.arrears
     row.breakdown = {**row.breakdown, "arrears_paid": row.arrears}
-    row.status = "settled"
+    row.status = SettlementStatus.SETTLED.value
     session.flush()
     record_access(
         session,
@@ -2150,7 +2219,7 @@ def _abstract_of(session: Session, admission: Admission) -> DischargeAbstract:
             other_diagnoses=[],
             procedures=[],
             ventilation_hours=0,
-            status="draft",
+            status=AbstractStatus.DRAFT.value,
             updated_at=utcnow(),
         )
         session.add(row)
@@ -2187,7 +2256,7 @@ def abstract_record(session: Session, admission_id: int) -> AbstractRecord:
         disposition=str(admission.disposition or ""),
         ventilation_hours=row.ventilation_hours,
         total_cost_fen=sum(c.amount for c in repo.charges_of(session, admission.id)),
-        signed=row.status == "signed",
+        signed=row.status == AbstractStatus.SIGNED,
     )
 
 
@@ -2238,7 +2307,7 @@ def update_abstract(
     admission = read_admission(session, actor, admission_id, reason="病案首页编码")
     _require(actor, Permission.ABSTRACT_CODE, admission.institution_id, "编码病案首页")
     row = _abstract_of(session, admission)
-    if row.status == "signed":
+    if row.status == AbstractStatus.SIGNED:
         raise AdmissionStateError("病案首页已签发，不能修改")
     changes: dict[str, tuple[str, str, object]] = {}
     if principal_diagnosis is not None:
@@ -2305,15 +2374,15 @@ def sign_abstract(session: Session, actor: Actor, admission_id: int) -> Discharg
         problems = ["患者尚未出院", *problems]
     if problems:
         raise AbstractInvalid("；".join(problems), problems=problems)
-    row.status, row.signed_by, row.signed_at = "signed", actor.username, utcnow()
+    row.status, row.signed_by, row.signed_at = AbstractStatus.SIGNED.value, actor.username, utcnow()
     session.add(
         AbstractChange(
             abstract_id=row.id,
             at=row.signed_at,
             username=actor.username,
             field="status",
-            before="draft",
-            after="signed",
+            before=AbstractStatus.DRAFT.value,
+            after=AbstractStatus.SIGNED.value,
         )
     )
     session.flush()

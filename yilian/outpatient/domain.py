@@ -7,6 +7,11 @@ from enum import StrEnum
 from yilian.outpatient.errors import IllegalTransition
 
 
+class EncounterStatus(StrEnum):
+    OPEN = "open"  # 就诊中
+    CLOSED = "closed"  # 已结束
+
+
 class OrderKind(StrEnum):
     DRUG = "drug"  # 处方
     LAB = "lab"  # 检验

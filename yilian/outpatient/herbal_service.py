@@ -20,6 +20,7 @@ from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import utcnow
 from yilian.kit.errors import found
 from yilian.outpatient import service as encounters
+from yilian.outpatient.domain import OrderStatus
 from yilian.outpatient.herbal_domain import (
     EDITABLE,
     HerbalKind,
@@ -195,7 +196,7 @@ def order_ids_of(session: Session, p: HerbalPrescription) -> list[int]:
         select(Order.id).where(
             Order.encounter_id == p.encounter_id,
             Order.item_code.in_((DECOCTION_FEE, PASTE_FEE)),
-            Order.status != "cancelled",
+            Order.status != OrderStatus.CANCELLED.value,
             Order.placed_at >= p.created_at,
         )
     )

@@ -10,6 +10,7 @@ from nicegui import ui
 from yilian.kit.auth.domain import Role
 from yilian.kit.db import unit_of_work
 from yilian.outpatient import record_service, rx_service
+from yilian.outpatient.domain import OrderStatus
 from yilian.outpatient.record_schemas import PrescriptionRead
 from yilian.web import nav
 from yilian.web.shell import frame, guard
@@ -36,7 +37,7 @@ def medicine_card(p: PrescriptionRead) -> None:
                 'data-testid="my-prescription-status"'
             )
         for x in p.lines:
-            if x.order_status == "cancelled":
+            if x.order_status == OrderStatus.CANCELLED:
                 continue
             ui.label(f"{x.name} ×{x.quantity}{x.unit}").classes("font-medium")
             ui.label(x.instructions).classes("text-sm").props('data-testid="my-how-to-take"')

@@ -11,6 +11,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from yilian.kit.errors import YilianError
+from yilian.outpatient.domain import OrderStatus
 from yilian.outpatient.record_schemas import RECORD_LABELS, PrescriptionRead
 
 # (path, index in a font collection); Noto Sans CJK's collection holds JP, KR, SC, TC, HK in this order
@@ -91,7 +92,7 @@ def render(r: PrintedRecord) -> bytes:
     _para(pdf, "诊断", "；".join(f"{i}. {d}" for i, d in enumerate(r.diagnoses, 1)) or "—")
     _para(pdf, RECORD_LABELS["advice"], r.fields.get("advice", "") or "—")
     for p in r.prescriptions:
-        lines = [x for x in p.lines if x.order_status != "cancelled"]
+        lines = [x for x in p.lines if x.order_status != OrderStatus.CANCELLED]
         if not lines:
             continue
         _para(pdf, p.kind_label, "")

@@ -17,6 +17,7 @@ from yilian.outpatient.record_models import (
     PrescriptionReview,
     RecordTemplate,
 )
+from yilian.outpatient.rx_domain import PrescriptionStatus
 
 
 def record_of(session: Session, encounter_id: int) -> OutpatientRecord | None:
@@ -72,7 +73,7 @@ def prescriptions_of(session: Session, encounter_id: int) -> Sequence[Prescripti
 def prescriptions_of_patient(session: Session, patient_id: int) -> Sequence[Prescription]:
     return session.scalars(
         select(Prescription)
-        .where(Prescription.patient_id == patient_id, Prescription.status != "draft")
+        .where(Prescription.patient_id == patient_id, Prescription.status != PrescriptionStatus.DRAFT.value)
         .order_by(Prescription.id.desc())
     ).all()
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from yilian.outpatient.domain import EncounterStatus
 from yilian.outpatient.models import Encounter, EncounterDiagnosis, Order
 
 
@@ -59,7 +60,7 @@ def open_encounters_of(session: Session, patient_id: int, institution_id: int, d
                 Encounter.patient_id == patient_id,
                 Encounter.institution_id == institution_id,
                 Encounter.business_date == day,
-                Encounter.status == "open",
+                Encounter.status == EncounterStatus.OPEN.value,
             )
             .order_by(Encounter.id)
         )
@@ -85,7 +86,7 @@ def latest_open_encounter_by(
             Encounter.institution_id == institution_id,
             Encounter.business_date >= (since or day),
             Encounter.business_date <= day,
-            Encounter.status == "open",
+            Encounter.status == EncounterStatus.OPEN.value,
         )
         .order_by(*order)
         .limit(1)

@@ -28,7 +28,7 @@ from yilian.kit.errors import Forbidden, found
 from yilian.outpatient import record_repository as repo
 from yilian.outpatient import repository as encounters
 from yilian.outpatient import service as outpatient
-from yilian.outpatient.domain import OrderStatus
+from yilian.outpatient.domain import EncounterStatus, OrderStatus
 from yilian.outpatient.errors import (
     InvalidPrescription,
     NoOpenVisit,
@@ -78,7 +78,7 @@ def find_prescription(session: Session, prescription_id: int, *, for_update: boo
 
 def _writable(session: Session, actor: Actor, encounter_id: int) -> None:
     encounter = outpatient.find_encounter(session, encounter_id)
-    if encounter.status != "open":
+    if encounter.status != EncounterStatus.OPEN:
         raise NoOpenVisit("患者没有进行中的就诊，不能开处方")
     outpatient.writable_encounter(session, actor, encounter_id)
 

@@ -13,8 +13,10 @@ from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
 from yilian.kit.money import yuan
+from yilian.outpatient.domain import OrderStatus
 from yilian.outpatient.record_schemas import ReviewSubject
 from yilian.pharmacy import service
+from yilian.pharmacy.domain import WindowStatus
 from yilian.pharmacy.service import Label, WindowRow
 from yilian.web import nav
 from yilian.web.components import LiveBox
@@ -76,7 +78,7 @@ def review_card(s: ReviewSubject, decide: Callable[[int, str, str], None]) -> No
             f"过敏史：{'、'.join(s.allergies) or '无'}    诊断：{'；'.join(s.diagnoses) or '—'}"
         ).classes("text-sm")
         for x in p.lines:
-            if x.order_status != "cancelled":
+            if x.order_status != OrderStatus.CANCELLED:
                 text = f"{x.name}  {x.dose.normalize()}{x.dose_unit} {x.frequency_label} {x.route_label}"
                 ui.label(f"{text} ×{x.days}天，共{x.quantity}{x.unit}").classes("text-sm font-medium")
         for f in p.findings:
@@ -183,14 +185,14 @@ class WindowDesk:
             ui.label(r.kind_label).classes("text-sm")
             ui.label(r.drugs).classes("text-sm")
             ui.label(status if r.paid else "未缴费").classes("text-sm text-primary")
-            if r.status != "dispensed" and r.paid:
+            if r.status != WindowStatus.DISPENSED and r.paid:
                 ui.button("叫号", on_click=lambda: self.act("call", r.prescription_id)).props(
                     'outline dense data-testid="window-call"'
                 )
                 ui.button("核对发药", on_click=lambda: self.act("dispense", r.prescription_id)).props(
                     'dense color=positive data-testid="window-dispense"'
                 )
-            if r.status == "dispensed":
+            if r.status == WindowStatus.DISPENSED:
                 ui.button("标签", on_click=lambda: self.act("labels", r.prescription_id)).props(
                     'flat dense data-testid="window-labels"'
                 )

@@ -9,6 +9,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from yilian.kit.auth.models import User
+from yilian.pharmacy.domain import WindowStatus
 from yilian.pharmacy.models import Dispensation, DispensedBatch, Pharmacy, StockBatch
 
 
@@ -95,8 +96,8 @@ def finish(session: Session, dispensation_id: int) -> bool:
     """Mark a called dispensation dispensed, once (a second window's attempt changes no row)."""
     result = session.execute(
         update(Dispensation)
-        .where(Dispensation.id == dispensation_id, Dispensation.status == "called")
-        .values(status="dispensed")
+        .where(Dispensation.id == dispensation_id, Dispensation.status == WindowStatus.CALLED.value)
+        .values(status=WindowStatus.DISPENSED.value)
         .execution_options(synchronize_session=False)
     )
     assert isinstance(result, CursorResult)

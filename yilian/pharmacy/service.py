@@ -16,10 +16,12 @@ from yilian.kit.auth.domain import Actor, Permission, require_staff_permission
 from yilian.kit.clock import business_date, local_datetime, utcnow
 from yilian.kit.masking import mask_name
 from yilian.outpatient import rx_service
+from yilian.outpatient.domain import OrderStatus
 from yilian.outpatient.record_models import Prescription
 from yilian.outpatient.record_schemas import ReviewSubject
 from yilian.outpatient.rx_domain import PrescriptionStatus, still_valid
 from yilian.pharmacy import repository as repo
+from yilian.pharmacy.domain import WindowStatus
 from yilian.pharmacy.errors import (
     AlreadyDispensed,
     InvalidCheck,
@@ -35,7 +37,12 @@ from yilian.pharmacy.errors import (
 from yilian.pharmacy.models import Dispensation, DispensedBatch, DrugReturn, Pharmacy, StockBatch
 from yilian.registry import service as registry
 
-LIVE = ("placed", "charged", "performed", "completed")
+LIVE = (
+    OrderStatus.PLACED.value,
+    OrderStatus.CHARGED.value,
+    OrderStatus.PERFORMED.value,
+    OrderStatus.COMPLETED.value,
+)
 
 
 def reviewed_institutions(session: Session, institution_id: int) -> list[int]:
@@ -150,7 +157,7 @@ class WindowRow:
     kind_label: str
     drugs: str
     paid: bool
-    status: str  # waiting, called, dispensed
+    status: str  # a WindowStatus value
     window: int | None
 
 
@@ -174,8 +181,10 @@ def window_queue(session: Session, actor: Actor) -> list[WindowRow]:
                 patient=mask_name(names.get(p.patient_id, "")),
                 kind_label=view.kind_label,
                 drugs="、".join(f"{x.name}×{x.quantity}{x.unit}" for x in live),
-                paid=all(x.order_status != "placed" for x in live),
-                status="dispensed" if p.status == "dispensed" else (d.status if d else "waiting"),
+                paid=all(x.order_status != OrderStatus.PLACED for x in live),
+                status=WindowStatus.DISPENSED.value
+                if p.status == PrescriptionStatus.DISPENSED
+                else (d.status if d else WindowStatus.WAITING.value),
                 window=d.window if d else None,
             )
         )
@@ -197,7 +206,7 @@ def _ready(session: Session, actor: Actor, prescription_id: int) -> tuple[int, P
         raise NotReviewed(f"处方{PrescriptionStatus(prescription.status).label}，审方通过后才能发药")
     if not still_valid(business_date(prescription.created_at), business_date()):
         raise PrescriptionExpired(f"处方开具于 {business_date(prescription.created_at)}，仅当日有效")
-    if any(o.status == "placed" for _l, o in rx_service.lines_of(session, prescription.id)):
+    if any(o.status == OrderStatus.PLACED for _l, o in rx_service.lines_of(session, prescription.id)):
         raise NotPaid("处方尚未缴费（也未记入先诊疗后付费），请先缴费")
     return institution_id, prescription
 
@@ -214,7 +223,7 @@ def call(session: Session, actor: Actor, prescription_id: int, window: int) -> D
             prescription_id=prescription.id,
             pharmacy_id=pharmacy.id,
             window=window,
-            status="called",
+            status=WindowStatus.CALLED.value,
             called_at=utcnow(),
         )
         session.add(found)
@@ -341,7 +350,7 @@ def return_undispensed(session: Session, actor: Actor, order_id: int, reason: st
     if prescription.institution_id != institution_id:
         raise NotYourQueue("只能办理本机构处方的退药")
     order = next(o for _l, o in rx_service.lines_of(session, prescription.id) if o.id == order_id)
-    if order.status != "charged":
+    if order.status != OrderStatus.CHARGED:
         raise InvalidReturn("只能退已计费、未发出的药品")
     billing.cancel_order(session, actor, order_id, f"药房退药：{reason.strip()}")
     done = DrugReturn(
@@ -371,5 +380,5 @@ def call_screen(session: Session, institution_id: int) -> list[tuple[int, str, s
     return [
         (d.window, mask_name(names.get(prescriptions[d.prescription_id].patient_id, "")), d.status)
         for d in calls
-        if d.status == "called"
+        if d.status == WindowStatus.CALLED
     ]

@@ -671,13 +671,14 @@ def add_relation(session: Session, actor: Actor, patient_id: int, data: Relation
     return relation
 
 
-def get_relation(session: Session, relation_id: int) -> FamilyRelation:
+def find_relation(session: Session, relation_id: int) -> FamilyRelation:
+    """Return a family relation by id, unchecked (for code that has checked access already)."""
     return found(repo.get_relation(session, relation_id), InvalidRelation(f"家庭关系不存在: {relation_id}"))
 
 
 def confirm_relation(session: Session, actor: Actor, relation_id: int) -> FamilyRelation:
     """The relative confirms the relation (required for a spouse before it can be verified)."""
-    relation = get_relation(session, relation_id)
+    relation = find_relation(session, relation_id)
     if actor.role in (Role.PATIENT, Role.FAMILY):
         if actor.patient_id != relation.relative_id:
             raise Forbidden("只有被登记的亲属本人可以确认")
@@ -694,7 +695,7 @@ def verify_relation(
 ) -> FamilyRelation:
     """A registrar checks the documents (户口簿 / 结婚证) and verifies or rejects the relation."""
     require_permission(actor, Permission.PATIENT_UPDATE)
-    relation = get_relation(session, relation_id)
+    relation = find_relation(session, relation_id)
     get_patient(session, actor, relation.patient_id, reason="核验家庭关系")  # in the registrar's scope
     if approve and relation.relation_type == RelationType.SPOUSE.value and not relation.relative_confirmed:
         raise InvalidRelation("配偶关系须经配偶本人确认后才能核验")
@@ -716,7 +717,7 @@ def verify_relation(
 
 def grant_consent(session: Session, actor: Actor, data: ConsentCreate) -> Consent:
     """Record a consent from one side of a verified relation to the other, with a scope and expiry."""
-    relation = get_relation(session, data.relation_id)
+    relation = find_relation(session, data.relation_id)
     if data.grantor_id not in (relation.patient_id, relation.relative_id):
         raise InvalidConsent("授权人必须是该家庭关系中的一方")
     _may_manage_family(session, actor, data.grantor_id)

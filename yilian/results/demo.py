@@ -213,7 +213,7 @@ def seed(session: Session, *, seed_value: int, scale: float) -> str:
 def _row(
     patient_id: int,
     institution_id: int,
-    item: domain.CatalogueItem,
+    item: domain.ExamItem,
     local_code: str,
     value_text: str,
     value_num: float | None,

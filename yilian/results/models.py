@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from yilian.kit.db import Base
 
 
-class CatalogueItem(Base):
+class ExamItem(Base):
     """A recognisable lab item or imaging exam type (regional code)."""
 
     __tablename__ = "results_items"

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from yilian.kit.db import insert_rows, reserve_ids, table_of
 from yilian.results.models import (
-    CatalogueItem,
     CodeMap,
+    ExamItem,
     IngestLog,
     Policy,
     Prompt,
@@ -38,23 +38,19 @@ from yilian.results.models import (
 )
 
 
-def items(session: Session, *, kind: str | None = None) -> Sequence[CatalogueItem]:
-    stmt = (
-        select(CatalogueItem)
-        .where(CatalogueItem.is_active.is_(True))
-        .order_by(CatalogueItem.kind, CatalogueItem.code)
-    )
+def items(session: Session, *, kind: str | None = None) -> Sequence[ExamItem]:
+    stmt = select(ExamItem).where(ExamItem.is_active.is_(True)).order_by(ExamItem.kind, ExamItem.code)
     if kind:
-        stmt = stmt.where(CatalogueItem.kind == kind)
+        stmt = stmt.where(ExamItem.kind == kind)
     return session.scalars(stmt).all()
 
 
-def item_by_code(session: Session, code: str) -> CatalogueItem | None:
-    return session.scalar(select(CatalogueItem).where(CatalogueItem.code == code))
+def item_by_code(session: Session, code: str) -> ExamItem | None:
+    return session.scalar(select(ExamItem).where(ExamItem.code == code))
 
 
-def item_by_loinc(session: Session, loinc: str) -> CatalogueItem | None:
-    return session.scalar(select(CatalogueItem).where(CatalogueItem.loinc == loinc).limit(1))
+def item_by_loinc(session: Session, loinc: str) -> ExamItem | None:
+    return session.scalar(select(ExamItem).where(ExamItem.loinc == loinc).limit(1))
 
 
 def code_map(session: Session, institution_id: int, local_code: str) -> CodeMap | None:
@@ -133,9 +129,9 @@ def accepted_messages(session: Session, keys: Sequence[tuple[str, str, str]]) ->
     return {key for c, s, m in rows if (key := (str(c), str(s), str(m))) in wanted}
 
 
-def all_items(session: Session) -> Sequence[CatalogueItem]:
-    """Every catalogue item, active or not (a small table: read once per ingest batch)."""
-    return session.scalars(select(CatalogueItem)).all()
+def all_items(session: Session) -> Sequence[ExamItem]:
+    """Every exam item, active or not (a small table: read once per ingest batch)."""
+    return session.scalars(select(ExamItem)).all()
 
 
 def code_maps_for(session: Session, institution_id: int, local_codes: Sequence[str]) -> dict[str, str]:
@@ -366,7 +362,7 @@ def recognition_counts(
     return [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), int(r[6])) for r in session.execute(q)]
 
 
-# The recognition check in one round trip (PostgreSQL; issue 16). It reads the catalogue item, the
+# The recognition check in one round trip (PostgreSQL; issue 16). It reads the exam item, the
 # patient's scope (home institution, a live access grant of the ordering institution), the receiver's and
 # the sources' recognition profiles, the QA record of the item's discipline and the policy, inserts the
 # access-audit row when (and only when) the reader is in scope, and returns the candidates — all in one

@@ -23,17 +23,13 @@ from yilian.kit.clock import business_date, utcnow
 from yilian.kit.errors import Forbidden, YilianError, found
 from yilian.registry import service as registry
 from yilian.registry.domain import ConsentScope, rank_label
-from yilian.results import domain, fhir, hl7, imaging
+from yilian.results import domain, fhir, hl7, imaging, recognition_rules
 from yilian.results import repository as repo
 from yilian.results.domain import (
-    Assessment,
-    CandidateResult,
     Decision,
     IncomingResult,
-    InstitutionProfile,
     ItemKind,
     NonRecognitionReason,
-    RecognitionPolicy,
     ResultStatus,
 )
 from yilian.results.errors import (
@@ -52,13 +48,19 @@ from yilian.results.errors import (
     UnknownPatient,
 )
 from yilian.results.models import (
-    CatalogueItem,
     CodeMap,
+    ExamItem,
     Policy,
     QaRecord,
     Qualification,
     RecognitionDecision,
     Result,
+)
+from yilian.results.recognition_rules import (
+    Assessment,
+    CandidateResult,
+    InstitutionProfile,
+    RecognitionPolicy,
 )
 
 POLICY_KEY = "recognition"
@@ -68,22 +70,22 @@ RESULT_SCOPES = (ConsentScope.COMPANION_RESULTS, ConsentScope.VIEW_RECORD)
 # ---------------------------------------------------------------- catalogue and code equivalence
 
 
-_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(domain.CatalogueItem) if f.name != "kind")
+_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(domain.ExamItem) if f.name != "kind")
 
 
-def to_domain_item(row: Any, prefix: str = "") -> domain.CatalogueItem:
+def to_domain_item(row: Any, prefix: str = "") -> domain.ExamItem:
     """Return the pure form of a catalogue row (or of a result row whose item columns carry ``prefix``)."""
     values = {name: getattr(row, prefix + name) for name in _ITEM_FIELDS}
-    return domain.CatalogueItem(kind=ItemKind(getattr(row, prefix + "kind")), **values)
+    return domain.ExamItem(kind=ItemKind(getattr(row, prefix + "kind")), **values)
 
 
-def list_items(session: Session, *, kind: ItemKind | None = None) -> Sequence[CatalogueItem]:
+def list_items(session: Session, *, kind: ItemKind | None = None) -> Sequence[ExamItem]:
     """Return the active recognisable items (lab first, then imaging)."""
     return repo.items(session, kind=kind.value if kind else None)
 
 
-def get_item(session: Session, code: str) -> CatalogueItem:
-    """Return a catalogue item by regional code."""
+def get_item(session: Session, code: str) -> ExamItem:
+    """Return a exam item by regional code."""
     row = repo.item_by_code(session, code)
     if row is None or not row.is_active:
         raise UnknownItem(f"互认项目不存在: {code}")
@@ -98,7 +100,7 @@ def update_item(
     validity_days: int | None = None,
     price_fen: int | None = None,
     hr: bool | None = None,
-) -> CatalogueItem:
+) -> ExamItem:
     """Change an item's validity, price (fen) or HR mark (policy data)."""
     require_permission(actor, Permission.RESULTS_QUALIFY)
     row = get_item(session, code)
@@ -293,8 +295,8 @@ def qualification_overview(session: Session) -> list[dict[str, Any]]:
             "code": i.code,
             "name": i.name,
             "rank_label": rank_label(i.level, i.grade, i.category),
-            "tier": domain.tier_of(i.level, i.grade).value,
-            "tier_label": domain.tier_of(i.level, i.grade).label,
+            "tier": recognition_rules.tier_of(i.level, i.grade).value,
+            "tier_label": recognition_rules.tier_of(i.level, i.grade).label,
             "alliance_id": i.alliance_id,
             "hr_mark": marks.get(i.id, False),
             "qa": [
@@ -303,7 +305,7 @@ def qualification_overview(session: Session) -> list[dict[str, Any]]:
                     "passed": r.passed,
                     "passed_on": r.passed_on,
                     "expires_on": r.expires_on,
-                    "valid_today": domain.QaRecord(
+                    "valid_today": recognition_rules.QaRecord(
                         r.discipline, r.passed_on, r.expires_on, r.passed
                     ).valid_on(today),
                 }
@@ -385,7 +387,7 @@ class _Reference:
             )
         return inst
 
-    def item(self, institution_id: int, incoming: IncomingResult) -> CatalogueItem:
+    def item(self, institution_id: int, incoming: IncomingResult) -> ExamItem:
         if incoming.local_code.startswith("loinc:"):
             by_loinc = self.by_loinc.get(incoming.local_code[6:])
             if by_loinc is not None:
@@ -730,7 +732,7 @@ class CandidateView:
 class CheckOutcome:
     """The answer to "can an earlier result stand in for this order?"."""
 
-    item: domain.CatalogueItem
+    item: domain.ExamItem
     business_date: date
     prompt_id: int | None
     candidates: list[CandidateView]  # qualifying, newest first
@@ -786,7 +788,7 @@ def check_recognition(
         session,
         patient_id=patient_id,
         item_code=item.code,
-        since=domain.earliest_result_date(on, item.validity_days),
+        since=recognition_rules.earliest_result_date(on, item.validity_days),
         until=on,
     )
     if not rows:  # nothing in the validity window: no profiles, QA or policy to read, no prompt
@@ -794,10 +796,10 @@ def check_recognition(
             registry.get_institution(session, institution_id)
         return CheckOutcome(pure_item, on, None, [], [])
     profiles = _profiles(session, [institution_id, *(r.institution_id for r in rows)])
-    qa: dict[int, list[domain.QaRecord]] = {}
+    qa: dict[int, list[recognition_rules.QaRecord]] = {}
     for record in repo.qa_records(session, sorted({r.institution_id for r in rows})):
         qa.setdefault(record.institution_id, []).append(
-            domain.QaRecord(record.discipline, record.passed_on, record.expires_on, record.passed)
+            recognition_rules.QaRecord(record.discipline, record.passed_on, record.expires_on, record.passed)
         )
     policy = get_policy(session)
     receiver = profiles[institution_id]
@@ -805,7 +807,7 @@ def check_recognition(
     rejected: list[CandidateView] = []
     for row in rows:
         source = profiles[row.institution_id]
-        assessment = domain.assess(
+        assessment = recognition_rules.assess(
             CandidateResult(row.id, row.item_code, ResultStatus(row.status), row.result_date, source),
             item=pure_item,
             receiver=receiver,
@@ -894,7 +896,7 @@ def _check_in_one_statement(
     """``check_recognition`` on PostgreSQL in one statement (two with a prompt): ``repo.CHECK_SQL`` reads
     the item, the patient's scope, the profiles, QA and policy, writes the access-audit row if the reader
     may read the patient's results (the rule of ``_may_read_results`` / ``registry.can_read_patient`` for
-    staff) and returns the candidates; the assessment is the same pure ``domain.assess``."""
+    staff) and returns the candidates; the assessment is the same pure ``recognition_rules.assess``."""
     may_read = actor.has(Permission.RESULTS_READ) and actor.has(Permission.PATIENT_READ)
     now = utcnow()
     rows = repo.check_lookup(
@@ -942,11 +944,11 @@ def _check_in_one_statement(
             row.institution_id, row.s_name, row.s_level, row.s_grade, row.s_alliance, row.s_hr
         )
         qa = (
-            [domain.QaRecord(item.discipline, row.qa_passed_on, row.qa_expires_on, row.qa_passed)]
+            [recognition_rules.QaRecord(item.discipline, row.qa_passed_on, row.qa_expires_on, row.qa_passed)]
             if row.qa_passed is not None
             else []
         )
-        assessment = domain.assess(
+        assessment = recognition_rules.assess(
             CandidateResult(row.id, row.item_code, ResultStatus(row.status), row.result_date, source),
             item=item,
             receiver=receiver,

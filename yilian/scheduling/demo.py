@@ -21,6 +21,7 @@ from yilian.kit.errors import YilianError
 from yilian.registry import service as registry
 from yilian.scheduling import repository as repo
 from yilian.scheduling import service
+from yilian.scheduling.domain import QueueStatus, ScheduleStatus
 from yilian.scheduling.models import Schedule
 
 DEMO_ACTOR = Actor.system("demo-scheduling")
@@ -117,7 +118,7 @@ def _return_visits(session: Session, rng: random.Random, earlier: list[Schedule]
             for s in repo.schedules(
                 session, department_id=sched.department_id, days=(sched.day + timedelta(days=1), today)
             )
-            if s.status == "open"
+            if s.status == ScheduleStatus.OPEN
         ]
         if not later:
             continue
@@ -131,7 +132,7 @@ def _return_visits(session: Session, rng: random.Random, earlier: list[Schedule]
         except YilianError:
             continue
         if later[0].day < today:
-            entry.status = "done"
+            entry.status = QueueStatus.DONE.value
         made += 1
     return made
 

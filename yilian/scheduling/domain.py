@@ -534,11 +534,11 @@ def indicators_of(
 
     return Indicators(
         bookings=sum(counts.values()),
-        registrations=total("confirmed", "no_show"),
-        online=total("confirmed", "no_show", channel="online"),
-        cancelled=total("cancelled"),
-        stopped=total("stopped"),
-        no_shows=total("no_show"),
+        registrations=total(BookingStatus.CONFIRMED, BookingStatus.NO_SHOW),
+        online=total(BookingStatus.CONFIRMED, BookingStatus.NO_SHOW, channel="online"),
+        cancelled=total(BookingStatus.CANCELLED),
+        stopped=total(BookingStatus.STOPPED),
+        no_shows=total(BookingStatus.NO_SHOW),
         three_day_registrations=three_day_registrations,
         return_visits=return_visits,
         fees_waived_fen=fees_waived_fen,
@@ -600,3 +600,29 @@ def rejoin_key(policy: Policy, waiting_keys: Sequence[int]) -> int:
     if len(keys) <= n:
         return (keys[-1] if keys else 0) + KEY_STEP
     return (keys[n - 1] + keys[n]) // 2 if keys[n] - keys[n - 1] > 1 else keys[n - 1] + 1
+
+
+# ---------------------------------------------------------------- statuses (stored as their plain values)
+
+
+class BookingStatus(enum.StrEnum):
+    HELD = "held"  # 锁号待支付
+    CONFIRMED = "confirmed"  # 已挂号
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"  # the hold ran out (锁号超时)
+    NO_SHOW = "no_show"  # 爽约
+    STOPPED = "stopped"  # the clinic was stopped (停诊)
+
+
+class ScheduleStatus(enum.StrEnum):
+    OPEN = "open"
+    STOPPED = "stopped"
+
+
+class QueueStatus(enum.StrEnum):
+    """A checked-in patient's place in the doctor's queue."""
+
+    WAITING = "waiting"
+    CALLED = "called"
+    DONE = "done"
+    SKIPPED = "skipped"

@@ -25,6 +25,7 @@ from yilian.registry import service as registry
 from yilian.registry.models import Department
 from yilian.scheduling import domain
 from yilian.scheduling import repository as repo
+from yilian.scheduling.domain import QueueStatus
 from yilian.scheduling.errors import (
     BookingNotFound,
     BookingStateError,
@@ -1173,7 +1174,9 @@ def queue_screen(session: Session, schedule_id: int) -> QueueScreen:
     patients in calling order (priority first, return visits interleaved as ``pick_next`` does)."""
     sched = get_schedule(session, schedule_id)
     policy = get_policy(session, sched.institution_id)
-    entries = list(repo.queue_entries(session, schedule_id, ("waiting", "called")))
+    entries = list(
+        repo.queue_entries(session, schedule_id, (QueueStatus.WAITING.value, QueueStatus.CALLED.value))
+    )
     names = registry.patient_names(session, [e.patient_id for e in entries])
 
     def line(e: QueueEntry) -> QueueLine:
@@ -1183,7 +1186,7 @@ def queue_screen(session: Session, schedule_id: int) -> QueueScreen:
         )
 
     order: list[QueueEntry] = []
-    pending = [e for e in entries if e.status == "waiting"]
+    pending = [e for e in entries if e.status == QueueStatus.WAITING]
     counter = sched.firsts_since_return
     by_id = {e.id: e for e in pending}
     while pending:
@@ -1194,7 +1197,7 @@ def queue_screen(session: Session, schedule_id: int) -> QueueScreen:
         counter = domain.after_call_counter(pick, counter)
         order.append(by_id[pick.entry_id])
         pending = [e for e in pending if e.id != pick.entry_id]
-    called = [e for e in entries if e.status == "called"]
+    called = [e for e in entries if e.status == QueueStatus.CALLED]
     return QueueScreen(
         version=repo.queue_version(session, schedule_id),
         location=sched.location,
@@ -1235,7 +1238,13 @@ def queue_version(session: Session, schedule_id: int) -> int:
 def queue(session: Session, actor: Actor, schedule_id: int) -> list[QueueEntry]:
     """A schedule's queue, for the staff of its institution who call patients."""
     check_institution(actor, get_schedule(session, schedule_id).institution_id, Permission.QUEUE_CALL)
-    return list(repo.queue_entries(session, schedule_id, ("waiting", "called", "skipped")))
+    return list(
+        repo.queue_entries(
+            session,
+            schedule_id,
+            (QueueStatus.WAITING.value, QueueStatus.CALLED.value, QueueStatus.SKIPPED.value),
+        )
+    )
 
 
 def call_next(session: Session, actor: Actor, schedule_id: int) -> QueueEntry:
@@ -1243,9 +1252,9 @@ def call_next(session: Session, actor: Actor, schedule_id: int) -> QueueEntry:
     check_institution(actor, get_schedule(session, schedule_id).institution_id, Permission.QUEUE_CALL)
     sched = found(repo.lock_schedule(session, schedule_id), ScheduleNotFound())
     policy = get_policy(session, sched.institution_id)
-    for e in repo.queue_entries(session, schedule_id, ("called",)):
-        e.status = "done"
-    waiting = repo.queue_entries(session, schedule_id, ("waiting",))
+    for e in repo.queue_entries(session, schedule_id, (QueueStatus.CALLED.value,)):
+        e.status = QueueStatus.DONE.value
+    waiting = repo.queue_entries(session, schedule_id, (QueueStatus.WAITING.value,))
     pick = domain.pick_next(
         policy,
         [domain.Waiting(e.id, e.sort_key, e.priority, e.is_return) for e in waiting],
@@ -1256,7 +1265,7 @@ def call_next(session: Session, actor: Actor, schedule_id: int) -> QueueEntry:
         raise QueueEmpty()
     entry = next(e for e in waiting if e.id == pick.entry_id)
     sched.firsts_since_return = domain.after_call_counter(pick, sched.firsts_since_return)
-    entry.status = "called"
+    entry.status = QueueStatus.CALLED.value
     entry.calls += 1
     entry.called_at = utcnow()
     session.flush()
@@ -1268,7 +1277,7 @@ def recall(session: Session, actor: Actor, entry_id: int) -> QueueEntry:
     require_permission(actor, Permission.QUEUE_CALL)
     entry = found(session.get(QueueEntry, entry_id), BookingNotFound("候诊记录不存在"))
     check_institution(actor, get_schedule(session, entry.schedule_id).institution_id, Permission.QUEUE_CALL)
-    if entry.status != "called":
+    if entry.status != QueueStatus.CALLED:
         raise BookingStateError("只有正在叫号的患者可以重呼")
     entry.calls += 1
     entry.called_at = utcnow()
@@ -1282,13 +1291,13 @@ def skip(session: Session, actor: Actor, entry_id: int) -> QueueEntry:
     require_permission(actor, Permission.QUEUE_CALL)
     entry = found(session.get(QueueEntry, entry_id), BookingNotFound("候诊记录不存在"))
     check_institution(actor, get_schedule(session, entry.schedule_id).institution_id, Permission.QUEUE_CALL)
-    if entry.status != "called":
+    if entry.status != QueueStatus.CALLED:
         raise BookingStateError("只有正在叫号的患者可以过号")
     sched = get_schedule(session, entry.schedule_id)
     policy = get_policy(session, sched.institution_id)
-    keys = [e.sort_key for e in repo.queue_entries(session, sched.id, ("waiting",))]
+    keys = [e.sort_key for e in repo.queue_entries(session, sched.id, (QueueStatus.WAITING.value,))]
     entry.sort_key = domain.rejoin_key(policy, keys)
-    entry.status = "waiting"
+    entry.status = QueueStatus.WAITING.value
     session.flush()
     _emit_queue(session, sched, "skipped", entry)
     return entry

@@ -16,7 +16,7 @@ from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
 from yilian.kit.money import yuan
 from yilian.scheduling import service
-from yilian.scheduling.domain import PERIOD_LABELS, places_ahead, slot_past
+from yilian.scheduling.domain import PERIOD_LABELS, BookingStatus, places_ahead, slot_past
 from yilian.scheduling.errors import CancelTooLate
 from yilian.scheduling.models import Schedule
 from yilian.scheduling.pages.common import (
@@ -335,7 +335,7 @@ class _BookingFlow:
                     with ui.card().classes("w-full gap-1").props(f'data-testid="my-booking-{b.id}"'):
                         booking_lines(view, names, self.methods)
                         today = local_now().date()
-                        if b.status == "confirmed" and b.day <= today <= (b.valid_until or b.day):
+                        if b.status == BookingStatus.CONFIRMED and b.day <= today <= (b.valid_until or b.day):
                             if b.day == today:  # a check-in at the desk shows up here by itself
                                 self.watched[b.schedule_id] = service.queue_version(session, b.schedule_id)
                             place = service.queue_place(session, b.id)
@@ -344,7 +344,7 @@ class _BookingFlow:
                                     session, place.schedule_id
                                 )
                                 _place_label(place).props(f'data-testid="queue-place-{b.id}"')
-                        if b.status == "stopped":
+                        if b.status == BookingStatus.STOPPED:
                             ui.label("该门诊已停诊，挂号费原路退回；可改约同科室其他门诊").classes(
                                 "text-sm text-negative"
                             )
@@ -354,14 +354,17 @@ class _BookingFlow:
                                     on_click=lambda _e, b=b: self.rebook(b.institution_id, b.department_id),
                                 ).props(f'dense outline data-testid="rebook-{b.id}"')
                             continue
-                        if b.status not in ("held", "confirmed") or view.ticket_no is not None:
+                        if (
+                            b.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED)
+                            or view.ticket_no is not None
+                        ):
                             continue
                         with ui.row().classes("w-full justify-end gap-2"):
-                            if b.status == "confirmed" and b.day == local_now().date():
+                            if b.status == BookingStatus.CONFIRMED and b.day == local_now().date():
                                 ui.button("到院签到", on_click=lambda _e, b=b: self.check_in(b.id)).props(
                                     f'dense data-testid="self-checkin-{b.id}"'
                                 )
-                            if b.status == "held":
+                            if b.status == BookingStatus.HELD:
                                 ui.button(
                                     "去支付",
                                     on_click=lambda _e, b=b: self.show_hold(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from yilian.kit.clock import BUSINESS_TZ
 from yilian.kit.money import yuan
 from yilian.registry import service as registry
-from yilian.scheduling.domain import CLINIC_TYPE_LABELS, PERIOD_LABELS
+from yilian.scheduling.domain import CLINIC_TYPE_LABELS, PERIOD_LABELS, BookingStatus
 from yilian.scheduling.models import Schedule, Slot
 from yilian.scheduling.service import BookingView
 
@@ -122,11 +122,11 @@ def booking_lines(view: BookingView, names: Names, methods: dict[str, str]) -> N
     paid = PAYMENT_STATE_LABELS.get(b.payment_state, b.payment_state)
     method = f"，{methods.get(b.payment_method, b.payment_method)}" if b.payment_method else ""
     ui.label(f"挂号费 {yuan(b.fee_fen)}（{paid}{method}）").props(f'data-testid="booking-fee-{b.id}"')
-    if b.status == "held" and b.hold_expires_at is not None:
+    if b.status == BookingStatus.HELD and b.hold_expires_at is not None:
         ui.label(f"已锁号，请在 {local_hhmm(b.hold_expires_at)} 前完成支付，逾期自动释放").classes(
             "text-warning text-sm"
         )
-    if b.status == "confirmed" and b.qualifies_three_day and b.valid_until is not None:
+    if b.status == BookingStatus.CONFIRMED and b.qualifies_three_day and b.valid_until is not None:
         ui.label(f"一号管三天，有效期至 {day_label(b.valid_until)}").classes("text-primary text-sm").props(
             f'data-testid="booking-valid-{b.id}"'
         )

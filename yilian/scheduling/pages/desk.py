@@ -16,6 +16,7 @@ from yilian.kit.errors import YilianError
 from yilian.kit.money import yuan
 from yilian.registry import service as registry
 from yilian.scheduling import service
+from yilian.scheduling.domain import BookingStatus
 from yilian.scheduling.models import Booking
 from yilian.scheduling.pages.common import GROUP, Names, booking_lines, day_label, slot_label
 from yilian.web import nav
@@ -157,7 +158,7 @@ class _Desk:
                 refusals: dict[int, str] = {}
                 for v in views:
                     b = v.booking
-                    if b.status != "confirmed" or not b.qualifies_three_day or b.day >= today:
+                    if b.status != BookingStatus.CONFIRMED or not b.qualifies_three_day or b.day >= today:
                         continue
                     refusal = service.return_refusal(session, b, today)
                     if refusal is not None:
@@ -189,15 +190,19 @@ class _Desk:
         self, b: Booking, ticket_no: int | None, targets: dict[int, str] | None, today: date
     ) -> None:
         with ui.row().classes("items-center gap-2 w-full"):
-            if b.status == "held":
+            if b.status == BookingStatus.HELD:
                 ui.button("收费确认", on_click=lambda _e, i=b.id: self.confirm(i)).props(
                     f'dense data-testid="desk-confirm-{b.id}"'
                 )
-            if b.status == "confirmed" and b.day == today and ticket_no is None:
+            if b.status == BookingStatus.CONFIRMED and b.day == today and ticket_no is None:
                 ui.button("签到", on_click=lambda _e, i=b.id: self.check_in(i)).props(
                     f'dense data-testid="desk-checkin-{b.id}"'
                 )
-            if b.status in ("held", "confirmed") and ticket_no is None and b.day >= today:
+            if (
+                b.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)
+                and ticket_no is None
+                and b.day >= today
+            ):
                 ui.button("取消", on_click=lambda _e, i=b.id: self.cancel(i)).props(
                     f'dense outline color=negative data-testid="desk-cancel-{b.id}"'
                 )

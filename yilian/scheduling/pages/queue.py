@@ -18,7 +18,7 @@ from yilian.kit.clock import business_date
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError
 from yilian.scheduling import service
-from yilian.scheduling.domain import PERIOD_LABELS
+from yilian.scheduling.domain import PERIOD_LABELS, ScheduleStatus
 from yilian.scheduling.pages.common import GROUP, day_label
 from yilian.web import nav
 from yilian.web.shell import frame, guard, show_error
@@ -79,7 +79,7 @@ def queue_page(request: Request) -> RedirectResponse | None:
                         session,
                         practitioner_id=actor.practitioner_id,
                         days=(today + timedelta(days=1), today + timedelta(days=30)),
-                        status="open",
+                        status=ScheduleStatus.OPEN.value,
                     )
                     nxt = upcoming[0] if upcoming else None
                     text = (
