@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.billing.conftest import World
 from tests.builders import actor_of, bearer, make_department, make_institution, make_patient, make_user
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel, arrears_age_buckets
 from yilian.billing.errors import InvalidCreditPolicy, SettlementRefused
 from yilian.billing.models import Arrear, CreditPolicy, Refund, Settlement

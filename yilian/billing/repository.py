@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Subquery, case, func, select
 from sqlalchemy.orm import Session
 
 from yilian.billing.models import Arrear, Charge, GatewayTransaction, Payment, Refund, Settlement
-from yilian.outpatient.models import Encounter
 
 
 def payment_by_key(session: Session, key: str) -> Payment | None:
@@ -65,12 +64,13 @@ def gateway_day(session: Session, channel: str, day: date) -> Sequence[GatewayTr
 
 
 # ---------------------------------------------------------------- credit dashboard (先诊疗后付费看板)
-# Reporting reads join billing's rows to their encounter only for the institution (a read of the
-# foreign key billing already holds); writes never touch outpatient's tables.
+# Reporting reads join billing's rows to their encounter only for the institution and department:
+# ``places`` is outpatient's ``encounter_places()`` subquery (id, institution_id, department_id), so the
+# read stays one statement without billing reading outpatient's tables; writes never touch them.
 
 
 def credit_charge_totals(
-    session: Session, institution_id: int, start: date, end: date
+    session: Session, places: Subquery, institution_id: int, start: date, end: date
 ) -> tuple[int, int, int, int]:
     """Return (encounters, patients, held, still open) of the charges on credit in a date range."""
     row = session.execute(
@@ -80,9 +80,9 @@ def credit_charge_totals(
             func.coalesce(func.sum(Charge.hold), 0),
             func.coalesce(func.sum(case((Charge.status == "open", Charge.hold), else_=0)), 0),
         )
-        .join(Encounter, Encounter.id == Charge.encounter_id)
+        .join(places, places.c.id == Charge.encounter_id)
         .where(
-            Encounter.institution_id == institution_id,
+            places.c.institution_id == institution_id,
             Charge.on_credit.is_(True),
             Charge.status != "void",
             Charge.business_date.between(start, end),
@@ -92,7 +92,7 @@ def credit_charge_totals(
 
 
 def credit_settlement_counts(
-    session: Session, institution_id: int, start: date, end: date
+    session: Session, places: Subquery, institution_id: int, start: date, end: date
 ) -> dict[tuple[str, bool], int]:
     """Count standing settlements of credit encounter-days by (mode, whether the debit became arrears)."""
     credit_settled = select(Charge.settlement_id).where(
@@ -101,10 +101,10 @@ def credit_settlement_counts(
     went_to_arrears = Arrear.id.is_not(None)
     rows = session.execute(
         select(Settlement.mode, went_to_arrears, func.count(Settlement.id))
-        .join(Encounter, Encounter.id == Settlement.encounter_id)
+        .join(places, places.c.id == Settlement.encounter_id)
         .outerjoin(Arrear, Arrear.settlement_id == Settlement.id)
         .where(
-            Encounter.institution_id == institution_id,
+            places.c.institution_id == institution_id,
             Settlement.business_date.between(start, end),
             Settlement.status != "reversed",
             Settlement.id.in_(credit_settled),
@@ -114,27 +114,27 @@ def credit_settlement_counts(
     return {(str(mode), bool(arrears)): int(n) for mode, arrears, n in rows}
 
 
-def open_arrears_of_institution(session: Session, institution_id: int) -> Sequence[Arrear]:
+def open_arrears_of_institution(session: Session, places: Subquery, institution_id: int) -> Sequence[Arrear]:
     """Unpaid arrears of an institution's settlements, oldest first."""
     return session.scalars(
         select(Arrear)
         .join(Settlement, Settlement.id == Arrear.settlement_id)
-        .join(Encounter, Encounter.id == Settlement.encounter_id)
-        .where(Encounter.institution_id == institution_id, Arrear.paid_at.is_(None))
+        .join(places, places.c.id == Settlement.encounter_id)
+        .where(places.c.institution_id == institution_id, Arrear.paid_at.is_(None))
         .order_by(Arrear.opened_on, Arrear.id)
     ).all()
 
 
 def recovered_arrears(
-    session: Session, institution_id: int, since: datetime, until: datetime
+    session: Session, places: Subquery, institution_id: int, since: datetime, until: datetime
 ) -> tuple[int, int]:
     """Return (count, amount) of an institution's arrears paid in ``[since, until)``."""
     row = session.execute(
         select(func.count(Arrear.id), func.coalesce(func.sum(Arrear.amount), 0))
         .join(Settlement, Settlement.id == Arrear.settlement_id)
-        .join(Encounter, Encounter.id == Settlement.encounter_id)
+        .join(places, places.c.id == Settlement.encounter_id)
         .where(
-            Encounter.institution_id == institution_id,
+            places.c.institution_id == institution_id,
             Arrear.paid_at.is_not(None),
             Arrear.paid_at >= since,
             Arrear.paid_at < until,
@@ -163,24 +163,26 @@ def open_charge_days(session: Session, patient_id: int) -> list[tuple[int, date]
     return [(int(e), d) for e, d in rows]
 
 
-def credit_encounters(session: Session, start: date, end: date) -> list[tuple[date, int, int, int, int, int]]:
+def credit_encounters(
+    session: Session, places: Subquery, start: date, end: date
+) -> list[tuple[date, int, int, int, int, int]]:
     """(business date, institution, department, encounter, patient, held) of the charges on credit in
     [start, end], one row per encounter and day (analytics)."""
     q = (
         select(
             Charge.business_date,
-            Encounter.institution_id,
-            Encounter.department_id,
+            places.c.institution_id,
+            places.c.department_id,
             Charge.encounter_id,
             Charge.patient_id,
             func.coalesce(func.sum(Charge.hold), 0),
         )
-        .join(Encounter, Encounter.id == Charge.encounter_id)
+        .join(places, places.c.id == Charge.encounter_id)
         .where(Charge.on_credit.is_(True), Charge.status != "void", Charge.business_date.between(start, end))
         .group_by(
             Charge.business_date,
-            Encounter.institution_id,
-            Encounter.department_id,
+            places.c.institution_id,
+            places.c.department_id,
             Charge.encounter_id,
             Charge.patient_id,
         )

@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yilian.billing import repository as repo
-from yilian.billing import service as payments
 from yilian.billing.domain import (
     BucketTotal,
     Channel,
@@ -41,6 +40,7 @@ from yilian.billing.errors import (
     SettlementRefused,
 )
 from yilian.billing.models import Arrear, Charge, CreditPolicy, PaymentAgreement, Settlement
+from yilian.billing.service import payments
 from yilian.catalog import service as catalog
 from yilian.insurance import policy_service as insurance
 from yilian.insurance.audit import service as audit
@@ -55,11 +55,9 @@ from yilian.kit.errors import Forbidden, InvalidInput, found
 from yilian.outpatient import rx_service
 from yilian.outpatient import service as outpatient
 from yilian.outpatient.domain import OrderStatus
-from yilian.outpatient.models import Encounter, Order
 from yilian.outpatient.schemas import EncounterCreate
 from yilian.registry import service as registry
 from yilian.registry.domain import ConsentScope
-from yilian.registry.models import Patient
 from yilian.results import service as results
 from yilian.results.service import CheckOutcome
 from yilian.scheduling import service as scheduling
@@ -192,7 +190,7 @@ def _split_for(
     lines: list[BillLine],
     accounts: Accounts,
     day: date,
-) -> tuple[Patient, Split]:
+) -> tuple[registry.Patient, Split]:
     patient = registry.find_patient(session, patient_id)
     institution = registry.get_institution(session, institution_id)
     policy = insurance.policy_for(
@@ -242,7 +240,7 @@ def credit_status(session: Session, encounter_id: int) -> CreditStatus:
 
 def order_with_credit(
     session: Session, actor: Actor, encounter_id: int, item_code: str, quantity: int = 1
-) -> tuple[Order, Charge, str | None]:
+) -> tuple[outpatient.Order, Charge, str | None]:
     """Place an order and charge it: on credit when eligible and within the limit, else to be paid first.
 
     Returns the order, its charge and, when credit was not used, the reason (Chinese).
@@ -252,7 +250,7 @@ def order_with_credit(
     return order, charge, reason
 
 
-def charge_order(session: Session, actor: Actor, order: Order) -> tuple[Charge, str | None]:
+def charge_order(session: Session, actor: Actor, order: outpatient.Order) -> tuple[Charge, str | None]:
     """Charge a placed order: on credit when eligible and within the limit, else to be paid first;
     returns the charge and, when credit was not used, the reason (Chinese)."""
     encounter_id = order.encounter_id
@@ -325,7 +323,9 @@ def ensure_registration_charge(session: Session, encounter_id: int) -> Charge | 
     return charge
 
 
-def open_visit(session: Session, actor: Actor, *, patient_id: int, department_id: int) -> Encounter:
+def open_visit(
+    session: Session, actor: Actor, *, patient_id: int, department_id: int
+) -> outpatient.Encounter:
     """The doctor starts (or continues) a visit: from the patient's registration valid today in the
     department when there is one (一号管三天 included), with a credit registration fee on the bill."""
     today = business_date()
@@ -976,13 +976,16 @@ def credit_dashboard(
         raise InvalidInput("查询区间最长一年")
     registry.get_institution(session, institution_id)
     policy = credit_policy(session, institution_id)
-    visits, patients, held, still_open = repo.credit_charge_totals(session, institution_id, start, end)
-    counts = repo.credit_settlement_counts(session, institution_id, start, end)
+    places = outpatient.encounter_places()
+    visits, patients, held, still_open = repo.credit_charge_totals(
+        session, places, institution_id, start, end
+    )
+    counts = repo.credit_settlement_counts(session, places, institution_id, start, end)
     today = business_date()
     buckets = arrears_age_buckets(policy.suspend_after_days)
     totals = {b.label: [0, 0] for b in buckets}
     open_rows: list[OpenArrear] = []
-    for arrear in repo.open_arrears_of_institution(session, institution_id):
+    for arrear in repo.open_arrears_of_institution(session, places, institution_id):
         age = max(0, (today - arrear.opened_on).days)
         bucket = next(b for b in buckets if b.holds(age))
         totals[bucket.label][0] += 1
@@ -1003,6 +1006,7 @@ def credit_dashboard(
         )
     recovered, recovered_amount = repo.recovered_arrears(
         session,
+        places,
         institution_id,
         local_datetime(start, time.min),
         local_datetime(end + timedelta(days=1), time.min),
@@ -1197,4 +1201,4 @@ def bill_rows(session: Session, encounter_id: int) -> list[BillRow]:
 def credit_encounters(session: Session, start: date, end: date) -> list[tuple[date, int, int, int, int, int]]:
     """Bulk read for analytics: encounters on credit (先诊疗后付费) by day, institution and department,
     with the patient and the amount held."""
-    return repo.credit_encounters(session, start, end)
+    return repo.credit_encounters(session, outpatient.encounter_places(), start, end)
