@@ -56,7 +56,6 @@ SELECT_ALLOWED = {
     # not moved yet: billing's use cases still query in place, the demo seeds and the batch export
     "billing/demo.py",
     "billing/service/batch.py",
-    "billing/service/settlement.py",
     "billing/tasks.py",
     "cli.py",
     "demo/alliance.py",

@@ -8,7 +8,15 @@ from datetime import date, datetime
 from sqlalchemy import Subquery, case, func, select
 from sqlalchemy.orm import Session
 
-from yilian.billing.models import Arrear, Charge, GatewayTransaction, Payment, Refund, Settlement
+from yilian.billing.models import (
+    Arrear,
+    Charge,
+    GatewayTransaction,
+    Payment,
+    PaymentAgreement,
+    Refund,
+    Settlement,
+)
 
 
 def payment_by_key(session: Session, key: str) -> Payment | None:
@@ -188,3 +196,134 @@ def credit_encounters(
         )
     )
     return [(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in session.execute(q)]
+
+
+# ---------------------------------------------------------------- settlement (一日一结) and credit care
+
+
+def unpaid_arrears_of(session: Session, patient_id: int) -> Sequence[Arrear]:
+    return session.scalars(
+        select(Arrear).where(Arrear.patient_id == patient_id, Arrear.paid_at.is_(None))
+    ).all()
+
+
+def unpaid_arrears(session: Session) -> Sequence[Arrear]:
+    """Every unpaid arrear, oldest first."""
+    return session.scalars(
+        select(Arrear).where(Arrear.paid_at.is_(None)).order_by(Arrear.opened_on, Arrear.id)
+    ).all()
+
+
+def signed_agreement_id(session: Session, patient_id: int) -> int | None:
+    """One of the patient's signed (not revoked) channel agreements, if any."""
+    return session.scalar(
+        select(PaymentAgreement.id).where(
+            PaymentAgreement.patient_id == patient_id, PaymentAgreement.revoked_at.is_(None)
+        )
+    )
+
+
+def open_hold_of_day(session: Session, patient_id: int, day: date) -> int:
+    """The patient's open credit holds of ``day`` (fen)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Charge.hold), 0)).where(
+                Charge.patient_id == patient_id, Charge.business_date == day, Charge.status == "open"
+            )
+        )
+        or 0
+    )
+
+
+def charge_of_booking(session: Session, booking_id: int) -> Charge | None:
+    return session.scalar(select(Charge).where(Charge.booking_id == booking_id))
+
+
+def charge_of_order(session: Session, order_id: int, *, for_update: bool = False) -> Charge | None:
+    query = select(Charge).where(Charge.order_id == order_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def charges_of_day(session: Session, encounter_id: int, day: date) -> Sequence[Charge]:
+    """The encounter-day's charges in id order (the running bill)."""
+    return session.scalars(
+        select(Charge)
+        .where(Charge.encounter_id == encounter_id, Charge.business_date == day)
+        .order_by(Charge.id)
+    ).all()
+
+
+def open_charges_of_day(
+    session: Session, encounter_id: int, day: date, *, for_update: bool = False
+) -> Sequence[Charge]:
+    query = select(Charge).where(
+        Charge.encounter_id == encounter_id, Charge.business_date == day, Charge.status == "open"
+    )
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).all()
+
+
+def any_open_charge(session: Session, encounter_id: int, day: date) -> int | None:
+    """The id of one open charge of the encounter-day, if any is left."""
+    return session.scalar(
+        select(Charge.id).where(
+            Charge.encounter_id == encounter_id, Charge.business_date == day, Charge.status == "open"
+        )
+    )
+
+
+def charges_of_settlement(session: Session, settlement_id: int) -> Sequence[Charge]:
+    return session.scalars(select(Charge).where(Charge.settlement_id == settlement_id)).all()
+
+
+def charged_encounters(session: Session, patient_id: int, day: date) -> list[int]:
+    """The patient's encounters with charges on ``day``, in id order."""
+    return sorted(
+        set(
+            session.scalars(
+                select(Charge.encounter_id).where(
+                    Charge.patient_id == patient_id, Charge.business_date == day
+                )
+            )
+        )
+    )
+
+
+def last_attempt(session: Session, encounter_id: int, day: date) -> int:
+    """The highest settlement attempt of the encounter-day so far (0 when none)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.max(Settlement.attempt), 0)).where(
+                Settlement.encounter_id == encounter_id, Settlement.business_date == day
+            )
+        )
+        or 0
+    )
+
+
+def standing_settlement(session: Session, encounter_id: int, day: date) -> Settlement | None:
+    """The encounter-day's latest settlement not reversed, if any."""
+    return session.scalar(
+        select(Settlement)
+        .where(
+            Settlement.encounter_id == encounter_id,
+            Settlement.business_date == day,
+            Settlement.status != "reversed",
+        )
+        .order_by(Settlement.attempt.desc())
+        .limit(1)
+    )
+
+
+def settlements_of_encounters(
+    session: Session, encounter_ids: Sequence[int], day: date
+) -> Sequence[Settlement]:
+    """The settlements of ``day`` of the encounters, newest first."""
+    return session.scalars(
+        select(Settlement)
+        .where(Settlement.encounter_id.in_(encounter_ids), Settlement.business_date == day)
+        .order_by(Settlement.id.desc())
+    ).all()

@@ -1,8 +1,9 @@
 """The 23:00 end-of-day settlement, set-based (日终批量结算).
 
 Workers take the day's open encounters a chunk at a time: ``SELECT … FOR NO KEY UPDATE SKIP LOCKED``
-on the encounters claims a chunk no other worker holds, ``FOR UPDATE`` on their open charges waits for a
-patient settling on the phone at the same moment (and then sees those charges settled). The chunk is
+on the encounters (``outpatient.lock_encounters``) claims a chunk no other worker holds, ``FOR UPDATE``
+on their open charges waits for a patient settling on the phone at the same moment (and then sees
+those charges settled). The chunk is
 read in a handful of set queries, split in pure Python (``insurance.domain.split_bill``, in encounter
 order, carrying each patient's year-to-date use from one visit to the next; the year rows are locked
 in patient order, so two workers with visits of the same patient take turns), and written with
@@ -24,13 +25,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import (
-    bindparam,
-    func,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from yilian.billing.channels import ChannelRequest, adapter_for, charge_many
