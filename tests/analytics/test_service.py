@@ -269,7 +269,7 @@ def test_alliance_figures_hand_computed(session: Session, alliance_world: dict[s
 @pytest.mark.slow
 def test_consistent_with_the_areas_own_indicators(session: Session) -> None:
     from yilian.alliance import service as alliance
-    from yilian.billing import settlement as billing
+    from yilian.billing import service as billing
     from yilian.demo.alliance import seed
     from yilian.inpatient import service as inpatient
     from yilian.registry import service as registry

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.billing.conftest import World
 from tests.builders import actor_of, bearer, make_department, make_institution, make_patient, make_user
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel, arrears_age_buckets
 from yilian.billing.errors import InvalidCreditPolicy, SettlementRefused
 from yilian.billing.models import Arrear, CreditPolicy, Refund, Settlement
@@ -188,7 +188,7 @@ def test_cashier_refunds_an_unperformed_order_and_reverses(session: Session, wor
         billing.refund_unperformed_order(session, cashier, drug.id, "  ")
     refund = billing.refund_unperformed_order(session, cashier, drug.id, "患者未取药")
     assert refund.refunded_cash == 2_560 and refund.new_settlement_id is not None
-    assert outpatient.get_order(session, drug.id).status == "cancelled"
+    assert outpatient.find_order(session, drug.id).status == "cancelled"
     new = session.get(Settlement, refund.new_settlement_id)
     assert new is not None and (new.total, new.cash, new.status) == (500, 500, "settled")
     refunded = session.scalar(select(func.sum(Refund.amount)).where(Refund.payment_id == first.payment_id))

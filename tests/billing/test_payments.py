@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tests.builders import bearer, make_institution, make_patient, make_user
-from yilian.billing import service
+from yilian.billing import service as billing
 from yilian.billing.channels import SimulatedGateway
 from yilian.billing.domain import Channel, StatementLine, reconcile, sign, verify
 from yilian.billing.errors import BadSignature, IdempotencyConflict, InvalidPayment, RefundTooLarge
@@ -47,7 +47,7 @@ def test_reconcile_finds_every_kind_of_difference() -> None:
 
 def test_payment_succeeds_and_retry_is_idempotent(session: Session) -> None:
     patient = make_patient(session)
-    first = service.pay(
+    first = billing.pay(
         session,
         reference="settlement:1",
         amount=12_345,
@@ -56,7 +56,7 @@ def test_payment_succeeds_and_retry_is_idempotent(session: Session) -> None:
         patient_id=patient.id,
     )
     assert first.status == "succeeded" and first.trade_no
-    again = service.pay(
+    again = billing.pay(
         session,
         reference="settlement:1",
         amount=12_345,
@@ -74,7 +74,7 @@ def test_payment_succeeds_and_retry_is_idempotent(session: Session) -> None:
         == 1
     )
     with pytest.raises(IdempotencyConflict):
-        service.pay(
+        billing.pay(
             session,
             reference="settlement:1",
             amount=99,
@@ -85,7 +85,7 @@ def test_payment_succeeds_and_retry_is_idempotent(session: Session) -> None:
 
 
 def test_declined_and_bad_requests(session: Session) -> None:
-    declined = service.pay(
+    declined = billing.pay(
         session,
         reference="r",
         amount=500,
@@ -96,12 +96,12 @@ def test_declined_and_bad_requests(session: Session) -> None:
     assert declined.status == "failed" and declined.failure_reason == "余额不足"
     before = session.scalar(select(func.count()).select_from(Payment))
     with pytest.raises(InvalidPayment):
-        service.pay(session, reference="r", amount=0, channel=Channel.ALIPAY, idempotency_key="k-3")
+        billing.pay(session, reference="r", amount=0, channel=Channel.ALIPAY, idempotency_key="k-3")
     assert session.scalar(select(func.count()).select_from(Payment)) == before
 
 
 def test_forged_callback_is_refused(session: Session) -> None:
-    payment = service.pay(
+    payment = billing.pay(
         session,
         reference="r",
         amount=800,
@@ -117,39 +117,39 @@ def test_forged_callback_is_refused(session: Session) -> None:
     }
     forged["sign"] = sign("guessed-key", forged)
     with pytest.raises(BadSignature):
-        service.handle_callback(session, Channel.UNIONPAY, forged)
+        billing.handle_callback(session, Channel.UNIONPAY, forged)
     assert payment.status == "failed"
 
 
 def test_refunds_never_exceed_what_was_paid(session: Session) -> None:
-    payment = service.pay(
+    payment = billing.pay(
         session, reference="r", amount=10_000, channel=Channel.WECHAT, idempotency_key="k-5"
     )
-    service.refund(session, payment_id=payment.id, amount=3_000, idempotency_key="rf-1")
+    billing.refund(session, payment_id=payment.id, amount=3_000, idempotency_key="rf-1")
     assert (
-        service.refund(session, payment_id=payment.id, amount=3_000, idempotency_key="rf-1").amount == 3_000
+        billing.refund(session, payment_id=payment.id, amount=3_000, idempotency_key="rf-1").amount == 3_000
     )  # retry
     with pytest.raises(RefundTooLarge):
-        service.refund(session, payment_id=payment.id, amount=7_001, idempotency_key="rf-2")
-    service.refund(session, payment_id=payment.id, amount=7_000, idempotency_key="rf-3")
+        billing.refund(session, payment_id=payment.id, amount=7_001, idempotency_key="rf-2")
+    billing.refund(session, payment_id=payment.id, amount=7_000, idempotency_key="rf-3")
     with pytest.raises(RefundTooLarge):
-        service.refund(session, payment_id=payment.id, amount=1, idempotency_key="rf-4")
+        billing.refund(session, payment_id=payment.id, amount=1, idempotency_key="rf-4")
 
 
 def test_reconciliation_of_a_day(session: Session) -> None:
     today = business_date()
-    p1 = service.pay(session, reference="a", amount=1_000, channel=Channel.CASH, idempotency_key="c-1")
-    p2 = service.pay(session, reference="b", amount=2_000, channel=Channel.CASH, idempotency_key="c-2")
-    service.refund(session, payment_id=p1.id, amount=400, idempotency_key="c-r1")
-    assert service.reconcile_day(session, Channel.CASH, today) == []
+    p1 = billing.pay(session, reference="a", amount=1_000, channel=Channel.CASH, idempotency_key="c-1")
+    p2 = billing.pay(session, reference="b", amount=2_000, channel=Channel.CASH, idempotency_key="c-2")
+    billing.refund(session, payment_id=p1.id, amount=400, idempotency_key="c-r1")
+    assert billing.reconcile_day(session, Channel.CASH, today) == []
     # the channel lost one payment from its book: reconciliation shows it
     session.execute(delete(GatewayTransaction).where(GatewayTransaction.out_trade_no == p2.out_trade_no))
-    found = service.reconcile_day(session, Channel.CASH, today)
+    found = billing.reconcile_day(session, Channel.CASH, today)
     assert [(m.out_trade_no, m.reason) for m in found] == [(p2.out_trade_no, "missing_at_channel")]
 
 
 def test_callback_endpoint_and_reconciliation_api(client: TestClient, session: Session) -> None:
-    payment = service.pay(
+    payment = billing.pay(
         session,
         reference="r",
         amount=600,
@@ -189,9 +189,9 @@ def test_money_is_never_created_by_retries(session: Session, attempts: list[tupl
     for i, (amount, retry) in enumerate(attempts):
         key = f"prop-{run}-{i}"
         keys.append((key, amount))
-        service.pay(session, reference=f"ref{i}", amount=amount, channel=Channel.ALIPAY, idempotency_key=key)
+        billing.pay(session, reference=f"ref{i}", amount=amount, channel=Channel.ALIPAY, idempotency_key=key)
         if retry:
-            service.pay(
+            billing.pay(
                 session, reference=f"ref{i}", amount=amount, channel=Channel.ALIPAY, idempotency_key=key
             )
     paid = session.scalars(select(Payment).where(Payment.idempotency_key.in_([k for k, _ in keys]))).all()

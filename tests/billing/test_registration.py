@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from tests.billing.conftest import World
 from tests.builders import make_patient
-from yilian.billing import registration_fees
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.errors import CreditRefused
 from yilian.billing.models import Arrear, Charge
+from yilian.billing.service import registration_fees
 from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import FrozenClock, business_date
 from yilian.kit.errors import InvalidInput

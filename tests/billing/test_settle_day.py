@@ -13,7 +13,7 @@ from tests.builders import (
     make_patient,
 )
 from tests.dbutil import fresh_database
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Charge, Payment, Settlement
 from yilian.billing.tasks import settle_day

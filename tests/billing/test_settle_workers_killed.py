@@ -21,7 +21,7 @@ from tests.builders import (
     make_patient,
 )
 from tests.dbutil import fresh_database
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Arrear, Charge, Payment, Settlement
 from yilian.insurance import policy_service as insurance
@@ -41,7 +41,7 @@ WORKER = """
 import os, signal, sys
 from datetime import date
 from sqlalchemy.orm import sessionmaker
-from yilian.billing.settle_batch import settle_worker
+from yilian.billing.service import settle_worker
 from yilian.kit.db import build_engine
 
 url, day, start, die_at, chunk = sys.argv[1], date.fromisoformat(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])

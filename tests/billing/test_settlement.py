@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from tests.billing.conftest import World
 from tests.builders import make_patient
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.errors import ChannelDeclined, SettlementRefused
 from yilian.billing.models import Arrear, Payment, Settlement
+from yilian.billing.service import settlement as settlement_use_cases
 from yilian.insurance import policy_service as insurance
 from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import business_date
@@ -122,7 +123,7 @@ def test_ineligible_patient_must_pay_first(session: Session, world: World) -> No
     s = billing.settle(
         session, encounter_id=eid, day=business_date(), channel=Channel.ALIPAY, idempotency_key="p-1"
     )
-    assert s.cash == 500 and outpatient.get_order(session, order.id).status == "charged"
+    assert s.cash == 500 and outpatient.find_order(session, order.id).status == "charged"
 
 
 def test_order_over_the_daily_limit_is_not_on_credit(session: Session, world: World) -> None:
@@ -272,7 +273,7 @@ def test_settled_bill_is_stored_for_the_post_event_audit_beside_imported_lines(
     patient = make_patient(session, institution=world.hospital)
     eid = _visit(session, world, patient.id)
     order, _charge, _ = billing.order_with_credit(session, world.doctor, eid, "250301001000000")
-    template = billing._claim_lines(session, eid)[0]
+    template = settlement_use_cases._claim_lines(session, eid)[0]
     audit.store_lines(
         session, [dc_replace(template, line_id=order.id, claim_id="FILE-1")], source="file"
     )  # an imported line with the same small id

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tests.billing.conftest import ITEMS, seed_policies
 from tests.builders import SYSTEM, actor_of, make_user
 from tests.companion.conftest import World, invite, person, pump, texts
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Payment, Settlement
 from yilian.catalog import service as catalog

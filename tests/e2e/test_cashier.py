@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session
 
 from tests.e2e.conftest import login, screenshot, settle
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Arrear, Charge, PaymentAgreement, Settlement
 from yilian.catalog.models import CatalogItem

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.inpatient.conftest import Pool, beds_of
 from tests.inpatient.helpers import deposit, patient
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Charge, Settlement
 from yilian.inpatient import service as svc

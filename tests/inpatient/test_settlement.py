@@ -13,7 +13,7 @@ from tests.builders import SYSTEM, make_patient
 from tests.inpatient.conftest import Pool, beds_of
 from tests.inpatient.helpers import deposit as paid
 from tests.inpatient.helpers import patient
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Refund
 from yilian.inpatient import service as svc

@@ -31,7 +31,7 @@ from tests.builders import (
     make_practitioner,
     make_user,
 )
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.channels import Channel
 from yilian.catalog import service as catalog
 from yilian.insurance.audit import service as audit

@@ -55,8 +55,7 @@ SELECT_ALLOWED = {
     "inpatient/demo.py",
     # not moved yet: billing's use cases still query in place, the demo seeds and the batch export
     "billing/demo.py",
-    "billing/settle_batch.py",
-    "billing/settlement.py",
+    "billing/service/batch.py",
     "billing/tasks.py",
     "cli.py",
     "demo/alliance.py",

@@ -71,7 +71,7 @@ def test_job_needs_exactly_one_schedule() -> None:
 
 def test_the_real_jobs_settle_the_day_at_23_and_release_stale_holds(factory: sessionmaker[Session]) -> None:
     from tests.billing.conftest import ITEMS, seed_policies
-    from yilian.billing import settlement
+    from yilian.billing import service as billing
     from yilian.billing.models import Settlement
     from yilian.catalog import service as catalog
     from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Role
@@ -106,7 +106,7 @@ def test_the_real_jobs_settle_the_day_at_23_and_release_stale_holds(factory: ses
         enc = outpatient.open_encounter(
             s, doctor, EncounterCreate(patient_id=patient.id, department_id=dept.id)
         )
-        settlement.order_with_credit(s, doctor, enc.id, "250301001000000")
+        billing.order_with_credit(s, doctor, enc.id, "250301001000000")
         sched = scheduling.create_schedule(
             s, system, department_id=dept.id, day=morning.date() + timedelta(days=1), period="am"
         )

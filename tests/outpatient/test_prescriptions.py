@@ -20,7 +20,7 @@ from tests.builders import (
     make_user,
 )
 from tests.outpatient.rx_world import AMOXICILLIN, METFORMIN, cimetidine_line, make_rx_world, metformin_line
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.errors import NothingToSettle
 from yilian.catalog.errors import InvalidDose

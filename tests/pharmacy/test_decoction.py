@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.dbutil import fresh_database
 from tests.pharmacy.tcm_world import GUIPI, TcmWorld, body, make_tcm_world
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Charge
 from yilian.catalog.errors import UnknownHerb

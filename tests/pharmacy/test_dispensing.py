@@ -24,7 +24,7 @@ from tests.builders import (
 )
 from tests.dbutil import fresh_database
 from tests.outpatient.rx_world import METFORMIN, RxWorld, make_rx_world, metformin_line
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.kit import migrate
 from yilian.kit.auth.domain import Role

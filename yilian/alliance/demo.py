@@ -21,7 +21,7 @@ from yilian.alliance.schemas import (
     ReferralCreate,
     SittingRecord,
 )
-from yilian.billing import settlement
+from yilian.billing import service as billing
 from yilian.billing import tasks as billing_tasks
 from yilian.kit.auth import service as auth
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Role
@@ -591,7 +591,7 @@ def _grassroots_visits(session: Session, rng: random.Random, gp: Actor) -> int:
                     actor, dept, residents = clinics[(k + back) % len(clinics)]
                     try:
                         with session.begin_nested():
-                            enc = settlement.open_visit(
+                            enc = billing.open_visit(
                                 session, actor, patient_id=rng.choice(residents), department_id=dept
                             )
                     except YilianError:

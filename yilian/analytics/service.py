@@ -25,7 +25,7 @@ from yilian.analytics import repository as repo
 from yilian.analytics.domain import INDICATORS, Indicator, Month
 from yilian.analytics.errors import InvalidPeriod
 from yilian.analytics.models import Refresh
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.drg import service as drg
 from yilian.inpatient import service as inpatient
 from yilian.insurance.audit import service as audit

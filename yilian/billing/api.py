@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from yilian.billing import registration_fees, service, settlement
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel, CreditPolicyValues
 from yilian.billing.errors import InvalidPayment
 from yilian.billing.schemas import (
@@ -39,8 +39,6 @@ from yilian.outpatient import service as outpatient
 from yilian.outpatient.schemas import EncounterRead
 from yilian.registry import service as registry
 
-_ = registration_fees  # registers the registration-fee payers with scheduling
-
 router = APIRouter(prefix="/api/v1/billing", tags=["收费与对账"], route_class=TransactionalRoute)
 
 
@@ -54,7 +52,7 @@ async def channel_callback(channel: Channel, request: Request, session: SessionD
     if not isinstance(body, dict):
         raise InvalidPayment("回调内容应为键值对")
     fields = {str(k): str(v) for k, v in body.items()}
-    service.handle_callback(session, channel, fields)
+    billing.handle_callback(session, channel, fields)
     return {"return_code": "SUCCESS"}
 
 
@@ -66,7 +64,7 @@ def reconciliation(
     channel: Channel,
 ) -> ReconciliationRead:
     """List the differences between our ledger and the channel's statement for a business day."""
-    rows = service.reconcile_day(session, channel, day)
+    rows = billing.reconcile_day(session, channel, day)
     return ReconciliationRead(
         channel=channel,
         date=day.isoformat(),
@@ -78,7 +76,7 @@ def reconciliation(
     "/visits", response_model=EncounterRead, summary="接诊：凭当日有效挂号开始或继续就诊（含记账挂号费）"
 )
 def open_visit(body: VisitCreate, session: SessionDep, actor: CurrentActor) -> EncounterRead:
-    encounter = settlement.open_visit(
+    encounter = billing.open_visit(
         session, actor, patient_id=body.patient_id, department_id=body.department_id
     )
     return outpatient.encounter_read(session, encounter)
@@ -94,7 +92,7 @@ def order_with_credit(
     encounter_id: IdPath, body: CreditOrderCreate, session: SessionDep, actor: CurrentActor
 ) -> CreditOrderRead:
     """Place an order and charge it on credit when the patient is eligible; else it must be paid first."""
-    order, charge, reason = settlement.order_with_credit(
+    order, charge, reason = billing.order_with_credit(
         session, actor, encounter_id, body.item_code, body.quantity
     )
     return CreditOrderRead(
@@ -110,10 +108,10 @@ def running_bill(
     encounter_id: IdPath, session: SessionDep, actor: CurrentActor, day: OptionalDayQuery = None
 ) -> RunningBill:
     """The encounter-day's running bill, for the patient, family payer, doctor or cashier."""
-    settlement.check_bill_access(session, actor, encounter_id)
+    billing.check_bill_access(session, actor, encounter_id)
     when = day or business_date()
-    charges = settlement.running_bill(session, encounter_id, when)
-    done = settlement.settlement_of(session, encounter_id, when)
+    charges = billing.running_bill(session, encounter_id, when)
+    done = billing.settlement_of(session, encounter_id, when)
     return RunningBill(
         encounter_id=encounter_id,
         charges=[ChargeRead.model_validate(c) for c in charges],
@@ -128,8 +126,8 @@ def settle(
     encounter_id: IdPath, body: SettleRequest, session: SessionDep, actor: CurrentActor
 ) -> SettlementRead:
     """Settle the encounter's day once; a retry with the same key returns the same settlement."""
-    settlement.check_bill_access(session, actor, encounter_id)
-    done = settlement.settle(
+    billing.check_bill_access(session, actor, encounter_id)
+    done = billing.settle(
         session,
         encounter_id=encounter_id,
         day=business_date(),
@@ -152,7 +150,7 @@ def cancel_order(
     order_id: IdPath, body: CancelOrder, session: SessionDep, actor: CurrentActor
 ) -> SettlementRead | None:
     """Cancel an unperformed order; if its day was settled, the difference is refunded by re-settling."""
-    done = settlement.cancel_order(session, actor, order_id, body.reason)
+    done = billing.cancel_order(session, actor, order_id, body.reason)
     return SettlementRead.model_validate(done) if done else None
 
 
@@ -164,9 +162,9 @@ def reverse(
     _actor: Annotated[Actor, require(Permission.BILLING_CASHIER)],
 ) -> SettlementRead:
     """Reverse a settlement: cash refunded, accounts restored, charges reopened for a new settlement."""
-    if not _actor.serves(settlement.institution_of_settlement(session, settlement_id)):
+    if not _actor.serves(billing.institution_of_settlement(session, settlement_id)):
         raise Forbidden("只能冲正本机构的结算")
-    return SettlementRead.model_validate(settlement.reverse(session, settlement_id, reason=body.reason))
+    return SettlementRead.model_validate(billing.reverse(session, settlement_id, reason=body.reason))
 
 
 @router.get("/patients/{patient_id}/arrears", response_model=list[ArrearRead], summary="患者未结清的欠费")
@@ -174,7 +172,7 @@ def arrears(patient_id: IdPath, session: SessionDep, actor: CurrentActor) -> lis
     """The patient's own unpaid arrears, or a patient's for staff who may read the patient."""
     if actor.patient_id != patient_id:
         registry.get_patient(session, actor, patient_id, reason="查看欠费")
-    return [ArrearRead.model_validate(a) for a in settlement.arrears_of(session, patient_id)]
+    return [ArrearRead.model_validate(a) for a in billing.arrears_of(session, patient_id)]
 
 
 @router.post("/arrears/{arrear_id}/pay", response_model=ArrearRead, summary="欠费补缴（恢复信用就医）")
@@ -186,11 +184,11 @@ def pay_arrear(
     idempotency_key: Annotated[str, Header(min_length=8, max_length=64)],
 ) -> ArrearRead:
     """The patient pays on the phone, or a cashier at the counter; a retry with the same key pays once."""
-    owner = settlement.arrear_owner(session, arrear_id)
+    owner = billing.arrear_owner(session, arrear_id)
     if actor.patient_id is not None:
         if actor.patient_id != owner:
             raise Forbidden("只能补缴本人的欠费")
-        paid = settlement.pay_arrear(
+        paid = billing.pay_arrear(
             session,
             arrear_id,
             channel=body.channel,
@@ -198,7 +196,7 @@ def pay_arrear(
             payer_ref=body.payer_ref,
         )
     else:
-        paid = settlement.pay_arrear_at_counter(
+        paid = billing.pay_arrear_at_counter(
             session, actor, arrear_id, channel=body.channel, idempotency_key=idempotency_key
         )
     return ArrearRead.model_validate(paid)
@@ -219,7 +217,7 @@ def _policy_read(institution_id: int, p: CreditPolicyValues) -> CreditPolicyRead
 @router.get("/credit-policies/{institution_id}", response_model=CreditPolicyRead, summary="先诊疗后付费政策")
 def get_credit_policy(institution_id: IdPath, session: SessionDep, actor: CurrentActor) -> CreditPolicyRead:
     """The institution's credit policy (the defaults until one is set), for its cashiers and admins."""
-    return _policy_read(institution_id, settlement.credit_policy_for(session, actor, institution_id))
+    return _policy_read(institution_id, billing.credit_policy_for(session, actor, institution_id))
 
 
 @router.put(
@@ -233,9 +231,7 @@ def put_credit_policy(
 ) -> CreditPolicyRead:
     """Change the fields given; every problem is reported and nothing is stored when one is wrong."""
     values = body.model_dump(exclude_none=True)
-    return _policy_read(
-        institution_id, settlement.set_credit_policy(session, actor, institution_id, **values)
-    )
+    return _policy_read(institution_id, billing.set_credit_policy(session, actor, institution_id, **values))
 
 
 @router.get("/credit-dashboard", response_model=CreditDashboardRead, summary="信用就医看板")
@@ -249,7 +245,7 @@ def credit_dashboard(
     """Credit visits, beneficiaries, amounts, how they were settled, arrears by age (default: 30 days)."""
     last = end or business_date()
     first = start or last - timedelta(days=29)
-    d = settlement.credit_dashboard(session, actor, institution_id, first, last)
+    d = billing.credit_dashboard(session, actor, institution_id, first, last)
     return CreditDashboardRead(
         **{k: v for k, v in asdict(d).items() if k not in ("start", "end", "buckets", "open_arrears")},
         start=d.start.isoformat(),

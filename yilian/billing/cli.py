@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from yilian.billing import service
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.kit.clock import business_date
 from yilian.kit.db import unit_of_work
@@ -36,7 +36,7 @@ def reconcile(
     found = 0
     with unit_of_work() as session:
         for ch in channel or list(Channel):
-            rows = service.reconcile_day(session, ch, when)
+            rows = billing.reconcile_day(session, ch, when)
             found += len(rows)
             typer.echo(f"{when} {ch.label}: {'平账' if not rows else f'{len(rows)} 条差异'}")
             for m in rows:

@@ -12,7 +12,8 @@ from datetime import date, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yilian.billing import settlement, tasks
+from yilian.billing import service as billing
+from yilian.billing import tasks
 from yilian.billing.domain import Channel
 from yilian.catalog import service as catalog
 from yilian.insurance import policy_service as insurance
@@ -21,7 +22,6 @@ from yilian.kit.auth.models import User
 from yilian.kit.clock import FrozenClock, business_date, local_datetime, use_clock
 from yilian.kit.errors import YilianError
 from yilian.registry import service as registry
-from yilian.registry.models import Institution, Patient
 from yilian.results import service as results
 
 # Example outpatient (普通门诊统筹) policy rows, in fen and ‰: scheme, tier, deductible, ratio, yearly cap.
@@ -51,7 +51,7 @@ CATALOG_TO_REGIONAL = {
 def seed(session: Session, *, seed_value: int, scale: float) -> str:
     del scale
     system = Actor.system("demo")
-    for inst in session.scalars(select(Institution)):
+    for inst in registry.every_institution(session):
         for local, regional in CATALOG_TO_REGIONAL.items():
             results.add_code_map(
                 session, system, institution_id=inst.id, local_code=local, item_code=regional
@@ -71,12 +71,12 @@ def seed(session: Session, *, seed_value: int, scale: float) -> str:
             cap=cap,
         )
     accounts = agreements = 0
-    for patient in session.scalars(select(Patient).order_by(Patient.id)):
+    for patient in registry.every_patient(session):
         if patient.insurance_scheme == "employee":
             insurance.set_account_balance(session, patient.id, rng.randint(50, 600) * 100)
             accounts += 1
         if rng.random() < 0.4:
-            settlement.sign_agreement(
+            billing.sign_agreement(
                 session,
                 patient_id=patient.id,
                 channel=rng.choice([Channel.WECHAT, Channel.ALIPAY, Channel.UNIONPAY]),
@@ -103,7 +103,7 @@ def _at(day: date, hour: int) -> FrozenClock:
 def _doctors(session: Session) -> list[tuple[Actor, int]]:
     """A doctor actor and department for a few clinical departments of each hospital."""
     out: list[tuple[Actor, int]] = []
-    for inst in session.scalars(select(Institution).where(Institution.level >= 2).order_by(Institution.id)):
+    for inst in [i for i in registry.every_institution(session) if i.level >= 2]:
         depts, _ = registry.list_departments(session, institution_id=inst.id)
         for dept in [d for d in depts if d.is_clinical][:3]:
             docs, _ = registry.list_practitioners(session, department_id=dept.id, limit=1)
@@ -125,7 +125,7 @@ def _doctors(session: Session) -> list[tuple[Actor, int]]:
 def _history(session: Session, rng: random.Random) -> tuple[int, int]:
     today = business_date()
     with_accounts = set(session.scalars(select(User.patient_id).where(User.patient_id.is_not(None))))
-    patients = [p for p in session.scalars(select(Patient.id).order_by(Patient.id)) if p not in with_accounts]
+    patients = [p.id for p in registry.every_patient(session) if p.id not in with_accounts]
     items = [i.code for i in catalog.search_items(session, limit=200)[0] if i.kind in ORDERABLE]
     doctors = _doctors(session)
     if not patients or not items or not doctors:
@@ -138,11 +138,11 @@ def _history(session: Session, rng: random.Random) -> tuple[int, int]:
             for _ in range(VISITS_PER_DAY):
                 actor, dept = rng.choice(doctors)
                 try:
-                    encounter = settlement.open_visit(
+                    encounter = billing.open_visit(
                         session, actor, patient_id=rng.choice(patients), department_id=dept
                     )
                     for code in rng.sample(items, k=rng.randint(1, 3)):
-                        settlement.order_with_credit(session, actor, encounter.id, code)
+                        billing.order_with_credit(session, actor, encounter.id, code)
                 except YilianError:
                     continue
                 encounters.append(encounter.id)
@@ -151,7 +151,7 @@ def _history(session: Session, rng: random.Random) -> tuple[int, int]:
                 if rng.random() < 0.4:  # settled by the patient on the phone before leaving
                     try:
                         with session.begin_nested():
-                            settlement.settle(
+                            billing.settle(
                                 session,
                                 encounter_id=encounter_id,
                                 day=day,
@@ -166,12 +166,12 @@ def _history(session: Session, rng: random.Random) -> tuple[int, int]:
                     tasks.settle_one(session, encounter_id, day)
         with use_clock(_at(day, 9)):
             tasks.send_reminders(session, day)
-            for arrear in settlement.open_arrears(session):
+            for arrear in billing.open_arrears(session):
                 if (day - arrear.opened_on).days >= 2 and rng.random() < 0.15:
-                    settlement.pay_arrear(
+                    billing.pay_arrear(
                         session,
                         arrear.id,
                         channel=Channel.WECHAT,
                         idempotency_key=f"demo-arrear:{arrear.id}",
                     )
-    return visits, len(settlement.open_arrears(session))
+    return visits, len(billing.open_arrears(session))

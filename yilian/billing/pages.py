@@ -12,8 +12,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
-from yilian.billing import service as payments
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.catalog import service as catalog
 from yilian.insurance import policy_service as insurance
@@ -273,7 +272,7 @@ def _day_rows(encounter_id: int, day: date) -> list[dict[str, Any]]:
     with unit_of_work() as session:
         for c in billing.running_bill(session, encounter_id, day):
             if c.order_id is not None:
-                o = outpatient.get_order(session, c.order_id)
+                o = outpatient.find_order(session, c.order_id)
                 item, quantity, status = o.item_name, o.quantity, OrderStatus(o.status).label
                 raw = o.status
             else:
@@ -345,7 +344,7 @@ def _day_list(institution_id: int, today: date) -> None:
         props="dense flat bordered",
     )
     with unit_of_work() as session:
-        recon = {c: payments.reconcile_day(session, c, today) for c in Channel}
+        recon = {c: billing.reconcile_day(session, c, today) for c in Channel}
     ui.label("渠道对账（当日）").classes("text-subtitle1 text-primary")
     with ui.row().classes("gap-4"):
         for channel, mismatches in recon.items():

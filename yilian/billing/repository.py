@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Subquery, case, func, select
 from sqlalchemy.orm import Session
 
-from yilian.billing.models import Arrear, Charge, GatewayTransaction, Payment, Refund, Settlement
-from yilian.outpatient.models import Encounter
+from yilian.billing.models import (
+    Arrear,
+    Charge,
+    GatewayTransaction,
+    Payment,
+    PaymentAgreement,
+    Refund,
+    Settlement,
+)
 
 
 def payment_by_key(session: Session, key: str) -> Payment | None:
@@ -65,12 +72,13 @@ def gateway_day(session: Session, channel: str, day: date) -> Sequence[GatewayTr
 
 
 # ---------------------------------------------------------------- credit dashboard (先诊疗后付费看板)
-# Reporting reads join billing's rows to their encounter only for the institution (a read of the
-# foreign key billing already holds); writes never touch outpatient's tables.
+# Reporting reads join billing's rows to their encounter only for the institution and department:
+# ``places`` is outpatient's ``encounter_places()`` subquery (id, institution_id, department_id), so the
+# read stays one statement without billing reading outpatient's tables; writes never touch them.
 
 
 def credit_charge_totals(
-    session: Session, institution_id: int, start: date, end: date
+    session: Session, places: Subquery, institution_id: int, start: date, end: date
 ) -> tuple[int, int, int, int]:
     """Return (encounters, patients, held, still open) of the charges on credit in a date range."""
     row = session.execute(
@@ -80,9 +88,9 @@ def credit_charge_totals(
             func.coalesce(func.sum(Charge.hold), 0),
             func.coalesce(func.sum(case((Charge.status == "open", Charge.hold), else_=0)), 0),
         )
-        .join(Encounter, Encounter.id == Charge.encounter_id)
+        .join(places, places.c.id == Charge.encounter_id)
         .where(
-            Encounter.institution_id == institution_id,
+            places.c.institution_id == institution_id,
             Charge.on_credit.is_(True),
             Charge.status != "void",
             Charge.business_date.between(start, end),
@@ -92,7 +100,7 @@ def credit_charge_totals(
 
 
 def credit_settlement_counts(
-    session: Session, institution_id: int, start: date, end: date
+    session: Session, places: Subquery, institution_id: int, start: date, end: date
 ) -> dict[tuple[str, bool], int]:
     """Count standing settlements of credit encounter-days by (mode, whether the debit became arrears)."""
     credit_settled = select(Charge.settlement_id).where(
@@ -101,10 +109,10 @@ def credit_settlement_counts(
     went_to_arrears = Arrear.id.is_not(None)
     rows = session.execute(
         select(Settlement.mode, went_to_arrears, func.count(Settlement.id))
-        .join(Encounter, Encounter.id == Settlement.encounter_id)
+        .join(places, places.c.id == Settlement.encounter_id)
         .outerjoin(Arrear, Arrear.settlement_id == Settlement.id)
         .where(
-            Encounter.institution_id == institution_id,
+            places.c.institution_id == institution_id,
             Settlement.business_date.between(start, end),
             Settlement.status != "reversed",
             Settlement.id.in_(credit_settled),
@@ -114,27 +122,27 @@ def credit_settlement_counts(
     return {(str(mode), bool(arrears)): int(n) for mode, arrears, n in rows}
 
 
-def open_arrears_of_institution(session: Session, institution_id: int) -> Sequence[Arrear]:
+def open_arrears_of_institution(session: Session, places: Subquery, institution_id: int) -> Sequence[Arrear]:
     """Unpaid arrears of an institution's settlements, oldest first."""
     return session.scalars(
         select(Arrear)
         .join(Settlement, Settlement.id == Arrear.settlement_id)
-        .join(Encounter, Encounter.id == Settlement.encounter_id)
-        .where(Encounter.institution_id == institution_id, Arrear.paid_at.is_(None))
+        .join(places, places.c.id == Settlement.encounter_id)
+        .where(places.c.institution_id == institution_id, Arrear.paid_at.is_(None))
         .order_by(Arrear.opened_on, Arrear.id)
     ).all()
 
 
 def recovered_arrears(
-    session: Session, institution_id: int, since: datetime, until: datetime
+    session: Session, places: Subquery, institution_id: int, since: datetime, until: datetime
 ) -> tuple[int, int]:
     """Return (count, amount) of an institution's arrears paid in ``[since, until)``."""
     row = session.execute(
         select(func.count(Arrear.id), func.coalesce(func.sum(Arrear.amount), 0))
         .join(Settlement, Settlement.id == Arrear.settlement_id)
-        .join(Encounter, Encounter.id == Settlement.encounter_id)
+        .join(places, places.c.id == Settlement.encounter_id)
         .where(
-            Encounter.institution_id == institution_id,
+            places.c.institution_id == institution_id,
             Arrear.paid_at.is_not(None),
             Arrear.paid_at >= since,
             Arrear.paid_at < until,
@@ -163,26 +171,159 @@ def open_charge_days(session: Session, patient_id: int) -> list[tuple[int, date]
     return [(int(e), d) for e, d in rows]
 
 
-def credit_encounters(session: Session, start: date, end: date) -> list[tuple[date, int, int, int, int, int]]:
+def credit_encounters(
+    session: Session, places: Subquery, start: date, end: date
+) -> list[tuple[date, int, int, int, int, int]]:
     """(business date, institution, department, encounter, patient, held) of the charges on credit in
     [start, end], one row per encounter and day (analytics)."""
     q = (
         select(
             Charge.business_date,
-            Encounter.institution_id,
-            Encounter.department_id,
+            places.c.institution_id,
+            places.c.department_id,
             Charge.encounter_id,
             Charge.patient_id,
             func.coalesce(func.sum(Charge.hold), 0),
         )
-        .join(Encounter, Encounter.id == Charge.encounter_id)
+        .join(places, places.c.id == Charge.encounter_id)
         .where(Charge.on_credit.is_(True), Charge.status != "void", Charge.business_date.between(start, end))
         .group_by(
             Charge.business_date,
-            Encounter.institution_id,
-            Encounter.department_id,
+            places.c.institution_id,
+            places.c.department_id,
             Charge.encounter_id,
             Charge.patient_id,
         )
     )
     return [(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in session.execute(q)]
+
+
+# ---------------------------------------------------------------- settlement (一日一结) and credit care
+
+
+def unpaid_arrears_of(session: Session, patient_id: int) -> Sequence[Arrear]:
+    return session.scalars(
+        select(Arrear).where(Arrear.patient_id == patient_id, Arrear.paid_at.is_(None))
+    ).all()
+
+
+def unpaid_arrears(session: Session) -> Sequence[Arrear]:
+    """Every unpaid arrear, oldest first."""
+    return session.scalars(
+        select(Arrear).where(Arrear.paid_at.is_(None)).order_by(Arrear.opened_on, Arrear.id)
+    ).all()
+
+
+def signed_agreement_id(session: Session, patient_id: int) -> int | None:
+    """One of the patient's signed (not revoked) channel agreements, if any."""
+    return session.scalar(
+        select(PaymentAgreement.id).where(
+            PaymentAgreement.patient_id == patient_id, PaymentAgreement.revoked_at.is_(None)
+        )
+    )
+
+
+def open_hold_of_day(session: Session, patient_id: int, day: date) -> int:
+    """The patient's open credit holds of ``day`` (fen)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Charge.hold), 0)).where(
+                Charge.patient_id == patient_id, Charge.business_date == day, Charge.status == "open"
+            )
+        )
+        or 0
+    )
+
+
+def charge_of_booking(session: Session, booking_id: int) -> Charge | None:
+    return session.scalar(select(Charge).where(Charge.booking_id == booking_id))
+
+
+def charge_of_order(session: Session, order_id: int, *, for_update: bool = False) -> Charge | None:
+    query = select(Charge).where(Charge.order_id == order_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def charges_of_day(session: Session, encounter_id: int, day: date) -> Sequence[Charge]:
+    """The encounter-day's charges in id order (the running bill)."""
+    return session.scalars(
+        select(Charge)
+        .where(Charge.encounter_id == encounter_id, Charge.business_date == day)
+        .order_by(Charge.id)
+    ).all()
+
+
+def open_charges_of_day(
+    session: Session, encounter_id: int, day: date, *, for_update: bool = False
+) -> Sequence[Charge]:
+    query = select(Charge).where(
+        Charge.encounter_id == encounter_id, Charge.business_date == day, Charge.status == "open"
+    )
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).all()
+
+
+def any_open_charge(session: Session, encounter_id: int, day: date) -> int | None:
+    """The id of one open charge of the encounter-day, if any is left."""
+    return session.scalar(
+        select(Charge.id).where(
+            Charge.encounter_id == encounter_id, Charge.business_date == day, Charge.status == "open"
+        )
+    )
+
+
+def charges_of_settlement(session: Session, settlement_id: int) -> Sequence[Charge]:
+    return session.scalars(select(Charge).where(Charge.settlement_id == settlement_id)).all()
+
+
+def charged_encounters(session: Session, patient_id: int, day: date) -> list[int]:
+    """The patient's encounters with charges on ``day``, in id order."""
+    return sorted(
+        set(
+            session.scalars(
+                select(Charge.encounter_id).where(
+                    Charge.patient_id == patient_id, Charge.business_date == day
+                )
+            )
+        )
+    )
+
+
+def last_attempt(session: Session, encounter_id: int, day: date) -> int:
+    """The highest settlement attempt of the encounter-day so far (0 when none)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.max(Settlement.attempt), 0)).where(
+                Settlement.encounter_id == encounter_id, Settlement.business_date == day
+            )
+        )
+        or 0
+    )
+
+
+def standing_settlement(session: Session, encounter_id: int, day: date) -> Settlement | None:
+    """The encounter-day's latest settlement not reversed, if any."""
+    return session.scalar(
+        select(Settlement)
+        .where(
+            Settlement.encounter_id == encounter_id,
+            Settlement.business_date == day,
+            Settlement.status != "reversed",
+        )
+        .order_by(Settlement.attempt.desc())
+        .limit(1)
+    )
+
+
+def settlements_of_encounters(
+    session: Session, encounter_ids: Sequence[int], day: date
+) -> Sequence[Settlement]:
+    """The settlements of ``day`` of the encounters, newest first."""
+    return session.scalars(
+        select(Settlement)
+        .where(Settlement.encounter_id.in_(encounter_ids), Settlement.business_date == day)
+        .order_by(Settlement.id.desc())
+    ).all()

@@ -1,5 +1,5 @@
 """Scheduled jobs of billing: the automatic end-of-day settlement (23:00 Asia/Shanghai) and arrears
-reminders. The settlement runs set-based in chunks (``billing.settle_batch``), a transaction per chunk,
+reminders. The settlement runs set-based in chunks (``billing.service.batch``), a transaction per chunk,
 so a crash loses at most the chunks in flight and a rerun settles exactly the ones left (the standing
 encounter-day settlement and the payment idempotency key make a repeat a no-op)."""
 
@@ -11,9 +11,9 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.models import Arrear
-from yilian.billing.settle_batch import (
+from yilian.billing.service import (
     DEFAULT_CHUNK,
     SettleDayReport,
     pending_encounters,
@@ -39,7 +39,7 @@ def settle_day(
     """Settle every encounter of ``day`` still open through the patient's signed channel (cash via the
     channel; without a signed channel, or when the debit fails, the cash part becomes arrears).
 
-    Set-based (``billing.settle_batch``): ``chunk`` encounters per transaction, ``workers`` workers
+    Set-based (``billing.service.batch``): ``chunk`` encounters per transaction, ``workers`` workers
     sharing the day on PostgreSQL. A crash loses only the chunks in flight, and a rerun finds exactly
     the encounters left. ``stop_after`` stops (as if killed, without committing the chunk in flight)
     before the chunk that would take it past that many encounters.

@@ -22,8 +22,7 @@ from datetime import date, time
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yilian.billing import service as payments
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.errors import ChannelDeclined, IdempotencyConflict, SettlementRefused
 from yilian.catalog import service as catalog
@@ -927,7 +926,7 @@ def pay_deposit(session: Session, actor: Actor, admission_id: int, deposit: Depo
         ):
             raise IdempotencyConflict(f"幂等键 {deposit.idempotency_key} 已用于另一笔预交金")
         return existing
-    payment = payments.pay(
+    payment = billing.pay(
         session,
         reference=f"deposit:{admission_id}",
         amount=deposit.amount,
@@ -1579,7 +1578,7 @@ def settle_discharge(
         )
     elif split.cash > deposit:
         due = split.cash - deposit
-        payment = payments.pay(
+        payment = billing.pay(
             session,
             reference=f"inpatient-settlement:{row.id}",
             amount=due,
@@ -1643,7 +1642,7 @@ def _refund_deposit(session: Session, admission_id: int, amount: int, key: str) 
         part = min(left, refundable)
         if part <= 0:
             continue
-        refund = payments.refund(
+        refund = billing.refund(
             session,
             payment_id=dep.payment_id,
             amount=part,
@@ -2002,7 +2001,7 @@ def pay_arrears(
         raise AdmissionStateError("该住院没有欠费")
     if row.status != SettlementStatus.ARREARS:
         return row  # already paid (a retry)
-    payment = payments.pay(
+    payment = billing.pay(
         session,
         reference=f"inpatient-arrears:{row.id}",
         amount=row.arrears,

@@ -12,18 +12,22 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     BigInteger,
+    ColumnElement,
     DateTime,
     Engine,
     Integer,
     MetaData,
     Select,
     Table,
+    any_,
     create_engine,
     event,
     func,
     insert,
+    literal,
     select,
     text,
 )
@@ -173,6 +177,15 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
     """Tell whether the bound database is PostgreSQL."""
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def among(session: Session, col: Any, ids: Any) -> ColumnElement[bool]:
+    """``col IN ids``: on PostgreSQL one array parameter (``= ANY(:ids)``), so a chunk's 500 ids are
+    neither compiled into 500 bound parameters nor split out of the statement text by the driver."""
+    ids = list(ids)
+    if is_postgres(session):
+        return col == any_(literal(ids, ARRAY(col.type)))  # type: ignore[no-any-return]
+    return col.in_(ids)  # type: ignore[no-any-return]
 
 
 @contextmanager

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Subquery, case, func, select
 from sqlalchemy.orm import Session
 
+from yilian.kit.db import among, is_postgres
 from yilian.outpatient.domain import EncounterStatus
 from yilian.outpatient.models import Encounter, EncounterDiagnosis, Order
 
@@ -101,3 +102,57 @@ def visit_counts(session: Session, start: date, end: date) -> list[tuple[date, i
         .group_by(Encounter.business_date, Encounter.institution_id, Encounter.department_id)
     )
     return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in session.execute(q)]
+
+
+# ---------------------------------------------------------------- bulk reads for billing (ids in, rows out)
+
+
+def lock_encounters(session: Session, ids: Sequence[int]) -> list[tuple[int, int, int, int, int | None]]:
+    """(id, patient, institution, department, registration) of ``ids`` in id order, locked
+    ``FOR NO KEY UPDATE SKIP LOCKED`` on PostgreSQL: the ones another transaction holds are left out."""
+    query = (
+        select(
+            Encounter.id,
+            Encounter.patient_id,
+            Encounter.institution_id,
+            Encounter.department_id,
+            Encounter.registration_id,
+        )
+        .where(among(session, Encounter.id, ids))
+        .order_by(Encounter.id)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True, key_share=True)  # FOR NO KEY UPDATE SKIP LOCKED
+    return [(e, p, i, d, r) for e, p, i, d, r in session.execute(query)]
+
+
+def primary_diagnosis_codes(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """The first primary diagnosis code of each encounter of ``ids`` that has one."""
+    codes: dict[int, str] = {}
+    for eid, code in session.execute(
+        select(EncounterDiagnosis.encounter_id, EncounterDiagnosis.code)
+        .where(among(session, EncounterDiagnosis.encounter_id, ids), EncounterDiagnosis.is_primary.is_(True))
+        .order_by(EncounterDiagnosis.id)
+    ):
+        codes.setdefault(eid, code)
+    return codes
+
+
+def live_order_lines(session: Session, ids: Sequence[int]) -> list[tuple[int, int, str, int, int]]:
+    """(id, encounter, item code, quantity, unit price) of the orders of ``ids`` not cancelled, by id."""
+    return [
+        (oid, eid, code, qty, price)
+        for oid, eid, code, qty, price in session.execute(
+            select(Order.id, Order.encounter_id, Order.item_code, Order.quantity, Order.unit_price)
+            .where(among(session, Order.encounter_id, ids), Order.status != "cancelled")
+            .order_by(Order.id)
+        )
+    ]
+
+
+def encounter_places() -> Subquery:
+    """Every encounter's (id, institution_id, department_id), for another area's query to join in the
+    same statement (billing's credit dashboard, the analytics of credit care)."""
+    return select(Encounter.id, Encounter.institution_id, Encounter.department_id).subquery(
+        "encounter_places"
+    )

@@ -4,8 +4,10 @@ listens to the events emitted here."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
+from sqlalchemy import Subquery
 from sqlalchemy.orm import Session
 
 from yilian.catalog import service as catalog
@@ -25,7 +27,11 @@ from yilian.outpatient.domain import (
     refundable_on_cancel,
 )
 from yilian.outpatient.errors import EncounterClosed, EncounterNotFound, InvalidOrder, OrderNotFound
-from yilian.outpatient.models import Encounter, EncounterDiagnosis, Order
+
+# Encounter and Order (re-exported): the rows this service hands out, for other areas' annotations
+from yilian.outpatient.models import Encounter as Encounter
+from yilian.outpatient.models import EncounterDiagnosis
+from yilian.outpatient.models import Order as Order
 from yilian.outpatient.schemas import DiagnosisRead, EncounterCreate, EncounterRead, OrderRead
 from yilian.registry import service as registry
 from yilian.scheduling import service as scheduling
@@ -236,11 +242,6 @@ def find_order(session: Session, order_id: int, *, for_update: bool = False) -> 
     )
 
 
-# The old, unchecked name, kept only while billing (being restructured by another change) still calls it;
-# to be removed once billing calls find_order.
-get_order = find_order
-
-
 def mark_charged(session: Session, order_id: int) -> Order:
     """Move an order to 计费 (billing calls this once the charge or credit hold is recorded)."""
     order = find_order(session, order_id, for_update=True)
@@ -336,3 +337,30 @@ def open_encounter_of_doctor(
 def visit_counts(session: Session, start: date, end: date) -> list[tuple[date, int, int, int]]:
     """Bulk read for analytics: encounters (门急诊人次) by business date, institution and department."""
     return repo.visit_counts(session, start, end)
+
+
+# ---------------------------------------------------------------- bulk reads for billing's settlement
+
+
+def lock_encounters(session: Session, ids: Sequence[int]) -> list[tuple[int, int, int, int, int | None]]:
+    """(id, patient, institution, department, registration) of the encounters ``ids``, locked for the
+    caller's transaction; on PostgreSQL those another transaction holds are skipped (unchecked: for the
+    end-of-day settlement, which runs as the system)."""
+    return repo.lock_encounters(session, ids)
+
+
+def primary_diagnosis_codes(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Encounter id → its first primary diagnosis code, for the encounters ``ids`` (one statement)."""
+    return repo.primary_diagnosis_codes(session, ids)
+
+
+def live_order_lines(session: Session, ids: Sequence[int]) -> list[tuple[int, int, str, int, int]]:
+    """(order id, encounter id, item code, quantity, unit price) of the orders of the encounters ``ids``
+    that are not cancelled, in order id order (one statement)."""
+    return repo.live_order_lines(session, ids)
+
+
+def encounter_places() -> Subquery:
+    """A subquery of every encounter's (id, institution_id, department_id) for another area's
+    repository to join in one statement, so it need not read outpatient's tables itself."""
+    return repo.encounter_places()

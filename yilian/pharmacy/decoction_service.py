@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.catalog import herb_service
 from yilian.catalog.herb_domain import FormulaClass, Handling, RxHerb, blocking, review
 from yilian.kit.access_log import record_access

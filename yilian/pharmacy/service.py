@@ -11,7 +11,7 @@ from datetime import date, time
 
 from sqlalchemy.orm import Session
 
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.kit.auth.domain import Actor, Permission, require_staff_permission
 from yilian.kit.clock import business_date, local_datetime, utcnow
 from yilian.kit.masking import mask_name

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, ColumnElement, Select, String, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from yilian.kit.db import paginate
+from yilian.kit.db import among, paginate
 from yilian.registry.models import (
     Alliance,
     Campus,
@@ -278,3 +278,45 @@ def institutions_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Insti
     if not ids:
         return {}
     return {i.id: i for i in session.scalars(select(Institution).where(Institution.id.in_(ids)))}
+
+
+# ---------------------------------------------------------------- bulk reads (ids in, rows out)
+
+
+def institution_settlement_facts(session: Session, ids: Sequence[int]) -> list[tuple[int, str, int, str]]:
+    """(id, region code, level, code) of the institutions ``ids``."""
+    query = select(Institution.id, Institution.region_code, Institution.level, Institution.code)
+    return [
+        (i, r, lv, c) for i, r, lv, c in session.execute(query.where(among(session, Institution.id, ids)))
+    ]
+
+
+def department_codes(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Department id → its code, for the departments ``ids``."""
+    query = select(Department.id, Department.code).where(among(session, Department.id, ids))
+    return {d: code for d, code in session.execute(query)}
+
+
+def patient_settlement_facts(
+    session: Session, ids: Sequence[int]
+) -> list[tuple[int, str, str, str, str, date]]:
+    """(id, insurance scheme, insured region, MPI id, sex, birth date) of the patients ``ids``."""
+    query = select(
+        Patient.id,
+        Patient.insurance_scheme,
+        Patient.insured_region,
+        Patient.mpi_id,
+        Patient.sex,
+        Patient.birth_date,
+    ).where(among(session, Patient.id, ids))
+    return [
+        (p, scheme, region, mpi, sex, birth) for p, scheme, region, mpi, sex, birth in session.execute(query)
+    ]
+
+
+def every_institution(session: Session) -> Sequence[Institution]:
+    return session.scalars(select(Institution).order_by(Institution.id)).all()
+
+
+def every_patient(session: Session) -> Sequence[Patient]:
+    return session.scalars(select(Patient).order_by(Patient.id)).all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_, true
@@ -59,11 +59,11 @@ from yilian.registry.models import (
     Department,
     FamilyRelation,
     Institution,
-    Patient,
     PatientAccessGrant,
     Practitioner,
     PractitionerDepartment,
 )
+from yilian.registry.models import Patient as Patient  # re-exported for other areas' annotations
 from yilian.registry.schemas import (
     CampusCreate,
     ConsentCreate,
@@ -799,3 +799,34 @@ def patients_by_id_numbers(session: Session, id_numbers: Sequence[str]) -> dict[
 def institutions_by_ids(session: Session, institution_ids: Sequence[int]) -> dict[int, Institution]:
     """Return the institutions with these ids in one query (missing ids are absent)."""
     return repo.institutions_by_ids(session, sorted(set(institution_ids)))
+
+
+# ---------------------------------------------------------------- bulk reads for batch jobs and seeding
+
+
+def institution_settlement_facts(session: Session, ids: Sequence[int]) -> list[tuple[int, str, int, str]]:
+    """(id, region code, level, code) of the institutions ``ids`` in one statement (reference data)."""
+    return repo.institution_settlement_facts(session, ids)
+
+
+def department_codes(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Department id → code for the departments ``ids`` in one statement (reference data)."""
+    return repo.department_codes(session, ids)
+
+
+def patient_settlement_facts(
+    session: Session, ids: Sequence[int]
+) -> list[tuple[int, str, str, str, str, date]]:
+    """(id, insurance scheme, insured region, MPI id, sex, birth date) of the patients ``ids`` in one
+    statement. Unchecked: for billing's end-of-day settlement, which runs as the system."""
+    return repo.patient_settlement_facts(session, ids)
+
+
+def every_institution(session: Session) -> list[Institution]:
+    """All institutions in id order (reference data; for seeding and batch jobs)."""
+    return list(repo.every_institution(session))
+
+
+def every_patient(session: Session) -> list[Patient]:
+    """All patients in id order. Unchecked: for seeding demo data only."""
+    return list(repo.every_patient(session))

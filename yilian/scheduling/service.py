@@ -549,6 +549,7 @@ def generate_schedules(
 
 # ---------------------------------------------------------------- fee payment methods
 
+FeeBooking = Booking  # what a fee payer is handed, for the payers' annotations in other areas
 FeePayer = Callable[[Session, Booking], str]
 """Takes a held booking's fee by some means; returns the payment state, or raises a refusal."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import business_date
 from yilian.kit.errors import Forbidden

@@ -9,7 +9,7 @@ from typing import Any
 from nicegui import ui
 from sqlalchemy.orm import Session
 
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.billing.pages import bill_rows  # the same bill rows the patient's phone shows
 from yilian.catalog import service as catalog
 from yilian.insurance.audit.service import FindingView

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from nicegui import app, ui
 
-from yilian.billing import settlement as billing
+from yilian.billing import service as billing
 from yilian.kit.auth.domain import Actor
 from yilian.kit.db import unit_of_work
 from yilian.kit.errors import YilianError

@@ -1,8 +1,9 @@
 """The 23:00 end-of-day settlement, set-based (日终批量结算).
 
 Workers take the day's open encounters a chunk at a time: ``SELECT … FOR NO KEY UPDATE SKIP LOCKED``
-on the encounters claims a chunk no other worker holds, ``FOR UPDATE`` on their open charges waits for a
-patient settling on the phone at the same moment (and then sees those charges settled). The chunk is
+on the encounters (``outpatient.lock_encounters``) claims a chunk no other worker holds, ``FOR UPDATE``
+on their open charges waits for a patient settling on the phone at the same moment (and then sees
+those charges settled). The chunk is
 read in a handful of set queries, split in pure Python (``insurance.domain.split_bill``, in encounter
 order, carrying each patient's year-to-date use from one visit to the next; the year rows are locked
 in patient order, so two workers with visits of the same patient take turns), and written with
@@ -24,51 +25,31 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import (
-    ARRAY,
-    ColumnElement,
-    any_,
-    bindparam,
-    exists,
-    func,
-    literal,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from yilian.billing import settlement as billing
 from yilian.billing.channels import ChannelRequest, adapter_for, charge_many
 from yilian.billing.domain import Channel, PaymentStatus
 from yilian.billing.errors import BadSignature
 from yilian.billing.models import Arrear, Charge, Payment, PaymentAgreement, Settlement
-from yilian.billing.service import _number, _request_hash
+from yilian.billing.service import settlement as billing
+from yilian.billing.service.payments import _number, _request_hash
 from yilian.insurance import policy_service as insurance
 from yilian.insurance.audit import service as audit
 from yilian.insurance.audit.domain import ClaimLine
 from yilian.insurance.domain import Accounts, BillLine, Split, SplitPolicy, YearToDate, split_bill
 from yilian.kit import events
 from yilian.kit.clock import business_date, utcnow
-from yilian.kit.db import insert_rows, is_postgres, reserve_ids, table_of
+from yilian.kit.db import among, insert_rows, is_postgres, reserve_ids, table_of
 from yilian.kit.errors import YilianError
-from yilian.outpatient.models import Encounter, EncounterDiagnosis, Order
-from yilian.registry.models import Department, Institution, Patient
+from yilian.outpatient import service as outpatient
+from yilian.registry import service as registry
 
 DEFAULT_CHUNK = 500
 BREAKDOWN_FIELDS = tuple(f.name for f in fields(Split) if f.name != "after")
 SETTLEMENTS = table_of(Settlement)
 CHARGES = table_of(Charge)
 PAYMENTS = table_of(Payment)
-
-
-def _among(session: Session, col: Any, ids: Any) -> ColumnElement[bool]:
-    """``col IN ids``: on PostgreSQL one array parameter (``= ANY(:ids)``), so a chunk's 500 ids are
-    neither compiled into 500 bound parameters nor split out of the statement text by the driver."""
-    ids = list(ids)
-    if is_postgres(session):
-        return col == any_(literal(ids, ARRAY(col.type)))  # type: ignore[no-any-return]
-    return col.in_(ids)  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -138,6 +119,7 @@ class _Visit:
     patient_id: int
     institution_id: int
     department_id: int
+    registered: bool  # opened from a registration: its fee may be on the bill (the per-encounter path)
     charges: list[tuple[int, int, str, int]] = field(default_factory=list)  # id, amount, class, permille
     order_ids: set[int] = field(default_factory=set)  # the orders of those charges (the claim lines)
 
@@ -160,18 +142,11 @@ class _Reference:
     def load(self, session: Session, institution_ids: set[int], department_ids: set[int]) -> None:
         need = institution_ids - set(self.institutions)
         if need:
-            for i, region, level, code in session.execute(
-                select(Institution.id, Institution.region_code, Institution.level, Institution.code).where(
-                    _among(session, Institution.id, need)
-                )
-            ):
+            for i, region, level, code in registry.institution_settlement_facts(session, sorted(need)):
                 self.institutions[i] = (region, level, code)
         need = department_ids - set(self.departments)
         if need:
-            for d, code in session.execute(
-                select(Department.id, Department.code).where(_among(session, Department.id, need))
-            ):
-                self.departments[d] = code
+            self.departments.update(registry.department_codes(session, sorted(need)))
 
     def policy(self, session: Session, region: str, scheme: str, level: int, year: int) -> SplitPolicy:
         key = (region, scheme, level, year)
@@ -194,20 +169,19 @@ class _Reference:
 
 
 def _claim(session: Session, day: date, ids: list[int]) -> list[_Visit]:
-    """Lock the encounters of ``ids`` that still have open charges on ``day`` and no other worker holds."""
-    query = (
-        select(Encounter.id, Encounter.patient_id, Encounter.institution_id, Encounter.department_id)
-        .where(
-            _among(session, Encounter.id, ids),
-            exists().where(
-                Charge.encounter_id == Encounter.id, Charge.business_date == day, Charge.status == "open"
-            ),
-        )
-        .order_by(Encounter.id)
-    )
-    if is_postgres(session):
-        query = query.with_for_update(skip_locked=True, key_share=True)  # FOR NO KEY UPDATE SKIP LOCKED
-    return [_Visit(e, p, i, d) for e, p, i, d in session.execute(query)]
+    """Lock the encounters of ``ids`` that still have open charges on ``day`` and no other worker holds
+    (outpatient locks them ``FOR NO KEY UPDATE SKIP LOCKED``)."""
+    still_open = session.scalars(
+        select(Charge.encounter_id)
+        .where(among(session, Charge.encounter_id, ids), Charge.business_date == day, Charge.status == "open")
+        .distinct()
+    ).all()
+    if not still_open:
+        return []
+    return [
+        _Visit(e, p, i, d, registered=r is not None)
+        for e, p, i, d, r in outpatient.lock_encounters(session, sorted(still_open))
+    ]
 
 
 def settle_chunk(
@@ -216,10 +190,7 @@ def settle_chunk(
     """Settle claimed encounters (``_claim``) in the caller's transaction; counts go to ``report``."""
     ids = [v.encounter_id for v in visits]
     by_id = {v.encounter_id: v for v in visits}
-    registered = select(Encounter.id).where(
-        _among(session, Encounter.id, ids), Encounter.registration_id.is_not(None)
-    )
-    slow: set[int] = set(session.scalars(registered))
+    slow: set[int] = {v.encounter_id for v in visits if v.registered}
     charge_query = (
         select(
             Charge.id,
@@ -230,9 +201,7 @@ def settle_chunk(
             Charge.on_credit,
             Charge.order_id,
         )
-        .where(
-            _among(session, Charge.encounter_id, ids), Charge.business_date == day, Charge.status == "open"
-        )
+        .where(among(session, Charge.encounter_id, ids), Charge.business_date == day, Charge.status == "open")
         .order_by(Charge.id)
     )
     if is_postgres(session):
@@ -246,7 +215,7 @@ def settle_chunk(
     standing: dict[int, str] = {}
     for eid, status in session.execute(
         select(Settlement.encounter_id, Settlement.status).where(
-            _among(session, Settlement.encounter_id, ids),
+            among(session, Settlement.encounter_id, ids),
             Settlement.business_date == day,
             Settlement.status != "reversed",
         )
@@ -275,7 +244,7 @@ def settle_chunk(
             PaymentAgreement.payer_patient_id,
         )
         .where(
-            _among(session, PaymentAgreement.patient_id, patient_ids), PaymentAgreement.revoked_at.is_(None)
+            among(session, PaymentAgreement.patient_id, patient_ids), PaymentAgreement.revoked_at.is_(None)
         )
         .order_by(PaymentAgreement.id)
     ):
@@ -283,7 +252,7 @@ def settle_chunk(
     used_keys = set(
         session.scalars(
             select(Payment.idempotency_key).where(
-                _among(
+                among(
                     session,
                     Payment.idempotency_key,
                     [auto_idempotency_key(v.encounter_id, day) for v in todo],
@@ -336,15 +305,8 @@ def _settle_fast(
     patient_ids = {v.patient_id for v in visits}
     patients = {
         p: (scheme, region, mpi, sex, birth)
-        for p, scheme, region, mpi, sex, birth in session.execute(
-            select(
-                Patient.id,
-                Patient.insurance_scheme,
-                Patient.insured_region,
-                Patient.mpi_id,
-                Patient.sex,
-                Patient.birth_date,
-            ).where(_among(session, Patient.id, patient_ids))
+        for p, scheme, region, mpi, sex, birth in registry.patient_settlement_facts(
+            session, sorted(patient_ids)
         )
     }
     reference.load(session, {v.institution_id for v in visits}, {v.department_id for v in visits})
@@ -536,7 +498,7 @@ def _attempts(session: Session, day: date, ids: list[int]) -> dict[int, int]:
         e: int(a)
         for e, a in session.execute(
             select(Settlement.encounter_id, func.max(Settlement.attempt))
-            .where(_among(session, Settlement.encounter_id, ids), Settlement.business_date == day)
+            .where(among(session, Settlement.encounter_id, ids), Settlement.business_date == day)
             .group_by(Settlement.encounter_id)
         )
     }
@@ -552,19 +514,9 @@ def _bills(
 ) -> list[tuple[str, list[ClaimLine]]]:
     """The settled bills as claim lines (as ``settlement._claim_lines`` makes them one by one)."""
     ids = [v.encounter_id for v in visits]
-    primary: dict[int, str] = {}
-    for eid, code in session.execute(
-        select(EncounterDiagnosis.encounter_id, EncounterDiagnosis.code)
-        .where(_among(session, EncounterDiagnosis.encounter_id, ids), EncounterDiagnosis.is_primary.is_(True))
-        .order_by(EncounterDiagnosis.id)
-    ):
-        primary.setdefault(eid, code)
+    primary = outpatient.primary_diagnosis_codes(session, ids)
     orders: dict[int, list[tuple[int, str, int, int]]] = {}
-    for oid, eid, code, qty, price in session.execute(
-        select(Order.id, Order.encounter_id, Order.item_code, Order.quantity, Order.unit_price)
-        .where(_among(session, Order.encounter_id, ids), Order.status != "cancelled")
-        .order_by(Order.id)
-    ):
+    for oid, eid, code, qty, price in outpatient.live_order_lines(session, ids):
         orders.setdefault(eid, []).append((oid, code, qty, price))
     bills = []
     for v, sid in zip(visits, settlement_ids, strict=True):

@@ -123,7 +123,7 @@ def handle_callback(session: Session, channel: Channel, fields: dict[str, str]) 
     return payment
 
 
-def get_payment(session: Session, payment_id: int) -> Payment:
+def find_payment(session: Session, payment_id: int) -> Payment:
     return found(repo.get_payment(session, payment_id), PaymentNotFound(f"支付记录不存在: {payment_id}"))
 
 
@@ -136,7 +136,7 @@ def refund(
         if existing.payment_id != payment_id or existing.amount != amount:
             raise IdempotencyConflict(f"幂等键 {idempotency_key} 已用于另一笔退款")
         return existing
-    payment = get_payment(session, payment_id)
+    payment = find_payment(session, payment_id)
     if payment.status != PaymentStatus.SUCCEEDED.value:
         raise InvalidPayment("只能退还已支付成功的款项")
     if amount <= 0:

@@ -17,11 +17,9 @@ from dataclasses import asdict, dataclass
 from datetime import date, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yilian.billing import repository as repo
-from yilian.billing import service as payments
 from yilian.billing.domain import (
     BucketTotal,
     Channel,
@@ -41,6 +39,7 @@ from yilian.billing.errors import (
     SettlementRefused,
 )
 from yilian.billing.models import Arrear, Charge, CreditPolicy, PaymentAgreement, Settlement
+from yilian.billing.service import payments
 from yilian.catalog import service as catalog
 from yilian.insurance import policy_service as insurance
 from yilian.insurance.audit import service as audit
@@ -55,11 +54,9 @@ from yilian.kit.errors import Forbidden, InvalidInput, found
 from yilian.outpatient import rx_service
 from yilian.outpatient import service as outpatient
 from yilian.outpatient.domain import OrderStatus
-from yilian.outpatient.models import Encounter, Order
 from yilian.outpatient.schemas import EncounterCreate
 from yilian.registry import service as registry
 from yilian.registry.domain import ConsentScope
-from yilian.registry.models import Patient
 from yilian.results import service as results
 from yilian.results.service import CheckOutcome
 from yilian.scheduling import service as scheduling
@@ -113,9 +110,7 @@ def other_arrears(session: Session, patient_id: int) -> list[tuple[int, date]]:
 
 
 def _unpaid_arrears(session: Session, patient_id: int) -> list[Arrear]:
-    return list(
-        session.scalars(select(Arrear).where(Arrear.patient_id == patient_id, Arrear.paid_at.is_(None)))
-    )
+    return list(repo.unpaid_arrears_of(session, patient_id))
 
 
 def standing(session: Session, patient_id: int, policy: CreditPolicyValues, today: date) -> CreditStanding:
@@ -123,11 +118,7 @@ def standing(session: Session, patient_id: int, policy: CreditPolicyValues, toda
     patient = registry.find_patient(session, patient_id)
     arrears = [(a.amount, a.opened_on) for a in _unpaid_arrears(session, patient_id)]
     arrears += other_arrears(session, patient_id)
-    signed = session.scalar(
-        select(PaymentAgreement.id).where(
-            PaymentAgreement.patient_id == patient_id, PaymentAgreement.revoked_at.is_(None)
-        )
-    )
+    signed = repo.signed_agreement_id(session, patient_id)
     return CreditStanding(
         real_name_verified=patient.real_name_verified,
         insured=patient.insurance_scheme != "self_pay",
@@ -192,7 +183,7 @@ def _split_for(
     lines: list[BillLine],
     accounts: Accounts,
     day: date,
-) -> tuple[Patient, Split]:
+) -> tuple[registry.Patient, Split]:
     patient = registry.find_patient(session, patient_id)
     institution = registry.get_institution(session, institution_id)
     policy = insurance.policy_for(
@@ -209,14 +200,7 @@ def _split_for(
 
 def held_today(session: Session, patient_id: int, day: date) -> int:
     """The patient's open credit holds of ``day`` (fen), across the alliance."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(Charge.hold), 0)).where(
-                Charge.patient_id == patient_id, Charge.business_date == day, Charge.status == "open"
-            )
-        )
-        or 0
-    )
+    return repo.open_hold_of_day(session, patient_id, day)
 
 
 @dataclass(frozen=True)
@@ -242,7 +226,7 @@ def credit_status(session: Session, encounter_id: int) -> CreditStatus:
 
 def order_with_credit(
     session: Session, actor: Actor, encounter_id: int, item_code: str, quantity: int = 1
-) -> tuple[Order, Charge, str | None]:
+) -> tuple[outpatient.Order, Charge, str | None]:
     """Place an order and charge it: on credit when eligible and within the limit, else to be paid first.
 
     Returns the order, its charge and, when credit was not used, the reason (Chinese).
@@ -252,7 +236,7 @@ def order_with_credit(
     return order, charge, reason
 
 
-def charge_order(session: Session, actor: Actor, order: Order) -> tuple[Charge, str | None]:
+def charge_order(session: Session, actor: Actor, order: outpatient.Order) -> tuple[Charge, str | None]:
     """Charge a placed order: on credit when eligible and within the limit, else to be paid first;
     returns the charge and, when credit was not used, the reason (Chinese)."""
     encounter_id = order.encounter_id
@@ -303,7 +287,7 @@ def ensure_registration_charge(session: Session, encounter_id: int) -> Charge | 
     booking = scheduling.find_booking(session, encounter.registration_id)
     if booking.payment_state != "credit" or booking.fee_fen <= 0:
         return None
-    existing = session.scalar(select(Charge).where(Charge.booking_id == booking.id))
+    existing = repo.charge_of_booking(session, booking.id)
     if existing is not None:
         return existing
     charge = Charge(
@@ -325,7 +309,9 @@ def ensure_registration_charge(session: Session, encounter_id: int) -> Charge | 
     return charge
 
 
-def open_visit(session: Session, actor: Actor, *, patient_id: int, department_id: int) -> Encounter:
+def open_visit(
+    session: Session, actor: Actor, *, patient_id: int, department_id: int
+) -> outpatient.Encounter:
     """The doctor starts (or continues) a visit: from the patient's registration valid today in the
     department when there is one (一号管三天 included), with a credit registration fee on the bill."""
     today = business_date()
@@ -357,13 +343,7 @@ def _charge_registration_fee(session: Session, event: events.Event) -> None:
 
 def running_bill(session: Session, encounter_id: int, day: date) -> list[Charge]:
     """Return the encounter-day's charges (the patient's running bill)."""
-    return list(
-        session.scalars(
-            select(Charge)
-            .where(Charge.encounter_id == encounter_id, Charge.business_date == day)
-            .order_by(Charge.id)
-        )
-    )
+    return list(repo.charges_of_day(session, encounter_id, day))
 
 
 def estimate(session: Session, encounter_id: int, day: date) -> Split | None:
@@ -397,21 +377,8 @@ def settle(
     existing = settlement_of(session, encounter_id, day)
     if existing is None:
         ensure_registration_charge(session, encounter_id)
-    attempt = 1 + (
-        session.scalar(
-            select(func.coalesce(func.max(Settlement.attempt), 0)).where(
-                Settlement.encounter_id == encounter_id, Settlement.business_date == day
-            )
-        )
-        or 0
-    )
-    charges = list(
-        session.scalars(
-            select(Charge)
-            .where(Charge.encounter_id == encounter_id, Charge.business_date == day, Charge.status == "open")
-            .with_for_update()
-        )
-    )
+    attempt = 1 + repo.last_attempt(session, encounter_id, day)
+    charges = list(repo.open_charges_of_day(session, encounter_id, day, for_update=True))
     unreviewed = rx_service.orders_awaiting_review(
         session, [c.order_id for c in charges if c.order_id is not None]
     )
@@ -514,7 +481,7 @@ def settle(
         if (
             charge.order_id is not None
             and not charge.on_credit
-            and outpatient.get_order(session, charge.order_id).status == "placed"
+            and outpatient.find_order(session, charge.order_id).status == "placed"
         ):
             outpatient.mark_charged(session, charge.order_id)  # paid now: it may be performed
     session.flush()
@@ -536,16 +503,7 @@ def settle(
 def settlement_of(session: Session, encounter_id: int, day: date) -> Settlement | None:
     """Return the encounter-day's latest standing (not reversed) settlement, if any (a day may have a
     further settlement for charges added after the first)."""
-    return session.scalar(
-        select(Settlement)
-        .where(
-            Settlement.encounter_id == encounter_id,
-            Settlement.business_date == day,
-            Settlement.status != "reversed",
-        )
-        .order_by(Settlement.attempt.desc())
-        .limit(1)
-    )
+    return repo.standing_settlement(session, encounter_id, day)
 
 
 def reverse(session: Session, settlement_id: int, *, reason: str) -> Settlement:
@@ -577,7 +535,7 @@ def reverse(session: Session, settlement_id: int, *, reason: str) -> Settlement:
             fund_paid=ytd.fund_paid - s.fund,
         ),
     )
-    for charge in session.scalars(select(Charge).where(Charge.settlement_id == s.id)):
+    for charge in repo.charges_of_settlement(session, s.id):
         charge.status, charge.settlement_id = "open", None
     audit.withdraw_lines(session, f"settlement:{s.id}")  # a reversed bill is not audited
     s.status, s.reversed_at = "reversed", utcnow()
@@ -591,7 +549,7 @@ def cancel_order(session: Session, actor: Actor, order_id: int, reason: str) -> 
     reverse that settlement and settle the rest again with the same choices, so the difference is
     refunded. Returns the new settlement, if one was made."""
     order, _refund_due = outpatient.cancel(session, actor, order_id, reason)
-    charge = session.scalar(select(Charge).where(Charge.order_id == order.id))
+    charge = repo.charge_of_order(session, order.id)
     if charge is None:
         return None
     return _take_off_bill(session, charge, "void", f"撤销医嘱 {order.item_name}：{reason}")
@@ -603,7 +561,7 @@ def withdraw_charge(session: Session, order_id: int, reason: str) -> tuple[Charg
     the rest settled again the same way, so the patient gets the difference back. The order itself
     stands. Returns the charge (status ``moved``; None when the order has none or it already moved)
     and the new settlement, if one was made."""
-    charge = session.scalar(select(Charge).where(Charge.order_id == order_id).with_for_update())
+    charge = repo.charge_of_order(session, order_id, for_update=True)
     if charge is None or charge.status in ("moved", "void"):
         return None, None
     return charge, _take_off_bill(session, charge, "moved", reason)
@@ -619,13 +577,7 @@ def _take_off_bill(session: Session, charge: Charge, status: str, reason: str) -
     old = reverse(session, settled_id, reason=reason)
     charge.status = status
     session.flush()
-    remaining = session.scalar(
-        select(Charge.id).where(
-            Charge.encounter_id == old.encounter_id,
-            Charge.business_date == old.business_date,
-            Charge.status == "open",
-        )
-    )
+    remaining = repo.any_open_charge(session, old.encounter_id, old.business_date)
     if remaining is None:
         return None
     opts = old.options or {}
@@ -660,15 +612,7 @@ def check_bill_access(session: Session, actor: Actor, encounter_id: int) -> None
 
 def encounters_with_charges(session: Session, patient_id: int, day: date) -> list[int]:
     """Encounters of a patient with charges on ``day``."""
-    return sorted(
-        set(
-            session.scalars(
-                select(Charge.encounter_id).where(
-                    Charge.patient_id == patient_id, Charge.business_date == day
-                )
-            )
-        )
-    )
+    return repo.charged_encounters(session, patient_id, day)
 
 
 def settlements_of_day(session: Session, institution_id: int, day: date) -> list[Settlement]:
@@ -676,13 +620,7 @@ def settlements_of_day(session: Session, institution_id: int, day: date) -> list
     encounter_ids = outpatient.encounter_ids_of_institution(session, institution_id, day)
     if not encounter_ids:
         return []
-    return list(
-        session.scalars(
-            select(Settlement)
-            .where(Settlement.encounter_id.in_(encounter_ids), Settlement.business_date == day)
-            .order_by(Settlement.id.desc())
-        )
-    )
+    return list(repo.settlements_of_encounters(session, encounter_ids, day))
 
 
 def payers_for(session: Session, patient_id: int) -> dict[str, list[tuple[int, str]]]:
@@ -732,9 +670,7 @@ def pay_arrear(
 
 def open_arrears(session: Session) -> list[Arrear]:
     """Every unpaid arrear, oldest first."""
-    return list(
-        session.scalars(select(Arrear).where(Arrear.paid_at.is_(None)).order_by(Arrear.opened_on, Arrear.id))
-    )
+    return list(repo.unpaid_arrears(session))
 
 
 def arrear_owner(session: Session, arrear_id: int) -> int:
@@ -976,13 +912,16 @@ def credit_dashboard(
         raise InvalidInput("查询区间最长一年")
     registry.get_institution(session, institution_id)
     policy = credit_policy(session, institution_id)
-    visits, patients, held, still_open = repo.credit_charge_totals(session, institution_id, start, end)
-    counts = repo.credit_settlement_counts(session, institution_id, start, end)
+    places = outpatient.encounter_places()
+    visits, patients, held, still_open = repo.credit_charge_totals(
+        session, places, institution_id, start, end
+    )
+    counts = repo.credit_settlement_counts(session, places, institution_id, start, end)
     today = business_date()
     buckets = arrears_age_buckets(policy.suspend_after_days)
     totals = {b.label: [0, 0] for b in buckets}
     open_rows: list[OpenArrear] = []
-    for arrear in repo.open_arrears_of_institution(session, institution_id):
+    for arrear in repo.open_arrears_of_institution(session, places, institution_id):
         age = max(0, (today - arrear.opened_on).days)
         bucket = next(b for b in buckets if b.holds(age))
         totals[bucket.label][0] += 1
@@ -1003,6 +942,7 @@ def credit_dashboard(
         )
     recovered, recovered_amount = repo.recovered_arrears(
         session,
+        places,
         institution_id,
         local_datetime(start, time.min),
         local_datetime(end + timedelta(days=1), time.min),
@@ -1100,12 +1040,12 @@ def refund_unperformed_order(session: Session, actor: Actor, order_id: int, reas
     patient gets back the difference. Only charged, unperformed orders of a settled day qualify."""
     if not reason.strip():
         raise SettlementRefused("退费必须填写原因")
-    order = outpatient.get_order(session, order_id)
+    order = outpatient.find_order(session, order_id)
     encounter = outpatient.find_encounter(session, order.encounter_id)
     _require_counter(session, actor, encounter.institution_id)
     if order.status != "charged":
         raise SettlementRefused("只能退未执行的已计费医嘱（已执行或已撤销的不能退费）")
-    charge = session.scalar(select(Charge).where(Charge.order_id == order.id))
+    charge = repo.charge_of_order(session, order.id)
     if charge is None or charge.settlement_id is None:
         raise SettlementRefused("该医嘱所在的就诊日尚未结算，无需退费；请由医生撤销医嘱")
     old = session.get(Settlement, charge.settlement_id)
@@ -1197,4 +1137,4 @@ def bill_rows(session: Session, encounter_id: int) -> list[BillRow]:
 def credit_encounters(session: Session, start: date, end: date) -> list[tuple[date, int, int, int, int, int]]:
     """Bulk read for analytics: encounters on credit (先诊疗后付费) by day, institution and department,
     with the patient and the amount held."""
-    return repo.credit_encounters(session, start, end)
+    return repo.credit_encounters(session, outpatient.encounter_places(), start, end)

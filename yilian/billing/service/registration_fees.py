@@ -13,20 +13,17 @@ registers these methods (``scheduling.register_fee_payer``):
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy.orm import Session
 
 from yilian.billing import repository as repo
-from yilian.billing import service as payments
 from yilian.billing.domain import Channel, PaymentStatus
 from yilian.billing.errors import ChannelDeclined, CreditRefused
 from yilian.billing.models import Refund
-from yilian.billing.settlement import credit_policy, refusal_of
+from yilian.billing.service import payments
+from yilian.billing.service.settlement import credit_policy, refusal_of
 from yilian.kit import events
 from yilian.kit.clock import business_date
 from yilian.scheduling import service as scheduling
-from yilian.scheduling.models import Booking
 
 CREDIT_METHOD = "credit"
 CHANNEL_METHODS = (Channel.WECHAT, Channel.ALIPAY, Channel.UNIONPAY, Channel.CASH)
@@ -36,7 +33,7 @@ def pay_key(booking_id: int) -> str:
     return f"registration:{booking_id}"
 
 
-def _take_fee_on_credit(session: Session, booking: Booking) -> str:
+def _take_fee_on_credit(session: Session, booking: scheduling.FeeBooking) -> str:
     """The registration fee goes onto the day's bill, if the patient may be treated on credit."""
     reason = refusal_of(
         session,
@@ -50,8 +47,8 @@ def _take_fee_on_credit(session: Session, booking: Booking) -> str:
     return "credit"
 
 
-def _through(channel: Channel) -> Callable[[Session, Booking], str]:
-    def take(session: Session, booking: Booking) -> str:
+def _through(channel: Channel) -> scheduling.FeePayer:
+    def take(session: Session, booking: scheduling.FeeBooking) -> str:
         payment = payments.pay(
             session,
             reference=pay_key(booking.id),
