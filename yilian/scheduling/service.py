@@ -680,18 +680,23 @@ def book_once(
 ) -> Booking:
     """``book`` for a caller whose transaction holds nothing else (the HTTP endpoint), committed.
 
-    Two requests with the same idempotency key at the same moment both find no booking under it; the
-    second one's insert then fails on the key's unique constraint (PostgreSQL makes it wait for the
-    first to commit), and its claim goes with its rolled-back statement. That request is rolled back
-    and asked again: it finds the first one's booking and returns it, as a retry would."""
+    Two requests with the same idempotency key at the same moment both find no booking under it. The
+    second one then either fails on the key's unique constraint (PostgreSQL makes its insert wait for
+    the first to commit; its claim goes with its rolled-back statement), or, when the first committed
+    between its key look-up and its rules' read, is refused by the rules (the patient's booking in
+    that session, or the place the twin took). That request is rolled back and asked once again: it
+    finds the first one's booking under the key and returns it, as a retry would; a refusal that was
+    not the twin's doing is raised again."""
     kwargs: dict[str, Any] = dict(
         slot_id=slot_id, patient_id=patient_id, channel=channel, idempotency_key=idempotency_key
     )
     try:
         booking = book(session, actor, commit=True, **kwargs)
         session.commit()
-    except IntegrityError as exc:
-        if not idempotency_key or "idempotency_key" not in str(exc.orig):
+    except (IntegrityError, DuplicateBooking, SlotFull) as exc:
+        if not idempotency_key or (
+            isinstance(exc, IntegrityError) and "idempotency_key" not in str(exc.orig)
+        ):
             raise
         session.rollback()
         booking = book(session, actor, commit=True, **kwargs)
