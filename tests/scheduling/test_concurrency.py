@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.builders import make_department, make_institution, make_patient, make_practitioner
 from tests.dbutil import fresh_database
@@ -44,24 +44,11 @@ def test_two_hundred_concurrent_bookings_at_twenty_places(commit: bool) -> None:
         try:
             migrate.upgrade(engine)
             factory = sessionmaker(bind=engine, expire_on_commit=False)
-            with unit_of_work(factory) as s:
-                inst = make_institution(s, level=3)
-                dept = make_department(s, institution=inst)
-                doc = make_practitioner(s, institution=inst, department=dept)
-                sched = svc.create_schedule(
-                    s,
-                    DESK,
-                    department_id=dept.id,
-                    day=business_date() + timedelta(days=1),
-                    period="am",
-                    practitioner_id=doc.id,
-                    slice_capacity=CAPACITY,
-                )
-                slot_id = first_slot(s, sched).id
-                patients = [
-                    make_patient(s, name=SURNAMES[i % 20] + "某" + SURNAMES[(i // 20) % 20]).id
-                    for i in range(ATTEMPTS)
-                ]
+            slot_id, patients = _slot_and_patients(
+                factory,
+                CAPACITY,
+                [SURNAMES[i % 20] + "某" + SURNAMES[(i // 20) % 20] for i in range(ATTEMPTS)],
+            )
             barrier = threading.Barrier(ATTEMPTS, timeout=120)
 
             def attempt(pid: int) -> str:
@@ -98,6 +85,26 @@ def test_two_hundred_concurrent_bookings_at_twenty_places(commit: bool) -> None:
             engine.dispose()
 
 
+def _slot_and_patients(
+    factory: sessionmaker[Session], capacity: int, names: list[str]
+) -> tuple[int, list[int]]:
+    """Tomorrow morning's first slot of a new doctor with ``capacity`` places, and a patient per name."""
+    with unit_of_work(factory) as s:
+        inst = make_institution(s, level=3)
+        dept = make_department(s, institution=inst)
+        doc = make_practitioner(s, institution=inst, department=dept)
+        sched = svc.create_schedule(
+            s,
+            DESK,
+            department_id=dept.id,
+            day=business_date() + timedelta(days=1),
+            period="am",
+            practitioner_id=doc.id,
+            slice_capacity=capacity,
+        )
+        return first_slot(s, sched).id, [make_patient(s, name=name).id for name in names]
+
+
 @contextmanager
 def _listening(url: str) -> Iterator[Callable[[], list[str]]]:
     """On PostgreSQL, LISTEN to the outbox channel; the callable gives the payloads heard so far."""
@@ -127,21 +134,7 @@ def test_the_same_idempotency_key_at_once_books_one_place() -> None:
         try:
             migrate.upgrade(engine)
             factory = sessionmaker(bind=engine, expire_on_commit=False)
-            with unit_of_work(factory) as s:
-                inst = make_institution(s, level=3)
-                dept = make_department(s, institution=inst)
-                doc = make_practitioner(s, institution=inst, department=dept)
-                sched = svc.create_schedule(
-                    s,
-                    DESK,
-                    department_id=dept.id,
-                    day=business_date() + timedelta(days=1),
-                    period="am",
-                    practitioner_id=doc.id,
-                    slice_capacity=5,
-                )
-                slot_id = first_slot(s, sched).id
-                pid = make_patient(s, name="孙某某").id
+            slot_id, (pid,) = _slot_and_patients(factory, 5, ["孙某某"])
             barrier = threading.Barrier(TWINS, timeout=60)
 
             def attempt(_: int) -> int:
