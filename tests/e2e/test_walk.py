@@ -111,8 +111,10 @@ def _check(page: Any, user: str, path: str, size: str) -> list[str]:
     response = page.goto(path)
     if response is not None and response.status >= 400:
         problems.append(f"HTTP {response.status}")
-    page.wait_for_load_state("networkidle")
-    # a NiceGUI page is live (what it draws on connecting is drawn) and nothing slides any more
+    # not "networkidle": socket.io may poll over HTTP before it upgrades to a websocket, and a busy
+    # machine can keep those polls going past the timeout (CI saw it once on the pharmacist's menu).
+    # A NiceGUI page is live (what it draws on connecting is drawn) and nothing slides any more.
+    page.wait_for_load_state("load")
     page.wait_for_function("() => window.did_handshake === true || window.socket === undefined")
     settle(page)
     found = page.evaluate(MAIN_CHECKS)
