@@ -33,19 +33,18 @@ import argparse
 import json
 import os
 import random
-import secrets
 import statistics
 import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.scratch import scratch_database  # noqa: E402
 from yilian.analytics import service  # noqa: E402
 from yilian.analytics.domain import Month  # noqa: E402
 from yilian.kit import db  # noqa: E402
@@ -372,58 +371,51 @@ def main() -> None:
     if args.quick:
         args.visits, args.pages, args.rounds = 200_000, 100, max(args.rounds, 3)
     admissions = args.admissions if args.admissions is not None else args.visits * 6 // 100
-    base = make_url(args.url)
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    name = args.reuse or f"bench_analytics_{secrets.token_hex(4)}"
-    if not args.reuse:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name)
-    engine = db.build_engine(url.render_as_string(hide_password=False))
-    try:
-        factory = sessionmaker(bind=engine, expire_on_commit=False)
-        upgrade(engine)  # a kept database gets the migrations added since
-        with factory() as session:
-            visits = int(session.scalar(text("SELECT count(*) FROM encounters")) or 0) if args.reuse else 0
-        built, timings = 0.0, {}
-        if not args.reuse:
-            t0 = time.perf_counter()
-            units, patients = build(factory, 500)
-            timings = fill(factory, units, patients, args.visits, admissions, args.lines)
-            built = time.perf_counter() - t0
-            visits = args.visits
-        with factory() as session:
-            counts = {
-                t: int(session.scalar(text(f"SELECT count(*) FROM {t}")) or 0)
-                for t in (
-                    "encounters",
-                    "charges",
-                    "admissions",
-                    "drg_cases",
-                    "audit_findings",
-                    "alliance_referrals",
-                    "alliance_sittings",
+    with scratch_database(args.url, "bench_analytics", keep=args.keep, reuse=args.reuse) as url:
+        name = url.database
+        engine = db.build_engine(url.render_as_string(hide_password=False))
+        try:
+            factory = sessionmaker(bind=engine, expire_on_commit=False)
+            upgrade(engine)  # a kept database gets the migrations added since
+            with factory() as session:
+                visits = (
+                    int(session.scalar(text("SELECT count(*) FROM encounters")) or 0) if args.reuse else 0
                 )
+            built, timings = 0.0, {}
+            if not args.reuse:
+                t0 = time.perf_counter()
+                units, patients = build(factory, 500)
+                timings = fill(factory, units, patients, args.visits, admissions, args.lines)
+                built = time.perf_counter() - t0
+                visits = args.visits
+            with factory() as session:
+                counts = {
+                    t: int(session.scalar(text(f"SELECT count(*) FROM {t}")) or 0)
+                    for t in (
+                        "encounters",
+                        "charges",
+                        "admissions",
+                        "drg_cases",
+                        "audit_findings",
+                        "alliance_referrals",
+                        "alliance_sittings",
+                    )
+                }
+            print(f"database {name}: {counts}; generated in {built:.1f} s {timings}", file=sys.stderr)
+            load = os.getloadavg()
+            m = measure(factory, args.pages, args.rounds)
+            result = {
+                "visits": visits,
+                "admissions": counts["admissions"],
+                "claim_lines": counts["charges"],
+                "build_s": round(built, 1),
+                **m,
+                "refresh_ratio_to_sql": round(m["sql_s"] / m["refresh_s"], 3),
+                "load_average": [round(x, 2) for x in load],
             }
-        print(f"database {name}: {counts}; generated in {built:.1f} s {timings}", file=sys.stderr)
-        load = os.getloadavg()
-        m = measure(factory, args.pages, args.rounds)
-        result = {
-            "visits": visits,
-            "admissions": counts["admissions"],
-            "claim_lines": counts["charges"],
-            "build_s": round(built, 1),
-            **m,
-            "refresh_ratio_to_sql": round(m["sql_s"] / m["refresh_s"], 3),
-            "load_average": [round(x, 2) for x in load],
-        }
-        print(json.dumps(result))
-    finally:
-        engine.dispose()
-        if not args.keep and not args.reuse:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+            print(json.dumps(result))
+        finally:
+            engine.dispose()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import random
-import secrets
 import socket
 import subprocess
 import sys
@@ -34,8 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+
+from benchmarks.scratch import scratch_database  # noqa: E402
 
 BASE = os.environ.get("YILIAN_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parents[1]
@@ -282,24 +282,12 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.seconds, args.patients = 8.0, 400
-    base = make_url(BASE)
-    name = f"yilian_reads_{secrets.token_hex(3)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(BASE, "yilian_reads") as scratch:
+        url = scratch.render_as_string(hide_password=False)
         os.environ["YILIAN_DATABASE_URL"] = url
         setup(url, args.patients)
         app = run_app(url, args.workers, args.clients, args.seconds)
         sql = run_sql(url, args.clients, args.seconds)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
     rate = app["ok"] / app["elapsed"]
     sql_rate = sql["ok"] / sql["elapsed"]
     print(

@@ -19,7 +19,6 @@ import io
 import json
 import os
 import pstats
-import secrets
 import sys
 import time
 from pathlib import Path
@@ -27,10 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
 from benchmarks.booking_rush import BASE, setup  # noqa: E402
+from benchmarks.scratch import scratch_database  # noqa: E402
 
 
 class Counter:
@@ -107,24 +104,12 @@ def main() -> None:
     ap.add_argument("--bookings", type=int, default=300)
     ap.add_argument("--cprofile", type=int, default=0, help="print the N top functions by cumulative time")
     args = ap.parse_args()
-    base = make_url(BASE)
-    name = f"yilian_bprof_{secrets.token_hex(3)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(BASE, "yilian_bprof") as scratch:
+        url = scratch.render_as_string(hide_password=False)
         os.environ["YILIAN_DATABASE_URL"] = url
         warm = 30
         slot_ids, patient_ids = setup(url, slots=14, capacity=100, patients=args.bookings + warm)
         result = _profile(url, slot_ids, patient_ids, warm, args.cprofile)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
     print(json.dumps(result, ensure_ascii=False))
 
 

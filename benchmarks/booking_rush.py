@@ -27,7 +27,6 @@ import json
 import os
 import random
 import resource
-import secrets
 import socket
 import subprocess
 import sys
@@ -43,8 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+
+from benchmarks.scratch import scratch_database  # noqa: E402
 
 BASE = os.environ.get("YILIAN_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parents[1]
@@ -440,25 +440,13 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.attempts, args.capacity = 400, 20
-    base = make_url(BASE)
-    name = f"yilian_rush_{secrets.token_hex(3)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(BASE, "yilian_rush") as scratch:
+        url = scratch.render_as_string(hide_password=False)
         os.environ["YILIAN_DATABASE_URL"] = url
         slot_ids, patient_ids = setup(url, slots=args.slots, capacity=args.capacity, patients=args.attempts)
         app, floor, profile = run_app(url, slot_ids, patient_ids, args.clients, args.workers)
         over_counter, over_rows = overbooked(url)
         raw = run_raw(url, slot_ids, args.attempts, min(args.clients, RAW_MAX_CONNECTIONS))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
     app_rate = app["attempts"] / app["elapsed"]
     raw_rate = raw["attempts"] / raw["elapsed"]
     print(

@@ -26,7 +26,6 @@ import argparse
 import io
 import json
 import random
-import secrets
 import statistics
 import sys
 import threading
@@ -36,12 +35,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.scratch import scratch_database  # noqa: E402
 from yilian.inpatient import service as svc  # noqa: E402
 from yilian.inpatient.errors import BedTaken  # noqa: E402
 from yilian.kit import db  # noqa: E402
@@ -357,48 +356,39 @@ def main() -> None:
     if args.quick:
         args.admissions, args.requests = 20_000, 200
     rng = random.Random(15)
-    base = make_url(args.url)
-    name = f"yilian_bench_inpatient_{secrets.token_hex(3)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name)
-    engine = db.build_engine(url.render_as_string(hide_password=False), pool_size=10, max_overflow=50)
-    try:
-        t0 = time.perf_counter()
-        upgrade(engine)
-        factory = sessionmaker(bind=engine, expire_on_commit=False)
-        hospital_id, departments = build_hospital(factory, rng)
-        patients = make_patients(factory, hospital_id, args.requests + 60)
-        built = time.perf_counter() - t0
-        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(dsn) as raw:
-            result: dict[str, object] = {
-                "beds": DEPARTMENTS * WARDS_PER_DEPARTMENT * BEDS_PER_WARD,
-                "occupancy_start": 0.9,
-            }
-            result.update(bench_suggest(factory, raw, hospital_id, departments, patients, rng, args.requests))
-            result.update(
-                bench_double_assign(factory, hospital_id, departments[0], patients[args.requests :], 50)
+    with scratch_database(args.url, "yilian_bench_inpatient") as url:
+        engine = db.build_engine(url.render_as_string(hide_password=False), pool_size=10, max_overflow=50)
+        try:
+            t0 = time.perf_counter()
+            upgrade(engine)
+            factory = sessionmaker(bind=engine, expire_on_commit=False)
+            hospital_id, departments = build_hospital(factory, rng)
+            patients = make_patients(factory, hospital_id, args.requests + 60)
+            built = time.perf_counter() - t0
+            dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            with psycopg.connect(dsn) as raw:
+                result: dict[str, object] = {
+                    "beds": DEPARTMENTS * WARDS_PER_DEPARTMENT * BEDS_PER_WARD,
+                    "occupancy_start": 0.9,
+                }
+                result.update(
+                    bench_suggest(factory, raw, hospital_id, departments, patients, rng, args.requests)
+                )
+                result.update(
+                    bench_double_assign(factory, hospital_id, departments[0], patients[args.requests :], 50)
+                )
+                start = load_admissions(raw, hospital_id, args.admissions, rng)
+                result["admissions"] = args.admissions
+                result.update(bench_report(factory, raw, hospital_id, start))
+                result["build_s"] = round(built, 1)
+            print(
+                f"suggestions p50 {result['suggest_p50_ms']} ms, p99 {result['suggest_p99_ms']} ms "
+                f"(SQL p99 {result['sql_p99_ms']} ms); report {result['report_ms']} ms vs SQL {result['report_sql_ms']} ms; "
+                f"double assigned {result['double_assigned']}"
             )
-            start = load_admissions(raw, hospital_id, args.admissions, rng)
-            result["admissions"] = args.admissions
-            result.update(bench_report(factory, raw, hospital_id, start))
-            result["build_s"] = round(built, 1)
-        print(
-            f"suggestions p50 {result['suggest_p50_ms']} ms, p99 {result['suggest_p99_ms']} ms "
-            f"(SQL p99 {result['sql_p99_ms']} ms); report {result['report_ms']} ms vs SQL {result['report_sql_ms']} ms; "
-            f"double assigned {result['double_assigned']}"
-        )
-        print(json.dumps(result, ensure_ascii=False))
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+            print(json.dumps(result, ensure_ascii=False))
+        finally:
+            engine.dispose()
 
 
 if __name__ == "__main__":

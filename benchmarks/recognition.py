@@ -30,7 +30,6 @@ import json
 import os
 import pstats
 import random
-import secrets
 import signal
 import socket
 import statistics
@@ -43,12 +42,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.scratch import scratch_database  # noqa: E402
 from yilian.kit import db  # noqa: E402
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Role  # noqa: E402
 from yilian.kit.clock import business_date  # noqa: E402
@@ -346,181 +345,174 @@ def main() -> None:
     if args.quick:
         args.results, args.patients, args.checks, args.hl7 = 200_000, 5_000, 1_000, 2_000
     rng = random.Random(args.seed)
-    base = make_url(args.url)
-    name = f"yilian_bench_recognition_{secrets.token_hex(3)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name)
-    plain_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    figures: dict[str, object] = {"results": args.results, "patients": args.patients, "checks": args.checks}
-    try:
-        engine = db.configure(url.render_as_string(hide_password=False))
-        upgrade(engine)
-        t0 = time.perf_counter()
-        with db.unit_of_work() as session:
-            patient_ids, inst, alliance_id = _setup(session, args.patients, rng)
-        figures["setup_s"] = round(time.perf_counter() - t0, 1)
-        load_s = _load_results(plain_url, args.results, patient_ids, list(inst.values()), rng)
-        figures["load_s"] = round(load_s, 1)
-        figures["load_rows_per_s"] = round(args.results / load_s)
-        print(f"loaded {args.results:,} results in {load_s:.1f}s", file=sys.stderr)
+    with scratch_database(args.url, "yilian_bench_recognition") as url:
+        plain_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        figures: dict[str, object] = {
+            "results": args.results,
+            "patients": args.patients,
+            "checks": args.checks,
+        }
+        try:
+            engine = db.configure(url.render_as_string(hide_password=False))
+            upgrade(engine)
+            t0 = time.perf_counter()
+            with db.unit_of_work() as session:
+                patient_ids, inst, alliance_id = _setup(session, args.patients, rng)
+            figures["setup_s"] = round(time.perf_counter() - t0, 1)
+            load_s = _load_results(plain_url, args.results, patient_ids, list(inst.values()), rng)
+            figures["load_s"] = round(load_s, 1)
+            figures["load_rows_per_s"] = round(args.results / load_s)
+            print(f"loaded {args.results:,} results in {load_s:.1f}s", file=sys.stderr)
 
-        receiver = inst["B-GH"]
-        doctor = Actor(
-            user_id=None,
-            username="bench-doctor",
-            role=Role.DOCTOR,
-            institution_id=receiver,
-            permissions=ROLE_PERMISSIONS[Role.DOCTOR],
-        )
-        lab_codes = [i.code for i in SEED_EXAM_ITEMS]
-        validity = {i.code: i.validity_days for i in SEED_EXAM_ITEMS}
-        on = business_date()
-        cases = [(rng.choice(patient_ids), rng.choice(lab_codes)) for _ in range(args.checks)]
-        check_ms: list[float] = []
-        found = 0
-        statements = [0]
-
-        def count(*_: object) -> None:
-            statements[0] += 1
-
-        # the one-statement check may go to psycopg directly (past SQLAlchemy's events): count it too
-        lookup = repository.check_lookup
-
-        def counted_lookup(*args: Any, **kwargs: Any) -> Any:
-            before = statements[0]
-            rows = lookup(*args, **kwargs)
-            statements[0] += statements[0] == before
-            return rows
-
-        repository.check_lookup = counted_lookup  # type: ignore[assignment]
-        event.listen(engine, "before_cursor_execute", count)
-        profiler = cProfile.Profile() if args.profile else None
-        with Session(engine) as session:
-            for patient, item in cases[:50]:  # warm-up
-                service.check_recognition(
-                    session, doctor, patient_id=patient, institution_id=receiver, item_code=item, on=on
-                )
-                session.rollback()
-            statements[0] = 0
-            if profiler:
-                profiler.enable()
-            for patient, item in cases:
-                t = time.perf_counter()
-                outcome = service.check_recognition(
-                    session, doctor, patient_id=patient, institution_id=receiver, item_code=item, on=on
-                )
-                check_ms.append((time.perf_counter() - t) * 1000)
-                found += bool(outcome.candidates)
-                session.rollback()
-            if profiler:
-                profiler.disable()
-        event.remove(engine, "before_cursor_execute", count)
-        repository.check_lookup = lookup  # type: ignore[assignment]
-        figures["check_statements"] = round(statements[0] / len(cases), 2)
-        if profiler:
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
-        raw_ms: list[float] = []
-        raw_found = 0
-        with psycopg.connect(plain_url) as conn:
-            cur = conn.cursor()
-            for n, (patient, item) in enumerate(cases[:50] + cases):
-                t = time.perf_counter()
-                cur.execute(
-                    RAW_SQL,
-                    {
-                        "patient": patient,
-                        "item": item,
-                        "on": on,
-                        "since": on - timedelta(days=validity[item] - 1),
-                        "receiver": receiver,
-                        "alliance": alliance_id,
-                        "receiver_high": True,
-                    },
-                    prepare=True,
-                )
-                rows = cur.fetchall()
-                raw_ms.append((time.perf_counter() - t) * 1000)
-                raw_found += bool(rows) and n >= 50
-            raw_ms = raw_ms[50:]
-        figures.update(
-            {
-                "check_p50_ms": round(_pct(check_ms, 0.5), 3),
-                "check_p99_ms": round(_pct(check_ms, 0.99), 3),
-                "check_mean_ms": round(statistics.fmean(check_ms), 3),
-                "raw_p50_ms": round(_pct(raw_ms, 0.5), 3),
-                "raw_p99_ms": round(_pct(raw_ms, 0.99), 3),
-                "ratio_to_raw": round(_pct(check_ms, 0.5) / _pct(raw_ms, 0.5), 2),
-                "ratio_to_raw_p99": round(_pct(check_ms, 0.99) / _pct(raw_ms, 0.99), 2),
-                "checks_with_candidates": found,
-                "raw_with_candidates": raw_found,
-            }
-        )
-
-        with Session(engine) as session:
-            people = {
-                int(i): (str(n), str(name), birth)
-                for i, n, name, birth in session.execute(
-                    text("SELECT id, id_number, name, birth_date FROM patients")
-                )
-            }
-        messages = []
-        for n in range(args.hl7):
-            patient = rng.choice(patient_ids)
-            messages.append(
-                _hl7(
-                    "B-C1",
-                    f"BM{n:07d}",
-                    people[patient],
-                    on - timedelta(days=rng.randint(0, 20)),
-                    "GLU",
-                    f"{rng.uniform(3.5, 9.5):.1f}",
-                )
+            receiver = inst["B-GH"]
+            doctor = Actor(
+                user_id=None,
+                username="bench-doctor",
+                role=Role.DOCTOR,
+                institution_id=receiver,
+                permissions=ROLE_PERMISSIONS[Role.DOCTOR],
             )
-        if args.profile:  # the listener's writer thread is not seen by cProfile there: one batch here
-            for round_ in range(3):  # CPU per message of the writer's work alone, no profiler
-                batch = [m.replace("|BM", f"|T{round_}") for m in messages[:200]]
-                cpu, wall = time.process_time(), time.perf_counter()
-                mllp.handle_batch(batch)
-                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            lab_codes = [i.code for i in SEED_EXAM_ITEMS]
+            validity = {i.code: i.validity_days for i in SEED_EXAM_ITEMS}
+            on = business_date()
+            cases = [(rng.choice(patient_ids), rng.choice(lab_codes)) for _ in range(args.checks)]
+            check_ms: list[float] = []
+            found = 0
+            statements = [0]
+
+            def count(*_: object) -> None:
+                statements[0] += 1
+
+            # the one-statement check may go to psycopg directly (past SQLAlchemy's events): count it too
+            lookup = repository.check_lookup
+
+            def counted_lookup(*args: Any, **kwargs: Any) -> Any:
+                before = statements[0]
+                rows = lookup(*args, **kwargs)
+                statements[0] += statements[0] == before
+                return rows
+
+            repository.check_lookup = counted_lookup  # type: ignore[assignment]
+            event.listen(engine, "before_cursor_execute", count)
+            profiler = cProfile.Profile() if args.profile else None
+            with Session(engine) as session:
+                for patient, item in cases[:50]:  # warm-up
+                    service.check_recognition(
+                        session, doctor, patient_id=patient, institution_id=receiver, item_code=item, on=on
+                    )
+                    session.rollback()
+                statements[0] = 0
+                if profiler:
+                    profiler.enable()
+                for patient, item in cases:
+                    t = time.perf_counter()
+                    outcome = service.check_recognition(
+                        session, doctor, patient_id=patient, institution_id=receiver, item_code=item, on=on
+                    )
+                    check_ms.append((time.perf_counter() - t) * 1000)
+                    found += bool(outcome.candidates)
+                    session.rollback()
+                if profiler:
+                    profiler.disable()
+            event.remove(engine, "before_cursor_execute", count)
+            repository.check_lookup = lookup  # type: ignore[assignment]
+            figures["check_statements"] = round(statements[0] / len(cases), 2)
+            if profiler:
+                pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+            raw_ms: list[float] = []
+            raw_found = 0
+            with psycopg.connect(plain_url) as conn:
+                cur = conn.cursor()
+                for n, (patient, item) in enumerate(cases[:50] + cases):
+                    t = time.perf_counter()
+                    cur.execute(
+                        RAW_SQL,
+                        {
+                            "patient": patient,
+                            "item": item,
+                            "on": on,
+                            "since": on - timedelta(days=validity[item] - 1),
+                            "receiver": receiver,
+                            "alliance": alliance_id,
+                            "receiver_high": True,
+                        },
+                        prepare=True,
+                    )
+                    rows = cur.fetchall()
+                    raw_ms.append((time.perf_counter() - t) * 1000)
+                    raw_found += bool(rows) and n >= 50
+                raw_ms = raw_ms[50:]
+            figures.update(
+                {
+                    "check_p50_ms": round(_pct(check_ms, 0.5), 3),
+                    "check_p99_ms": round(_pct(check_ms, 0.99), 3),
+                    "check_mean_ms": round(statistics.fmean(check_ms), 3),
+                    "raw_p50_ms": round(_pct(raw_ms, 0.5), 3),
+                    "raw_p99_ms": round(_pct(raw_ms, 0.99), 3),
+                    "ratio_to_raw": round(_pct(check_ms, 0.5) / _pct(raw_ms, 0.5), 2),
+                    "ratio_to_raw_p99": round(_pct(check_ms, 0.99) / _pct(raw_ms, 0.99), 2),
+                    "checks_with_candidates": found,
+                    "raw_with_candidates": raw_found,
+                }
+            )
+
+            with Session(engine) as session:
+                people = {
+                    int(i): (str(n), str(name), birth)
+                    for i, n, name, birth in session.execute(
+                        text("SELECT id, id_number, name, birth_date FROM patients")
+                    )
+                }
+            messages = []
+            for n in range(args.hl7):
+                patient = rng.choice(patient_ids)
+                messages.append(
+                    _hl7(
+                        "B-C1",
+                        f"BM{n:07d}",
+                        people[patient],
+                        on - timedelta(days=rng.randint(0, 20)),
+                        "GLU",
+                        f"{rng.uniform(3.5, 9.5):.1f}",
+                    )
+                )
+            if args.profile:  # the listener's writer thread is not seen by cProfile there: one batch here
+                for round_ in range(3):  # CPU per message of the writer's work alone, no profiler
+                    batch = [m.replace("|BM", f"|T{round_}") for m in messages[:200]]
+                    cpu, wall = time.process_time(), time.perf_counter()
+                    mllp.handle_batch(batch)
+                    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                    print(
+                        f"batch of 200: {cpu / 0.2:.3f} ms CPU, {wall / 0.2:.3f} ms wall per message",
+                        file=sys.stderr,
+                    )
+                extra = [m.replace("|BM", "|PF") for m in messages[:200]]
+                profiler = cProfile.Profile()
+                profiler.enable()
+                acks = mllp.handle_batch(extra)
+                profiler.disable()
                 print(
-                    f"batch of 200: {cpu / 0.2:.3f} ms CPU, {wall / 0.2:.3f} ms wall per message",
+                    f"one batch of {len(extra)} in-process: {Counter(a.split('MSA|')[1][:2] for a in acks)}",
                     file=sys.stderr,
                 )
-            extra = [m.replace("|BM", "|PF") for m in messages[:200]]
-            profiler = cProfile.Profile()
-            profiler.enable()
-            acks = mllp.handle_batch(extra)
-            profiler.disable()
-            print(
-                f"one batch of {len(extra)} in-process: {Counter(a.split('MSA|')[1][:2] for a in acks)}",
-                file=sys.stderr,
+                pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+            figures.update(
+                _hl7_over_mllp(
+                    url.render_as_string(hide_password=False),
+                    messages,
+                    args.connections,
+                    args.profile,
+                    args.py_spy,
+                    args.writers,
+                )
             )
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
-        figures.update(
-            _hl7_over_mllp(
-                url.render_as_string(hide_password=False),
-                messages,
-                args.connections,
-                args.profile,
-                args.py_spy,
-                args.writers,
-            )
-        )
-        with Session(engine) as session:
-            figures["hl7_results_stored"] = session.scalar(
-                text("SELECT count(*) FROM results WHERE channel = 'hl7'")
-            )
-        engine.dispose()
-    finally:
-        db.configure(DEFAULT_URL).dispose()
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+            with Session(engine) as session:
+                figures["hl7_results_stored"] = session.scalar(
+                    text("SELECT count(*) FROM results WHERE channel = 'hl7'")
+                )
+            engine.dispose()
+        finally:
+            db.configure(DEFAULT_URL).dispose()
     print(json.dumps(figures))
 
 

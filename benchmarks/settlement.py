@@ -17,19 +17,20 @@ import argparse
 import json
 import os
 import random
-import secrets
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, create_engine, func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import Engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
+from benchmarks.scratch import scratch_database  # noqa: E402
 from yilian.billing.models import (  # noqa: E402
     Charge,
     Payment,  # noqa: E402
@@ -48,25 +49,16 @@ from yilian.registry.models import Department, Patient  # noqa: E402
 PG_SERVER = os.environ.get("YILIAN_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def fresh(kind: str, label: str) -> tuple[str, callable]:  # type: ignore[valid-type]
+@contextmanager
+def fresh(kind: str, label: str) -> Iterator[str]:
+    """A database of its own for one side of the run: a file in a temporary directory on SQLite, a
+    scratch database on the PostgreSQL server (dropped at the end)."""
     if kind == "sqlite":
-        tmp = tempfile.mkdtemp(prefix="yilian-bench-")
-        return f"sqlite:///{tmp}/{label}.db", lambda: None
-    base = make_url(PG_SERVER)
-    name = f"yilian_bench_{label}_{secrets.token_hex(3)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-    return base.set(database=name).render_as_string(hide_password=False), drop
+        with tempfile.TemporaryDirectory(prefix="yilian-bench-") as tmp:
+            yield f"sqlite:///{tmp}/{label}.db"
+        return
+    with scratch_database(PG_SERVER, f"yilian_bench_{label}") as url:
+        yield url.render_as_string(hide_password=False)
 
 
 def load(engine: Engine, encounters: int, seed: int, shape: str = "realistic") -> date:
@@ -238,9 +230,7 @@ RAW_SQL = [
 
 
 def run(kind: str, encounters: int, seed: int, shape: str = "realistic") -> dict[str, float | int | str]:
-    app_url, app_drop = fresh(kind, "app")
-    raw_url, raw_drop = fresh(kind, "raw")
-    try:
+    with fresh(kind, "app") as app_url, fresh(kind, "raw") as raw_url:
         engines = {}
         for label, url in (("app", app_url), ("raw", raw_url)):
             engine = build_engine(url)
@@ -288,9 +278,6 @@ def run(kind: str, encounters: int, seed: int, shape: str = "realistic") -> dict
             "ratio_to_raw": round((encounters / app_seconds) / (encounters / raw_seconds), 4),
             "double_charged": len(per_encounter) + len(per_payment),
         }
-    finally:
-        app_drop()
-        raw_drop()
 
 
 def main() -> None:
