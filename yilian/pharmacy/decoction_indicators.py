@@ -168,7 +168,7 @@ def indicators(session: Session, actor: Actor, start: date, end: date) -> Indica
     )
     days = (end - start).days + 1
     fleet = repo.fleet(session, institution_id)
-    # from the day before: a run begun the evening before
+    # the steps from a day earlier too: a run begun the evening before
     on_machines = repo.steps_on_machines(session, [m.code for m in fleet], lo - timedelta(days=1), hi)
     busy = _busy_hours(on_machines, lo, hi)
     machines = [
