@@ -30,8 +30,8 @@ from yilian.outpatient.herbal_domain import (
     check_transition,
     check_volume,
 )
-from yilian.outpatient.herbal_models import HerbalLine as HerbalLine  # for other areas' annotations
-from yilian.outpatient.herbal_models import HerbalPrescription as HerbalPrescription  # (idem)
+from yilian.outpatient.herbal_models import HerbalLine as HerbalLine  # re-exported for other areas
+from yilian.outpatient.herbal_models import HerbalPrescription as HerbalPrescription  # re-exported
 from yilian.outpatient.models import Order
 
 MAX_QUANTITY = 999  # an order's quantity limit: grams × doses of one herb
