@@ -4,7 +4,7 @@ rates, the turnaround, returns by rule and the machine's utilisation; the Excel 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
 import openpyxl
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tests.builders import bearer
 from tests.pharmacy.tcm_world import GUIPI, TcmWorld, body, make_tcm_world
 from yilian.kit.auth.models import User
-from yilian.kit.clock import FrozenClock, business_date
+from yilian.kit.clock import FrozenClock, business_date, utcnow
 from yilian.kit.errors import InvalidInput
 from yilian.outpatient.herbal_models import HerbalPrescription
 from yilian.pharmacy import decoction_indicators as stats
@@ -119,3 +119,28 @@ def test_bad_ranges_and_outsiders(client: TestClient, session: Session, w: TcmWo
     )
     assert backwards.status_code == 400 and "结束日期" in backwards.json()["detail"]
     assert client.get(f"/api/v1/tcm/indicators?{q}", headers=bearer(client, doctor)).status_code == 403
+
+
+def aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def test_finished_decoctions_for_the_city_indicators(
+    session: Session, w: TcmWorld, frozen_clock: FrozenClock
+) -> None:
+    p, _ = tcm.prescribe(session, w.rx.doctor, w.rx.encounter_id, body(w, *GUIPI))
+    tcm.decide(session, w.rx.pharmacist, p.id, "approve", promise_hours=1)
+    _do(session, w, p, "dispense", "check", "soak")
+    frozen_clock.advance(timedelta(minutes=30))
+    _do(session, w, p, "decoct", machine=f"J{w.rx.hospital.id}-1")
+    frozen_clock.advance(timedelta(minutes=25))
+    _do(session, w, p, "finish", volume_ml=400)
+    finished = utcnow()
+    [(at, promised, institution_id)] = tcm.finished_decoctions(
+        session, finished - timedelta(hours=1), finished + timedelta(seconds=1)
+    )
+    assert institution_id == p.institution_id and promised is not None
+    assert aware(at) == finished and p.promised_at is not None and aware(promised) == aware(p.promised_at)
+    assert (
+        tcm.finished_decoctions(session, finished + timedelta(seconds=1), finished + timedelta(hours=1)) == []
+    )

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -77,10 +76,6 @@ from yilian.results.domain import ItemKind, ResultStatus
 from yilian.results.imaging import ImagingInput, to_incoming
 from yilian.scheduling import service as scheduling
 from yilian.scheduling.errors import SlotFull
-
-if TYPE_CHECKING:
-    from yilian.results.models import Result
-    from yilian.scheduling.models import Schedule, Slot
 
 
 def _require(actor: Actor, *permissions: Permission) -> None:
@@ -617,7 +612,7 @@ def request_bed(session: Session, actor: Actor, referral_id: int, data: BedBody)
 
 def bookable_slots(
     session: Session, actor: Actor, referral_id: int, *, days: int = 14
-) -> list[tuple[Schedule, list[tuple[Slot, int]]]]:
+) -> list[tuple[scheduling.Schedule, list[tuple[scheduling.Slot, int]]]]:
     """Open clinics of the referral's department with, per slot, the referral places left."""
     r = find_referral(session, referral_id)
     _receiver(actor, r, Permission.REFERRAL_DESK, Permission.REFERRAL_WRITE)
@@ -760,7 +755,7 @@ def local_time(at: datetime) -> datetime:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(BUSINESS_TZ)
 
 
-def attached_results(session: Session, r: Referral) -> list[Result]:
+def attached_results(session: Session, r: Referral) -> list[results.Result]:
     """The patient's results attached to a referral letter: those of the ``LETTER_RESULTS_DAYS`` before
     the referral (and up to its end), newest first, at most ``LETTER_RESULTS_MAX``."""
     rows, _ = results.patient_results(
@@ -772,7 +767,7 @@ def attached_results(session: Session, r: Referral) -> list[Result]:
     return [x for x in rows if since <= x.observed_at.replace(tzinfo=None) <= until][:LETTER_RESULTS_MAX]
 
 
-def _result_text(x: Result) -> str:
+def _result_text(x: results.Result) -> str:
     if x.kind == ItemKind.IMAGING:
         text = x.report_text.strip().splitlines()
         conclusion = [t for t in text if t.startswith("诊断意见") or t.startswith("印象")]

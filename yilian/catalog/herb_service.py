@@ -8,9 +8,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yilian.catalog import herb_repository as repo
 from yilian.catalog import service as catalog
 from yilian.catalog.errors import UnknownHerb
 from yilian.catalog.herb_domain import Finding, Herb, RxHerb, herbs_from_rows, review
@@ -33,9 +33,7 @@ def demo_rows() -> list[dict[str, object]]:
 def import_herbs(session: Session, rows: Iterable[Mapping[str, object]]) -> int:
     """Upsert herbs (by code) and their priced catalogue items; returns how many."""
     herbs = herbs_from_rows(rows)
-    existing = {
-        h.code: h for h in session.scalars(select(HerbRow).where(HerbRow.code.in_([h.code for h in herbs])))
-    }
+    existing = repo.herbs_with_codes(session, [h.code for h in herbs])
     for herb in herbs:
         values = {
             "name": herb.name,
@@ -75,16 +73,13 @@ def _herb(row: HerbRow) -> Herb:
 
 
 def list_herbs(session: Session) -> list[Herb]:
-    return [
-        _herb(r) for r in session.scalars(select(HerbRow).where(HerbRow.is_active).order_by(HerbRow.code))
-    ]
+    return [_herb(r) for r in repo.active_herbs(session)]
 
 
 def herbs_by_code(session: Session, codes: Sequence[str]) -> dict[str, Herb]:
     """The herbs of ``codes``; an unknown or inactive code raises ``UnknownHerb``."""
     wanted = list(dict.fromkeys(codes))
-    rows = session.scalars(select(HerbRow).where(HerbRow.code.in_(wanted), HerbRow.is_active))
-    found = {r.code: _herb(r) for r in rows}
+    found = {r.code: _herb(r) for r in repo.active_herbs_with_codes(session, wanted)}
     missing = [c for c in wanted if c not in found]
     if missing:
         raise UnknownHerb(f"饮片目录中没有：{'、'.join(missing)}")

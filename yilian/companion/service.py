@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from yilian.billing import service as billing
 from yilian.billing.domain import Channel
-from yilian.billing.models import Settlement
 from yilian.companion import repository as repo
 from yilian.companion.domain import (
     DISCHARGE_GRACE_DAYS,
@@ -680,6 +679,21 @@ class FamilyBill:
     paid_by_relative: bool
 
 
+@dataclass(frozen=True)
+class FamilyPayment:
+    """The settlement a relative's 亲情付 made, as billing returned it (amounts in fen)."""
+
+    id: int
+    encounter_id: int
+    total: int
+    fund: int
+    personal_account: int
+    mutual_aid: int
+    cash: int
+    cash_payer_id: int | None
+    status: str
+
+
 def _relatives_follow(session: Session, actor: Actor, follow_id: int) -> Follow:
     """The logged-in relative's own live follow with the 费用 scope (else refused with the reason)."""
     f = find_follow(session, follow_id)
@@ -738,7 +752,7 @@ def pay_as_family(
     encounter_id: int,
     channel: Channel,
     idempotency_key: str,
-) -> Settlement:
+) -> FamilyPayment:
     """亲情付: the relative settles the patient's bill of today through billing, paying its cash part
     (billing checks the patient's 亲情付 consent; a retry with the same key pays once)."""
     f = _relatives_follow(session, actor, follow_id)
@@ -767,4 +781,14 @@ def pay_as_family(
         patient_id=f.patient_id,
         reason=f"亲情付：就诊 {encounter_id}",
     )
-    return done
+    return FamilyPayment(
+        id=done.id,
+        encounter_id=done.encounter_id,
+        total=done.total,
+        fund=done.fund,
+        personal_account=done.personal_account,
+        mutual_aid=done.mutual_aid,
+        cash=done.cash,
+        cash_payer_id=done.cash_payer_id,
+        status=done.status,
+    )

@@ -109,7 +109,6 @@ from yilian.kit.errors import YilianError, found
 from yilian.outpatient import service as outpatient
 from yilian.registry import service as registry
 from yilian.registry.domain import ConsentScope
-from yilian.registry.models import Patient
 
 VISIT_TYPE = "inpatient"
 
@@ -127,7 +126,7 @@ def _require(actor: Actor, permission: Permission, institution_id: int | None = 
     )
 
 
-def _patient_for_task(session: Session, actor: Actor, patient_id: int, reason: str) -> Patient:
+def _patient_for_task(session: Session, actor: Actor, patient_id: int, reason: str) -> registry.Patient:
     """The patient an inpatient task acts on, for an actor already checked for that task in scope.
 
     Staff who may open records read through the registry's check; the bed office (least privilege: no
@@ -412,7 +411,7 @@ def set_bed_state(session: Session, actor: Actor, bed_id: int, state: BedState, 
 # ---------------------------------------------------------------- the bed office (床位调配)
 
 
-def _sex_of(patient: Patient) -> str:
+def _sex_of(patient: registry.Patient) -> str:
     return "M" if patient.sex == "1" else "F"
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Subquery
 from sqlalchemy.orm import Session
 
 from yilian.catalog.herb_domain import FormulaClass, Herb
@@ -19,8 +19,8 @@ from yilian.catalog.herb_service import DECOCTION_FEE, PASTE_FEE
 from yilian.kit.auth.domain import Actor
 from yilian.kit.clock import utcnow
 from yilian.kit.errors import found
+from yilian.outpatient import herbal_repository as repo
 from yilian.outpatient import service as encounters
-from yilian.outpatient.domain import OrderStatus
 from yilian.outpatient.herbal_domain import (
     EDITABLE,
     HerbalKind,
@@ -30,7 +30,8 @@ from yilian.outpatient.herbal_domain import (
     check_transition,
     check_volume,
 )
-from yilian.outpatient.herbal_models import HerbalLine, HerbalPrescription
+from yilian.outpatient.herbal_models import HerbalLine as HerbalLine  # re-exported for other areas
+from yilian.outpatient.herbal_models import HerbalPrescription as HerbalPrescription  # re-exported
 from yilian.outpatient.models import Order
 
 MAX_QUANTITY = 999  # an order's quantity limit: grams × doses of one herb
@@ -177,44 +178,38 @@ def get(session: Session, prescription_id: int) -> HerbalPrescription:
 
 
 def by_token(session: Session, token: str) -> HerbalPrescription:
-    row = session.scalar(select(HerbalPrescription).where(HerbalPrescription.track_token == token))
-    return found(row, HerbalNotFound("查询码无效"))
+    return found(repo.prescription_by_token(session, token), HerbalNotFound("查询码无效"))
 
 
 def lines_of(session: Session, prescription_id: int) -> list[HerbalLine]:
-    return list(
-        session.scalars(
-            select(HerbalLine).where(HerbalLine.prescription_id == prescription_id).order_by(HerbalLine.id)
-        )
-    )
+    return repo.lines_of(session, prescription_id)
 
 
 def order_ids_of(session: Session, p: HerbalPrescription) -> list[int]:
     """The live orders of a prescription (herbs and fee)."""
     herb_orders = [x.order_id for x in lines_of(session, p.id) if x.order_id is not None]
-    fee = session.scalars(
-        select(Order.id).where(
-            Order.encounter_id == p.encounter_id,
-            Order.item_code.in_((DECOCTION_FEE, PASTE_FEE)),
-            Order.status != OrderStatus.CANCELLED.value,
-            Order.placed_at >= p.created_at,
-        )
-    )
+    fee = repo.live_fee_order_ids(session, p.encounter_id, (DECOCTION_FEE, PASTE_FEE), p.created_at)
     return [*herb_orders, *fee]
 
 
 def in_states(
     session: Session, institution_ids: Sequence[int], states: Sequence[HerbalState]
 ) -> list[HerbalPrescription]:
-    stmt = (
-        select(HerbalPrescription)
-        .where(
-            HerbalPrescription.institution_id.in_(list(institution_ids)),
-            HerbalPrescription.status.in_([s.value for s in states]),
-        )
-        .order_by(HerbalPrescription.id)
-    )
-    return list(session.scalars(stmt))
+    return repo.in_states(session, institution_ids, [s.value for s in states])
+
+
+def find_written_between(
+    session: Session, institution_ids: Sequence[int], start: datetime, end: datetime
+) -> list[HerbalPrescription]:
+    """The prescriptions of ``institution_ids`` written in [start, end), without an access check (for the
+    pharmacy's indicators, which check their own)."""
+    return repo.written_between(session, institution_ids, start, end)
+
+
+def promises() -> Subquery:
+    """A subquery of every prescription's (id, promised_at, institution_id) for another area's
+    repository to join in one statement, so it need not read outpatient's tables itself."""
+    return repo.promises()
 
 
 def check_transition_of(p: HerbalPrescription, target: HerbalState) -> None:
@@ -228,13 +223,9 @@ def move(
     who loses a race gets ``TransitionRefused``. Returns the state it left."""
     current = HerbalState(p.status)
     check_transition(current, target, decoct=p.decoct)
-    result = session.execute(
-        update(HerbalPrescription)
-        .where(HerbalPrescription.id == p.id, HerbalPrescription.status == current.value)
-        .values(status=target.value, updated_at=at or utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if not repo.move_if_in(
+        session, p.id, current.value, status=target.value, updated_at=at or utcnow(), **values
+    ):
         session.refresh(p)
         raise TransitionRefused(f"处方已被他人处理（当前“{p.status}”）")
     session.refresh(p)

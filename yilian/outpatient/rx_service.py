@@ -37,7 +37,10 @@ from yilian.outpatient.errors import (
     PrescriptionNotFound,
 )
 from yilian.outpatient.models import Order
-from yilian.outpatient.record_models import Prescription, PrescriptionLine, PrescriptionReview
+from yilian.outpatient.record_models import (
+    Prescription as Prescription,
+)  # re-exported for other areas' annotations
+from yilian.outpatient.record_models import PrescriptionLine, PrescriptionReview
 from yilian.outpatient.record_schemas import (
     FindingRead,
     LineCreate,

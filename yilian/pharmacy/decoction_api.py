@@ -13,7 +13,6 @@ from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import DayQuery, IdPath
 from yilian.kit.errors import Forbidden
 from yilian.outpatient import herbal_service as herbal
-from yilian.outpatient.herbal_models import HerbalPrescription
 from yilian.pharmacy import decoction_indicators as stats
 from yilian.pharmacy import decoction_service as tcm
 from yilian.pharmacy.decoction_schemas import (
@@ -43,14 +42,16 @@ from yilian.pharmacy.service import reviewed_institutions
 tcm_router = APIRouter(prefix="/api/v1/tcm", tags=["共享中药房"], route_class=TransactionalRoute)
 
 
-def herbal_read(session: Session, p: HerbalPrescription, refusals: list[str] | None = None) -> HerbalRead:
+def herbal_read(
+    session: Session, p: herbal.HerbalPrescription, refusals: list[str] | None = None
+) -> HerbalRead:
     out = HerbalRead.model_validate(p)
     out.lines = [HerbalLineRead.model_validate(x) for x in herbal.lines_of(session, p.id)]
     out.credit_refusals = refusals or []
     return out
 
 
-def _readable(session: Session, actor: Actor, prescription_id: int) -> HerbalPrescription:
+def _readable(session: Session, actor: Actor, prescription_id: int) -> herbal.HerbalPrescription:
     p = herbal.get(session, prescription_id)
     own = actor.institution_id == p.institution_id and actor.has(Permission.ENCOUNTER_WRITE)
     pharmacy = actor.institution_id is not None and p.institution_id in reviewed_institutions(

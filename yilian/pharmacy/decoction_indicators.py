@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from io import BytesIO
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yilian.kit.auth.domain import Actor, Permission, require_staff_permission
 from yilian.kit.clock import BUSINESS_TZ, local_datetime
 from yilian.kit.errors import InvalidInput
+from yilian.outpatient import herbal_service as herbal
 from yilian.outpatient.herbal_domain import HerbalState
-from yilian.outpatient.herbal_models import HerbalPrescription
-from yilian.pharmacy.decoction_models import DecoctionMachine, DecoctionRun, DecoctionStep
+from yilian.pharmacy import decoction_repository as repo
+from yilian.pharmacy.decoction_models import DecoctionStep
 from yilian.pharmacy.service import reviewed_institutions
 from yilian.registry import service as registry
 
@@ -126,21 +126,10 @@ def indicators(session: Session, actor: Actor, start: date, end: date) -> Indica
         raise InvalidInput(f"统计区间最长 {MAX_DAYS} 天")
     lo, hi = local_datetime(start, time(0)), local_datetime(end + timedelta(days=1), time(0))
     clinics = reviewed_institutions(session, institution_id)
-    rxs = list(
-        session.scalars(
-            select(HerbalPrescription).where(
-                HerbalPrescription.institution_id.in_(clinics),
-                HerbalPrescription.created_at >= lo,
-                HerbalPrescription.created_at < hi,
-            )
-        )
-    )
+    rxs = herbal.find_written_between(session, clinics, lo, hi)
     ids = [p.id for p in rxs]
-    steps = list(session.scalars(select(DecoctionStep).where(DecoctionStep.prescription_id.in_(ids))))
-    runs = {
-        r.prescription_id: r
-        for r in session.scalars(select(DecoctionRun).where(DecoctionRun.prescription_id.in_(ids)))
-    }
+    steps = repo.steps_of_prescriptions(session, ids)
+    runs = repo.runs_of(session, ids)
     by_rx: dict[int, list[DecoctionStep]] = defaultdict(list)
     for st in steps:
         by_rx[st.prescription_id].append(st)
@@ -178,20 +167,9 @@ def indicators(session: Session, actor: Actor, start: date, end: date) -> Indica
         rows.values(), key=lambda r: (r.month == TOTAL, r.month, r.institution == TOTAL, r.institution)
     )
     days = (end - start).days + 1
-    fleet = list(
-        session.scalars(
-            select(DecoctionMachine)
-            .where(DecoctionMachine.institution_id == institution_id)
-            .order_by(DecoctionMachine.code)
-        )
-    )
-    on_machines = session.scalars(
-        select(DecoctionStep).where(
-            DecoctionStep.machine_code.in_([m.code for m in fleet]),
-            DecoctionStep.at >= lo - timedelta(days=1),  # a run begun the evening before
-            DecoctionStep.at < hi,
-        )
-    )
+    fleet = repo.fleet(session, institution_id)
+    # the steps from a day earlier too: a run begun the evening before
+    on_machines = repo.steps_on_machines(session, [m.code for m in fleet], lo - timedelta(days=1), hi)
     busy = _busy_hours(on_machines, lo, hi)
     machines = [
         MachineUse(m.code, m.name, round(busy.get(m.code, 0.0), 2), float(days * SHIFT_HOURS)) for m in fleet

@@ -8,7 +8,6 @@ import base64
 import io
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import qrcode
 from fastapi import Request
@@ -32,9 +31,6 @@ from yilian.registry import service as registry
 from yilian.web import nav
 from yilian.web.components import LiveBox
 from yilian.web.shell import allowed, frame, guard, show_error
-
-if TYPE_CHECKING:
-    from yilian.outpatient.herbal_models import HerbalLine, HerbalPrescription
 
 for item in (
     (
@@ -299,7 +295,7 @@ def review_page(request: Request) -> RedirectResponse | None:
     if not allowed(actor, Permission.PRESCRIPTION_REVIEW):
         return None
 
-    def load() -> list[tuple[HerbalPrescription, list[HerbalLine], str]]:
+    def load() -> list[tuple[herbal.HerbalPrescription, list[herbal.HerbalLine], str]]:
         with unit_of_work() as session:
             desk = tcm.review_desk(session, actor)
             return [
@@ -307,7 +303,7 @@ def review_page(request: Request) -> RedirectResponse | None:
                 for p in desk
             ]
 
-    def render(desk: list[tuple[HerbalPrescription, list[HerbalLine], str]]) -> None:
+    def render(desk: list[tuple[herbal.HerbalPrescription, list[herbal.HerbalLine], str]]) -> None:
         if not desk:
             ui.label("没有待审的中药处方").classes("text-grey-7").props('data-testid="tcm-review-empty"')
         for p, lines, clinic in desk:
@@ -335,7 +331,9 @@ def review_page(request: Request) -> RedirectResponse | None:
     return None
 
 
-def card(p: HerbalPrescription, lines: list[HerbalLine], clinic: str, decide: Callable[..., None]) -> None:
+def card(
+    p: herbal.HerbalPrescription, lines: list[herbal.HerbalLine], clinic: str, decide: Callable[..., None]
+) -> None:
     with ui.card().classes("w-full").props(f'data-testid="tcm-review-card-{p.id}"'):
         with ui.row().classes("items-center gap-3"):
             ui.label(f"{p.kind} #{p.id}（第 {p.version} 版）").classes("text-subtitle1 font-medium")

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from yilian.billing import service as billing
@@ -23,7 +22,6 @@ from yilian.catalog import herb_service
 from yilian.catalog.herb_domain import FormulaClass, Handling, RxHerb, blocking, review
 from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor, Permission, require_staff_permission
-from yilian.kit.auth.models import User
 from yilian.kit.clock import utcnow
 from yilian.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from yilian.kit.masking import mask_name
@@ -37,8 +35,8 @@ from yilian.outpatient.herbal_domain import (
     TransitionRefused,
     check_volume,
 )
-from yilian.outpatient.herbal_models import HerbalPrescription
 from yilian.pharmacy import decoction_domain as rules
+from yilian.pharmacy import decoction_repository as repo
 from yilian.pharmacy.decoction_models import DecoctionMachine, DecoctionRun, DecoctionStep
 from yilian.pharmacy.service import reviewed_institutions
 from yilian.registry import service as registry
@@ -63,7 +61,7 @@ class InvalidStep(InvalidInput):
 
 def _scoped(
     session: Session, actor: Actor, prescription_id: int, permission: Permission
-) -> HerbalPrescription:
+) -> herbal.HerbalPrescription:
     institution_id = require_staff_permission(actor, permission)
     p = herbal.get(session, prescription_id)
     if p.institution_id not in reviewed_institutions(session, institution_id):
@@ -74,7 +72,7 @@ def _scoped(
 def _trace(
     session: Session,
     actor: Actor,
-    p: HerbalPrescription,
+    p: herbal.HerbalPrescription,
     left: HerbalState,
     *,
     at: datetime,
@@ -125,7 +123,7 @@ def _charge(session: Session, actor: Actor, orders: Sequence[object]) -> list[st
 
 def prescribe(
     session: Session, actor: Actor, encounter_id: int, body: herbal.HerbalInput
-) -> tuple[HerbalPrescription, list[str]]:
+) -> tuple[herbal.HerbalPrescription, list[str]]:
     """Write a herbal prescription and charge it; returns it and why credit was not used (if so)."""
     encounters.writable_encounter(session, actor, encounter_id)  # who may write, before what is written
     herbs = herb_service.herbs_by_code(session, [x.herb_code for x in body.lines])
@@ -133,7 +131,7 @@ def prescribe(
     return p, sorted(set(_charge(session, actor, orders)))
 
 
-def _own(session: Session, actor: Actor, prescription_id: int) -> HerbalPrescription:
+def _own(session: Session, actor: Actor, prescription_id: int) -> herbal.HerbalPrescription:
     """A prescription the actor (a doctor of its institution) may revise or cancel."""
     p = herbal.get(session, prescription_id)
     if not actor.has(Permission.ENCOUNTER_WRITE) or not actor.serves(p.institution_id):
@@ -141,7 +139,7 @@ def _own(session: Session, actor: Actor, prescription_id: int) -> HerbalPrescrip
     return p
 
 
-def _void_orders(session: Session, actor: Actor, p: HerbalPrescription, reason: str) -> int:
+def _void_orders(session: Session, actor: Actor, p: herbal.HerbalPrescription, reason: str) -> int:
     for order_id in herbal.order_ids_of(session, p):
         billing.cancel_order(session, actor, order_id, reason)
     return p.amount
@@ -149,7 +147,7 @@ def _void_orders(session: Session, actor: Actor, p: HerbalPrescription, reason: 
 
 def revise(
     session: Session, actor: Actor, prescription_id: int, body: herbal.HerbalInput
-) -> HerbalPrescription:
+) -> herbal.HerbalPrescription:
     """The doctor fixes a returned prescription: old orders cancelled (refunded exactly), new ones charged."""
     p = _own(session, actor, prescription_id)
     if p.status != S.RETURNED.value:
@@ -181,7 +179,7 @@ def cancel(session: Session, actor: Actor, prescription_id: int, reason: str) ->
 # ---------------------------------------------------------------- review (审方)
 
 
-def review_desk(session: Session, actor: Actor) -> list[HerbalPrescription]:
+def review_desk(session: Session, actor: Actor) -> list[herbal.HerbalPrescription]:
     institution_id = require_staff_permission(actor, Permission.PRESCRIPTION_REVIEW)
     return herbal.in_states(session, reviewed_institutions(session, institution_id), [S.PENDING_REVIEW])
 
@@ -195,7 +193,7 @@ def decide(
     reason: str = "",
     cosigner: str = "",
     promise_hours: int = rules.PROMISE_HOURS,
-) -> HerbalPrescription:
+) -> herbal.HerbalPrescription:
     """approve, return (with a reason), or override (approve over 禁忌 findings with the doctor's 双签)."""
     p = _scoped(session, actor, prescription_id, Permission.PRESCRIPTION_REVIEW)
     record_access(
@@ -231,7 +229,7 @@ def decide(
             f"存在禁忌：{'；'.join(f.message for f in blocks)}。请退回医生或经医生双签后通过"
         )
     if verdict == "override":
-        doctor = session.scalar(select(User).where(User.username == cosigner.strip()))
+        doctor = repo.user_by_username(session, cosigner.strip())
         if doctor is None or doctor.id != p.doctor_id:
             raise InvalidStep("双签须由开方医生本人签名")
         if not reason.strip():
@@ -263,8 +261,8 @@ def decide(
 # ---------------------------------------------------------------- the floor
 
 
-def _run(session: Session, p: HerbalPrescription) -> DecoctionRun:
-    run = session.scalar(select(DecoctionRun).where(DecoctionRun.prescription_id == p.id))
+def _run(session: Session, p: herbal.HerbalPrescription) -> DecoctionRun:
+    run = repo.run_of(session, p.id)
     if run is None:
         run = DecoctionRun(prescription_id=p.id)
         session.add(run)
@@ -272,23 +270,19 @@ def _run(session: Session, p: HerbalPrescription) -> DecoctionRun:
     return run
 
 
-def _handlings(session: Session, p: HerbalPrescription) -> set[str]:
+def _handlings(session: Session, p: herbal.HerbalPrescription) -> set[str]:
     return {x.handling for x in herbal.lines_of(session, p.id)}
 
 
 def machine_by_code(session: Session, institution_id: int, code: str) -> DecoctionMachine:
-    m = session.scalar(
-        select(DecoctionMachine).where(
-            DecoctionMachine.code == code.strip(), DecoctionMachine.institution_id == institution_id
-        )
-    )
+    m = repo.machine_at(session, institution_id, code.strip())
     if m is None or not m.is_active:
         raise MachineNotFound(f"煎药机不存在：{code}")
     return m
 
 
 def add_machine(session: Session, institution_id: int, code: str, name: str) -> DecoctionMachine:
-    found = session.scalar(select(DecoctionMachine).where(DecoctionMachine.code == code))
+    found = repo.machine_with_code(session, code)
     if found is not None:
         return found
     m = DecoctionMachine(institution_id=institution_id, code=code, name=name)
@@ -298,36 +292,19 @@ def add_machine(session: Session, institution_id: int, code: str, name: str) -> 
 
 
 def machines(session: Session, institution_id: int) -> list[DecoctionMachine]:
-    return list(
-        session.scalars(
-            select(DecoctionMachine)
-            .where(DecoctionMachine.institution_id == institution_id, DecoctionMachine.is_active)
-            .order_by(DecoctionMachine.code)
-        )
-    )
+    return repo.active_machines(session, institution_id)
 
 
-def _bind(session: Session, machine: DecoctionMachine, p: HerbalPrescription, at: datetime) -> None:
+def _bind(session: Session, machine: DecoctionMachine, p: herbal.HerbalPrescription, at: datetime) -> None:
     """Take a free machine with a conditional UPDATE: of two operators, one wins."""
-    result = session.execute(
-        update(DecoctionMachine)
-        .where(DecoctionMachine.id == machine.id, DecoctionMachine.prescription_id.is_(None))
-        .values(prescription_id=p.id, bound_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if not repo.bind_machine(session, machine.id, p.id, at):
         raise MachineBusy(f"煎药机 {machine.code} 正在煎制其他处方")
     session.refresh(machine)
 
 
 def _free(session: Session, machine_id: int | None) -> None:
     if machine_id is not None:
-        session.execute(
-            update(DecoctionMachine)
-            .where(DecoctionMachine.id == machine_id)
-            .values(prescription_id=None, bound_at=None)
-            .execution_options(synchronize_session=False)
-        )
+        repo.free_machine(session, machine_id)
 
 
 ACTIONS = (
@@ -358,7 +335,7 @@ class StepInput:
     token: str = ""
 
 
-def step(session: Session, actor: Actor, prescription_id: int, body: StepInput) -> HerbalPrescription:
+def step(session: Session, actor: Actor, prescription_id: int, body: StepInput) -> herbal.HerbalPrescription:
     """Record one step on the floor (now), checked against its state and timing rules."""
     p = _scoped(session, actor, prescription_id, Permission.PRESCRIPTION_REVIEW)
     institution_id = actor.institution_id or 0
@@ -471,13 +448,7 @@ def _code(session: Session, run: DecoctionRun) -> str:
 
 
 def steps_of(session: Session, prescription_id: int) -> list[DecoctionStep]:
-    return list(
-        session.scalars(
-            select(DecoctionStep)
-            .where(DecoctionStep.prescription_id == prescription_id)
-            .order_by(DecoctionStep.id)
-        )
-    )
+    return repo.steps_of(session, prescription_id)
 
 
 # ---------------------------------------------------------------- board, plan, tracking, label
@@ -501,7 +472,7 @@ def board(session: Session, actor: Actor) -> list[BoardCard]:
     cards = []
     names: dict[int, str] = {}
     for p in herbal.in_states(session, reviewed_institutions(session, institution_id), live):
-        run = session.scalar(select(DecoctionRun).where(DecoctionRun.prescription_id == p.id))
+        run = repo.run_of(session, p.id)
         if p.institution_id not in names:
             names[p.institution_id] = registry.get_institution(session, p.institution_id).name
         cards.append(
@@ -634,7 +605,7 @@ class BagNotFound(NotFound):
     title = "药袋标签码无效"
 
 
-def _bag_of(session: Session, code: str) -> HerbalPrescription:
+def _bag_of(session: Session, code: str) -> herbal.HerbalPrescription:
     token = rules.token_of(code)
     try:
         return herbal.by_token(session, token[:32])
@@ -642,28 +613,23 @@ def _bag_of(session: Session, code: str) -> HerbalPrescription:
         raise BagNotFound("标签码无效：请扫描药袋标签上的二维码") from None
 
 
-def _receipt(session: Session, p: HerbalPrescription) -> DecoctionStep | None:
+def _receipt(session: Session, p: herbal.HerbalPrescription) -> DecoctionStep | None:
     """The receiving clinic's scan of the bag, if there was one."""
-    return session.scalar(
-        select(DecoctionStep)
-        .where(DecoctionStep.prescription_id == p.id, DecoctionStep.detail["scan"].as_string() == "receive")
-        .order_by(DecoctionStep.id.desc())
-        .limit(1)
-    )
+    return repo.latest_receipt(session, p.id)
 
 
-def _may_pharmacy(session: Session, actor: Actor, p: HerbalPrescription) -> bool:
+def _may_pharmacy(session: Session, actor: Actor, p: herbal.HerbalPrescription) -> bool:
     if not actor.has(Permission.PRESCRIPTION_REVIEW) or actor.institution_id is None:
         return False
     return p.institution_id in reviewed_institutions(session, actor.institution_id)
 
 
-def _may_clinic(actor: Actor, p: HerbalPrescription) -> bool:
+def _may_clinic(actor: Actor, p: herbal.HerbalPrescription) -> bool:
     """Staff of the prescribing clinic who hand out medicines (护士、医生、药师 of that institution)."""
     return actor.is_staff and actor.has(Permission.ORDER_PERFORM) and actor.institution_id == p.institution_id
 
 
-def _actions(session: Session, actor: Actor, p: HerbalPrescription) -> list[str]:
+def _actions(session: Session, actor: Actor, p: herbal.HerbalPrescription) -> list[str]:
     if p.status == S.TO_DELIVER.value and _may_pharmacy(session, actor, p):
         return ["handover"]
     if p.status == S.DELIVERING.value and _may_clinic(actor, p):
@@ -700,7 +666,9 @@ def scan_bag(session: Session, actor: Actor, code: str) -> Bag:
     )
 
 
-def scan(session: Session, actor: Actor, code: str, action: str, *, courier: str = "") -> HerbalPrescription:
+def scan(
+    session: Session, actor: Actor, code: str, action: str, *, courier: str = ""
+) -> herbal.HerbalPrescription:
     """Record a hand-over by scanning the bag's label: the pharmacy hands it to a courier (待配送 →
     配送中), the receiving clinic takes it in from the courier, the clinic hands it to the patient
     (配送中 → 已签收). Each scan is a traced step (who, where, when, the courier)."""
@@ -736,7 +704,7 @@ def scan(session: Session, actor: Actor, code: str, action: str, *, courier: str
     return p
 
 
-def sign_by_patient(session: Session, token: str) -> HerbalPrescription:
+def sign_by_patient(session: Session, token: str) -> herbal.HerbalPrescription:
     """Delivered to the door: the patient scans the bag's QR and confirms on her phone (the token is
     the credential, as for tracking). A bag taken in by a clinic is signed there instead."""
     p = herbal.by_token(session, token)
@@ -771,9 +739,5 @@ def finished_decoctions(
 ) -> list[tuple[datetime, datetime | None, int]]:
     """Bulk read for analytics: (finished at, promised at, institution) of the decoctions finished in
     [start, end)."""
-    q = (
-        select(DecoctionRun.finished_at, HerbalPrescription.promised_at, HerbalPrescription.institution_id)
-        .join(HerbalPrescription, HerbalPrescription.id == DecoctionRun.prescription_id)
-        .where(DecoctionRun.finished_at >= start, DecoctionRun.finished_at < end)
-    )
-    return [(r[0], r[1], int(r[2])) for r in session.execute(q) if r[0] is not None]
+    rows = repo.finished_runs(session, herbal.promises(), start, end)
+    return [(finished, promised, inst) for finished, promised, inst in rows if finished is not None]

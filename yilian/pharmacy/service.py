@@ -17,7 +17,6 @@ from yilian.kit.clock import business_date, local_datetime, utcnow
 from yilian.kit.masking import mask_name
 from yilian.outpatient import rx_service
 from yilian.outpatient.domain import OrderStatus
-from yilian.outpatient.record_models import Prescription
 from yilian.outpatient.record_schemas import ReviewSubject
 from yilian.outpatient.rx_domain import PrescriptionStatus, still_valid
 from yilian.pharmacy import repository as repo
@@ -60,7 +59,7 @@ def reviewed_institutions(session: Session, institution_id: int) -> list[int]:
     return [institution_id, *[i for i in led if i != institution_id]]
 
 
-def _check_scope(session: Session, institution_id: int, prescription: Prescription) -> None:
+def _check_scope(session: Session, institution_id: int, prescription: rx_service.Prescription) -> None:
     if prescription.institution_id not in reviewed_institutions(session, institution_id):
         raise NotYourQueue("该处方不由本机构药师审核")
 
@@ -83,7 +82,7 @@ def review_subject(session: Session, actor: Actor, prescription_id: int) -> Revi
 
 def decide(
     session: Session, actor: Actor, prescription_id: int, verdict: str, reason: str = ""
-) -> Prescription:
+) -> rx_service.Prescription:
     """Pass a prescription, or return it to the doctor with a reason."""
     institution_id = require_staff_permission(actor, Permission.PRESCRIPTION_REVIEW)
     _check_scope(session, institution_id, rx_service.find_prescription(session, prescription_id))
@@ -191,11 +190,11 @@ def window_queue(session: Session, actor: Actor) -> list[WindowRow]:
     return rows
 
 
-def _today(p: Prescription) -> bool:
+def _today(p: rx_service.Prescription) -> bool:
     return p.dispensed_at is not None and business_date(p.dispensed_at) == business_date()
 
 
-def _ready(session: Session, actor: Actor, prescription_id: int) -> tuple[int, Prescription]:
+def _ready(session: Session, actor: Actor, prescription_id: int) -> tuple[int, rx_service.Prescription]:
     institution_id = require_staff_permission(actor, Permission.PHARMACY_DISPENSE)
     prescription = rx_service.find_prescription(session, prescription_id, for_update=True)
     if prescription.institution_id != institution_id:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Select, String, bindparam, exists, func, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Exists, Select, String, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from yilian.kit.db import among, paginate
@@ -153,6 +153,11 @@ def patients_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Patient]:
     if not ids:
         return {}
     return {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
+
+
+def patient_exists_clause(patient_id: int) -> Exists:
+    """Whether the patient exists, as a clause another area's statement can carry."""
+    return select(Patient.id).where(Patient.id == patient_id).exists()
 
 
 def live_grant_exists(session: Session, patient_id: int, institution_id: int, at: datetime) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, Exists, false, or_, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,13 +56,13 @@ from yilian.registry.models import (
     Alliance,
     Campus,
     Consent,
-    Department,
     FamilyRelation,
     Institution,
     PatientAccessGrant,
     Practitioner,
     PractitionerDepartment,
 )
+from yilian.registry.models import Department as Department  # re-exported for other areas' annotations
 from yilian.registry.models import Patient as Patient  # re-exported for other areas' annotations
 from yilian.registry.schemas import (
     CampusCreate,
@@ -460,6 +460,12 @@ def institution_by_code(session: Session, code: str) -> Institution | None:
 def find_patient(session: Session, patient_id: int) -> Patient:
     """Return a patient without an access check, for other areas' services that check access themselves."""
     return found(repo.get_patient(session, patient_id), PatientNotFound(f"患者不存在: {patient_id}"))
+
+
+def patient_exists_clause(patient_id: int) -> Exists:
+    """An EXISTS clause on the patient, for another area's repository to carry in one statement (so it
+    need not read registry's tables itself)."""
+    return repo.patient_exists_clause(patient_id)
 
 
 def patient_names(session: Session, patient_ids: Sequence[int]) -> dict[int, str]:

@@ -54,8 +54,8 @@ from yilian.results.models import (
     QaRecord,
     Qualification,
     RecognitionDecision,
-    Result,
 )
+from yilian.results.models import Result as Result  # re-exported for other areas' annotations
 from yilian.results.recognition_rules import (
     Assessment,
     CandidateResult,

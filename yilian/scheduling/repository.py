@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import psycopg
 from sqlalchemy import (
+    Exists,
     Select,
     String,
     and_,
@@ -31,7 +32,6 @@ from sqlalchemy.sql.compiler import Compiled
 from yilian.kit import events
 from yilian.kit.access_log import AccessAudit
 from yilian.kit.db import table_of
-from yilian.registry.models import Patient
 from yilian.scheduling.models import (
     Booking,
     CalendarDay,
@@ -87,10 +87,13 @@ class BookingContext(NamedTuple):
         return [d for d in days if d >= since]
 
 
-def booking_context(session: Session, slot_id: int, patient_id: int, now: datetime) -> BookingContext | None:
+def booking_context(
+    session: Session, slot_id: int, patient_id: int, patient_exists: Exists, now: datetime
+) -> BookingContext | None:
     """The slot and its schedule's columns a booking copies, the institution's stored policy (its JSON,
-    None for the defaults), whether the patient exists and the rules' facts about her (as
-    ``patient_booking_facts``, the no-shows of every day): one query instead of five."""
+    None for the defaults), whether the patient exists (``patient_exists``, registry's clause) and the
+    rules' facts about her (as ``patient_booking_facts``, the no-shows of every day): one query instead
+    of five."""
     policy = select(SchedulingPolicy.data).where(SchedulingPolicy.institution_id == Schedule.institution_id)
     hers = Booking.patient_id == patient_id
     active = and_(hers, Booking.status.in_(ACTIVE))
@@ -107,7 +110,7 @@ def booking_context(session: Session, slot_id: int, patient_id: int, now: dateti
             Schedule.day,
             Schedule.fee_fen,
             policy.scalar_subquery(),
-            select(Patient.id).where(Patient.id == patient_id).exists(),
+            patient_exists,
             select(func.count()).where(active, Booking.schedule_id == Schedule.id).scalar_subquery(),
             select(func.count()).where(active, Booking.day == Schedule.day).scalar_subquery(),
             select(func.aggregate_strings(cast(Booking.day, String), ","))

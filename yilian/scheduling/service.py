@@ -22,7 +22,6 @@ from yilian.kit.db import is_postgres
 from yilian.kit.errors import Forbidden, InvalidInput, found
 from yilian.kit.masking import mask_name
 from yilian.registry import service as registry
-from yilian.registry.models import Department
 from yilian.scheduling import domain
 from yilian.scheduling import repository as repo
 from yilian.scheduling.domain import QueueStatus
@@ -48,11 +47,11 @@ from yilian.scheduling.models import (
     CalendarYear,
     QueueEntry,
     ReturnVisit,
-    Schedule,
     ScheduleTemplate,
     SchedulingPolicy,
-    Slot,
 )
+from yilian.scheduling.models import Schedule as Schedule  # re-exported for other areas' annotations
+from yilian.scheduling.models import Slot as Slot  # re-exported for other areas' annotations
 
 STATUS_TEXT = {
     "held": "锁号待支付",
@@ -147,7 +146,7 @@ def _check_clinic(
     clinic_type: str,
     practitioner_id: int | None,
     visiting: bool = False,
-) -> tuple[Department, str]:
+) -> tuple[registry.Department, str]:
     """A clinic's department, period, clinic type and doctor are valid together; returns the department
     and the doctor's title (for the fee)."""
     if period not in PERIOD_TIMES:
@@ -598,7 +597,11 @@ def book(
             if existing.patient_id != patient_id or existing.slot_id != slot_id:
                 raise InvalidInput("幂等键已用于其他预约")
             return existing
-    ctx = found(repo.booking_context(session, slot_id, patient_id, utcnow()), ScheduleNotFound("号源不存在"))
+    patient_exists = registry.patient_exists_clause(patient_id)  # carried in the one read
+    ctx = found(
+        repo.booking_context(session, slot_id, patient_id, patient_exists, utcnow()),
+        ScheduleNotFound("号源不存在"),
+    )
     if actor.is_staff:  # the desk books at its own institution
         check_institution(actor, ctx.institution_id, Permission.BOOKING_BOOK, Permission.REGISTRATION_DESK)
     if ctx.status != "open":

@@ -12,7 +12,6 @@ from yilian.kit.clock import business_date
 from yilian.kit.errors import Forbidden
 from yilian.outpatient import rx_service
 from yilian.outpatient import service as outpatient
-from yilian.outpatient.models import Encounter
 from yilian.outpatient.record_schemas import LineCreate
 from yilian.outpatient.rx_domain import Finding
 from yilian.workbench.schemas import PrescribedRead
@@ -54,7 +53,7 @@ def live_check(
     return rx_service.check(session, encounter_id, kind, candidate=candidate)
 
 
-def resume_visit(session: Session, actor: Actor, last: int | None = None) -> Encounter | None:
+def resume_visit(session: Session, actor: Actor, last: int | None = None) -> outpatient.Encounter | None:
     """The doctor's open visit of today at his institution, shown again after a reload: ``last`` (the
     visit he last had on screen) while it is still open, else his latest opened."""
     if actor.institution_id is None:
