@@ -53,10 +53,7 @@ SELECT_ALLOWED = {
     "pharmacy/decoction_indicators.py",
     "pharmacy/decoction_service.py",
     "inpatient/demo.py",
-    # not moved yet: billing's use cases still query in place, the demo seeds and the batch export
-    "billing/demo.py",
-    "billing/service/batch.py",
-    "billing/tasks.py",
+    # not moved yet: the demo seeds and the batch export
     "cli.py",
     "demo/alliance.py",
     "drg/inpatient_cases.py",
