@@ -371,12 +371,14 @@ def settle(
     mutual_aid_from: int | None = None,
     cash_payer_id: int | None = None,
     payer_ref: str = "",
-    mode: SettlementMode = SettlementMode.SELF,
+    mode: SettlementMode | str = SettlementMode.SELF,
 ) -> Settlement:
     """Settle the open charges of an encounter-day. A second call with nothing new open returns the
     standing settlement (nothing is paid twice); charges added after a settlement on the same day (a
     prescription written after the patient paid for a test) are settled by a further attempt (补充结算);
-    after a reversal (冲正) the next call settles again as a new attempt."""
+    after a reversal (冲正) the next call settles again as a new attempt. ``mode``: a ``SettlementMode``
+    or its value."""
+    mode = SettlementMode(mode)
     existing = settlement_of(session, encounter_id, day)
     if existing is None:
         ensure_registration_charge(session, encounter_id)
@@ -594,7 +596,7 @@ def _take_off_bill(session: Session, charge: Charge, status: ChargeStatus, reaso
         mutual_aid_from=opts.get("mutual_aid_from"),
         cash_payer_id=opts.get("cash_payer_id"),
         payer_ref=str(opts.get("payer_ref", "")),
-        mode=SettlementMode(old.mode),
+        mode=old.mode,
     )
 
 
