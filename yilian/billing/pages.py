@@ -458,9 +458,7 @@ def _counter_panel(
                         ).classes("text-grey-7 text-sm")
                 if standing is not None:
                     _settled_box(actor, standing, rows, changed)
-                if any(
-                    r["raw_charge"] == ChargeStatus.OPEN for r in rows
-                ):  # also charges added after a settlement
+                if any(r["raw_charge"] == ChargeStatus.OPEN for r in rows):  # also added after a settlement
                     _settle_box(actor, encounter_id, day, payers, employee, balance, changed)
         if arrears:
             ui.label("未结清欠费").classes("text-subtitle1 text-negative")
