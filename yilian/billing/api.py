@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 
 from yilian.billing import service as billing
-from yilian.billing.domain import Channel, CreditPolicyValues
+from yilian.billing.domain import Channel, ChargeStatus, CreditPolicyValues
 from yilian.billing.errors import InvalidPayment
 from yilian.billing.schemas import (
     ArrearPay,
@@ -116,7 +116,7 @@ def running_bill(
         encounter_id=encounter_id,
         charges=[ChargeRead.model_validate(c) for c in charges],
         total=sum(c.amount for c in charges),
-        held_on_credit=sum(c.hold for c in charges if c.status == "open"),
+        held_on_credit=sum(c.hold for c in charges if c.status == ChargeStatus.OPEN),
         settlement=SettlementRead.model_validate(done) if done else None,
     )
 

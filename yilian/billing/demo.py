@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 from datetime import date, time, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yilian.billing import service as billing
@@ -17,8 +16,8 @@ from yilian.billing import tasks
 from yilian.billing.domain import Channel
 from yilian.catalog import service as catalog
 from yilian.insurance import policy_service as insurance
+from yilian.kit.auth import service as auth
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Role
-from yilian.kit.auth.models import User
 from yilian.kit.clock import FrozenClock, business_date, local_datetime, use_clock
 from yilian.kit.errors import YilianError
 from yilian.registry import service as registry
@@ -124,7 +123,7 @@ def _doctors(session: Session) -> list[tuple[Actor, int]]:
 
 def _history(session: Session, rng: random.Random) -> tuple[int, int]:
     today = business_date()
-    with_accounts = set(session.scalars(select(User.patient_id).where(User.patient_id.is_not(None))))
+    with_accounts = auth.patients_with_accounts(session)
     patients = [p.id for p in registry.every_patient(session) if p.id not in with_accounts]
     items = [i.code for i in catalog.search_items(session, limit=200)[0] if i.kind in ORDERABLE]
     doctors = _doctors(session)

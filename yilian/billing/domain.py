@@ -45,6 +45,55 @@ class PaymentStatus(StrEnum):
         return {"pending": "处理中", "succeeded": "已支付", "failed": "失败"}[self.value]
 
 
+# ---------------------------------------------------------------- statuses (stored as their plain values)
+
+
+class ChargeStatus(StrEnum):
+    """A charge is open on the day's bill until its settlement; a cancelled order's charge is void, and
+    a pre-admission test's charge moves to the inpatient bill (预住院)."""
+
+    OPEN = "open"
+    SETTLED = "settled"
+    VOID = "void"
+    MOVED = "moved"
+
+    @property
+    def label(self) -> str:
+        # a moved charge has shown its plain value on the running bill so far
+        return {"open": "待结算", "settled": "已结算", "void": "已作废"}.get(self.value, self.value)
+
+
+class SettlementStatus(StrEnum):
+    """A settlement stands settled, or in arrears when the 23:00 debit failed, until it is reversed (冲正)."""
+
+    SETTLED = "settled"
+    ARREARS = "arrears"
+    REVERSED = "reversed"
+
+    @property
+    def label(self) -> str:
+        return {"settled": "已结算", "arrears": "欠费", "reversed": "已冲正"}[self.value]
+
+
+class SettlementMode(StrEnum):
+    """Who settled: the patient (kiosk, phone or the cashier's counter) or the 23:00 automatic debit."""
+
+    SELF = "self"
+    AUTO = "auto"
+
+    @property
+    def label(self) -> str:
+        return {"self": "患者/窗口", "auto": "自动代扣"}[self.value]
+
+
+class SettleOutcome(StrEnum):
+    """What the 23:00 job did with one encounter-day."""
+
+    SETTLED = "settled"
+    ARREARS = "arrears"
+    SKIPPED = "skipped"  # settled meanwhile by the patient or another worker
+
+
 def canonical(fields: Mapping[str, object]) -> str:
     """Return a message's canonical string: sorted ``k=v`` pairs joined by ``&``, empty values left out."""
     return "&".join(f"{k}={fields[k]}" for k in sorted(fields) if k != "sign" and fields[k] not in (None, ""))

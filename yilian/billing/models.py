@@ -1,4 +1,4 @@
-"""Tables of billing's payment layer."""
+"""Tables of billing. Statuses are stored as the values of their ``billing.domain`` enums."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class Payment(Base):
     payer_patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))  # 亲情付: a relative pays
     channel: Mapped[str] = mapped_column(String(32))
     amount: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # PaymentStatus: pending | succeeded | failed
     trade_no: Mapped[str | None] = mapped_column(String(64))
     failure_reason: Mapped[str] = mapped_column(String(200), default="")
     business_date: Mapped[date] = mapped_column(Date)
@@ -45,7 +45,7 @@ class Refund(Base):
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
     amount: Mapped[int]
     reason: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # PaymentStatus: pending | succeeded | failed
     trade_no: Mapped[str | None] = mapped_column(String(64))
     business_date: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
@@ -114,7 +114,7 @@ class Charge(Base):
     insurance_class: Mapped[str] = mapped_column(String(2))
     self_pay_permille: Mapped[int]
     on_credit: Mapped[bool]
-    status: Mapped[str] = mapped_column(String(16))  # open | settled | void
+    status: Mapped[str] = mapped_column(String(16))  # ChargeStatus: open | settled | void | moved
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"))
     created_at: Mapped[datetime]
 
@@ -139,8 +139,8 @@ class Settlement(Base):
     cash_channel: Mapped[str] = mapped_column(String(32), default="")
     cash_payer_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
-    mode: Mapped[str] = mapped_column(String(8))  # self | auto
-    status: Mapped[str] = mapped_column(String(16))  # settled | arrears | reversed
+    mode: Mapped[str] = mapped_column(String(8))  # SettlementMode: self | auto
+    status: Mapped[str] = mapped_column(String(16))  # SettlementStatus: settled | arrears | reversed
     breakdown: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # how the patient chose to pay
     created_at: Mapped[datetime]

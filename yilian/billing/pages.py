@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from yilian.billing import service as billing
-from yilian.billing.domain import Channel
+from yilian.billing.domain import Channel, ChargeStatus, SettlementMode, SettlementStatus
 from yilian.catalog import service as catalog
 from yilian.insurance import policy_service as insurance
 from yilian.kit.auth.domain import Actor, Permission, Role
@@ -233,15 +233,13 @@ class _PhonePayment:
 
 def _show_settlement(box: ui.column, fund: int, account: int, mutual: int, cash: int, status: str) -> None:
     with box:
-        ui.label("已结算" if status == "settled" else "结算失败，已转欠费").classes("text-positive text-bold")
+        ui.label("已结算" if status == SettlementStatus.SETTLED else "结算失败，已转欠费").classes(
+            "text-positive text-bold"
+        )
         for label, amount in (("医保统筹", fund), ("个人账户", account), ("共济", mutual), ("现金", cash)):
             with ui.row().classes("justify-between w-full"):
                 ui.label(label)
                 ui.label(yuan(amount)).props(f'data-testid="paid-{label}"')
-
-
-STATUS_LABELS = {"settled": "已结算", "arrears": "欠费", "reversed": "已冲正"}
-CHARGE_LABELS = {"open": "待结算", "settled": "已结算", "void": "已作废"}
 
 
 def _settlement_rows(institution_id: int, day: date) -> list[dict[str, Any]]:
@@ -259,8 +257,8 @@ def _settlement_rows(institution_id: int, day: date) -> list[dict[str, Any]]:
                     "mutual": yuan(s.mutual_aid),
                     "cash": yuan(s.cash),
                     "channel": Channel(s.cash_channel).label if s.cash_channel else "",
-                    "mode": "自动代扣" if s.mode == "auto" else "患者/窗口",
-                    "status": STATUS_LABELS[s.status],
+                    "mode": SettlementMode(s.mode).label,
+                    "status": SettlementStatus(s.status).label,
                 }
             )
     return rows
@@ -287,7 +285,7 @@ def _day_rows(encounter_id: int, day: date) -> list[dict[str, Any]]:
                     "class": c.insurance_class,
                     "credit": "信用" if c.on_credit else "先缴费",
                     "status": status,
-                    "charge": CHARGE_LABELS.get(c.status, c.status),
+                    "charge": ChargeStatus(c.status).label,
                     "raw_status": raw,
                     "raw_charge": c.status,
                 }
@@ -454,13 +452,13 @@ def _counter_panel(
                     row_key="id",
                 ).props('dense flat bordered data-testid="cashier-bill"').classes("w-full")
                 for s in history[(encounter_id, day)]:
-                    if s.status == "reversed":
+                    if s.status == SettlementStatus.REVERSED:
                         ui.label(
                             f"第 {s.attempt} 次结算 {yuan(s.total)} 已冲正（现金 {yuan(s.cash)} 已退回）"
                         ).classes("text-grey-7 text-sm")
                 if standing is not None:
                     _settled_box(actor, standing, rows, changed)
-                if any(r["raw_charge"] == "open" for r in rows):  # also charges added after a settlement
+                if any(r["raw_charge"] == ChargeStatus.OPEN for r in rows):  # also added after a settlement
                     _settle_box(actor, encounter_id, day, payers, employee, balance, changed)
         if arrears:
             ui.label("未结清欠费").classes("text-subtitle1 text-negative")
@@ -469,11 +467,11 @@ def _counter_panel(
 
 
 def _settled_box(actor: Actor, s: Any, rows: list[dict[str, Any]], changed: Callable[[], None]) -> None:
-    state_label = "已结算" if s.status == "settled" else "自动扣款失败，已转欠费"
+    state_label = "已结算" if s.status == SettlementStatus.SETTLED else "自动扣款失败，已转欠费"
     with ui.column().classes("w-full gap-1").props('data-testid="cashier-settled"'):
-        ui.label(
-            f"{state_label}（第 {s.attempt} 次结算，{'自动代扣' if s.mode == 'auto' else '患者/窗口'}）"
-        ).classes("text-positive text-bold" if s.status == "settled" else "text-negative text-bold")
+        ui.label(f"{state_label}（第 {s.attempt} 次结算，{SettlementMode(s.mode).label}）").classes(
+            "text-positive text-bold" if s.status == SettlementStatus.SETTLED else "text-negative text-bold"
+        )
         with ui.row().classes("gap-6"):
             for label, amount in (
                 ("总费用", s.total),
@@ -487,13 +485,15 @@ def _settled_box(actor: Actor, s: Any, rows: list[dict[str, Any]], changed: Call
                     ui.label(yuan(amount)).props(f'data-testid="counter-{label}"')
         if s.cash_channel:
             ui.label(f"现金部分：{Channel(s.cash_channel).label}").classes("text-sm text-grey-8")
-    refundable = {r["order_id"]: r["item"] for r in rows if r["raw_status"] == "charged" and r["order_id"]}
+    refundable = {
+        r["order_id"]: r["item"] for r in rows if r["raw_status"] == OrderStatus.CHARGED and r["order_id"]
+    }
     with ui.row().classes("items-end gap-2"):
-        if s.status == "settled":
+        if s.status == SettlementStatus.SETTLED:
             ui.button("冲正", on_click=lambda: _reverse_dialog(actor, s.id, s.total, changed)).props(
                 'outline color=negative data-testid="cashier-reverse"'
             )
-        if refundable and s.status == "settled":
+        if refundable and s.status == SettlementStatus.SETTLED:
             target = (
                 ui.select(refundable, label="退费（未执行的医嘱）")
                 .props('outlined dense data-testid="cashier-refund-order"')

@@ -1,13 +1,16 @@
-"""Every query of billing's payment layer."""
+"""Every query of billing: payments, credit care, the one settlement per encounter-day and the set-based
+23:00 settlement. Statuses are compared and written as their domain enum's values."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Subquery, case, func, select
+from sqlalchemy import Row, Subquery, bindparam, case, func, select, text, update
 from sqlalchemy.orm import Session
 
+from yilian.billing.domain import ChargeStatus, PaymentStatus, SettlementStatus
 from yilian.billing.models import (
     Arrear,
     Charge,
@@ -17,6 +20,12 @@ from yilian.billing.models import (
     Refund,
     Settlement,
 )
+from yilian.kit.db import among, insert_rows, is_postgres, reserve_ids, table_of
+
+SETTLEMENTS = table_of(Settlement)
+CHARGES = table_of(Charge)
+PAYMENTS = table_of(Payment)
+ARREARS = table_of(Arrear)
 
 
 def payment_by_key(session: Session, key: str) -> Payment | None:
@@ -39,7 +48,7 @@ def refunded_total(session: Session, payment_id: int) -> int:
     return int(
         session.scalar(
             select(func.coalesce(func.sum(Refund.amount), 0)).where(
-                Refund.payment_id == payment_id, Refund.status == "succeeded"
+                Refund.payment_id == payment_id, Refund.status == PaymentStatus.SUCCEEDED.value
             )
         )
         or 0
@@ -49,7 +58,9 @@ def refunded_total(session: Session, payment_id: int) -> int:
 def succeeded_payments(session: Session, channel: str, day: date) -> Sequence[Payment]:
     return session.scalars(
         select(Payment).where(
-            Payment.channel == channel, Payment.business_date == day, Payment.status == "succeeded"
+            Payment.channel == channel,
+            Payment.business_date == day,
+            Payment.status == PaymentStatus.SUCCEEDED.value,
         )
     ).all()
 
@@ -58,7 +69,11 @@ def succeeded_refunds(session: Session, channel: str, day: date) -> Sequence[tup
     rows = session.execute(
         select(Refund, Payment.out_trade_no)
         .join(Payment, Payment.id == Refund.payment_id)
-        .where(Payment.channel == channel, Refund.business_date == day, Refund.status == "succeeded")
+        .where(
+            Payment.channel == channel,
+            Refund.business_date == day,
+            Refund.status == PaymentStatus.SUCCEEDED.value,
+        )
     ).all()
     return [(r, t) for r, t in rows]
 
@@ -86,13 +101,15 @@ def credit_charge_totals(
             func.count(func.distinct(Charge.encounter_id)),
             func.count(func.distinct(Charge.patient_id)),
             func.coalesce(func.sum(Charge.hold), 0),
-            func.coalesce(func.sum(case((Charge.status == "open", Charge.hold), else_=0)), 0),
+            func.coalesce(
+                func.sum(case((Charge.status == ChargeStatus.OPEN.value, Charge.hold), else_=0)), 0
+            ),
         )
         .join(places, places.c.id == Charge.encounter_id)
         .where(
             places.c.institution_id == institution_id,
             Charge.on_credit.is_(True),
-            Charge.status != "void",
+            Charge.status != ChargeStatus.VOID.value,
             Charge.business_date.between(start, end),
         )
     ).one()
@@ -114,7 +131,7 @@ def credit_settlement_counts(
         .where(
             places.c.institution_id == institution_id,
             Settlement.business_date.between(start, end),
-            Settlement.status != "reversed",
+            Settlement.status != SettlementStatus.REVERSED.value,
             Settlement.id.in_(credit_settled),
         )
         .group_by(Settlement.mode, went_to_arrears)
@@ -164,7 +181,7 @@ def open_charge_days(session: Session, patient_id: int) -> list[tuple[int, date]
     """The (encounter, day) pairs of a patient with open charges, oldest first."""
     rows = session.execute(
         select(Charge.encounter_id, Charge.business_date)
-        .where(Charge.patient_id == patient_id, Charge.status == "open")
+        .where(Charge.patient_id == patient_id, Charge.status == ChargeStatus.OPEN.value)
         .distinct()
         .order_by(Charge.business_date, Charge.encounter_id)
     ).all()
@@ -186,7 +203,11 @@ def credit_encounters(
             func.coalesce(func.sum(Charge.hold), 0),
         )
         .join(places, places.c.id == Charge.encounter_id)
-        .where(Charge.on_credit.is_(True), Charge.status != "void", Charge.business_date.between(start, end))
+        .where(
+            Charge.on_credit.is_(True),
+            Charge.status != ChargeStatus.VOID.value,
+            Charge.business_date.between(start, end),
+        )
         .group_by(
             Charge.business_date,
             places.c.institution_id,
@@ -228,7 +249,9 @@ def open_hold_of_day(session: Session, patient_id: int, day: date) -> int:
     return int(
         session.scalar(
             select(func.coalesce(func.sum(Charge.hold), 0)).where(
-                Charge.patient_id == patient_id, Charge.business_date == day, Charge.status == "open"
+                Charge.patient_id == patient_id,
+                Charge.business_date == day,
+                Charge.status == ChargeStatus.OPEN.value,
             )
         )
         or 0
@@ -259,7 +282,9 @@ def open_charges_of_day(
     session: Session, encounter_id: int, day: date, *, for_update: bool = False
 ) -> Sequence[Charge]:
     query = select(Charge).where(
-        Charge.encounter_id == encounter_id, Charge.business_date == day, Charge.status == "open"
+        Charge.encounter_id == encounter_id,
+        Charge.business_date == day,
+        Charge.status == ChargeStatus.OPEN.value,
     )
     if for_update:
         query = query.with_for_update()
@@ -270,7 +295,9 @@ def any_open_charge(session: Session, encounter_id: int, day: date) -> int | Non
     """The id of one open charge of the encounter-day, if any is left."""
     return session.scalar(
         select(Charge.id).where(
-            Charge.encounter_id == encounter_id, Charge.business_date == day, Charge.status == "open"
+            Charge.encounter_id == encounter_id,
+            Charge.business_date == day,
+            Charge.status == ChargeStatus.OPEN.value,
         )
     )
 
@@ -311,7 +338,7 @@ def standing_settlement(session: Session, encounter_id: int, day: date) -> Settl
         .where(
             Settlement.encounter_id == encounter_id,
             Settlement.business_date == day,
-            Settlement.status != "reversed",
+            Settlement.status != SettlementStatus.REVERSED.value,
         )
         .order_by(Settlement.attempt.desc())
         .limit(1)
@@ -327,3 +354,182 @@ def settlements_of_encounters(
         .where(Settlement.encounter_id.in_(encounter_ids), Settlement.business_date == day)
         .order_by(Settlement.id.desc())
     ).all()
+
+
+def newest_agreement(session: Session, patient_id: int) -> PaymentAgreement | None:
+    """The patient's newest signed (not revoked) channel agreement, if any."""
+    return session.scalar(
+        select(PaymentAgreement)
+        .where(PaymentAgreement.patient_id == patient_id, PaymentAgreement.revoked_at.is_(None))
+        .order_by(PaymentAgreement.id.desc())
+    )
+
+
+# ---------------------------------------------------------------- the 23:00 settlement (日终批量结算)
+
+
+def encounters_open_on(session: Session, day: date) -> list[int]:
+    """The encounters with open charges on ``day``, in id order."""
+    return sorted(
+        set(
+            session.scalars(
+                select(Charge.encounter_id).where(
+                    Charge.business_date == day, Charge.status == ChargeStatus.OPEN.value
+                )
+            )
+        )
+    )
+
+
+def patient_of_open_day(session: Session, encounter_id: int, day: date) -> int | None:
+    """The patient of the encounter-day's open charges; None when none is open, or (on PostgreSQL)
+    when another worker holds them (``SKIP LOCKED``)."""
+    query = select(Charge.patient_id).where(
+        Charge.encounter_id == encounter_id,
+        Charge.business_date == day,
+        Charge.status == ChargeStatus.OPEN.value,
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    return session.scalar(query.limit(1))
+
+
+def still_open_encounters(session: Session, day: date, encounter_ids: Sequence[int]) -> Sequence[int]:
+    """Those of ``encounter_ids`` that still have open charges on ``day``."""
+    return session.scalars(
+        select(Charge.encounter_id)
+        .where(
+            among(session, Charge.encounter_id, encounter_ids),
+            Charge.business_date == day,
+            Charge.status == ChargeStatus.OPEN.value,
+        )
+        .distinct()
+    ).all()
+
+
+def open_charge_lines(
+    session: Session, day: date, encounter_ids: Sequence[int]
+) -> Sequence[Row[tuple[int, int, int, str, int, bool, int | None]]]:
+    """(id, encounter, amount, insurance class, self-pay ‰, on credit, order) of the encounters' open
+    charges of ``day`` in id order; on PostgreSQL locked ``FOR UPDATE`` (waits for a patient settling
+    one of these very visits, and then sees the charges settled)."""
+    query = (
+        select(
+            Charge.id,
+            Charge.encounter_id,
+            Charge.amount,
+            Charge.insurance_class,
+            Charge.self_pay_permille,
+            Charge.on_credit,
+            Charge.order_id,
+        )
+        .where(
+            among(session, Charge.encounter_id, encounter_ids),
+            Charge.business_date == day,
+            Charge.status == ChargeStatus.OPEN.value,
+        )
+        .order_by(Charge.id)
+    )
+    if is_postgres(session):
+        query = query.with_for_update()
+    return session.execute(query).all()
+
+
+def standing_statuses(session: Session, day: date, encounter_ids: Sequence[int]) -> dict[int, str]:
+    """The status of each encounter's standing (not reversed) settlement of ``day``."""
+    return {
+        e: s
+        for e, s in session.execute(
+            select(Settlement.encounter_id, Settlement.status).where(
+                among(session, Settlement.encounter_id, encounter_ids),
+                Settlement.business_date == day,
+                Settlement.status != SettlementStatus.REVERSED.value,
+            )
+        )
+    }
+
+
+def agreements_of(
+    session: Session, patient_ids: Iterable[int]
+) -> Sequence[Row[tuple[int, str, str, int | None]]]:
+    """(patient, channel, payer ref, paying relative) of the patients' signed agreements, oldest first
+    (so that, read into a dict, the newest wins)."""
+    return session.execute(
+        select(
+            PaymentAgreement.patient_id,
+            PaymentAgreement.channel,
+            PaymentAgreement.payer_ref,
+            PaymentAgreement.payer_patient_id,
+        )
+        .where(
+            among(session, PaymentAgreement.patient_id, patient_ids), PaymentAgreement.revoked_at.is_(None)
+        )
+        .order_by(PaymentAgreement.id)
+    ).all()
+
+
+def used_idempotency_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """Those of ``keys`` some payment already carries."""
+    return set(
+        session.scalars(select(Payment.idempotency_key).where(among(session, Payment.idempotency_key, keys)))
+    )
+
+
+def last_attempts(session: Session, day: date, encounter_ids: Sequence[int]) -> dict[int, int]:
+    """The highest attempt of each encounter-day so far (a reversed settlement is followed by the next)."""
+    return {
+        e: int(a)
+        for e, a in session.execute(
+            select(Settlement.encounter_id, func.max(Settlement.attempt))
+            .where(among(session, Settlement.encounter_id, encounter_ids), Settlement.business_date == day)
+            .group_by(Settlement.encounter_id)
+        )
+    }
+
+
+def reserve_settlement_ids(session: Session, n: int) -> list[int]:
+    return reserve_ids(session, SETTLEMENTS, n)
+
+
+def reserve_payment_ids(session: Session, n: int) -> list[int]:
+    return reserve_ids(session, PAYMENTS, n)
+
+
+def insert_settled_chunk(
+    session: Session,
+    payments: list[dict[str, Any]],
+    settlements: list[dict[str, Any]],
+    arrears: list[dict[str, Any]],
+) -> None:
+    """Write a chunk's payments, settlements and arrears with multi-row inserts (ids reserved)."""
+    insert_rows(session, PAYMENTS, payments)
+    insert_rows(session, SETTLEMENTS, settlements)
+    insert_rows(session, ARREARS, arrears)
+
+
+def mark_charges_settled(session: Session, pairs: list[tuple[int, int]]) -> None:
+    """The charges read and locked by the chunk, each to its encounter's new settlement: on PostgreSQL
+    one UPDATE joined to ``unnest`` of two array parameters (a VALUES list of 2,500 pairs cost more to
+    compile and parse than the update itself), an executemany on SQLite (which plans the join poorly)."""
+    if not pairs:
+        return
+    if is_postgres(session):
+        session.execute(
+            text(
+                "UPDATE charges SET status = :settled, settlement_id = given.sid "
+                "FROM unnest(CAST(:cids AS BIGINT[]), CAST(:sids AS BIGINT[])) AS given(cid, sid) "
+                "WHERE charges.id = given.cid"
+            ),
+            {
+                "settled": ChargeStatus.SETTLED.value,
+                "cids": [c for c, _s in pairs],
+                "sids": [s for _c, s in pairs],
+            },
+        )
+        return
+    session.execute(
+        update(CHARGES)
+        .where(CHARGES.c.id == bindparam("cid"))
+        .values(status=ChargeStatus.SETTLED.value, settlement_id=bindparam("sid")),
+        [{"cid": c, "sid": s} for c, s in pairs],
+    )

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from yilian.billing.domain import Channel
+from yilian.billing.domain import Channel, ChargeStatus, SettlementMode, SettlementStatus
 from yilian.kit.bounds import MAX_INT, Days, Id
 
 
@@ -40,7 +40,7 @@ class ChargeRead(BaseModel):
     hold: int
     insurance_class: str
     on_credit: bool
-    status: str
+    status: ChargeStatus
 
 
 class VisitCreate(BaseModel):
@@ -80,8 +80,8 @@ class SettlementRead(BaseModel):
     cash: int
     cash_channel: str
     cash_payer_id: Id | None
-    mode: str
-    status: str
+    mode: SettlementMode
+    status: SettlementStatus
     breakdown: dict[str, int]
 
 

@@ -8,11 +8,9 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from yilian.billing import service as billing
-from yilian.billing.models import Arrear
 from yilian.billing.service import (
     DEFAULT_CHUNK,
     SettleDayReport,
@@ -50,7 +48,7 @@ def settle_day(
 def send_reminders(session: Session, today: date) -> int:
     """Emit an arrears reminder on each policy reminder day (default day 1, 3, 7); returns how many."""
     sent = 0
-    for arrear in session.scalars(select(Arrear).where(Arrear.paid_at.is_(None))):
+    for arrear in billing.open_arrears(session):
         policy = billing.credit_policy(
             session, billing.institution_of_settlement(session, arrear.settlement_id)
         )

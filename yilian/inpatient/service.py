@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from yilian.billing import service as billing
 from yilian.billing.domain import Channel
-from yilian.billing.errors import ChannelDeclined, IdempotencyConflict, SettlementRefused
+from yilian.billing.errors import IdempotencyConflict, SettlementRefused
 from yilian.catalog import service as catalog
 from yilian.inpatient import repository as repo
 from yilian.inpatient.domain import (
@@ -934,8 +934,7 @@ def pay_deposit(session: Session, actor: Actor, admission_id: int, deposit: Depo
         patient_id=admission.patient_id,
         payer_ref=deposit.payer_ref,
     )
-    if payment.status != "succeeded":
-        raise ChannelDeclined(f"预交金支付失败：{payment.failure_reason or '渠道拒绝'}")
+    billing.require_succeeded(payment, "预交金支付")
     row = Deposit(
         admission_id=admission_id,
         kind=DepositKind.PAY.value,
@@ -1604,7 +1603,7 @@ def settle_discharge(
             row.arrears, row.status = due, SettlementStatus.ARREARS.value
             events.emit(session, "inpatient.arrears_opened", {"admission_id": admission_id, "amount": due})
         else:
-            raise ChannelDeclined(f"补缴失败：{payment.failure_reason or '渠道拒绝'}")
+            billing.require_succeeded(payment, "补缴")  # it failed here, so this raises
     for line in lines:
         line.status, line.settlement_id = ChargeStatus.SETTLED.value, row.id
     admission.status = AdmissionStatus.SETTLED.value
@@ -2009,8 +2008,7 @@ def pay_arrears(
         patient_id=admission.patient_id,
         payer_ref=payer_ref,
     )
-    if payment.status != "succeeded":
-        raise ChannelDeclined(f"支付失败：{payment.failure_reason or '渠道拒绝'}")
+    billing.require_succeeded(payment)
     session.add(
         Deposit(
             admission_id=admission_id,

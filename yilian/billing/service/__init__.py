@@ -47,6 +47,9 @@ from yilian.billing.service.payments import (
 from yilian.billing.service.payments import (
     refund as refund,
 )
+from yilian.billing.service.payments import (
+    require_succeeded as require_succeeded,
+)
 from yilian.billing.service.registration_fees import (
     CHANNEL_METHODS as CHANNEL_METHODS,
 )

@@ -25,13 +25,18 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from yilian.billing import repository as repo
 from yilian.billing.channels import ChannelRequest, adapter_for, charge_many
-from yilian.billing.domain import Channel, PaymentStatus
+from yilian.billing.domain import (
+    Channel,
+    PaymentStatus,
+    SettlementMode,
+    SettlementStatus,
+    SettleOutcome,
+)
 from yilian.billing.errors import BadSignature
-from yilian.billing.models import Arrear, Charge, Payment, PaymentAgreement, Settlement
 from yilian.billing.service import settlement as billing
 from yilian.billing.service.payments import _number, _request_hash
 from yilian.insurance import policy_service as insurance
@@ -40,16 +45,12 @@ from yilian.insurance.audit.domain import ClaimLine
 from yilian.insurance.domain import Accounts, BillLine, Split, SplitPolicy, YearToDate, split_bill
 from yilian.kit import events
 from yilian.kit.clock import business_date, utcnow
-from yilian.kit.db import among, insert_rows, is_postgres, reserve_ids, table_of
 from yilian.kit.errors import YilianError
 from yilian.outpatient import service as outpatient
 from yilian.registry import service as registry
 
 DEFAULT_CHUNK = 500
 BREAKDOWN_FIELDS = tuple(f.name for f in fields(Split) if f.name != "after")
-SETTLEMENTS = table_of(Settlement)
-CHARGES = table_of(Charge)
-PAYMENTS = table_of(Payment)
 
 
 @dataclass
@@ -69,34 +70,19 @@ class SettleDayReport:
 
 def pending_encounters(session: Session, day: date) -> list[int]:
     """Encounters with open charges on ``day``."""
-    return sorted(
-        set(
-            session.scalars(
-                select(Charge.encounter_id).where(Charge.business_date == day, Charge.status == "open")
-            )
-        )
-    )
+    return repo.encounters_open_on(session, day)
 
 
 def auto_idempotency_key(encounter_id: int, day: date) -> str:
     return f"auto-settle:{encounter_id}:{day.isoformat()}"
 
 
-def settle_one(session: Session, encounter_id: int, day: date) -> str:
+def settle_one(session: Session, encounter_id: int, day: date) -> SettleOutcome:
     """The 23:00 settlement of one encounter-day through the patient's signed channel (or arrears)."""
-    query = select(Charge.patient_id).where(
-        Charge.encounter_id == encounter_id, Charge.business_date == day, Charge.status == "open"
-    )
-    if is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
-    patient_id = session.scalar(query.limit(1))
+    patient_id = repo.patient_of_open_day(session, encounter_id, day)
     if patient_id is None:
-        return "skipped"  # settled meanwhile by the patient or another worker
-    agreement = session.scalar(
-        select(PaymentAgreement)
-        .where(PaymentAgreement.patient_id == patient_id, PaymentAgreement.revoked_at.is_(None))
-        .order_by(PaymentAgreement.id.desc())
-    )
+        return SettleOutcome.SKIPPED  # settled meanwhile by the patient or another worker
+    agreement = repo.newest_agreement(session, patient_id)
     result = billing.settle(
         session,
         encounter_id=encounter_id,
@@ -105,9 +91,9 @@ def settle_one(session: Session, encounter_id: int, day: date) -> str:
         payer_ref=agreement.payer_ref if agreement else "no-agreement-declined",
         cash_payer_id=agreement.payer_patient_id if agreement else None,
         idempotency_key=auto_idempotency_key(encounter_id, day),
-        mode="auto",
+        mode=SettlementMode.AUTO,
     )
-    return "arrears" if result.status == "arrears" else "settled"
+    return SettleOutcome.ARREARS if result.status == SettlementStatus.ARREARS else SettleOutcome.SETTLED
 
 
 # ---------------------------------------------------------------- one chunk
@@ -171,11 +157,7 @@ class _Reference:
 def _claim(session: Session, day: date, ids: list[int]) -> list[_Visit]:
     """Lock the encounters of ``ids`` that still have open charges on ``day`` and no other worker holds
     (outpatient locks them ``FOR NO KEY UPDATE SKIP LOCKED``)."""
-    still_open = session.scalars(
-        select(Charge.encounter_id)
-        .where(among(session, Charge.encounter_id, ids), Charge.business_date == day, Charge.status == "open")
-        .distinct()
-    ).all()
+    still_open = repo.still_open_encounters(session, day, ids)
     if not still_open:
         return []
     return [
@@ -191,42 +173,19 @@ def settle_chunk(
     ids = [v.encounter_id for v in visits]
     by_id = {v.encounter_id: v for v in visits}
     slow: set[int] = {v.encounter_id for v in visits if v.registered}
-    charge_query = (
-        select(
-            Charge.id,
-            Charge.encounter_id,
-            Charge.amount,
-            Charge.insurance_class,
-            Charge.self_pay_permille,
-            Charge.on_credit,
-            Charge.order_id,
-        )
-        .where(among(session, Charge.encounter_id, ids), Charge.business_date == day, Charge.status == "open")
-        .order_by(Charge.id)
-    )
-    if is_postgres(session):
-        charge_query = charge_query.with_for_update()  # waits for a patient settling this very visit
-    for cid, eid, amount, klass, permille, on_credit, order_id in session.execute(charge_query):
+    for cid, eid, amount, klass, permille, on_credit, order_id in repo.open_charge_lines(session, day, ids):
         by_id[eid].charges.append((cid, amount, klass, permille))
         if order_id is not None:
             by_id[eid].order_ids.add(order_id)
         if order_id is not None and not on_credit:
             slow.add(eid)  # an order to be paid before it is performed: settle() moves it on
-    standing: dict[int, str] = {}
-    for eid, status in session.execute(
-        select(Settlement.encounter_id, Settlement.status).where(
-            among(session, Settlement.encounter_id, ids),
-            Settlement.business_date == day,
-            Settlement.status != "reversed",
-        )
-    ):
-        standing[eid] = status
+    standing = repo.standing_statuses(session, day, ids)
     todo: list[_Visit] = []
     for v in visits:
         if not v.charges and v.encounter_id not in slow:
             report.skipped += 1  # settled meanwhile by the patient or another worker
         elif v.encounter_id in standing and not v.charges:  # settled already, nothing added since
-            if standing[v.encounter_id] == "arrears":
+            if standing[v.encounter_id] == SettlementStatus.ARREARS:
                 report.arrears += 1
             else:
                 report.settled += 1
@@ -236,30 +195,9 @@ def settle_chunk(
             todo.append(v)
     patient_ids = {v.patient_id for v in visits}
     agreements: dict[int, _Agreement] = {}
-    for pid, channel, payer_ref, payer in session.execute(
-        select(
-            PaymentAgreement.patient_id,
-            PaymentAgreement.channel,
-            PaymentAgreement.payer_ref,
-            PaymentAgreement.payer_patient_id,
-        )
-        .where(
-            among(session, PaymentAgreement.patient_id, patient_ids), PaymentAgreement.revoked_at.is_(None)
-        )
-        .order_by(PaymentAgreement.id)
-    ):
+    for pid, channel, payer_ref, payer in repo.agreements_of(session, patient_ids):
         agreements[pid] = _Agreement(channel, payer_ref, payer)  # the newest signed one wins
-    used_keys = set(
-        session.scalars(
-            select(Payment.idempotency_key).where(
-                among(
-                    session,
-                    Payment.idempotency_key,
-                    [auto_idempotency_key(v.encounter_id, day) for v in todo],
-                )
-            )
-        )
-    )
+    used_keys = repo.used_idempotency_keys(session, [auto_idempotency_key(v.encounter_id, day) for v in todo])
     fast: list[_Visit] = []
     for v in todo:
         agreement = agreements.get(v.patient_id)
@@ -285,9 +223,9 @@ def settle_chunk(
         except YilianError as exc:
             report.errors.append(f"encounter {v.encounter_id}: {exc.title}：{exc.detail}")
             continue
-        if outcome == "skipped":
+        if outcome == SettleOutcome.SKIPPED:
             report.skipped += 1
-        elif outcome == "arrears":
+        elif outcome == SettleOutcome.ARREARS:
             report.arrears += 1
         else:
             report.settled += 1
@@ -344,8 +282,8 @@ def _settle_fast(
                 "cash": split.cash,
                 "cash_channel": channel.value if split.cash else "",
                 "cash_payer_id": payer,
-                "mode": "auto",
-                "status": "settled",
+                "mode": SettlementMode.AUTO.value,
+                "status": SettlementStatus.SETTLED.value,
                 "breakdown": breakdown,
                 "options": {
                     "channel": channel.value,
@@ -360,7 +298,7 @@ def _settle_fast(
         done.append((v, split.cash, channel.value, payer_ref))
     if not rows:
         return
-    attempts = _attempts(session, day, [v.encounter_id for v, *_ in done])
+    attempts = repo.last_attempts(session, day, [v.encounter_id for v, *_ in done])
     for row in rows:
         row["attempt"] = attempts.get(row["encounter_id"], 0) + 1
     # the channel first: the settlement's status (settled or arrears) is known before it is written
@@ -382,10 +320,10 @@ def _settle_fast(
             outcome[n] = (request, callback)
             ok = callback.get("result") == "SUCCESS" and int(callback.get("amount", "-1")) == request.amount
             if not ok:
-                rows[n]["status"] = "arrears"
-    settlement_ids = reserve_ids(session, SETTLEMENTS, len(rows))
+                rows[n]["status"] = SettlementStatus.ARREARS.value
+    settlement_ids = repo.reserve_settlement_ids(session, len(rows))
     paid = sorted(outcome)
-    payment_ids = reserve_ids(session, PAYMENTS, len(paid))
+    payment_ids = repo.reserve_payment_ids(session, len(paid))
     payments: list[dict[str, Any]] = []
     arrears: list[dict[str, Any]] = []
     outbox: list[tuple[str, dict[str, Any]]] = []
@@ -393,7 +331,7 @@ def _settle_fast(
         request, callback = outcome[n]
         row = rows[n]
         row["payment_id"] = pid
-        succeeded = row["status"] == "settled"
+        succeeded = row["status"] == SettlementStatus.SETTLED
         reference_ = f"settlement:{settlement_ids[n]}"
         payments.append(
             {
@@ -444,10 +382,8 @@ def _settle_fast(
     for row, sid in zip(rows, settlement_ids, strict=True):
         row["id"] = sid
         row.setdefault("payment_id", None)
-    insert_rows(session, PAYMENTS, payments)
-    insert_rows(session, SETTLEMENTS, rows)
-    insert_rows(session, table_of(Arrear), arrears)
-    _mark_charges_settled(
+    repo.insert_settled_chunk(session, payments, rows, arrears)
+    repo.mark_charges_settled(
         session,
         [(cid, sid) for (v, *_), sid in zip(done, settlement_ids, strict=True) for cid, *_ in v.charges],
     )
@@ -461,47 +397,11 @@ def _settle_fast(
                 {"settlement_id": sid, "encounter_id": row["encounter_id"], "status": row["status"]},
             )
         )
-        if row["status"] == "arrears":
+        if row["status"] == SettlementStatus.ARREARS:
             report.arrears += 1
         else:
             report.settled += 1
     events.emit_many(session, outbox)
-
-
-def _mark_charges_settled(session: Session, pairs: list[tuple[int, int]]) -> None:
-    """The charges read and locked by the chunk, each to its encounter's new settlement: on PostgreSQL
-    one UPDATE joined to ``unnest`` of two array parameters (a VALUES list of 2,500 pairs cost more to
-    compile and parse than the update itself), an executemany on SQLite (which plans the join poorly)."""
-    if not pairs:
-        return
-    if is_postgres(session):
-        session.execute(
-            text(
-                "UPDATE charges SET status = 'settled', settlement_id = given.sid "
-                "FROM unnest(CAST(:cids AS BIGINT[]), CAST(:sids AS BIGINT[])) AS given(cid, sid) "
-                "WHERE charges.id = given.cid"
-            ),
-            {"cids": [c for c, _s in pairs], "sids": [s for _c, s in pairs]},
-        )
-        return
-    session.execute(
-        update(CHARGES)
-        .where(CHARGES.c.id == bindparam("cid"))
-        .values(status="settled", settlement_id=bindparam("sid")),
-        [{"cid": c, "sid": s} for c, s in pairs],
-    )
-
-
-def _attempts(session: Session, day: date, ids: list[int]) -> dict[int, int]:
-    """The highest attempt of each encounter-day so far (a reversed settlement is followed by the next)."""
-    return {
-        e: int(a)
-        for e, a in session.execute(
-            select(Settlement.encounter_id, func.max(Settlement.attempt))
-            .where(among(session, Settlement.encounter_id, ids), Settlement.business_date == day)
-            .group_by(Settlement.encounter_id)
-        )
-    }
 
 
 def _bills(

@@ -16,6 +16,7 @@ from yilian.billing.channels import ChannelRequest, adapter_for
 from yilian.billing.domain import Channel, Mismatch, PaymentStatus, StatementLine, reconcile
 from yilian.billing.errors import (
     BadSignature,
+    ChannelDeclined,
     IdempotencyConflict,
     InvalidPayment,
     PaymentNotFound,
@@ -91,6 +92,14 @@ def pay(
     return payment
 
 
+def require_succeeded(payment: Payment, what: str = "支付") -> Payment:
+    """Return the payment when the channel took it; else raise ``ChannelDeclined`` saying what failed
+    (``what``: 支付, 预交金支付, 补缴 …) and the channel's reason."""
+    if payment.status != PaymentStatus.SUCCEEDED:
+        raise ChannelDeclined(f"{what}失败：{payment.failure_reason or '渠道拒绝'}")
+    return payment
+
+
 def handle_callback(session: Session, channel: Channel, fields: dict[str, str]) -> Payment:
     """Apply a channel's signed payment callback; repeated callbacks change nothing."""
     if not adapter_for(channel).verify_callback(fields):
@@ -100,7 +109,7 @@ def handle_callback(session: Session, channel: Channel, fields: dict[str, str]) 
         raise PaymentNotFound(f"支付记录不存在: {fields.get('out_trade_no')}")
     if fields.get("out_refund_no"):
         return payment
-    if payment.status != PaymentStatus.PENDING.value:
+    if payment.status != PaymentStatus.PENDING:
         return payment
     if fields.get("result") == "SUCCESS":
         if int(fields.get("amount", "-1")) != payment.amount:
@@ -130,14 +139,15 @@ def find_payment(session: Session, payment_id: int) -> Payment:
 def refund(
     session: Session, *, payment_id: int, amount: Fen, idempotency_key: str, reason: str = ""
 ) -> Refund:
-    """Refund part or all of a succeeded payment, at most what has not been refunded; idempotent."""
+    """Refund part or all of a succeeded payment, at most what has not been refunded; idempotent (a
+    refund's status is a ``PaymentStatus`` too)."""
     existing = repo.refund_by_key(session, idempotency_key)
     if existing is not None:
         if existing.payment_id != payment_id or existing.amount != amount:
             raise IdempotencyConflict(f"幂等键 {idempotency_key} 已用于另一笔退款")
         return existing
     payment = find_payment(session, payment_id)
-    if payment.status != PaymentStatus.SUCCEEDED.value:
+    if payment.status != PaymentStatus.SUCCEEDED:
         raise InvalidPayment("只能退还已支付成功的款项")
     if amount <= 0:
         raise InvalidPayment("退款金额必须大于 0")

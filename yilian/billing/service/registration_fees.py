@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from yilian.billing import repository as repo
 from yilian.billing.domain import Channel, PaymentStatus
-from yilian.billing.errors import ChannelDeclined, CreditRefused
+from yilian.billing.errors import CreditRefused
 from yilian.billing.models import Refund
 from yilian.billing.service import payments
 from yilian.billing.service.settlement import credit_policy, refusal_of
@@ -57,8 +57,7 @@ def _through(channel: Channel) -> scheduling.FeePayer:
             idempotency_key=pay_key(booking.id),
             patient_id=booking.patient_id,
         )
-        if payment.status != PaymentStatus.SUCCEEDED.value:
-            raise ChannelDeclined(f"挂号费支付失败：{payment.failure_reason or '渠道拒绝'}")
+        payments.require_succeeded(payment, "挂号费支付")
         return "paid"
 
     return take
@@ -76,7 +75,7 @@ def refund_fee(session: Session, booking_id: int) -> Refund | None:
         return None
     payment = repo.payment_by_key(session, pay_key(booking.id))
     refund = None
-    if payment is not None and payment.status == PaymentStatus.SUCCEEDED.value:
+    if payment is not None and payment.status == PaymentStatus.SUCCEEDED:
         refund = payments.refund(
             session,
             payment_id=payment.id,
@@ -84,7 +83,7 @@ def refund_fee(session: Session, booking_id: int) -> Refund | None:
             idempotency_key=f"registration-refund:{booking.id}",
             reason="退挂号费",
         )
-        if refund.status != PaymentStatus.SUCCEEDED.value:
+        if refund.status != PaymentStatus.SUCCEEDED:
             return refund  # stays refund_due: the next try (same key) picks it up
     scheduling.mark_refunded(session, booking.id)
     return refund

@@ -23,17 +23,20 @@ from yilian.billing import repository as repo
 from yilian.billing.domain import (
     BucketTotal,
     Channel,
+    ChargeStatus,
     CreditDashboard,
     CreditPolicyValues,
     CreditStanding,
     OpenArrear,
+    PaymentStatus,
+    SettlementMode,
+    SettlementStatus,
     arrears_age_buckets,
     credit_policy_problems,
     credit_refusal,
     hold_fits,
 )
 from yilian.billing.errors import (
-    ChannelDeclined,
     InvalidCreditPolicy,
     NothingToSettle,
     SettlementRefused,
@@ -264,7 +267,7 @@ def charge_order(session: Session, actor: Actor, order: outpatient.Order) -> tup
         insurance_class=order.insurance_class,
         self_pay_permille=order.self_pay_permille,
         on_credit=on_credit,
-        status="open",
+        status=ChargeStatus.OPEN.value,
         created_at=utcnow(),
     )
     session.add(charge)
@@ -301,7 +304,7 @@ def ensure_registration_charge(session: Session, encounter_id: int) -> Charge | 
         insurance_class=REGISTRATION_FEE_CLASS,
         self_pay_permille=0,
         on_credit=True,
-        status="open",
+        status=ChargeStatus.OPEN.value,
         created_at=utcnow(),
     )
     session.add(charge)
@@ -349,7 +352,7 @@ def running_bill(session: Session, encounter_id: int, day: date) -> list[Charge]
 def estimate(session: Session, encounter_id: int, day: date) -> Split | None:
     """What settling the encounter-day now would take (total, the fund's part, the patient's own share),
     before any account is chosen; None when nothing is open. Stores nothing."""
-    charges = [c for c in running_bill(session, encounter_id, day) if c.status == "open"]
+    charges = [c for c in running_bill(session, encounter_id, day) if c.status == ChargeStatus.OPEN]
     if not charges:
         return None
     institution_id = outpatient.find_encounter(session, encounter_id).institution_id
@@ -368,12 +371,14 @@ def settle(
     mutual_aid_from: int | None = None,
     cash_payer_id: int | None = None,
     payer_ref: str = "",
-    mode: str = "self",
+    mode: SettlementMode | str = SettlementMode.SELF,
 ) -> Settlement:
     """Settle the open charges of an encounter-day. A second call with nothing new open returns the
     standing settlement (nothing is paid twice); charges added after a settlement on the same day (a
     prescription written after the patient paid for a test) are settled by a further attempt (补充结算);
-    after a reversal (冲正) the next call settles again as a new attempt."""
+    after a reversal (冲正) the next call settles again as a new attempt. ``mode``: a ``SettlementMode``
+    or its value."""
+    mode = SettlementMode(mode)
     existing = settlement_of(session, encounter_id, day)
     if existing is None:
         ensure_registration_charge(session, encounter_id)
@@ -431,8 +436,8 @@ def settle(
         cash=split.cash,
         cash_channel=channel.value if split.cash else "",
         cash_payer_id=cash_payer_id,
-        mode=mode,
-        status="settled",
+        mode=mode.value,
+        status=SettlementStatus.SETTLED.value,
         breakdown={k: v for k, v in asdict(split).items() if k != "after"},
         options={
             "channel": channel.value,
@@ -461,10 +466,10 @@ def settle(
             payer_ref=payer_ref,
         )
         settlement.payment_id = payment.id
-        if payment.status != "succeeded":
-            if mode == "self":
-                raise ChannelDeclined(f"支付失败：{payment.failure_reason or '渠道拒绝'}")
-            settlement.status = "arrears"
+        if mode == SettlementMode.SELF:
+            payments.require_succeeded(payment)  # the patient is told; the 23:00 debit opens arrears
+        if payment.status != PaymentStatus.SUCCEEDED:
+            settlement.status = SettlementStatus.ARREARS.value
             session.add(
                 Arrear(
                     settlement_id=settlement.id,
@@ -476,12 +481,12 @@ def settle(
             )
             events.emit(session, "billing.arrears_opened", {"patient_id": patient_id, "amount": split.cash})
     for charge in charges:
-        charge.status = "settled"
+        charge.status = ChargeStatus.SETTLED.value
         charge.settlement_id = settlement.id
         if (
             charge.order_id is not None
             and not charge.on_credit
-            and outpatient.find_order(session, charge.order_id).status == "placed"
+            and outpatient.find_order(session, charge.order_id).status == OrderStatus.PLACED
         ):
             outpatient.mark_charged(session, charge.order_id)  # paid now: it may be performed
     session.flush()
@@ -513,9 +518,9 @@ def reverse(session: Session, settlement_id: int, *, reason: str) -> Settlement:
         session.get(Settlement, settlement_id, with_for_update=True),
         SettlementRefused(f"结算不存在: {settlement_id}"),
     )
-    if s.status == "reversed":
+    if s.status == SettlementStatus.REVERSED:
         return s
-    if s.status == "arrears":
+    if s.status == SettlementStatus.ARREARS:
         raise SettlementRefused("欠费结算请先缴清，不能冲正")
     if s.payment_id is not None and s.cash:
         payments.refund(
@@ -536,9 +541,9 @@ def reverse(session: Session, settlement_id: int, *, reason: str) -> Settlement:
         ),
     )
     for charge in repo.charges_of_settlement(session, s.id):
-        charge.status, charge.settlement_id = "open", None
+        charge.status, charge.settlement_id = ChargeStatus.OPEN.value, None
     audit.withdraw_lines(session, f"settlement:{s.id}")  # a reversed bill is not audited
-    s.status, s.reversed_at = "reversed", utcnow()
+    s.status, s.reversed_at = SettlementStatus.REVERSED.value, utcnow()
     session.flush()
     events.emit(session, "billing.settlement_reversed", {"settlement_id": s.id, "reason": reason[:100]})
     return s
@@ -552,7 +557,7 @@ def cancel_order(session: Session, actor: Actor, order_id: int, reason: str) -> 
     charge = repo.charge_of_order(session, order.id)
     if charge is None:
         return None
-    return _take_off_bill(session, charge, "void", f"撤销医嘱 {order.item_name}：{reason}")
+    return _take_off_bill(session, charge, ChargeStatus.VOID, f"撤销医嘱 {order.item_name}：{reason}")
 
 
 def withdraw_charge(session: Session, order_id: int, reason: str) -> tuple[Charge | None, Settlement | None]:
@@ -562,20 +567,20 @@ def withdraw_charge(session: Session, order_id: int, reason: str) -> tuple[Charg
     stands. Returns the charge (status ``moved``; None when the order has none or it already moved)
     and the new settlement, if one was made."""
     charge = repo.charge_of_order(session, order_id, for_update=True)
-    if charge is None or charge.status in ("moved", "void"):
+    if charge is None or charge.status in (ChargeStatus.MOVED, ChargeStatus.VOID):
         return None, None
-    return charge, _take_off_bill(session, charge, "moved", reason)
+    return charge, _take_off_bill(session, charge, ChargeStatus.MOVED, reason)
 
 
-def _take_off_bill(session: Session, charge: Charge, status: str, reason: str) -> Settlement | None:
+def _take_off_bill(session: Session, charge: Charge, status: ChargeStatus, reason: str) -> Settlement | None:
     """Mark a charge ``status``; when its day was settled, reverse and re-settle the rest."""
     settled_id = charge.settlement_id
     if settled_id is None:
-        charge.status = status
+        charge.status = status.value
         session.flush()
         return None
     old = reverse(session, settled_id, reason=reason)
-    charge.status = status
+    charge.status = status.value
     session.flush()
     remaining = repo.any_open_charge(session, old.encounter_id, old.business_date)
     if remaining is None:
@@ -657,12 +662,11 @@ def pay_arrear(
         patient_id=arrear.patient_id,
         payer_ref=payer_ref,
     )
-    if payment.status != "succeeded":
-        raise ChannelDeclined(f"支付失败：{payment.failure_reason or '渠道拒绝'}")
+    payments.require_succeeded(payment)
     arrear.paid_at, arrear.payment_id = utcnow(), payment.id
     settled = session.get(Settlement, arrear.settlement_id)
     if settled is not None:
-        settled.status = "settled"
+        settled.status = SettlementStatus.SETTLED.value
     session.flush()
     events.emit(session, "billing.arrears_paid", {"arrear_id": arrear.id, "patient_id": arrear.patient_id})
     return arrear
@@ -772,7 +776,7 @@ def _claim_lines(
     lines = [
         line(ORDER_LINE_BASE + o.id, o.item_code, o.quantity, o.unit_price)
         for o in visit.orders
-        if o.status != "cancelled" and (only_orders is None or o.id in only_orders)
+        if o.status != OrderStatus.CANCELLED and (only_orders is None or o.id in only_orders)
     ]
     if extra is not None:
         lines.append(line(0, *extra))
@@ -962,9 +966,10 @@ def credit_dashboard(
         beneficiaries=patients,
         credit_amount=held,
         open_holds=still_open,
-        settled_by_patient=counts.get(("self", False), 0) + counts.get(("self", True), 0),
-        settled_automatically=counts.get(("auto", False), 0),
-        arrears_opened=counts.get(("auto", True), 0),
+        settled_by_patient=counts.get((SettlementMode.SELF, False), 0)
+        + counts.get((SettlementMode.SELF, True), 0),
+        settled_automatically=counts.get((SettlementMode.AUTO, False), 0),
+        arrears_opened=counts.get((SettlementMode.AUTO, True), 0),
         arrears_open_count=len(open_rows),
         arrears_open_amount=sum(r.amount for r in open_rows),
         buckets=tuple(
@@ -1043,7 +1048,7 @@ def refund_unperformed_order(session: Session, actor: Actor, order_id: int, reas
     order = outpatient.find_order(session, order_id)
     encounter = outpatient.find_encounter(session, order.encounter_id)
     _require_counter(session, actor, encounter.institution_id)
-    if order.status != "charged":
+    if order.status != OrderStatus.CHARGED:
         raise SettlementRefused("只能退未执行的已计费医嘱（已执行或已撤销的不能退费）")
     charge = repo.charge_of_order(session, order.id)
     if charge is None or charge.settlement_id is None:

@@ -276,6 +276,11 @@ def list_users(session: Session, *, offset: int = 0, limit: int = 50) -> tuple[l
     return list(rows), int(total)
 
 
+def patients_with_accounts(session: Session) -> set[int]:
+    """The patients who have a user account of their own."""
+    return set(session.scalars(select(User.patient_id).where(User.patient_id.is_not(None))))
+
+
 def set_password(session: Session, user: User, password: str) -> None:
     """Replace a user's password after the strength check."""
     if (problem := password_problem(password)) is not None:
