@@ -52,14 +52,10 @@ SELECT_ALLOWED = {
     "outpatient/herbal_service.py",
     "pharmacy/decoction_indicators.py",
     "pharmacy/decoction_service.py",
-    "inpatient/demo.py",
     # not moved yet: billing's use cases still query in place, the demo seeds and the batch export
     "billing/demo.py",
     "billing/service/batch.py",
     "billing/tasks.py",
-    "cli.py",
-    "demo/alliance.py",
-    "drg/inpatient_cases.py",
 }
 
 
