@@ -151,13 +151,11 @@ def demo(
 
 
 def _print_demo_accounts(password: str) -> None:
-    from sqlalchemy import select
-
+    from yilian.kit.auth import service as auth
     from yilian.kit.auth.domain import Role
-    from yilian.kit.auth.models import User
 
     with db.unit_of_work() as session:
-        users = session.scalars(select(User).order_by(User.id)).all()
+        users = auth.every_user(session)
         typer.echo(f"accounts (demo password: {password}):")
         for u in users:
             typer.echo(f"  {u.username:<12} {Role(u.role).label}")

@@ -1,15 +1,11 @@
-"""Fixtures of the DRG tests: the CHS-DRG 1.1 tables from ../shared (beside the clone, never copied)."""
+"""Fixtures of the DRG tests: the CHS-DRG 1.1 scheme built from the tables shipped in the package."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from yilian.drg import importer
 from yilian.drg.domain import Grouper, Scheme
-
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "chs-drg-1.1"
 
 
 @pytest.fixture(scope="session")

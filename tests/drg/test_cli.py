@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import delete, select
 from typer.testing import CliRunner
 
-from tests.drg.conftest import DATA
+from tests.drg.helpers import DATA
 from yilian.catalog import service as catalog
 from yilian.catalog.models import DiagnosisCode, ProcedureCode
 from yilian.drg.cli import app

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from tests.drg.conftest import DATA
+from tests.drg.helpers import DATA
 from yilian.drg.domain import Grouper, record_from_row
 
 with (DATA / "cases_with_expected_drg.csv").open(encoding="utf-8-sig") as fh:

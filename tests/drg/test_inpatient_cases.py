@@ -10,9 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.inpatient.conftest import Pool, beds_of
-from tests.inpatient.conftest import pool as pool  # noqa: F401  (the inpatient tests' hospital)
-from tests.inpatient.helpers import admit_to
+from tests.inpatient.helpers import Pool, admit_to, beds_of, make_pool
 from yilian.catalog import service as catalog
 from yilian.drg import inpatient_cases, service
 from yilian.drg.models import DrgCase
@@ -23,12 +21,18 @@ ICD = "code,name\nI21.900,急性心肌梗死\nE11.900,2型糖尿病不伴有并�
 
 
 @pytest.fixture
+def pool(session: Session) -> Pool:
+    """The inpatient tests' hospital with its bed pool."""
+    return make_pool(session)
+
+
+@pytest.fixture
 def stored(session: Session, texts: dict[str, str]) -> None:
     service.import_scheme(session, "chs-1.1", texts)
     service.import_policy(session, "chs-1.1", service.synthetic_policy_csv(session, "chs-1.1"))
 
 
-def test_preview_and_grouping_on_sign_off(session: Session, pool: Pool, stored: None) -> None:  # noqa: F811
+def test_preview_and_grouping_on_sign_off(session: Session, pool: Pool, stored: None) -> None:
     catalog.import_diagnoses(session, ICD)
     admission = admit_to(session, pool, beds_of(session, pool.cardio_ward)[0], pool.cardiology)
     for day in range(5):

@@ -11,8 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.builders import bearer, make_user
-from tests.inpatient.conftest import Pool, beds_of
-from tests.inpatient.helpers import admit_to
+from tests.inpatient.helpers import Pool, admit_to, beds_of
 from yilian.catalog import service as catalog
 from yilian.inpatient import service as svc
 from yilian.inpatient.errors import AbstractInvalid, UnknownCode

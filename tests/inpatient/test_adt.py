@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.builders import actor_of, make_patient, make_practitioner, make_user
-from tests.inpatient.conftest import Pool, beds_of
-from tests.inpatient.helpers import admit_to, deposit, patient
+from tests.inpatient.helpers import Pool, admit_to, beds_of, deposit, patient
 from yilian.billing.domain import Channel
 from yilian.billing.errors import IdempotencyConflict
 from yilian.inpatient import service as svc

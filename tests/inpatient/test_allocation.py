@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.builders import actor_of, make_user
-from tests.inpatient.conftest import Pool, beds_of
-from tests.inpatient.helpers import admit_to, deposit, fill, patient
+from tests.inpatient.helpers import Pool, admit_to, beds_of, deposit, fill, patient
 from yilian.inpatient import service as svc
 from yilian.inpatient.domain import AdmissionSource, BedState, Isolation, Severity
 from yilian.inpatient.errors import BedNotSuitable, BedTaken, RequestAlreadyHandled

@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.builders import bearer, make_user
-from tests.inpatient.conftest import Pool, beds_of
-from tests.inpatient.helpers import patient
+from tests.inpatient.helpers import Pool, beds_of, patient
 from yilian.billing.models import Payment
 from yilian.inpatient.models import Admission, Bed, BedEvent, Deposit
 from yilian.kit.auth.domain import Role

@@ -13,8 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from tests.builders import bearer, make_user
-from tests.inpatient.conftest import Pool, beds_of
-from tests.inpatient.helpers import admit_to, patient
+from tests.inpatient.helpers import Pool, admit_to, beds_of, patient
 from yilian.inpatient import domain
 from yilian.inpatient import service as svc
 from yilian.kit.auth.domain import Role

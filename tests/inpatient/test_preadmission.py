@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.inpatient.conftest import Pool, beds_of
-from tests.inpatient.helpers import deposit, patient
+from tests.inpatient.helpers import Pool, beds_of, deposit, patient
 from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Charge, Settlement

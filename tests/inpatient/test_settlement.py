@@ -10,9 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.builders import SYSTEM, make_patient
-from tests.inpatient.conftest import Pool, beds_of
+from tests.inpatient.helpers import Pool, beds_of, patient
 from tests.inpatient.helpers import deposit as paid
-from tests.inpatient.helpers import patient
 from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Refund

@@ -44,18 +44,6 @@ def test_the_length_check_sees_page_modules_and_long_functions() -> None:
     }
 
 
-# Modules outside repositories and kit that still build SQLAlchemy queries, allowed for now (the
-# coordinator shrinks this list; a module here that no longer queries fails the test).
-SELECT_ALLOWED = {
-    # areas other helpers were building while the house was put in order (not touched)
-    "inpatient/demo.py",
-    # not moved yet: the demo seeds and the batch export
-    "cli.py",
-    "demo/alliance.py",
-    "drg/inpatient_cases.py",
-}
-
-
 def sqlalchemy_selects(source: str) -> int:
     """How many ``select(...)`` of SQLAlchemy a module calls (``ui.select`` and the like do not count)."""
     tree = ast.parse(source)
@@ -90,8 +78,7 @@ def test_queries_live_in_repositories() -> None:
         and p.relative_to(YILIAN).parts[0] != "kit"
         and sqlalchemy_selects(p.read_text(encoding="utf-8"))
     }
-    assert sorted(querying - SELECT_ALLOWED) == [], "move these queries into the area's repository"
-    assert sorted(SELECT_ALLOWED - querying) == [], "these no longer query: remove them from SELECT_ALLOWED"
+    assert sorted(querying) == [], "move these queries into the area's repository"
 
 
 def test_the_query_check_tells_sqlalchemy_from_the_ui() -> None:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from faker import Faker
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yilian.areas import area_modules
@@ -33,7 +32,6 @@ from yilian.registry.domain import (
     make_id_number,
     normalize_mobile,
 )
-from yilian.registry.models import Institution
 from yilian.registry.schemas import (
     CampusCreate,
     ConsentCreate,
@@ -248,7 +246,7 @@ class DemoSummary:
 
 def has_data(session: Session) -> bool:
     """Tell whether the database already holds an institution."""
-    return session.scalar(select(Institution.id).limit(1)) is not None
+    return registry.has_institutions(session)
 
 
 def seed(session: Session, *, seed_value: int = 20261122, patients: int = 2000) -> DemoSummary:

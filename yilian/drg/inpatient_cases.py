@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yilian.drg import domain, repository, service
@@ -110,7 +109,7 @@ def store_signed(session: Session, admission_id: int) -> DrgCase | None:
     level = LEVELS.get(institution.level, "三级")
     number = f"ZY-{admission_id}"
     name = f"{institution.short_name or institution.name} 本院出院病案 {abstract.discharge_date:%Y-%m}"
-    batch = session.scalar(select(DrgBatch).where(DrgBatch.scheme_id == scheme.id, DrgBatch.name == name))
+    batch = repository.batch_by_name(session, scheme.id, name)
     if batch is None:
         batch = DrgBatch(
             scheme_id=scheme.id,
@@ -121,9 +120,7 @@ def store_signed(session: Session, admission_id: int) -> DrgCase | None:
         )
         session.add(batch)
         session.flush()
-    existing = session.scalar(
-        select(DrgCase).where(DrgCase.batch_id == batch.id, DrgCase.record_no == number)
-    )
+    existing = repository.case_by_record_no(session, batch.id, number)
     if existing is not None:
         return existing
     record = record_of(abstract)

@@ -78,6 +78,14 @@ def batch(session: Session, batch_id: int) -> DrgBatch | None:
     return session.get(DrgBatch, batch_id)
 
 
+def batch_by_name(session: Session, scheme_id: int, name: str) -> DrgBatch | None:
+    return session.scalar(select(DrgBatch).where(DrgBatch.scheme_id == scheme_id, DrgBatch.name == name))
+
+
+def case_by_record_no(session: Session, batch_id: int, record_no: str) -> DrgCase | None:
+    return session.scalar(select(DrgCase).where(DrgCase.batch_id == batch_id, DrgCase.record_no == record_no))
+
+
 def batches(session: Session, limit: int = 50) -> Sequence[DrgBatch]:
     return session.scalars(select(DrgBatch).order_by(DrgBatch.id.desc()).limit(limit)).all()
 

@@ -12,7 +12,6 @@ import random
 from datetime import date, time, timedelta
 
 from faker import Faker
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yilian.billing.domain import Channel
@@ -20,16 +19,14 @@ from yilian.catalog import service as catalog
 from yilian.inpatient import repository as repo
 from yilian.inpatient import service
 from yilian.inpatient.domain import AdmissionSource, BedState, Severity
-from yilian.inpatient.models import Admission
 from yilian.insurance import policy_service as insurance
+from yilian.kit.auth import service as auth
 from yilian.kit.auth.domain import Actor
-from yilian.kit.auth.models import User
 from yilian.kit.clock import FrozenClock, business_date, local_datetime, use_clock
 from yilian.kit.errors import YilianError
 from yilian.registry import service as registry
 from yilian.registry.domain import InsuranceScheme, Sex, make_id_number
-from yilian.registry.models import Institution, Patient
-from yilian.registry.schemas import PatientCreate
+from yilian.registry.schemas import InstitutionRead, PatientCreate
 
 ITEMS = (
     "code,kind,name,spec,unit,price_yuan,insurance_class,self_pay_ratio\n"
@@ -76,13 +73,7 @@ def seed(session: Session, *, seed_value: int, scale: float) -> str:
             ratio_permille=ratio,
             cap=cap,
         )
-    hospitals = list(
-        session.scalars(
-            select(Institution)
-            .where(Institution.level >= 2)
-            .order_by(Institution.level.desc(), Institution.id)
-        )
-    )
+    hospitals = registry.institutions_from_level(session, 2)
     total_beds = 0
     for hospital in hospitals:
         total_beds += _build_pool(session, system, hospital, scale, rng)
@@ -104,12 +95,12 @@ def seed(session: Session, *, seed_value: int, scale: float) -> str:
 
 
 def _demo_patients(session: Session) -> list[int]:
-    with_accounts = set(session.scalars(select(User.patient_id).where(User.patient_id.is_not(None))))
-    return [p for p in session.scalars(select(Patient.id).order_by(Patient.id)) if p not in with_accounts]
+    with_accounts = auth.patients_with_accounts(session)
+    return [p for p in registry.every_patient_id(session) if p not in with_accounts]
 
 
 def _past(
-    session: Session, system: Actor, hospitals: list[Institution], rng: random.Random, live_days: int
+    session: Session, system: Actor, hospitals: list[InstitutionRead], rng: random.Random, live_days: int
 ) -> int:
     """Finished stays of the months before the live days, per patient one after another (never
     overlapping), spread over the hospitals by their beds; 90 % in the own department's wards."""
@@ -156,7 +147,7 @@ def _past(
 def _census(
     session: Session,
     system: Actor,
-    hospitals: list[Institution],
+    hospitals: list[InstitutionRead],
     rng: random.Random,
     wanted: int,
     go_live: date,
@@ -255,7 +246,7 @@ def _catchment_patient(
 
 
 def _build_pool(
-    session: Session, system: Actor, hospital: Institution, scale: float, rng: random.Random
+    session: Session, system: Actor, hospital: InstitutionRead, scale: float, rng: random.Random
 ) -> int:
     departments = [
         d
@@ -323,7 +314,7 @@ def _build_pool(
 def _history(
     session: Session,
     system: Actor,
-    hospitals: list[Institution],
+    hospitals: list[InstitutionRead],
     rng: random.Random,
     days: int,
     patients: list[int],
@@ -342,8 +333,7 @@ def _history(
         with use_clock(FrozenClock(local_datetime(day, time(9, 30)))):
             for admission_id, end in list(ends.items()):
                 if end == day:
-                    a = session.get(Admission, admission_id)
-                    assert a is not None
+                    a = service.find_admission(session, admission_id)
                     service.discharge(
                         session, system, admission_id, disposition=rng.choice((1, 1, 1, 1, 2, 3, 4))
                     )

@@ -325,3 +325,19 @@ def every_institution(session: Session) -> Sequence[Institution]:
 
 def every_patient(session: Session) -> Sequence[Patient]:
     return session.scalars(select(Patient).order_by(Patient.id)).all()
+
+
+def any_institution(session: Session) -> bool:
+    return session.scalar(select(Institution.id).limit(1)) is not None
+
+
+def institutions_from_level(session: Session, level: int) -> Sequence[Institution]:
+    return session.scalars(
+        select(Institution)
+        .where(Institution.level >= level)
+        .order_by(Institution.level.desc(), Institution.id)
+    ).all()
+
+
+def every_patient_id(session: Session) -> Sequence[int]:
+    return session.scalars(select(Patient.id).order_by(Patient.id)).all()

@@ -836,3 +836,18 @@ def every_institution(session: Session) -> list[Institution]:
 def every_patient(session: Session) -> list[Patient]:
     """All patients in id order. Unchecked: for seeding demo data only."""
     return list(repo.every_patient(session))
+
+
+def has_institutions(session: Session) -> bool:
+    """Tell whether the database already holds an institution."""
+    return repo.any_institution(session)
+
+
+def institutions_from_level(session: Session, level: int) -> list[InstitutionRead]:
+    """The institutions of ``level`` and above (2: the hospitals), highest level first, then by id."""
+    return [institution_read(i) for i in repo.institutions_from_level(session, level)]
+
+
+def every_patient_id(session: Session) -> list[int]:
+    """The ids of all patients in id order. Unchecked: for seeding demo data only."""
+    return list(repo.every_patient_id(session))

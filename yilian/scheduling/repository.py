@@ -32,6 +32,7 @@ from sqlalchemy.sql.compiler import Compiled
 from yilian.kit import events
 from yilian.kit.access_log import AccessAudit
 from yilian.kit.db import table_of
+from yilian.scheduling.domain import BookingStatus, QueueStatus, ScheduleStatus
 from yilian.scheduling.models import (
     Booking,
     CalendarDay,
@@ -44,7 +45,12 @@ from yilian.scheduling.models import (
     Slot,
 )
 
-ACTIVE = ("held", "confirmed")
+ACTIVE = (BookingStatus.HELD, BookingStatus.CONFIRMED)
+
+
+def _stored(statuses: Sequence[BookingStatus]) -> list[str]:
+    """The strings ``statuses`` are stored as, bound as plain strings."""
+    return [s.value for s in statuses]
 
 
 def policy_row(session: Session, institution_id: int) -> SchedulingPolicy | None:
@@ -96,7 +102,7 @@ def booking_context(
     of five."""
     policy = select(SchedulingPolicy.data).where(SchedulingPolicy.institution_id == Schedule.institution_id)
     hers = Booking.patient_id == patient_id
-    active = and_(hers, Booking.status.in_(ACTIVE))
+    active = and_(hers, Booking.status.in_(_stored(ACTIVE)))
     row = session.execute(
         select(
             Slot.id,
@@ -114,9 +120,11 @@ def booking_context(
             select(func.count()).where(active, Booking.schedule_id == Schedule.id).scalar_subquery(),
             select(func.count()).where(active, Booking.day == Schedule.day).scalar_subquery(),
             select(func.aggregate_strings(cast(Booking.day, String), ","))
-            .where(hers, Booking.status == "no_show")
+            .where(hers, Booking.status == BookingStatus.NO_SHOW.value)
             .scalar_subquery(),
-            select(Booking.id).where(hers, Booking.status == "held", Booking.hold_expires_at < now).exists(),
+            select(Booking.id)
+            .where(hers, Booking.status == BookingStatus.HELD.value, Booking.hold_expires_at < now)
+            .exists(),
         )
         .join(Schedule, Schedule.id == Slot.schedule_id)
         .where(Slot.id == slot_id)
@@ -279,10 +287,16 @@ def patient_booking_facts(
     active bookings on the day, the days of no-shows since ``no_show_since``, and (given ``now``)
     whether any of the patient's holds has run out (to be expired before these counts are trusted)."""
     wanted = or_(
-        and_(Booking.status.in_(ACTIVE), or_(Booking.schedule_id == schedule_id, Booking.day == day)),
-        and_(Booking.status == "no_show", Booking.day >= no_show_since),
+        and_(
+            Booking.status.in_(_stored(ACTIVE)), or_(Booking.schedule_id == schedule_id, Booking.day == day)
+        ),
+        and_(Booking.status == BookingStatus.NO_SHOW.value, Booking.day >= no_show_since),
     )
-    ran_out = literal(False) if now is None else and_(Booking.status == "held", Booking.hold_expires_at < now)
+    ran_out = (
+        literal(False)
+        if now is None
+        else and_(Booking.status == BookingStatus.HELD.value, Booking.hold_expires_at < now)
+    )
     rows = session.execute(
         select(Booking.schedule_id, Booking.day, Booking.status, case((ran_out, 1), else_=0)).where(
             Booking.patient_id == patient_id, or_(wanted, ran_out)
@@ -290,7 +304,7 @@ def patient_booking_facts(
     ).all()
     same = sum(1 for s, _d, st, _x in rows if st in ACTIVE and s == schedule_id)
     that_day = sum(1 for _s, d, st, _x in rows if st in ACTIVE and d == day)
-    no_shows = [d for _s, d, st, _x in rows if st == "no_show" and d >= no_show_since]
+    no_shows = [d for _s, d, st, _x in rows if st == BookingStatus.NO_SHOW and d >= no_show_since]
     return same, that_day, no_shows, any(x for *_r, x in rows)
 
 
@@ -336,19 +350,19 @@ def release_place(session: Session, slot_id: int) -> None:
 def transition(
     session: Session,
     booking_id: int,
-    from_statuses: Sequence[str],
-    to_status: str,
+    from_statuses: Sequence[BookingStatus],
+    to_status: BookingStatus,
     *,
     at: datetime,
     hold_valid_at: datetime | None = None,
 ) -> bool:
     """Move a booking between statuses with a conditional UPDATE and a checked row count, so two
     concurrent changes (cancel twice, confirm against expiry) cannot both act on capacity."""
-    q = update(Booking).where(Booking.id == booking_id, Booking.status.in_(from_statuses))
+    q = update(Booking).where(Booking.id == booking_id, Booking.status.in_(_stored(from_statuses)))
     if hold_valid_at is not None:
         q = q.where(Booking.hold_expires_at >= hold_valid_at)
     result = session.execute(
-        q.values(status=to_status, updated_at=at).execution_options(synchronize_session=False)
+        q.values(status=to_status.value, updated_at=at).execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
@@ -361,7 +375,7 @@ def stale_holds(
     patient_id: int | None = None,
     limit: int = 500,
 ) -> list[int]:
-    q = select(Booking.id).where(Booking.status == "held", Booking.hold_expires_at < now)
+    q = select(Booking.id).where(Booking.status == BookingStatus.HELD.value, Booking.hold_expires_at < now)
     if slot_id is not None:
         q = q.where(Booking.slot_id == slot_id)
     if patient_id is not None:
@@ -375,21 +389,23 @@ def by_idempotency_key(session: Session, key: str) -> Booking | None:
 
 def count_same_doctor_session(session: Session, patient_id: int, schedule_id: int) -> int:
     q = select(func.count()).where(
-        Booking.patient_id == patient_id, Booking.schedule_id == schedule_id, Booking.status.in_(ACTIVE)
+        Booking.patient_id == patient_id,
+        Booking.schedule_id == schedule_id,
+        Booking.status.in_(_stored(ACTIVE)),
     )
     return int(session.scalar(q) or 0)
 
 
 def count_patient_day(session: Session, patient_id: int, day: date) -> int:
     q = select(func.count()).where(
-        Booking.patient_id == patient_id, Booking.day == day, Booking.status.in_(ACTIVE)
+        Booking.patient_id == patient_id, Booking.day == day, Booking.status.in_(_stored(ACTIVE))
     )
     return int(session.scalar(q) or 0)
 
 
 def no_show_days(session: Session, patient_id: int, since: date) -> list[date]:
     q = select(Booking.day).where(
-        Booking.patient_id == patient_id, Booking.status == "no_show", Booking.day >= since
+        Booking.patient_id == patient_id, Booking.status == BookingStatus.NO_SHOW.value, Booking.day >= since
     )
     return list(session.scalars(q))
 
@@ -427,7 +443,7 @@ def schedules(
 def open_days(session: Session, department_id: int, start: date, span_days: int) -> set[date]:
     q = select(Schedule.day).where(
         Schedule.department_id == department_id,
-        Schedule.status == "open",
+        Schedule.status == ScheduleStatus.OPEN.value,
         Schedule.day >= start,
         Schedule.day <= start + timedelta(days=span_days),
     )
@@ -476,7 +492,7 @@ def three_day_registrations(session: Session, institution_id: int, start: date, 
         Booking.institution_id == institution_id,
         Booking.day >= start,
         Booking.day <= end,
-        Booking.status == "confirmed",
+        Booking.status == BookingStatus.CONFIRMED.value,
         Booking.qualifies_three_day.is_(True),
     )
     return int(session.scalar(q) or 0)
@@ -493,8 +509,10 @@ def return_visit_totals(session: Session, institution_id: int, start: date, end:
     return int(row[0]), int(row[1])
 
 
-def bookings_of_schedule(session: Session, schedule_id: int, statuses: Sequence[str]) -> Sequence[Booking]:
-    q = select(Booking).where(Booking.schedule_id == schedule_id, Booking.status.in_(statuses))
+def bookings_of_schedule(
+    session: Session, schedule_id: int, statuses: Sequence[BookingStatus]
+) -> Sequence[Booking]:
+    q = select(Booking).where(Booking.schedule_id == schedule_id, Booking.status.in_(_stored(statuses)))
     return session.scalars(q.order_by(Booking.id)).all()
 
 
@@ -522,13 +540,16 @@ def unseen_bookings(session: Session, day: date) -> list[int]:
     checked_in = select(QueueEntry.id).where(
         QueueEntry.booking_id == Booking.id, QueueEntry.is_return.is_(False)
     )
-    q = select(Booking.id).where(Booking.day == day, Booking.status == "confirmed", ~checked_in.exists())
+    q = select(Booking.id).where(
+        Booking.day == day, Booking.status == BookingStatus.CONFIRMED.value, ~checked_in.exists()
+    )
     return list(session.scalars(q.order_by(Booking.id)))
 
 
 def active_entries_of_booking(session: Session, booking_id: int) -> Sequence[QueueEntry]:
     q = select(QueueEntry).where(
-        QueueEntry.booking_id == booking_id, QueueEntry.status.in_(("waiting", "called"))
+        QueueEntry.booking_id == booking_id,
+        QueueEntry.status.in_((QueueStatus.WAITING.value, QueueStatus.CALLED.value)),
     )
     return session.scalars(q.order_by(QueueEntry.id.desc())).all()
 
@@ -579,7 +600,7 @@ def open_schedules(
         department_id=department_id,
         practitioner_id=practitioner_id,
         days=(start, end),
-        status="open",
+        status=ScheduleStatus.OPEN.value,
     )
 
 
@@ -587,7 +608,7 @@ def institutions_with_open_schedules(session: Session, start: date, end: date) -
     """Ids of the institutions holding an open schedule from ``start`` to ``end``."""
     q = (
         select(Schedule.institution_id)
-        .where(Schedule.status == "open", Schedule.day >= start, Schedule.day <= end)
+        .where(Schedule.status == ScheduleStatus.OPEN.value, Schedule.day >= start, Schedule.day <= end)
         .distinct()
     )
     return sorted(session.scalars(q))
@@ -658,7 +679,11 @@ def calendar_day_counts(session: Session) -> dict[tuple[int, str], int]:
 
 
 def open_schedules_on(session: Session, day: date) -> int:
-    q = select(func.count()).select_from(Schedule).where(Schedule.day == day, Schedule.status == "open")
+    q = (
+        select(func.count())
+        .select_from(Schedule)
+        .where(Schedule.day == day, Schedule.status == ScheduleStatus.OPEN.value)
+    )
     return int(session.scalar(q) or 0)
 
 
@@ -669,7 +694,7 @@ def three_day_counts(session: Session, start: date, end: date) -> list[tuple[dat
         .where(
             Booking.day >= start,
             Booking.day <= end,
-            Booking.status == "confirmed",
+            Booking.status == BookingStatus.CONFIRMED.value,
             Booking.qualifies_three_day.is_(True),
         )
         .group_by(Booking.day, Booking.institution_id, Booking.department_id)

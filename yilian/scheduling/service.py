@@ -24,7 +24,7 @@ from yilian.kit.masking import mask_name
 from yilian.registry import service as registry
 from yilian.scheduling import domain
 from yilian.scheduling import repository as repo
-from yilian.scheduling.domain import QueueStatus
+from yilian.scheduling.domain import BookingStatus, QueueStatus, ScheduleStatus
 from yilian.scheduling.errors import (
     BookingNotFound,
     BookingStateError,
@@ -53,13 +53,13 @@ from yilian.scheduling.models import (
 from yilian.scheduling.models import Schedule as Schedule  # re-exported for other areas' annotations
 from yilian.scheduling.models import Slot as Slot  # re-exported for other areas' annotations
 
-STATUS_TEXT = {
-    "held": "锁号待支付",
-    "confirmed": "已挂号",
-    "cancelled": "已取消",
-    "expired": "锁号超时",
-    "no_show": "爽约",
-    "stopped": "已停诊",
+STATUS_TEXT: dict[str, str] = {
+    BookingStatus.HELD: "锁号待支付",
+    BookingStatus.CONFIRMED: "已挂号",
+    BookingStatus.CANCELLED: "已取消",
+    BookingStatus.EXPIRED: "锁号超时",
+    BookingStatus.NO_SHOW: "爽约",
+    BookingStatus.STOPPED: "已停诊",
 }
 
 PERIOD_TIMES: dict[str, tuple[time, time]] = {
@@ -206,7 +206,7 @@ def create_schedule(
         clinic_type=clinic_type,
         fee_fen=domain.registration_fee(policy, clinic_type, title),
         location=location or dept.location,
-        status="open",
+        status=ScheduleStatus.OPEN.value,
         firsts_since_return=0,
         created_at=utcnow(),
     )
@@ -227,11 +227,11 @@ def stop_clinic(session: Session, actor: Actor, schedule_id: int, reason: str = 
     """停诊: cancel all active bookings, mark paid fees refund-due, emit an event per patient."""
     sched = get_schedule(session, schedule_id)
     check_institution(actor, sched.institution_id, Permission.SCHEDULE_MANAGE)
-    sched.status = "stopped"
+    sched.status = ScheduleStatus.STOPPED.value
     affected = [
         b
         for b in repo.bookings_of_schedule(session, schedule_id, repo.ACTIVE)
-        if repo.transition(session, b.id, repo.ACTIVE, "stopped", at=utcnow())
+        if repo.transition(session, b.id, repo.ACTIVE, BookingStatus.STOPPED, at=utcnow())
     ]
     for b in affected:
         session.refresh(b)
@@ -604,7 +604,7 @@ def book(
     )
     if actor.is_staff:  # the desk books at its own institution
         check_institution(actor, ctx.institution_id, Permission.BOOKING_BOOK, Permission.REGISTRATION_DESK)
-    if ctx.status != "open":
+    if ctx.status != ScheduleStatus.OPEN:
         raise ClinicStopped()
     policy = _parsed_policy(ctx.policy_data)
     now = local_now()
@@ -640,7 +640,7 @@ def book(
         department_id=ctx.department_id,
         practitioner_id=ctx.practitioner_id,
         day=ctx.day,
-        status="held",
+        status=BookingStatus.HELD.value,
         channel=channel,
         idempotency_key=idempotency_key,
         fee_fen=ctx.fee_fen,
@@ -788,9 +788,9 @@ def confirm(session: Session, actor: Actor, booking_id: int, *, payment_method: 
     if payment_method not in payment_methods():
         raise InvalidInput(f"未知的缴费方式: {payment_method}")
     b = get_booking(session, actor, booking_id)
-    if b.status == "expired":
+    if b.status == BookingStatus.EXPIRED:
         raise HoldExpired()
-    if b.status != "held":
+    if b.status != BookingStatus.HELD:
         raise BookingStateError(f"预约状态为 {STATUS_TEXT.get(b.status, b.status)}，不能确认")
     sched = get_schedule(session, b.schedule_id)
     inst = registry.get_institution(session, b.institution_id)
@@ -799,7 +799,14 @@ def confirm(session: Session, actor: Actor, booking_id: int, *, payment_method: 
     # concurrent confirmation finds the row changed and is refused; the fee is taken only after
     # (in a savepoint: a refused fee leaves the booking held, whatever the caller does next)
     with session.begin_nested():
-        if not repo.transition(session, b.id, ("held",), "confirmed", at=utcnow(), hold_valid_at=utcnow()):
+        if not repo.transition(
+            session,
+            b.id,
+            (BookingStatus.HELD,),
+            BookingStatus.CONFIRMED,
+            at=utcnow(),
+            hold_valid_at=utcnow(),
+        ):
             raise HoldExpired()
         if b.fee_fen == 0:
             state = "free"
@@ -846,7 +853,7 @@ def cancel(session: Session, actor: Actor, booking_id: int) -> Booking:
         policy, local_now=local_now(), clinic_day=b.day, slot_start=slot.start
     ):
         raise CancelTooLate()
-    if not repo.transition(session, b.id, repo.ACTIVE, "cancelled", at=utcnow()):
+    if not repo.transition(session, b.id, repo.ACTIVE, BookingStatus.CANCELLED, at=utcnow()):
         raise BookingStateError("该预约已被取消或已变更")
     repo.release_place(session, b.slot_id)
     session.expire(slot, ["booked"])
@@ -861,7 +868,9 @@ def cancel(session: Session, actor: Actor, booking_id: int) -> Booking:
 def mark_no_show(session: Session, actor: Actor, booking_id: int) -> Booking:
     require_permission(actor, Permission.REGISTRATION_DESK)
     b = get_booking(session, actor, booking_id)
-    if b.status != "confirmed" or not repo.transition(session, b.id, ("confirmed",), "no_show", at=utcnow()):
+    if b.status != BookingStatus.CONFIRMED or not repo.transition(
+        session, b.id, (BookingStatus.CONFIRMED,), BookingStatus.NO_SHOW, at=utcnow()
+    ):
         raise BookingStateError("只有已确认的预约可以记为爽约")
     session.refresh(b)
     return b
@@ -874,7 +883,9 @@ def mark_no_shows(session: Session, day: date) -> int:
         raise InvalidInput("不能对未来日期记爽约")
     marked = 0
     for booking_id in repo.unseen_bookings(session, day):
-        if repo.transition(session, booking_id, ("confirmed",), "no_show", at=utcnow()):
+        if repo.transition(
+            session, booking_id, (BookingStatus.CONFIRMED,), BookingStatus.NO_SHOW, at=utcnow()
+        ):
             b = find_booking(session, booking_id)
             session.refresh(b)
             events.emit(session, "scheduling.no_show", {"booking_id": b.id, "patient_id": b.patient_id})
@@ -890,7 +901,7 @@ def expire_holds(
     now = utcnow()
     released = 0
     for booking_id in repo.stale_holds(session, now, slot_id=slot_id, patient_id=patient_id, limit=limit):
-        if not repo.transition(session, booking_id, ("held",), "expired", at=now):
+        if not repo.transition(session, booking_id, (BookingStatus.HELD,), BookingStatus.EXPIRED, at=now):
             continue  # confirmed or cancelled meanwhile
         b = find_booking(session, booking_id)
         session.refresh(b)
@@ -953,7 +964,7 @@ def _enqueue(
         sort_key=domain.ticket_key(ticket),
         priority=domain.is_priority(policy, age=age_on(patient.birth_date, sched.day), groups=groups),
         is_return=is_return,
-        status="waiting",
+        status=QueueStatus.WAITING.value,
         calls=0,
         checked_in_at=utcnow(),
     )
@@ -976,12 +987,12 @@ def check_in(
     b = get_booking(session, actor, booking_id)
     if actor.has(Permission.KIOSK_CHECK_IN) and b.institution_id != actor.institution_id:
         raise Forbidden("请在就诊医院的自助机签到")
-    if b.status != "confirmed":
+    if b.status != BookingStatus.CONFIRMED:
         raise BookingStateError("预约未确认或已取消，不能签到")
     if b.day != business_date():
         raise BookingStateError("只能在就诊当日签到")
     sched = get_schedule(session, b.schedule_id)
-    if sched.status != "open":
+    if sched.status != ScheduleStatus.OPEN:
         raise ClinicStopped()
     existing = repo.first_visit_entry(session, b.id)
     if existing is not None:
@@ -1014,7 +1025,11 @@ def kiosk_bookings(session: Session, actor: Actor, id_number: str) -> list[Kiosk
     )
     out: list[KioskBooking] = []
     for b in repo.bookings_of_patient(session, patient.id):
-        if b.day != business_date() or b.status != "confirmed" or b.institution_id != actor.institution_id:
+        if (
+            b.day != business_date()
+            or b.status != BookingStatus.CONFIRMED
+            or b.institution_id != actor.institution_id
+        ):
             continue
         sched = get_schedule(session, b.schedule_id)
         slot = session.get(Slot, b.slot_id)
@@ -1070,11 +1085,11 @@ def return_visit(
     """一号管三天: a free return visit under ``booking_id`` to ``schedule_id`` (same department)."""
     require_permission(actor, Permission.REGISTRATION_DESK)
     b = get_booking(session, actor, booking_id)
-    if b.status != "confirmed":
+    if b.status != BookingStatus.CONFIRMED:
         raise NotReturnEligible("原挂号无效")
     sched = get_schedule(session, schedule_id)
     visit_day = day or business_date()
-    if sched.day != visit_day or sched.status != "open":
+    if sched.day != visit_day or sched.status != ScheduleStatus.OPEN:
         raise NotReturnEligible("复诊须挂入当日开诊的排班")
     refusal = return_refusal(session, b, visit_day, sched)
     if refusal is not None:
@@ -1106,7 +1121,7 @@ def registration_for_visit(
     b = found(session.get(Booking, booking_id), BookingNotFound("挂号记录不存在"))
     if b.patient_id != patient_id:
         raise InvalidInput("挂号记录不属于该患者")
-    if b.status != "confirmed":
+    if b.status != BookingStatus.CONFIRMED:
         raise BookingStateError("挂号未确认或已取消，不能接诊")
     if b.department_id != department_id:
         raise InvalidInput("挂号科室与接诊科室不一致")
@@ -1120,7 +1135,7 @@ def registration_for_visit(
 def active_registration(session: Session, patient_id: int, department_id: int, day: date) -> Booking | None:
     """The patient's registration valid in a department on ``day``, if any (latest first)."""
     for b in repo.bookings_of_patient(session, patient_id):
-        if b.status != "confirmed" or b.department_id != department_id or b.episode_closed:
+        if b.status != BookingStatus.CONFIRMED or b.department_id != department_id or b.episode_closed:
             continue
         if b.day == day or day in repo.return_visit_days(session, b.id):
             return b

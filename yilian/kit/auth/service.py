@@ -276,8 +276,13 @@ def list_users(session: Session, *, offset: int = 0, limit: int = 50) -> tuple[l
     return list(rows), int(total)
 
 
+def every_user(session: Session) -> list[User]:
+    """All accounts in id order (for the CLI's list of demo accounts)."""
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
 def patients_with_accounts(session: Session) -> set[int]:
-    """The patients who have a user account of their own."""
+    """The patients who have an account of their own (for seeding demo data)."""
     return set(session.scalars(select(User.patient_id).where(User.patient_id.is_not(None))))
 
 

@@ -16,21 +16,21 @@ from yilian.scheduling.service import BookingView
 
 GROUP = "排班与挂号"
 
-STATUS_LABELS = {
-    "held": "待支付",
-    "confirmed": "已挂号",
-    "cancelled": "已取消",
-    "expired": "锁号超时",
-    "no_show": "爽约",
-    "stopped": "已停诊",
+STATUS_LABELS: dict[str, str] = {
+    BookingStatus.HELD: "待支付",
+    BookingStatus.CONFIRMED: "已挂号",
+    BookingStatus.CANCELLED: "已取消",
+    BookingStatus.EXPIRED: "锁号超时",
+    BookingStatus.NO_SHOW: "爽约",
+    BookingStatus.STOPPED: "已停诊",
 }
-STATUS_COLORS = {
-    "held": "warning",
-    "confirmed": "positive",
-    "cancelled": "grey",
-    "expired": "grey",
-    "no_show": "negative",
-    "stopped": "negative",
+STATUS_COLORS: dict[str, str] = {
+    BookingStatus.HELD: "warning",
+    BookingStatus.CONFIRMED: "positive",
+    BookingStatus.CANCELLED: "grey",
+    BookingStatus.EXPIRED: "grey",
+    BookingStatus.NO_SHOW: "negative",
+    BookingStatus.STOPPED: "negative",
 }
 PAYMENT_STATE_LABELS = {
     "unpaid": "未支付",
