@@ -24,7 +24,7 @@ from yilian.billing.domain import Channel
 from yilian.billing.models import Arrear, Charge, PaymentAgreement, Settlement
 from yilian.catalog.models import CatalogItem
 from yilian.insurance.domain import BillLine, SplitPolicy, split_bill
-from yilian.insurance.policies import InsurancePolicy
+from yilian.insurance.policy_models import InsurancePolicy
 from yilian.kit.auth import service as auth
 from yilian.kit.auth.models import User
 from yilian.kit.clock import business_date

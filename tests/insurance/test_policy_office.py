@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tests.builders import actor_of, bearer, make_institution, make_user
 from yilian.insurance import policy_service as policies
 from yilian.insurance.domain import BillLine
-from yilian.insurance.policies import InsurancePolicy
+from yilian.insurance.policy_models import InsurancePolicy
 from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
 from yilian.kit.errors import Forbidden

@@ -3,6 +3,7 @@ queries: each ``*models*.py`` and ``*repository*.py`` of an area is protected by
 
 from __future__ import annotations
 
+import ast
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -39,3 +40,28 @@ def test_every_area_protects_its_models_and_repositories() -> None:
         assert set(contract["protected_modules"]) == modules, area
         allowed = {f"yilian.{area}", *(f"yilian.{x}" for x in NOT_AREAS)}
         assert set(contract["allowed_importers"]) == allowed, area
+
+
+def declares_tables(source: str) -> bool:
+    """Whether a module defines a mapped class (a subclass of ``Base``), i.e. holds tables."""
+    return any(
+        isinstance(node, ast.ClassDef) and any(isinstance(b, ast.Name) and b.id == "Base" for b in node.bases)
+        for node in ast.walk(ast.parse(source))
+    )
+
+
+def test_modules_that_declare_tables_are_named_models() -> None:
+    """The contracts find an area's tables by module name, so a module holding tables must say so."""
+    misnamed = sorted(
+        path.relative_to(YILIAN).as_posix()
+        for path in YILIAN.rglob("*.py")
+        if path.relative_to(YILIAN).parts[0] not in NOT_AREAS
+        and "models" not in path.name
+        and declares_tables(path.read_text(encoding="utf-8"))
+    )
+    assert misnamed == []
+
+
+def test_the_table_check_sees_mapped_classes() -> None:
+    assert declares_tables("class Ward(Base):\n    __tablename__ = 'wards'\n")
+    assert not declares_tables("class WardView(BaseModel):\n    name: str\n")

@@ -1,4 +1,4 @@
-"""Tables of the insurance area found by auto-discovery: the settlement policy tables (``policies``)
+"""Tables of the insurance area found by auto-discovery: the settlement policy tables (``policy_models``)
 and the smart insurance audit's tables.
 
 The policy tables were first created by migration ``billing_0002`` (before the insurance area had its
@@ -13,4 +13,4 @@ from yilian.insurance.audit.models import (  # noqa: F401
     AuditRuleLibrary,
     AuditRun,
 )
-from yilian.insurance.policies import InsurancePolicy, InsuranceYear, PersonalAccount  # noqa: F401
+from yilian.insurance.policy_models import InsurancePolicy, InsuranceYear, PersonalAccount  # noqa: F401

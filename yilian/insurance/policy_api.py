@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from yilian.insurance import policy_service as service
 from yilian.insurance.domain import Accounts, BillLine, YearToDate
-from yilian.insurance.policies import InsurancePolicy
+from yilian.insurance.policy_models import InsurancePolicy
 from yilian.insurance.policy_schemas import PolicyRead, PolicyUpdate, TrialSplitRead, TrialSplitRequest
 from yilian.kit.auth.deps import SessionDep, TransactionalRoute, require
 from yilian.kit.auth.domain import Actor, Permission

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from yilian.insurance.policies import InsurancePolicy, InsuranceYear, PersonalAccount
+from yilian.insurance.policy_models import InsurancePolicy, InsuranceYear, PersonalAccount
 from yilian.kit.db import table_of
 
 

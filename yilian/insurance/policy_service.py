@@ -18,7 +18,7 @@ from yilian.insurance.domain import (
     YearToDate,
     split_bill,
 )
-from yilian.insurance.policies import InsurancePolicy, InsuranceYear, PersonalAccount
+from yilian.insurance.policy_models import InsurancePolicy, InsuranceYear, PersonalAccount
 from yilian.kit import events
 from yilian.kit.access_log import record_access
 from yilian.kit.auth.domain import Actor, Permission
