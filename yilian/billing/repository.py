@@ -409,7 +409,7 @@ def still_open_encounters(session: Session, day: date, encounter_ids: Sequence[i
 
 def open_charge_lines(
     session: Session, day: date, encounter_ids: Sequence[int]
-) -> Sequence[Row[tuple[int, int, int, str, int, bool, int | None]]]:
+) -> Sequence[Row[int, int, int, str, int, bool, int | None]]:
     """(id, encounter, amount, insurance class, self-pay ‰, on credit, order) of the encounters' open
     charges of ``day`` in id order; on PostgreSQL locked ``FOR UPDATE`` (waits for a patient settling
     one of these very visits, and then sees the charges settled)."""
@@ -449,9 +449,7 @@ def standing_statuses(session: Session, day: date, encounter_ids: Sequence[int])
     }
 
 
-def agreements_of(
-    session: Session, patient_ids: Iterable[int]
-) -> Sequence[Row[tuple[int, str, str, int | None]]]:
+def agreements_of(session: Session, patient_ids: Iterable[int]) -> Sequence[Row[int, str, str, int | None]]:
     """(patient, channel, payer ref, paying relative) of the patients' signed agreements, oldest first
     (so that, read into a dict, the newest wins)."""
     return session.execute(
