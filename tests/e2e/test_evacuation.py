@@ -5,11 +5,33 @@ reads her task list on a phone; the ward's wall plan prints as a PDF."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from playwright.sync_api import Page
 
 from tests.e2e.conftest import DEMO_PASSWORD, eventually, holds_for, login, screenshot
+
+
+@contextmanager
+def fire_event(page: Page, origin: str, hour: int) -> Iterator[tuple[int, dict[str, str]]]:
+    """A fire event on the demo ward building started by the security officer through the API, and
+    closed again at the end, so that no later test's drill continues it (the order of tests is free)."""
+    token = page.request.post(
+        "/api/v1/auth/token", data={"username": "security", "password": DEMO_PASSWORD}
+    ).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    started = page.request.post(
+        "/api/v1/evacuation/buildings/1/events", data={"origin": origin, "hour": hour}, headers=auth
+    )
+    assert started.status == 201, started.text()
+    event_id = int(started.json()["id"])
+    try:
+        yield event_id, auth
+    finally:
+        closed = page.request.post(f"/api/v1/evacuation/events/{event_id}/close", headers=auth)
+        assert closed.status == 200, closed.text()
 
 
 def test_security_drill_block_stair_replans(page: Page) -> None:
@@ -48,15 +70,11 @@ def test_security_drill_block_stair_replans(page: Page) -> None:
 
 def test_nurse_task_list_on_phone_and_ward_plan_pdf(phone_page: Page) -> None:
     page = phone_page
-    token = page.request.post(
-        "/api/v1/auth/token", data={"username": "security", "password": DEMO_PASSWORD}
-    ).json()["access_token"]
-    drill = page.request.post(
-        "/api/v1/evacuation/buildings/1/events",
-        data={"origin": "7F-705", "hour": 16},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert drill.status == 201, drill.text()
+    with fire_event(page, "7F-705", 16):
+        _nurse_reads_tasks_and_prints_the_ward_plan(page)
+
+
+def _nurse_reads_tasks_and_prints_the_ward_plan(page: Page) -> None:
     login(page, "nurse")
     page.goto("/evacuation/tasks")
     page.get_by_test_id("task").first.wait_for()
@@ -72,15 +90,11 @@ def test_nurse_task_list_on_phone_and_ward_plan_pdf(phone_page: Page) -> None:
 def test_drill_replay_agents_move(page: Page) -> None:
     """After a drill on floor 3, the security officer makes its replay from the command centre (one
     floor's threatened occupants walked in JuPedSim), opens it and sees the agents move."""
-    token = page.request.post(
-        "/api/v1/auth/token", data={"username": "security", "password": DEMO_PASSWORD}
-    ).json()["access_token"]
-    auth = {"Authorization": f"Bearer {token}"}
-    drill = page.request.post(
-        "/api/v1/evacuation/buildings/1/events", data={"origin": "3F-305", "hour": 10}, headers=auth
-    )
-    assert drill.status == 201, drill.text()
-    eid = drill.json()["id"]
+    with fire_event(page, "3F-305", 10) as (eid, auth):
+        _replay_of_the_drill_plays(page, eid, auth)
+
+
+def _replay_of_the_drill_plays(page: Page, eid: int, auth: dict[str, str]) -> None:
     login(page, "security")
     page.goto("/evacuation")
     page.get_by_test_id("make-replay").click()

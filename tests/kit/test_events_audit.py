@@ -134,7 +134,10 @@ def test_audit_page_names_resources_in_chinese() -> None:
 
     assert resource_label("booking/12") == "预约挂号 12"
     assert resource_label("claim:7") == "医保结算单 7"
-    assert resource_label("admissions?status=admitted") == "住院记录 status=admitted"
+    assert resource_label("admissions?status=admitted") == "住院记录 状态=在院"
+    assert resource_label("admissions?status=discharged,settled") == "住院记录 状态=已出院待结算、已出院结算"
+    assert resource_label("admissions?institution=3&ward=&scope=mine") == "住院记录 机构=3 范围=本人"
+    assert resource_label("results?patient=12&code=GLU") == "检查检验结果 患者=12 项目=GLU"
     assert resource_label("unknown/3") == "unknown/3"
 
 

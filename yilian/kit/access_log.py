@@ -69,6 +69,24 @@ RESOURCE_LABELS = {
 }
 _RESOURCE_SPLIT = re.compile(r"[/:?]")
 
+# the query of a list read (``admissions?status=discharged,settled``) on the audit page
+QUERY_KEY_LABELS = {
+    "code": "项目",
+    "institution": "机构",
+    "patient": "患者",
+    "scope": "范围",
+    "status": "状态",
+    "ward": "病区",
+}
+QUERY_VALUE_LABELS = {
+    "admitted": "在院",
+    "department": "本科室",
+    "discharged": "已出院待结算",
+    "hospital": "全院",
+    "mine": "本人",
+    "settled": "已出院结算",
+}
+
 
 def resource_label(resource: str) -> str:
     """The resource in Chinese for the audit page: ``booking/12`` reads 预约挂号 12."""
@@ -76,7 +94,22 @@ def resource_label(resource: str) -> str:
     label = RESOURCE_LABELS.get(head)
     if label is None:
         return resource
-    return f"{label} {rest[0]}" if rest and rest[0] else label
+    if not (rest and rest[0]):
+        return label
+    if "?" in resource and "=" in rest[0]:
+        return f"{label} {_query_label(rest[0])}"
+    return f"{label} {rest[0]}"
+
+
+def _query_label(query: str) -> str:
+    """``status=discharged,settled&ward=`` reads 状态=已出院待结算、已出院结算 (empty values left out)."""
+    parts = []
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if value:
+            words = "、".join(QUERY_VALUE_LABELS.get(v, v) for v in value.split(","))
+            parts.append(f"{QUERY_KEY_LABELS.get(key, key)}={words}")
+    return " ".join(parts)
 
 
 class AccessAudit(Base):
