@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.alliance.conftest import CLINIC_DAY, World
+from tests.alliance.world import CLINIC_DAY, World
 from tests.builders import bearer, make_user
 from yilian.alliance import service
 from yilian.alliance.models import Referral

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.alliance.conftest import World
+from tests.alliance.world import World
 from tests.builders import bearer, make_department, make_user
 from yilian.alliance import errors, service
 from yilian.alliance.domain import ReferralKind

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from tests.alliance.conftest import CLINIC_DAY, make_world
+from tests.alliance.world import CLINIC_DAY, make_world
 from tests.builders import make_patient
 from tests.dbutil import fresh_database
 from tests.scheduling.helpers import patient_actor

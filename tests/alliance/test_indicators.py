@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from pydicom.uid import generate_uid
 from sqlalchemy.orm import Session
 
-from tests.alliance.conftest import CLINIC_DAY, World, staff
+from tests.alliance.world import CLINIC_DAY, World, staff
 from tests.builders import SYSTEM, bearer, make_department, make_patient, make_practitioner, make_user
 from yilian.alliance import errors, service, stats
 from yilian.alliance.schemas import PostingCreate, SittingRecord

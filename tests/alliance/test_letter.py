@@ -12,7 +12,7 @@ from pydicom.uid import generate_uid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.alliance.conftest import World, staff
+from tests.alliance.world import World, staff
 from tests.builders import bearer, make_institution, make_practitioner, make_user
 from yilian.alliance import errors, letter, service
 from yilian.alliance.domain import ReferralKind

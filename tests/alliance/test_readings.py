@@ -12,7 +12,7 @@ import pytest
 from pydicom.uid import generate_uid
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.alliance.conftest import World, make_world, staff
+from tests.alliance.world import World, make_world, staff
 from tests.builders import make_practitioner
 from tests.dbutil import fresh_database
 from yilian.alliance import errors, service

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.alliance.conftest import CLINIC_DAY, World, staff
+from tests.alliance.world import CLINIC_DAY, World, staff
 from tests.builders import make_department, make_patient
 from yilian.alliance import errors, service
 from yilian.alliance.domain import ReferralKind, State

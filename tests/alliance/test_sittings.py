@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.alliance.conftest import World, staff
+from tests.alliance.world import World, staff
 from tests.builders import SYSTEM, make_department, make_patient, make_practitioner
 from yilian.alliance import errors, service
 from yilian.alliance.schemas import PostingCreate, SittingRecord

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.billing.conftest import World
+from tests.billing.world import World
 from tests.builders import actor_of, bearer, make_department, make_institution, make_patient, make_user
 from yilian.billing import service as billing
 from yilian.billing.domain import Channel, arrears_age_buckets

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.billing.conftest import World
+from tests.billing.world import World
 from tests.builders import make_patient
 from yilian.billing import service as billing
 from yilian.billing.domain import Channel

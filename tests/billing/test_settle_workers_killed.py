@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.billing.conftest import make_world
+from tests.billing.world import make_world
 from tests.builders import (
     make_patient,
 )

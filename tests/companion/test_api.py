@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.builders import bearer, make_patient, make_user
-from tests.companion.conftest import World, pump
+from tests.companion.world import World, pump
 from yilian.companion.models import FeedItem, Follow
 from yilian.kit import clock, events
 from yilian.kit.access_log import AccessAudit

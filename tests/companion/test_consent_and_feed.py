@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.builders import SYSTEM, make_patient
-from tests.companion.conftest import World, invite, person, pump, relate, texts
+from tests.companion.world import World, invite, person, pump, relate, texts
 from yilian.companion import service
 from yilian.companion.domain import Basis, EndReason, VisitKind
 from yilian.companion.errors import InvalidFollow

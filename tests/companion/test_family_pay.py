@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.billing.conftest import ITEMS, seed_policies
+from tests.billing.world import ITEMS, seed_policies
 from tests.builders import SYSTEM, actor_of, make_user
-from tests.companion.conftest import World, invite, person, pump, texts
+from tests.companion.world import World, invite, person, pump, texts
 from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Payment, Settlement

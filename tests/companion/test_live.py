@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.builders import PASSWORD, SYSTEM, make_department, make_institution, make_patient, make_user
-from tests.companion.conftest import relate
+from tests.companion.world import relate
 from tests.dbutil import fresh_database
 from yilian.kit import db, events
 from yilian.kit.auth.domain import Role

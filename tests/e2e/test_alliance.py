@@ -14,7 +14,7 @@ from playwright.sync_api import Page
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.browser import login, screenshot
 from yilian.alliance.models import Referral
 from yilian.kit.auth.models import User
 from yilian.registry.models import Institution, Patient

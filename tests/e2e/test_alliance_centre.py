@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from tests.builders import PASSWORD, actor_of, make_patient, make_practitioner, make_user
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.browser import login, screenshot
 from yilian.alliance import service
 from yilian.alliance.domain import ReferralKind
 from yilian.alliance.models import Reading, Referral

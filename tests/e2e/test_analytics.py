@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import OUTPUT, login, screenshot
+from tests.e2e.browser import OUTPUT, login, screenshot
 from yilian.analytics.domain import Month
 from yilian.kit.clock import business_date
 

@@ -9,7 +9,7 @@ import os
 from playwright.sync_api import Page
 from sqlalchemy import create_engine, func, select
 
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.browser import login, screenshot
 from yilian.insurance.audit.models import AuditFindingEvent, AuditRun
 
 

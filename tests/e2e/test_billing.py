@@ -10,7 +10,7 @@ import re
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, select
 
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.browser import login, screenshot
 from yilian.kit.auth.models import User
 from yilian.registry.models import Patient
 

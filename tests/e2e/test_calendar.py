@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import login, screenshot_from_top
+from tests.e2e.browser import login, screenshot_from_top
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

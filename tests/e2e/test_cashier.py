@@ -18,7 +18,7 @@ from playwright.sync_api import Page
 from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session
 
-from tests.e2e.conftest import login, screenshot, settle
+from tests.e2e.browser import login, screenshot, settle
 from yilian.billing import service as billing
 from yilian.billing.domain import Channel
 from yilian.billing.models import Arrear, Charge, PaymentAgreement, Settlement

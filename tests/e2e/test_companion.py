@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
-from tests.e2e.conftest import DEMO_PASSWORD, UI_TIMEOUT_MS, login, screenshot
+from tests.e2e.browser import DEMO_PASSWORD, UI_TIMEOUT_MS, login, screenshot
 from yilian.catalog.models import CatalogItem
 from yilian.companion.models import Follow
 from yilian.kit import clock

@@ -10,7 +10,7 @@ from pathlib import Path
 from playwright.sync_api import Page
 from sqlalchemy import create_engine, func, select
 
-from tests.e2e.conftest import assert_painted, login, screenshot
+from tests.e2e.browser import assert_painted, login, screenshot
 from yilian.drg.models import DrgBatch, DrgCase
 
 

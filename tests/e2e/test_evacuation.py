@@ -11,7 +11,7 @@ from typing import Any
 
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import DEMO_PASSWORD, eventually, holds_for, login, screenshot
+from tests.e2e.browser import DEMO_PASSWORD, eventually, holds_for, login, screenshot
 
 
 @contextmanager
@@ -82,7 +82,7 @@ def _nurse_reads_tasks_and_prints_the_ward_plan(page: Page) -> None:
     screenshot(page, "evacuation-tasks-phone")
     pdf = page.request.get("/api/v1/evacuation/buildings/1/wards/W06/plan.pdf")
     assert pdf.status == 200 and pdf.body()[:4] == b"%PDF"
-    from tests.e2e.conftest import OUTPUT
+    from tests.e2e.browser import OUTPUT
 
     (OUTPUT / "evacuation-ward-W06.pdf").write_bytes(pdf.body())
 

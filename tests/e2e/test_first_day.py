@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 from sqlalchemy import create_engine, select
 
-from tests.e2e.conftest import DEMO_PASSWORD, OUTPUT, login, screenshot
+from tests.e2e.browser import DEMO_PASSWORD, OUTPUT, login, screenshot
 from yilian.kit.auth.models import User
 
 

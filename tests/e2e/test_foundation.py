@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from playwright.sync_api import Page
 from sqlalchemy import create_engine, or_, select
 
-from tests.e2e.conftest import assert_painted, login, screenshot
+from tests.e2e.browser import assert_painted, login, screenshot
 from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.models import User
 from yilian.registry.models import Consent, Patient

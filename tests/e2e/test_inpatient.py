@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from tests.builders import make_patient
-from tests.e2e.conftest import eventually, login, screenshot
+from tests.e2e.browser import eventually, login, screenshot
 from yilian.billing.models import Charge
 from yilian.drg.models import DrgCase
 from yilian.inpatient import service as inpatient

@@ -9,7 +9,7 @@ import os
 from playwright.sync_api import Page
 from sqlalchemy import Connection, create_engine, func, select, text
 
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.browser import login, screenshot
 from yilian.kit.auth.models import User
 from yilian.registry.models import Patient
 from yilian.results.models import RecognitionDecision

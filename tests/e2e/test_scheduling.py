@@ -19,8 +19,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from tests.e2e.conftest import eventually, login, settle
-from tests.e2e.conftest import screenshot_from_top as _shot
+from tests.e2e.browser import eventually, login, settle
+from tests.e2e.browser import screenshot_from_top as _shot
 from yilian.kit.auth.models import User
 from yilian.kit.clock import business_date
 from yilian.kit.money import yuan

@@ -14,7 +14,7 @@ import httpx
 import openpyxl
 from sqlalchemy import create_engine, text
 
-from tests.e2e.conftest import DEMO_PASSWORD, UI_TIMEOUT_MS, login, screenshot
+from tests.e2e.browser import DEMO_PASSWORD, UI_TIMEOUT_MS, login, screenshot
 from yilian.kit import clock
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import yilian
-from tests.e2e.conftest import OUTPUT, UI_TIMEOUT_MS, login, settle
+from tests.e2e.browser import OUTPUT, UI_TIMEOUT_MS, login, settle
 
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}

@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from playwright.sync_api import Page
 from sqlalchemy import create_engine, select
 
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.browser import login, screenshot
 from yilian.kit.auth.models import User
 from yilian.kit.clock import BUSINESS_TZ, business_date
 from yilian.registry.models import Patient

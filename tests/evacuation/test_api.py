@@ -6,11 +6,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.builders import bearer, make_user
+from tests.evacuation.hospital import Hospital
 from yilian.evacuation.generator import ward_building
 from yilian.kit.auth.domain import Role
 from yilian.kit.auth.models import User
-
-from .conftest import Hospital
 
 
 def _user(session: Session, hosp: Hospital, role: Role) -> User:

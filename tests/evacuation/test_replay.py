@@ -8,13 +8,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.builders import bearer, make_user
+from tests.evacuation.hospital import Hospital, admit_floor, make_hospital
 from yilian.evacuation import replay, service, tasks
 from yilian.evacuation.domain import parse_building
 from yilian.evacuation.errors import EvacuationForbidden, InvalidHazard, ReplayNotFound
 from yilian.evacuation.generator import ward_building
 from yilian.kit.auth.domain import Role
-
-from .conftest import Hospital, admit_floor, make_hospital
 
 
 @pytest.fixture

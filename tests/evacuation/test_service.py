@@ -6,13 +6,12 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.builders import actor_of, make_user
+from tests.evacuation.hospital import Hospital
 from yilian.evacuation import service
 from yilian.evacuation.errors import BuildingInvalid, EvacuationForbidden, InvalidHazard
 from yilian.evacuation.generator import ward_building
 from yilian.evacuation.models import EvacBuilding
 from yilian.kit.auth.domain import Role
-
-from .conftest import Hospital
 
 
 def test_building_tied_to_inpatient_wards(session: Session, hosp: Hospital) -> None:

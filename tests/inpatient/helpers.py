@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from tests.billing.conftest import seed_policies
+from tests.billing.world import seed_policies
 from tests.builders import (
     actor_of,
     make_department,

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.billing.conftest import ITEMS, seed_policies
+from tests.billing.world import ITEMS, seed_policies
 from tests.builders import (
     SYSTEM,
     actor_of,

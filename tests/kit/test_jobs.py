@@ -70,7 +70,7 @@ def test_job_needs_exactly_one_schedule() -> None:
 
 
 def test_the_real_jobs_settle_the_day_at_23_and_release_stale_holds(factory: sessionmaker[Session]) -> None:
-    from tests.billing.conftest import ITEMS, seed_policies
+    from tests.billing.world import ITEMS, seed_policies
     from yilian.billing import service as billing
     from yilian.billing.models import Settlement
     from yilian.catalog import service as catalog

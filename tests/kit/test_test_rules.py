@@ -1,5 +1,6 @@
 """Rules for the tests themselves: a test module shares nothing with another test module (shared
-pieces live in a ``conftest.py`` or a helper module), and a test expects the typed error it means."""
+pieces live in a ``conftest.py`` or a helper module), no module imports a ``conftest.py`` (it holds
+fixtures; what is imported lives in a helper module), and a test expects the typed error it means."""
 
 from __future__ import annotations
 
@@ -30,6 +31,23 @@ def imported_test_modules(source: str) -> set[str]:
     return found
 
 
+def imported_conftests(source: str) -> set[str]:
+    """The ``conftest`` modules that ``source`` imports, at any depth (``from .conftest import x`` as
+    ``.conftest``): a conftest holds fixtures, which pytest finds by itself; what a module imports
+    lives in a helper module."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):  # the module, and each name as a module of it
+            base = "." * node.level + (node.module or "")
+            sep = "." if node.module else ""
+            names = [base, *(f"{base}{sep}{a.name}" for a in node.names)]
+        found.update(name for name in names if name.rsplit(".", 1)[-1] == "conftest")
+    return found
+
+
 def broad_raises(source: str) -> int:
     """How many ``pytest.raises(Exception)`` (or ``BaseException``) ``source`` holds."""
     count = 0
@@ -55,6 +73,15 @@ def test_test_modules_do_not_import_each_other() -> None:
     assert offenders == {}, "move the shared pieces into a conftest.py or a helper module"
 
 
+def test_no_module_imports_a_conftest() -> None:
+    offenders = {
+        path.relative_to(TESTS).as_posix(): sorted(found)
+        for path in sorted(TESTS.rglob("*.py"))
+        if (found := imported_conftests(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}, "move what a test imports from a conftest.py into a helper module"
+
+
 def test_errors_are_expected_by_type() -> None:
     offenders = {
         path.relative_to(TESTS).as_posix(): n
@@ -69,12 +96,22 @@ def test_the_checks_see_what_they_look_for() -> None:
         "import pytest\n"
         "from tests.scheduling.test_service import patient_actor\n"
         "from tests.scheduling.helpers import DESK\n"
+        "from tests.billing.conftest import ITEMS\n"
+        "from .conftest import Hospital\n"
+        "from ..evacuation import conftest\n"
         "def f():\n"
         "    import tests.companion.test_api\n"
+        "    import tests.e2e.conftest as e2e\n"
         "    with pytest.raises(Exception):\n"
         "        pass\n"
         "    with pytest.raises(ValueError):\n"
         "        pass\n"
     )
     assert imported_test_modules(source) == {"tests.scheduling.test_service", "tests.companion.test_api"}
+    assert imported_conftests(source) == {
+        "tests.billing.conftest",
+        ".conftest",
+        "..evacuation.conftest",
+        "tests.e2e.conftest",
+    }
     assert broad_raises(source) == 1

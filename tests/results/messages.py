@@ -7,7 +7,7 @@ import io
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from tests.results.conftest import World
+from tests.results.world import World
 
 
 def oru(

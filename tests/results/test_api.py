@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.builders import SYSTEM, actor_of, bearer, make_patient, make_user
-from tests.results.conftest import TODAY, World, lab_result
 from tests.results.messages import fhir_bundle
+from tests.results.world import TODAY, World, lab_result
 from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import Role
 from yilian.kit.clock import FrozenClock

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tests.builders import SYSTEM, make_institution, make_patient
 from tests.dbutil import is_postgres_run
-from tests.results.conftest import TODAY, World, lab_result
+from tests.results.world import TODAY, World, lab_result
 from yilian.kit.access_log import AccessAudit
 from yilian.kit.auth.domain import ROLE_PERMISSIONS, Actor, Role
 from yilian.kit.clock import FrozenClock

@@ -9,8 +9,8 @@ import pytest
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
-from tests.results.conftest import World
 from tests.results.messages import oru
+from tests.results.world import World
 from yilian.results import hl7
 
 BENCH = (

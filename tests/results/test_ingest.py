@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.builders import SYSTEM
-from tests.results.conftest import World
 from tests.results.messages import dicom_bytes, fhir_bundle, oru
+from tests.results.world import World
 from yilian.kit.clock import BUSINESS_TZ
 from yilian.results import hl7, imaging, service
 from yilian.results.errors import BadMessage, UnknownLocalCode, UnknownPatient

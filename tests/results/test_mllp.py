@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.builders import SYSTEM, make_institution, make_patient
 from tests.dbutil import fresh_database
-from tests.results.conftest import World
 from tests.results.messages import oru
+from tests.results.world import World
 from yilian.kit import migrate
 from yilian.kit.db import build_engine, unit_of_work
 from yilian.kit.events import OutboxEvent
