@@ -38,25 +38,20 @@ class World:
 
 def seed_policies(session: Session, year: int = 2026) -> None:
     """Example Nantong policy rows (test values)."""
-    for scheme, tier, deductible, ratio, cap in [
-        ("employee", "tertiary", 80_000, 600, 400_000),
-        ("employee", "secondary", 80_000, 700, 400_000),
-        ("employee", "primary", 30_000, 800, 400_000),
-        ("resident", "tertiary", 50_000, 500, 150_000),
-        ("resident", "secondary", 30_000, 550, 150_000),
-        ("resident", "primary", 10_000, 650, 150_000),
-    ]:
-        insurance.set_policy(
-            session,
-            region_code="320600",
-            scheme=scheme,
-            tier=tier,
-            visit_type="outpatient",
-            year=year,
-            deductible=deductible,
-            ratio_permille=ratio,
-            cap=cap,
-        )
+    insurance.set_policy_table(
+        session,
+        [
+            ("employee", "tertiary", 80_000, 600, 400_000),
+            ("employee", "secondary", 80_000, 700, 400_000),
+            ("employee", "primary", 30_000, 800, 400_000),
+            ("resident", "tertiary", 50_000, 500, 150_000),
+            ("resident", "secondary", 30_000, 550, 150_000),
+            ("resident", "primary", 10_000, 650, 150_000),
+        ],
+        region_code="320600",
+        visit_type="outpatient",
+        year=year,
+    )
 
 
 def make_world(session: Session) -> World:

@@ -45,23 +45,18 @@ ITEMS = (
 
 def seed_inpatient_policies(session: Session, year: int = 2026) -> None:
     """住院 rows: deductible per admission, ratio, yearly cap (test values)."""
-    for scheme, tier, deductible, ratio, cap in [
-        ("employee", "tertiary", 90_000, 850, 40_000_000),
-        ("employee", "secondary", 60_000, 900, 40_000_000),
-        ("resident", "tertiary", 120_000, 700, 25_000_000),
-        ("resident", "secondary", 80_000, 750, 25_000_000),
-    ]:
-        insurance.set_policy(
-            session,
-            region_code="320600",
-            scheme=scheme,
-            tier=tier,
-            visit_type="inpatient",
-            year=year,
-            deductible=deductible,
-            ratio_permille=ratio,
-            cap=cap,
-        )
+    insurance.set_policy_table(
+        session,
+        [
+            ("employee", "tertiary", 90_000, 850, 40_000_000),
+            ("employee", "secondary", 60_000, 900, 40_000_000),
+            ("resident", "tertiary", 120_000, 700, 25_000_000),
+            ("resident", "secondary", 80_000, 750, 25_000_000),
+        ],
+        region_code="320600",
+        visit_type="inpatient",
+        year=year,
+    )
 
 
 @dataclass

@@ -57,18 +57,9 @@ def seed(session: Session, *, seed_value: int, scale: float) -> str:
             )
     rng = random.Random(seed_value + 4)
     year = business_date().year
-    for scheme, tier, deductible, ratio, cap in EXAMPLE_POLICIES:
-        insurance.set_policy(
-            session,
-            region_code="320600",
-            scheme=scheme,
-            tier=tier,
-            visit_type="outpatient",
-            year=year,
-            deductible=deductible,
-            ratio_permille=ratio,
-            cap=cap,
-        )
+    insurance.set_policy_table(
+        session, EXAMPLE_POLICIES, region_code="320600", visit_type="outpatient", year=year
+    )
     accounts = agreements = 0
     for patient in registry.every_patient(session):
         if patient.insurance_scheme == "employee":

@@ -61,18 +61,9 @@ def seed(session: Session, *, seed_value: int, scale: float) -> str:
     system = Actor.system("demo")
     catalog.import_items(session, ITEMS)
     year = business_date().year
-    for scheme, tier, deductible, ratio, cap in INPATIENT_POLICIES:
-        insurance.set_policy(
-            session,
-            region_code="320600",
-            scheme=scheme,
-            tier=tier,
-            visit_type="inpatient",
-            year=year,
-            deductible=deductible,
-            ratio_permille=ratio,
-            cap=cap,
-        )
+    insurance.set_policy_table(
+        session, INPATIENT_POLICIES, region_code="320600", visit_type="inpatient", year=year
+    )
     hospitals = registry.institutions_from_level(session, 2)
     total_beds = 0
     for hospital in hospitals:

@@ -83,6 +83,29 @@ def set_policy(
     return row
 
 
+# one row of a region's published table: scheme, tier, deductible (分), fund ratio (‰), yearly cap (分)
+PolicyRow = tuple[str, str, int, int, int]
+
+
+def set_policy_table(
+    session: Session, rows: Sequence[PolicyRow], *, region_code: str, visit_type: str, year: int
+) -> int:
+    """Create or replace a year's table of one visit type (门诊 or 住院) row by row; return the row count."""
+    for scheme, tier, deductible, ratio_permille, cap in rows:
+        set_policy(
+            session,
+            region_code=region_code,
+            scheme=scheme,
+            tier=tier,
+            visit_type=visit_type,
+            year=year,
+            deductible=deductible,
+            ratio_permille=ratio_permille,
+            cap=cap,
+        )
+    return len(rows)
+
+
 def year_to_date(session: Session, patient_id: int, year: int, visit_type: str) -> YearToDate:
     row = repo.year_row(session, patient_id, year, visit_type)
     return YearToDate(row.deductible_used, row.fund_paid) if row else YearToDate()
