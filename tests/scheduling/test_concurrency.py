@@ -31,10 +31,16 @@ CAPACITY = 20
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许"
 
 
-@pytest.mark.parametrize("commit", [False, True], ids=["caller-commits", "committed-with-the-claim"])
-def test_two_hundred_concurrent_bookings_at_twenty_places(commit: bool) -> None:
-    """``commit``: as the HTTP endpoint books (on PostgreSQL the claim and its COMMIT in one pipeline,
-    the NOTIFY after it): each booking also has its audit row, its event and one notification."""
+@pytest.mark.parametrize(
+    ("commit", "keyed"),
+    [(False, False), (True, False), (True, True)],
+    ids=["caller-commits", "committed-with-the-claim", "committed-with-the-claim-after-a-read"],
+)
+def test_two_hundred_concurrent_bookings_at_twenty_places(commit: bool, keyed: bool) -> None:
+    """``commit``: as the HTTP endpoint books (on PostgreSQL the context read and the claim each a
+    transaction of their own, the NOTIFY after it): each booking also has its audit row, its event and
+    one notification. ``keyed``: with an idempotency key, whose look-up begins the transaction first,
+    so the claim goes with its COMMIT in one pipeline instead."""
     with fresh_database("sched") as url:
         engine = (
             build_engine(url, pool_size=10, max_overflow=10, pool_timeout=120)
@@ -55,7 +61,14 @@ def test_two_hundred_concurrent_bookings_at_twenty_places(commit: bool) -> None:
                 barrier.wait()
                 try:
                     with unit_of_work(factory) as s:
-                        svc.book(s, patient_actor(pid), slot_id=slot_id, patient_id=pid, commit=commit)
+                        svc.book(
+                            s,
+                            patient_actor(pid),
+                            slot_id=slot_id,
+                            patient_id=pid,
+                            commit=commit,
+                            idempotency_key=f"rush-{pid}" if keyed else None,
+                        )
                     return "ok"
                 except SlotFull as exc:
                     return exc.title
@@ -119,6 +132,31 @@ def _listening(url: str) -> Iterator[Callable[[], list[str]]]:
             return [n.payload for n in conn.notifies(timeout=1.0)]
 
         yield heard
+
+
+def test_a_booking_that_commits_by_its_statements_gives_its_connection_back_transactional() -> None:
+    """The endpoint's booking runs its statements outside a transaction on PostgreSQL (each commits by
+    itself); the pooled connection must come back as before: a later unit of work that fails leaves
+    nothing behind."""
+    with fresh_database("sched") as url:
+        engine = build_engine(url, pool_size=1, max_overflow=0) if "postgresql" in url else build_engine(url)
+        try:
+            migrate.upgrade(engine)
+            factory = sessionmaker(bind=engine, expire_on_commit=False)
+            slot_id, (first, second) = _slot_and_patients(factory, 5, ["钱某某", "李某某"])
+            with unit_of_work(factory) as s:
+                svc.book_once(s, patient_actor(first), slot_id=slot_id, patient_id=first)
+            with pytest.raises(RuntimeError), unit_of_work(factory) as s:
+                svc.book(s, patient_actor(second), slot_id=slot_id, patient_id=second)
+                s.flush()
+                raise RuntimeError("the caller's unit of work fails after the booking")
+            with unit_of_work(factory) as s:
+                assert s.scalars(select(Booking.patient_id)).all() == [first]
+                slot = s.get(Slot, slot_id)
+                assert slot is not None and slot.booked == 1
+                assert s.scalar(select(func.count()).where(AccessAudit.action == "book")) == 1
+        finally:
+            engine.dispose()
 
 
 TWINS = 8

@@ -6,7 +6,19 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Exists, Select, String, bindparam, exists, func, or_, select
+from sqlalchemy import (
+    ARRAY,
+    BindParameter,
+    ColumnElement,
+    Exists,
+    Select,
+    String,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from yilian.kit.db import among, paginate
@@ -155,8 +167,9 @@ def patients_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Patient]:
     return {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
 
 
-def patient_exists_clause(patient_id: int) -> Exists:
-    """Whether the patient exists, as a clause another area's statement can carry."""
+def patient_exists_clause(patient_id: int | BindParameter[int]) -> Exists:
+    """Whether the patient exists, as a clause another area's statement can carry (``patient_id``: a
+    value, or the statement's bind parameter when the statement is built once)."""
     return select(Patient.id).where(Patient.id == patient_id).exists()
 
 

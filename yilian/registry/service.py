@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, false, or_, true
+from sqlalchemy import BindParameter, ColumnElement, Exists, false, or_, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -462,7 +462,7 @@ def find_patient(session: Session, patient_id: int) -> Patient:
     return found(repo.get_patient(session, patient_id), PatientNotFound(f"患者不存在: {patient_id}"))
 
 
-def patient_exists_clause(patient_id: int) -> Exists:
+def patient_exists_clause(patient_id: int | BindParameter[int]) -> Exists:
     """An EXISTS clause on the patient, for another area's repository to carry in one statement (so it
     need not read registry's tables itself)."""
     return repo.patient_exists_clause(patient_id)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
 import psycopg
 from sqlalchemy import (
+    BindParameter,
     Exists,
+    Integer,
     Select,
     String,
     and_,
@@ -46,6 +49,7 @@ from yilian.scheduling.models import (
 )
 
 ACTIVE = (BookingStatus.HELD, BookingStatus.CONFIRMED)
+AnySelect = Select[*tuple[Any, ...]]
 
 
 def _stored(statuses: Sequence[BookingStatus]) -> list[str]:
@@ -94,16 +98,112 @@ class BookingContext(NamedTuple):
 
 
 def booking_context(
-    session: Session, slot_id: int, patient_id: int, patient_exists: Exists, now: datetime
+    session: Session,
+    slot_id: int,
+    patient_id: int,
+    patient_exists: Callable[[BindParameter[int]], Exists],
+    now: datetime,
+    *,
+    on_its_own: bool = False,
 ) -> BookingContext | None:
     """The slot and its schedule's columns a booking copies, the institution's stored policy (its JSON,
-    None for the defaults), whether the patient exists (``patient_exists``, registry's clause) and the
-    rules' facts about her (as ``patient_booking_facts``, the no-shows of every day): one query instead
-    of five."""
+    None for the defaults), whether the patient exists (``patient_exists``: registry's clause for a
+    patient id) and the rules' facts about her (as ``patient_booking_facts``, the no-shows of every
+    day): one query instead of five. The statement is built once, with bind parameters; on PostgreSQL
+    it runs on the driver as a prepared statement (no ORM execution around it).
+
+    ``on_its_own`` (PostgreSQL, a session that owns its transaction and has sent nothing yet): the read
+    runs outside a transaction, so no BEGIN goes before it (see ``_statement_on_its_own``)."""
+    params = {"slot_id": slot_id, "patient_id": patient_id, "now": now}
+    row = _first(session, _context_statement(patient_exists), params, on_its_own=on_its_own)
+    return BookingContext._make(row) if row is not None else None
+
+
+def has_stale_holds(session: Session, slot_id: int, now: datetime, *, on_its_own: bool = False) -> bool:
+    """Whether a hold on the slot has run out (a full slot may then free a place): a read on its own
+    like ``booking_context``, so a booking refused for a full slot sends no transaction at all."""
+    row = _first(session, _stale_holds_statement(), {"slot_id": slot_id, "now": now}, on_its_own=on_its_own)
+    return row is not None and bool(row[0])
+
+
+@functools.cache
+def _stale_holds_statement() -> AnySelect:
+    return select(
+        select(Booking.id)
+        .where(
+            Booking.slot_id == bindparam("slot_id", type_=Integer()),
+            Booking.status == literal_column(f"'{BookingStatus.HELD.value}'"),
+            Booking.hold_expires_at < bindparam("now", type_=Booking.hold_expires_at.type),
+        )
+        .exists()
+    )
+
+
+def _first(
+    session: Session, statement: AnySelect, params: dict[str, Any], *, on_its_own: bool
+) -> Sequence[Any] | None:
+    """The first row of a statement built once with bind parameters (and constants inline: no
+    expanding or literal-execute parameters). On PostgreSQL it runs on the driver as a prepared
+    statement, compiled once per dialect; ``on_its_own`` (a session that owns its transaction and has
+    sent nothing yet): outside a transaction, so no BEGIN goes before it (see
+    ``_statement_on_its_own``)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return connection.execute(statement, params).first()
+    compiled = _compiled(statement, connection.dialect)
+    driver = _driver(session)
+    with _statement_on_its_own(driver, on_its_own and _idle(session, driver)):
+        got: Sequence[Any] | None = driver.execute(
+            compiled.string, compiled.construct_params(params)
+        ).fetchone()
+    return got
+
+
+@functools.cache
+def _compiled(statement: AnySelect, dialect: Dialect) -> Compiled:
+    return statement.compile(dialect=dialect)
+
+
+def _driver(session: Session) -> psycopg.Connection[Any]:
+    driver = session.connection().connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver
+
+
+def _idle(session: Session, driver: psycopg.Connection[Any]) -> bool:
+    """Whether nothing of the session's transaction has reached the server yet (and the session owns its
+    transaction: a statement outside it cannot be part of a caller's larger unit of work)."""
+    return driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE and owns_its_transaction(
+        session
+    )
+
+
+@contextmanager
+def _statement_on_its_own(driver: psycopg.Connection[Any], enabled: bool) -> Iterator[None]:
+    """Run the block's statements each as a transaction of its own (psycopg's autocommit) when
+    ``enabled``: one statement is atomic by itself, and the server commits it as it answers, with no
+    BEGIN before it and no COMMIT round trip after it. The connection is given back in its normal mode
+    (the session's later statements begin a transaction as usual)."""
+    if not enabled:
+        yield
+        return
+    driver.autocommit = True
+    try:
+        yield
+    finally:
+        driver.autocommit = False
+
+
+@functools.cache
+def _context_statement(patient_exists: Callable[[BindParameter[int]], Exists]) -> AnySelect:
+    """``booking_context``'s statement (the separator and the statuses inline: a literal-execute
+    parameter would not survive compiling once)."""
     policy = select(SchedulingPolicy.data).where(SchedulingPolicy.institution_id == Schedule.institution_id)
+    patient_id = bindparam("patient_id", type_=Integer())
     hers = Booking.patient_id == patient_id
-    active = and_(hers, Booking.status.in_(_stored(ACTIVE)))
-    row = session.execute(
+    statuses = [literal_column(f"'{status}'", String) for status in _stored(ACTIVE)]  # constants, inline
+    active = and_(hers, Booking.status.in_(statuses))
+    statement: AnySelect = (
         select(
             Slot.id,
             Slot.start,
@@ -116,20 +216,24 @@ def booking_context(
             Schedule.day,
             Schedule.fee_fen,
             policy.scalar_subquery(),
-            patient_exists,
+            patient_exists(patient_id),
             select(func.count()).where(active, Booking.schedule_id == Schedule.id).scalar_subquery(),
             select(func.count()).where(active, Booking.day == Schedule.day).scalar_subquery(),
-            select(func.aggregate_strings(cast(Booking.day, String), ","))
-            .where(hers, Booking.status == BookingStatus.NO_SHOW.value)
+            select(func.aggregate_strings(cast(Booking.day, String), literal_column("','")))  # type: ignore[arg-type]
+            .where(hers, Booking.status == literal_column(f"'{BookingStatus.NO_SHOW.value}'"))
             .scalar_subquery(),
             select(Booking.id)
-            .where(hers, Booking.status == BookingStatus.HELD.value, Booking.hold_expires_at < now)
+            .where(
+                hers,
+                Booking.status == BookingStatus.HELD.value,
+                Booking.hold_expires_at < bindparam("now", type_=Booking.hold_expires_at.type),
+            )
             .exists(),
         )
         .join(Schedule, Schedule.id == Slot.schedule_id)
-        .where(Slot.id == slot_id)
-    ).first()
-    return BookingContext._make(row) if row is not None else None
+        .where(Slot.id == bindparam("slot_id", type_=Integer()))
+    )
+    return statement
 
 
 BOOKING_COLUMNS = (
@@ -223,37 +327,42 @@ def claim_and_book(
 ) -> int | None:
     """PostgreSQL: one statement (one round trip) that takes a place of ``values["slot_id"]`` with the
     conditional UPDATE and, only when it got one, inserts the booking, its access-audit row (``audit``:
-    ``access_values``) and its ``scheduling.booking_held`` outbox event with its NOTIFY. Returns the new
-    booking's id, or None with nothing written when the slot is full.
+    ``access_values``) and its ``scheduling.booking_held`` outbox event. Returns the new booking's id,
+    or None with nothing written when the slot is full.
 
-    ``commit``: the session's transaction is committed with the statement, sent with it in one pipeline
-    (the slot row stays locked only while the server runs the two, not while the answer travels back and
-    the caller's thread waits for its turn to send the COMMIT). The NOTIFY then goes in a transaction
-    of its own in the same pipeline, after the booking's commit: a transaction that notifies holds
-    PostgreSQL's one notification lock from its commit until its WAL is flushed, so bookings that
-    notified committed one at a time, each waiting for its own flush with the slot row locked; the
-    notification's own transaction writes no WAL. Only for a session that owns its transaction (see
-    ``owns_its_transaction``); the session's own commit after it finds nothing to do."""
+    ``commit`` (a session that owns its transaction): the statement commits as it runs, so the slot
+    row stays locked only while the server runs it, not while the answer travels back and the caller's
+    thread waits for its turn to send a COMMIT. When nothing of the transaction has reached the server
+    yet, the statement runs as a transaction of its own (autocommit: one round trip, no BEGIN or COMMIT
+    sent); otherwise it is sent with the COMMIT in one pipeline. The event's NOTIFY then goes in a
+    transaction of its own, after the booking's commit: a transaction that notifies holds PostgreSQL's
+    one notification lock from its commit until its WAL is flushed, so bookings that notified committed
+    one at a time, each waiting for its own flush with the slot row locked; the notification's own
+    transaction writes no WAL. The session's own commit after it finds nothing to do."""
     params: dict[str, Any] = {f"b_{c}": values[c] for c in BOOKING_COLUMNS}
     params.update({f"a_{c}": audit[c] for c in AUDIT_COLUMNS})
     params.update(slot_id=values["slot_id"], event_at=values["created_at"])
     if not commit:
         row = session.execute(_claim_and_book_statement(), params).first()
         return None if row is None else int(row[0])
-    connection = session.connection()
-    claim, notify = _compiled_for(connection.dialect)
-    driver = connection.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
+    claim, notify = _compiled_for(session.connection().dialect)
+    driver = _driver(session)
     try:
-        with driver.pipeline():
-            cursor = driver.cursor()
-            cursor.execute(claim.string, claim.construct_params(params))
-            driver.commit()
-            driver.execute(notify.string, notify.construct_params(params))
-            driver.commit()
+        if _idle(session, driver):
+            with _statement_on_its_own(driver, True):
+                got = driver.execute(claim.string, claim.construct_params(params)).fetchone()
+                if got is not None:
+                    driver.execute(notify.string, notify.construct_params(params))
+        else:
+            with driver.pipeline():
+                cursor = driver.cursor()
+                cursor.execute(claim.string, claim.construct_params(params))
+                driver.commit()
+                driver.execute(notify.string, notify.construct_params(params))
+                driver.commit()
+            got = cursor.fetchone()
     except psycopg.IntegrityError as exc:  # as SQLAlchemy would have raised it (a twin's idempotency key)
         raise IntegrityError(claim.string, params, exc) from exc
-    got = cursor.fetchone()
     return None if got is None else int(got[0])
 
 

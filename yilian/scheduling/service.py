@@ -597,9 +597,15 @@ def book(
             if existing.patient_id != patient_id or existing.slot_id != slot_id:
                 raise InvalidInput("幂等键已用于其他预约")
             return existing
-    patient_exists = registry.patient_exists_clause(patient_id)  # carried in the one read
-    ctx = found(
-        repo.booking_context(session, slot_id, patient_id, patient_exists, utcnow()),
+    ctx = found(  # registry's clause on the patient is carried in the one read
+        repo.booking_context(
+            session,
+            slot_id,
+            patient_id,
+            registry.patient_exists_clause,
+            utcnow(),
+            on_its_own=commit and not place_held,  # the claim then commits by itself too
+        ),
         ScheduleNotFound("号源不存在"),
     )
     if actor.is_staff:  # the desk books at its own institution
@@ -722,7 +728,11 @@ def _claim_and_book(session: Session, actor: Actor, values: dict[str, Any], *, c
     audit = access_values(actor, action="book")
     commit = commit and repo.owns_its_transaction(session)
     booking_id = repo.claim_and_book(session, values, audit, commit=commit)
-    if booking_id is None and expire_holds(session, slot_id=values["slot_id"]):
+    if (
+        booking_id is None
+        and repo.has_stale_holds(session, values["slot_id"], utcnow(), on_its_own=commit)
+        and expire_holds(session, slot_id=values["slot_id"])
+    ):
         booking_id = repo.claim_and_book(session, values, audit, commit=commit)
     if booking_id is None:
         raise SlotFull()

@@ -139,7 +139,8 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
     if not token:
         raise Unauthorized("请先登录")
     actor = resolve_token(session, token, ip=client_ip(request))
-    session.commit()  # read-only: give the connection back before the endpoint's own step
+    if session.in_transaction():  # it read the token: give the connection back before the endpoint's step
+        session.commit()
     return actor
 
 
