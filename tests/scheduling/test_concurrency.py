@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.builders import make_department, make_institution, make_patient, make_practitioner
 from tests.dbutil import fresh_database
 from tests.scheduling.helpers import DESK, first_slot, patient_actor
-from yilian.kit import migrate
+from yilian.kit import clock, migrate
 from yilian.kit.access_log import AccessAudit
 from yilian.kit.clock import business_date
 from yilian.kit.db import build_engine, unit_of_work
@@ -155,6 +155,40 @@ def test_a_booking_that_commits_by_its_statements_gives_its_connection_back_tran
                 slot = s.get(Slot, slot_id)
                 assert slot is not None and slot.booked == 1
                 assert s.scalar(select(func.count()).where(AccessAudit.action == "book")) == 1
+        finally:
+            engine.dispose()
+
+
+def test_a_full_slot_whose_hold_ran_out_gives_its_place_through_the_endpoints_path(
+    frozen_clock: clock.FrozenClock,
+) -> None:
+    """The endpoint's booking (``book_once``) on a full slot: refused while the hold stands, and once it
+    has run out the hold is expired and the place booked, each with its audit row and its events."""
+    with fresh_database("sched") as url:
+        engine = build_engine(url)
+        try:
+            migrate.upgrade(engine)
+            factory = sessionmaker(bind=engine, expire_on_commit=False)
+            slot_id, (first, second) = _slot_and_patients(factory, 1, ["周某某", "吴某某"])
+            with unit_of_work(factory) as s:
+                held = svc.book_once(s, patient_actor(first), slot_id=slot_id, patient_id=first).id
+            with pytest.raises(SlotFull), unit_of_work(factory) as s:
+                svc.book_once(s, patient_actor(second), slot_id=slot_id, patient_id=second)
+            frozen_clock.advance(timedelta(minutes=11))  # hold_minutes = 10
+            with unit_of_work(factory) as s:
+                taken = svc.book_once(s, patient_actor(second), slot_id=slot_id, patient_id=second).id
+            with unit_of_work(factory) as s:
+                assert {b.id: b.status for b in s.scalars(select(Booking))} == {
+                    held: "expired",
+                    taken: "held",
+                }
+                slot = s.get(Slot, slot_id)
+                assert slot is not None and slot.booked == 1
+                assert s.scalar(select(func.count()).where(AccessAudit.action == "book")) == 2
+                topics = sorted(
+                    s.scalars(select(OutboxEvent.topic).where(OutboxEvent.topic.like("scheduling.%")))
+                )
+                assert topics == ["scheduling.booking_held"] * 2 + ["scheduling.hold_expired"]
         finally:
             engine.dispose()
 
