@@ -277,7 +277,7 @@ def skip(session: SessionDep, actor: Caller, entry_id: IdPath) -> QueueEntryRead
     summary="患者的预约与挂号（最近在前）",
 )
 def patient_bookings(session: SessionDep, actor: CurrentActor, patient_id: IdPath) -> Response:
-    """``list[BookingRead]`` as plain dicts encoded once (the schema above stays the documented shape)."""
+    # ``list[BookingRead]`` as plain dicts encoded once; response_model above stays the documented shape
     return FastJSONResponse(service.patient_booking_dicts(session, actor, patient_id))
 
 
