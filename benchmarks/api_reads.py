@@ -9,6 +9,8 @@ written for them) must be 0.
 
     .venv/bin/python benchmarks/api_reads.py --quick            # 8 s per phase
     .venv/bin/python benchmarks/api_reads.py --workers 2 --clients 32 --seconds 30
+    .venv/bin/python benchmarks/api_reads.py --quick --keep              # keep the seeded database (name printed)
+    .venv/bin/python benchmarks/api_reads.py --quick --reuse NAME        # measure again on it (no seeding)
 
 Last line (JSON): reads_per_s, reads_per_s_per_core (÷ workers), sql_reads_per_s, ratio_to_sql, p50/p99,
 and reads_per_server_cpu_s: reads per second of CPU used by uvicorn and its workers (from /proc), i.e.
@@ -279,13 +281,18 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--patients", type=int, default=600)
     ap.add_argument("--quick", action="store_true", help="8 s per phase, 400 demo patients")
+    ap.add_argument("--keep", action="store_true", help="keep the seeded database (its name is printed)")
+    ap.add_argument("--reuse", help="measure again on a database kept by --keep (no seeding)")
     args = ap.parse_args()
     if args.quick:
         args.seconds, args.patients = 8.0, 400
-    with scratch_database(BASE, "yilian_reads") as scratch:
+    with scratch_database(BASE, "yilian_reads", keep=args.keep, reuse=args.reuse) as scratch:
         url = scratch.render_as_string(hide_password=False)
         os.environ["YILIAN_DATABASE_URL"] = url
-        setup(url, args.patients)
+        if args.keep:
+            print(f"database kept: {scratch.database}")
+        if not args.reuse:
+            setup(url, args.patients)
         app = run_app(url, args.workers, args.clients, args.seconds)
         sql = run_sql(url, args.clients, args.seconds)
     rate = app["ok"] / app["elapsed"]

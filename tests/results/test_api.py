@@ -425,3 +425,44 @@ def test_results_page_totals_with_and_without_the_count_query(
         ]
     ]
     assert got == [(3, 3), (2, 3), (1, 3), (0, 3), (0, 3), (3, 3)]
+
+
+def test_observation_search_rows_match_the_results_page(
+    client: TestClient, session: Session, world: World, frozen_clock: FrozenClock
+) -> None:
+    """The FHIR Observation search reads plain rows with the item's name and LOINC joined in: the same
+    results, order and totals as ``patient_results``, and an item no longer in the active catalogue
+    shows its code (no LOINC), as the catalogue look-up did."""
+    for n in range(3):
+        lab_result(session, world, sender="TCO", control=f"R{n}", day=TODAY - timedelta(days=n + 1))
+    lab_result(
+        session, world, sender="TCO", control="RK", day=TODAY - timedelta(days=1), code="K", value="4.1"
+    )
+    doctor = make_user(session, role=Role.DOCTOR, institution=world.tertiary, practitioner=world.doctor)
+    actor = actor_of(doctor)
+    for item_code in (None, "GLU", "K", "ALT"):
+        for offset, limit in [(0, 50), (0, 2), (2, 2), (9, 2)]:
+            rows, total = service.patient_observations(
+                session, actor, world.patient.id, item_code=item_code, offset=offset, limit=limit
+            )
+            orm, orm_total = service.patient_results(
+                session, actor, world.patient.id, item_code=item_code, offset=offset, limit=limit
+            )
+            assert ([r.id for r in rows], total) == ([r.id for r in orm], orm_total)
+
+    dh = bearer(client, doctor)
+    before = client.get("/fhir/Observation", params={"patient": world.patient.mpi_id}, headers=dh).json()
+    glu = [e["resource"] for e in before["entry"] if e["resource"]["code"]["coding"][0]["code"] == "GLU"]
+    assert glu and all(len(r["code"]["coding"]) == 2 and r["code"]["text"] != "GLU" for r in glu)
+    service.get_item(session, "GLU").is_active = False
+    session.flush()
+    after = client.get("/fhir/Observation", params={"patient": world.patient.mpi_id}, headers=dh).json()
+    assert after["total"] == before["total"] == 4 and after == fhir.validated(after)
+    for entry in after["entry"]:
+        code = entry["resource"]["code"]
+        if code["coding"][0]["code"] == "GLU":
+            assert code["text"] == "GLU" and code["coding"] == [
+                {"system": fhir.REGIONAL_ITEM_SYSTEM, "code": "GLU", "display": "GLU"}
+            ]
+        else:
+            assert code["text"] != "K" and code["coding"][1]["system"] == fhir.LOINC

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.builders import (
+    actor_of,
     bearer,
     make_department,
     make_institution,
@@ -15,6 +16,8 @@ from tests.builders import (
 )
 from yilian.kit import clock
 from yilian.kit.auth.domain import Role
+from yilian.scheduling import service
+from yilian.scheduling.schemas import BookingRead
 
 
 def test_booking_flow_over_http(
@@ -27,7 +30,8 @@ def test_booking_flow_over_http(
     other = make_patient(session, name="李四")
     admin = bearer(client, make_user(session, role=Role.ADMIN, institution=inst))
     me = bearer(client, make_user(session, role=Role.PATIENT, patient=pat))
-    desk = bearer(client, make_user(session, role=Role.REGISTRAR, institution=inst))
+    desk_user = make_user(session, role=Role.REGISTRAR, institution=inst)
+    desk = bearer(client, desk_user)
     doctor = bearer(client, make_user(session, role=Role.DOCTOR, institution=inst, practitioner=doc))
 
     r = client.post(
@@ -76,6 +80,14 @@ def test_booking_flow_over_http(
     assert (place["ticket_no"], place["ahead"], place["calling"]) == (1, 0, False)
     mine = client.get(f"/api/v1/scheduling/patients/{pat.id}/bookings", headers=me)
     assert mine.status_code == 200 and [b["id"] for b in mine.json()] == [bid]
+    at_desk = client.get(f"/api/v1/scheduling/patients/{pat.id}/bookings", headers=desk)
+    views = service.patient_bookings(session, actor_of(desk_user), pat.id)
+    # the plain rows say what the pydantic schema said of the ORM bookings
+    assert (
+        mine.json()
+        == at_desk.json()
+        == [BookingRead.model_validate(v.booking).model_dump(mode="json") for v in views]
+    )
     stranger = bearer(
         client, make_user(session, role=Role.PATIENT, patient=make_patient(session, name="郑十"))
     )

@@ -157,8 +157,21 @@ def patient_by_id_number(session: Session, id_number: str) -> Patient | None:
     return session.scalar(select(Patient).where(Patient.id_number == id_number))
 
 
+# statements of the read paths, built once (building one costs more CPU than running it)
+_PATIENT_BY_MPI = select(Patient).where(Patient.mpi_id == bindparam("mpi_id"))
+_LIVE_GRANT = (
+    select(PatientAccessGrant.id)
+    .where(
+        PatientAccessGrant.patient_id == bindparam("patient_id"),
+        PatientAccessGrant.institution_id == bindparam("institution_id"),
+        or_(PatientAccessGrant.expires_at.is_(None), PatientAccessGrant.expires_at > bindparam("at")),
+    )
+    .limit(1)
+)
+
+
 def patient_by_mpi(session: Session, mpi_id: str) -> Patient | None:
-    return session.scalar(select(Patient).where(Patient.mpi_id == mpi_id))
+    return session.scalar(_PATIENT_BY_MPI, {"mpi_id": mpi_id})
 
 
 def patients_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Patient]:
@@ -174,12 +187,8 @@ def patient_exists_clause(patient_id: int | BindParameter[int]) -> Exists:
 
 
 def live_grant_exists(session: Session, patient_id: int, institution_id: int, at: datetime) -> bool:
-    query = select(PatientAccessGrant.id).where(
-        PatientAccessGrant.patient_id == patient_id,
-        PatientAccessGrant.institution_id == institution_id,
-        or_(PatientAccessGrant.expires_at.is_(None), PatientAccessGrant.expires_at > at),
-    )
-    return session.scalar(query.limit(1)) is not None
+    params = {"patient_id": patient_id, "institution_id": institution_id, "at": at}
+    return session.scalar(_LIVE_GRANT, params) is not None
 
 
 def institution_scope_clause(institution_id: int, at: datetime) -> ColumnElement[bool]:

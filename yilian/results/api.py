@@ -309,11 +309,19 @@ def fhir_observation_search(
     try:
         p = registry.patient_by_mpi(session, patient.removeprefix("Patient/"))
         item_code = _item_code(session, code) if code else None
-        rows, total = service.patient_results(session, actor, p.id, item_code=item_code, limit=_count)
+        rows, total = service.patient_observations(session, actor, p.id, item_code=item_code, limit=_count)
     except YilianError as exc:
         return _fhir_error(exc)
-    names = {i.code: (i.name, i.loinc) for i in service.list_items(session)}
-    return _fhir(fhir.searchset([_observation(session, r, names, p.mpi_id) for r in rows], total))
+    observations = [
+        fhir.observation_resource(
+            r,
+            item_name=r.item_code if r.item_name is None else r.item_name,
+            loinc=r.loinc or "",
+            mpi_id=p.mpi_id,
+        )
+        for r in rows
+    ]
+    return _fhir(fhir.searchset(observations, total))
 
 
 @fhir_router.get("/ImagingStudy/{result_id}", summary="FHIR ImagingStudy read")

@@ -179,6 +179,11 @@ def validated(resource: dict[str, Any]) -> dict[str, Any]:
     return model.model_validate(resource).model_dump(mode="json", exclude_none=True)  # type: ignore[no-any-return]
 
 
+_RESULT_SOURCE_SYSTEM = "https://yilian.dev/fhir/sid/result-source"
+_OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+_INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+
+
 def _result_base(row: Any, resource_type: str, *, item_name: str, loinc: str, mpi_id: str) -> dict[str, Any]:
     """What an Observation and a DiagnosticReport of a stored result share: id, source identifier,
     status, the regional item code (and LOINC), subject, time and performing institution."""
@@ -188,8 +193,8 @@ def _result_base(row: Any, resource_type: str, *, item_name: str, loinc: str, mp
     return {
         "resourceType": resource_type,
         "id": str(row.id),
-        "identifier": [{"system": "https://yilian.dev/fhir/sid/result-source", "value": row.source_key}],
-        "status": _STATUS_OUT[ResultStatus(row.status)],
+        "identifier": [{"system": _RESULT_SOURCE_SYSTEM, "value": row.source_key}],
+        "status": _STATUS_OUT[row.status],  # a StrEnum key: the stored text finds it
         "code": {"coding": coding, "text": item_name},
         "subject": {"reference": f"Patient/{mpi_id}"},
         "effectiveDateTime": instant(row.observed_at),
@@ -200,18 +205,8 @@ def _result_base(row: Any, resource_type: str, *, item_name: str, loinc: str, mp
 def observation_resource(row: Any, *, item_name: str, loinc: str, mpi_id: str) -> dict[str, Any]:
     """Return a FHIR Observation of a stored result (the shape fhir.resources validates)."""
     body = _result_base(row, "Observation", item_name=item_name, loinc=loinc, mpi_id=mpi_id)
-    body |= {
-        "category": [
-            {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                        "code": "laboratory" if row.kind == "lab" else "imaging",
-                    }
-                ]
-            }
-        ],
-    }
+    category = "laboratory" if row.kind == "lab" else "imaging"
+    body["category"] = [{"coding": [{"system": _OBSERVATION_CATEGORY, "code": category}]}]
     if row.value_num is not None:
         body["valueQuantity"] = {"value": row.value_num, "unit": row.unit}
     elif row.value_text or row.report_text:
@@ -219,16 +214,7 @@ def observation_resource(row: Any, *, item_name: str, loinc: str, mpi_id: str) -
     if row.reference_range:
         body["referenceRange"] = [{"text": row.reference_range}]
     if row.abnormal_flag:
-        body["interpretation"] = [
-            {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
-                        "code": row.abnormal_flag,
-                    }
-                ]
-            }
-        ]
+        body["interpretation"] = [{"coding": [{"system": _INTERPRETATION_SYSTEM, "code": row.abnormal_flag}]}]
     return body
 
 

@@ -274,6 +274,60 @@ def patient_results(
     return [], session.scalar(select(func.count()).select_from(Result).where(*where)) or 0  # past the end
 
 
+def _observation_page(by_item: bool) -> Any:
+    """The FHIR Observation search's statement, built once: a page of one patient's results as plain
+    rows (the columns an Observation shows, no ORM objects) with the item's name and LOINC code when the
+    item is active, and the total as a window count."""
+    where = [Result.patient_id == bindparam("patient_id")]
+    if by_item:
+        where.append(Result.item_code == bindparam("item_code"))
+    return (
+        select(
+            Result.id,
+            Result.source_key,
+            Result.status,
+            Result.item_code,
+            Result.observed_at,
+            Result.institution_id,
+            Result.kind,
+            Result.value_num,
+            Result.unit,
+            Result.value_text,
+            Result.report_text,
+            Result.reference_range,
+            Result.abnormal_flag,
+            ExamItem.name.label("item_name"),
+            ExamItem.loinc,
+            func.count().over().label("total"),
+        )
+        .outerjoin(ExamItem, (ExamItem.code == Result.item_code) & ExamItem.is_active.is_(True))
+        .where(*where)
+        .order_by(Result.observed_at.desc(), Result.id.desc())
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+
+
+_OBSERVATION_PAGE = {False: _observation_page(False), True: _observation_page(True)}
+
+
+def patient_observation_rows(
+    session: Session, *, patient_id: int, item_code: str | None = None, offset: int = 0, limit: int = 50
+) -> tuple[Sequence[Any], int]:
+    """A page of a patient's results, newest first, as rows with the result's columns, ``item_name`` and
+    ``loinc`` (None for an item not in the active catalogue), and the total."""
+    params: dict[str, Any] = {"patient_id": patient_id, "offset": offset, "limit": limit}
+    if item_code:
+        params["item_code"] = item_code
+    page = session.execute(_OBSERVATION_PAGE[bool(item_code)], params).all()
+    if page:
+        return page, int(page[0].total)
+    if offset == 0:
+        return [], 0
+    where = [Result.patient_id == patient_id] + ([Result.item_code == item_code] if item_code else [])
+    return [], session.scalar(select(func.count()).select_from(Result).where(*where)) or 0  # past the end
+
+
 def get_prompt(session: Session, prompt_id: int, *, for_update: bool = False) -> Prompt | None:
     stmt = select(Prompt).where(Prompt.id == prompt_id)
     if for_update:

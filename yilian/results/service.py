@@ -705,6 +705,26 @@ def patient_results(
     )
 
 
+def patient_observations(
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    *,
+    item_code: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[Sequence[Any], int]:
+    """``patient_results`` for the FHIR Observation search: the same page, access check and audit row,
+    as plain rows carrying the item's ``item_name`` and ``loinc`` (None when not in the active
+    catalogue) instead of ORM objects and a catalogue read."""
+    _authorise(
+        session, actor, patient_id, reason="查看检查检验结果", resource=f"results?patient={patient_id}"
+    )
+    return repo.patient_observation_rows(
+        session, patient_id=patient_id, item_code=item_code, offset=offset, limit=limit
+    )
+
+
 def get_result(session: Session, actor: Actor, result_id: int) -> Result:
     """Return one result to an authorised reader (audited)."""
     row = found(repo.get_result(session, result_id), ResultNotFound(f"结果不存在: {result_id}"))

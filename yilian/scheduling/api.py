@@ -6,11 +6,12 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Header, Path, Request, Response
 
 from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, get_actor, require
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import DayQuery, IdPath, IdQuery, OptionalDayQuery, OptionalIdQuery
+from yilian.kit.responses import FastJSONResponse
 from yilian.scheduling import service
 from yilian.scheduling.schemas import (
     BookingCreate,
@@ -275,11 +276,9 @@ def skip(session: SessionDep, actor: Caller, entry_id: IdPath) -> QueueEntryRead
     response_model=list[BookingRead],
     summary="患者的预约与挂号（最近在前）",
 )
-def patient_bookings(session: SessionDep, actor: CurrentActor, patient_id: IdPath) -> list[BookingRead]:
-    return [
-        BookingRead.model_validate(v.booking)
-        for v in service.patient_bookings(session, actor, patient_id, visits=False)
-    ]
+def patient_bookings(session: SessionDep, actor: CurrentActor, patient_id: IdPath) -> Response:
+    # ``list[BookingRead]`` as plain dicts encoded once; response_model above stays the documented shape
+    return FastJSONResponse(service.patient_booking_dicts(session, actor, patient_id))
 
 
 @router.get(

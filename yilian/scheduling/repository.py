@@ -750,6 +750,39 @@ def patient_bookings_detail(
     return [(b, s, sl) for b, s, sl in session.execute(q).tuples()]
 
 
+BOOKING_READ_COLUMNS = (
+    "id",
+    "slot_id",
+    "schedule_id",
+    "patient_id",
+    "day",
+    "status",
+    "channel",
+    "fee_fen",
+    "payment_state",
+    "payment_method",
+    "qualifies_three_day",
+    "valid_until",
+    "returns_used",
+)
+# a patient's bookings as the HTTP read shows them (``BookingRead``'s columns and the institution),
+# built once, in ``patient_bookings_detail``'s order
+_PATIENT_BOOKING_ROWS = (
+    select(*(getattr(Booking, c) for c in BOOKING_READ_COLUMNS), Booking.institution_id)
+    .join(Schedule, Schedule.id == Booking.schedule_id)
+    .join(Slot, Slot.id == Booking.slot_id)
+    .where(Booking.patient_id == bindparam("patient_id"))
+    .order_by(Booking.day.desc(), Slot.start.desc(), Booking.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def patient_booking_rows(session: Session, patient_id: int, limit: int = 50) -> Sequence[Any]:
+    """``patient_bookings_detail`` as plain rows of the booking's ``BOOKING_READ_COLUMNS`` and its
+    ``institution_id`` (no ORM objects)."""
+    return session.execute(_PATIENT_BOOKING_ROWS, {"patient_id": patient_id, "limit": limit}).all()
+
+
 def first_visit_entries(session: Session, booking_ids: Sequence[int]) -> dict[int, QueueEntry]:
     """The queue entry of each booking's own (first) visit, for those that checked in."""
     if not booking_ids:

@@ -1445,13 +1445,7 @@ def patient_bookings(
     """A patient's bookings (newest first) for the patient themself or the registration desk; audited.
     ``visits=False`` leaves out the queue tickets and return visits (two queries) for callers that only
     show the bookings (the HTTP read)."""
-    if actor.patient_id is not None:
-        require_permission(actor, Permission.BOOKING_BOOK)
-        _own_or_desk(actor, patient_id)
-        record_access(session, actor, action="read", resource="bookings", patient_id=patient_id)
-    else:
-        require_permission(actor, Permission.REGISTRATION_DESK)
-        registry.get_patient(session, actor, patient_id, reason="预约挂号")
+    _check_bookings_reader(session, actor, patient_id)
     rows = repo.patient_bookings_detail(session, patient_id)
     if actor.is_staff:  # the desk sees its own institution's bookings of the patient
         rows = [row for row in rows if actor.serves(row[0].institution_id)]
@@ -1468,6 +1462,28 @@ def patient_bookings(
         )
         for b, sched, slot in rows
     ]
+
+
+def _check_bookings_reader(session: Session, actor: Actor, patient_id: int) -> None:
+    """Let the patient themself or the registration desk read the patient's bookings; audited."""
+    if actor.patient_id is not None:
+        require_permission(actor, Permission.BOOKING_BOOK)
+        _own_or_desk(actor, patient_id)
+        record_access(session, actor, action="read", resource="bookings", patient_id=patient_id)
+    else:
+        require_permission(actor, Permission.REGISTRATION_DESK)
+        registry.get_patient(session, actor, patient_id, reason="预约挂号")
+
+
+def patient_booking_dicts(session: Session, actor: Actor, patient_id: int) -> list[dict[str, Any]]:
+    """``patient_bookings(..., visits=False)`` for the HTTP read: the same access check, audit row and
+    bookings, as plain dicts of ``BookingRead``'s fields (no ORM objects, no pydantic models)."""
+    _check_bookings_reader(session, actor, patient_id)
+    rows = repo.patient_booking_rows(session, patient_id)
+    if actor.is_staff:  # the desk sees its own institution's bookings of the patient
+        rows = [row for row in rows if actor.serves(row.institution_id)]
+    columns = repo.BOOKING_READ_COLUMNS
+    return [dict(zip(columns, row[: len(columns)], strict=True)) for row in rows]
 
 
 def register_walk_in(
