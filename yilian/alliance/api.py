@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse, Response
 
 from yilian.alliance import service, stats
@@ -44,15 +44,15 @@ from yilian.alliance.schemas import (
     SittingRead,
     SittingRecord,
 )
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import DayQuery, IdPath
 from yilian.kit.errors import Forbidden, YilianError
 from yilian.registry import fhir as registry_fhir
 
-router = APIRouter(prefix="/api/v1/alliance", tags=["医联体"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1/alliance", tags=["医联体"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-fhir_router = APIRouter(prefix="/fhir", tags=["FHIR R4"], route_class=TransactionalRoute)
+fhir_router = AreaRouter(prefix="/fhir", tags=["FHIR R4"])
 
 
 def _staff(actor: Actor) -> None:

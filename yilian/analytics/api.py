@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 
 from yilian.analytics import domain, report, service
 from yilian.analytics.domain import INDICATORS, Month
 from yilian.analytics.schemas import FigureRead, FiguresRead, IndicatorRead, RefreshRead, RowRead
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep
 from yilian.kit.auth.domain import Permission
 from yilian.kit.bounds import OptionalIdQuery
 from yilian.kit.errors import Forbidden
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["统计分析"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1/analytics", tags=["统计分析"])
 
 MonthQuery = Annotated[str | None, Query(pattern=r"^\d{4}-\d{1,2}$", max_length=7)]
 MONTH_RE = r"^\d{4}-\d{1,2}$"

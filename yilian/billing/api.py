@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import Header, Request
 
 from yilian.billing import service as billing
 from yilian.billing.domain import Channel, ChargeStatus, CreditPolicyValues
@@ -30,7 +30,7 @@ from yilian.billing.schemas import (
     SettleRequest,
     VisitCreate,
 )
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep, require
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import DayQuery, IdPath, IdQuery, OptionalDayQuery
 from yilian.kit.clock import business_date
@@ -39,7 +39,7 @@ from yilian.outpatient import service as outpatient
 from yilian.outpatient.schemas import EncounterRead
 from yilian.registry import service as registry
 
-router = APIRouter(prefix="/api/v1/billing", tags=["收费与对账"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1/billing", tags=["收费与对账"])
 
 
 @router.post("/channels/{channel}/callback", summary="支付渠道回调（签名校验）")

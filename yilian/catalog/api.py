@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import Query, UploadFile
 
 from yilian.catalog import service
 from yilian.catalog.domain import ItemKind
 from yilian.catalog.schemas import CatalogItemRead, DiagnosisRead, ImportReport
-from yilian.kit.auth.deps import SessionDep, TransactionalRoute, require
+from yilian.kit.auth.deps import AreaRouter, SessionDep, require
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.paging import Page, PagingDep
 from yilian.kit.textfile import decode_text
 
-router = APIRouter(prefix="/api/v1/catalog", tags=["目录"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1/catalog", tags=["目录"])
 
 Reader = Annotated[Actor, require(Permission.REGISTRY_READ)]
 Manager = Annotated[Actor, require(Permission.REGISTRY_MANAGE)]

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import Header, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
@@ -21,10 +21,10 @@ from yilian.companion.schemas import (
     FollowCreate,
     FollowRead,
 )
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep
 from yilian.kit.bounds import MAX_BIG, IdPath
 
-router = APIRouter(prefix="/api/v1/companion", tags=["云伴诊"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1/companion", tags=["云伴诊"])
 
 
 @router.post("/follows", response_model=FollowRead, status_code=201, summary="邀请家属云伴诊（按次授权）")

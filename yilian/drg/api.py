@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response, UploadFile
+from fastapi import Form, Response, UploadFile
 
 from yilian.drg import inpatient_cases, service
 from yilian.drg.domain import DischargeRecord, GroupResult, RecordError, make_record
@@ -20,14 +20,14 @@ from yilian.drg.schemas import (
     SchemeOut,
     UnitOut,
 )
-from yilian.kit.auth.deps import SessionDep, TransactionalRoute, require
+from yilian.kit.auth.deps import AreaRouter, SessionDep, require
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import IdPath
 from yilian.kit.textfile import decode_text
 
 _ = inpatient_cases  # groups the platform's signed discharge abstracts (inpatient.abstract_signed)
 
-router = APIRouter(prefix="/api/v1/drg", tags=["DRG"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1/drg", tags=["DRG"])
 
 Grouping = Annotated[Actor, require(Permission.DRG_GROUP)]
 Analyst = Annotated[Actor, require(Permission.DRG_ANALYZE)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 
 from yilian.evacuation import service, tasks
@@ -20,10 +19,10 @@ from yilian.evacuation.schemas import (
     ReplayRead,
     ReplayRequest,
 )
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep
 from yilian.kit.bounds import IdPath, IdQuery
 
-router = APIRouter(prefix="/api/v1/evacuation", tags=["消防疏散"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1/evacuation", tags=["消防疏散"])
 
 
 @router.post("/buildings", response_model=BuildingRead, status_code=201, summary="导入建筑模型")

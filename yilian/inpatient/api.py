@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from fastapi.responses import JSONResponse
 
 from yilian.billing.domain import Channel
@@ -48,14 +48,14 @@ from yilian.inpatient.schemas import (
     WardCreate,
     WardRead,
 )
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep, require
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import IdPath, IdQuery, OptionalIdQuery
 from yilian.kit.errors import YilianError
 from yilian.registry import service as registry
 
-router = APIRouter(prefix="/api/v1/inpatient", tags=["住院（全院一张床）"], route_class=TransactionalRoute)
-fhir_router = APIRouter(prefix="/fhir", tags=["FHIR R4"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1/inpatient", tags=["住院（全院一张床）"])
+fhir_router = AreaRouter(prefix="/fhir", tags=["FHIR R4"])
 routers = [router, fhir_router]
 
 

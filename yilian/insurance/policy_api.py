@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from yilian.insurance import policy_service as service
 from yilian.insurance.domain import Accounts, BillLine, YearToDate
 from yilian.insurance.policy_models import InsurancePolicy
 from yilian.insurance.policy_schemas import PolicyRead, PolicyUpdate, TrialSplitRead, TrialSplitRequest
-from yilian.kit.auth.deps import SessionDep, TransactionalRoute, require
+from yilian.kit.auth.deps import AreaRouter, SessionDep, require
 from yilian.kit.auth.domain import Actor, Permission
 
-router = APIRouter(prefix="/api/v1/insurance", tags=["医保待遇政策"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1/insurance", tags=["医保待遇政策"])
 Office = Annotated[Actor, require(Permission.INSURANCE_POLICY)]
 
 

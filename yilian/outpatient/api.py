@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep
 from yilian.kit.bounds import IdPath
 from yilian.outpatient import service
 from yilian.outpatient.schemas import (
@@ -17,7 +15,7 @@ from yilian.outpatient.schemas import (
     OrderRead,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["门诊"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1", tags=["门诊"])
 
 
 @router.post("/encounters", response_model=EncounterRead, status_code=201, summary="接诊（开始就诊）")

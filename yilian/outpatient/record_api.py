@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep
 from yilian.kit.bounds import IdPath
 from yilian.kit.errors import YilianError
 from yilian.outpatient import fhir, record_service, rx_service
@@ -22,8 +21,8 @@ from yilian.outpatient.record_schemas import (
 )
 from yilian.registry import fhir as registry_fhir
 
-record_router = APIRouter(prefix="/api/v1", tags=["门诊病历与处方"], route_class=TransactionalRoute)
-fhir_router = APIRouter(prefix="/fhir", tags=["FHIR R4"], route_class=TransactionalRoute)
+record_router = AreaRouter(prefix="/api/v1", tags=["门诊病历与处方"])
+fhir_router = AreaRouter(prefix="/fhir", tags=["FHIR R4"])
 
 
 @record_router.get("/encounters/{encounter_id}/record", response_model=RecordRead, summary="门诊病历")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep
 from yilian.kit.auth.domain import Permission
 from yilian.kit.bounds import IdPath
 from yilian.kit.errors import Forbidden
@@ -23,7 +21,7 @@ from yilian.pharmacy.schemas import (
     WindowRowRead,
 )
 
-router = APIRouter(prefix="/api/v1/pharmacy", tags=["药房"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1/pharmacy", tags=["药房"])
 
 
 @router.get("/reviews", response_model=list[ReviewSubject], summary="待审处方")

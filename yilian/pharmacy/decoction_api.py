@@ -3,12 +3,11 @@ the review desk, the floor (steps, board, plan, label) and the patient's trackin
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from yilian.catalog import herb_service
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import DayQuery, IdPath
 from yilian.kit.errors import Forbidden
@@ -39,7 +38,7 @@ from yilian.pharmacy.decoction_schemas import (
 )
 from yilian.pharmacy.service import reviewed_institutions
 
-tcm_router = APIRouter(prefix="/api/v1/tcm", tags=["共享中药房"], route_class=TransactionalRoute)
+tcm_router = AreaRouter(prefix="/api/v1/tcm", tags=["共享中药房"])
 
 
 def herbal_read(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse
 
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep, require
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import IdPath, OptionalIdQuery
 from yilian.kit.errors import YilianError
@@ -36,8 +36,8 @@ from yilian.registry.schemas import (
     RelationRead,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["主数据"], route_class=TransactionalRoute)
-fhir_router = APIRouter(prefix="/fhir", tags=["FHIR R4"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1", tags=["主数据"])
+fhir_router = AreaRouter(prefix="/fhir", tags=["FHIR R4"])
 routers = [router, fhir_router]
 
 Reader = Annotated[Actor, require(Permission.REGISTRY_READ)]

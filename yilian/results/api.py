@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
+from fastapi import Body, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep, require
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import IdPath, OptionalDayQuery, OptionalIdQuery
 from yilian.kit.errors import YilianError
@@ -35,8 +35,8 @@ from yilian.results.schemas import (
     RevisionRead,
 )
 
-router = APIRouter(prefix="/api/v1/results", tags=["检查检验结果互认"], route_class=TransactionalRoute)
-fhir_router = APIRouter(prefix="/fhir", tags=["FHIR R4"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1/results", tags=["检查检验结果互认"])
+fhir_router = AreaRouter(prefix="/fhir", tags=["FHIR R4"])
 routers = [router, fhir_router]
 
 Reader = Annotated[Actor, require(Permission.RESULTS_READ)]

@@ -6,9 +6,9 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import Header, Path, Request, Response
 
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, get_actor, require
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep, get_actor, require
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import DayQuery, IdPath, IdQuery, OptionalDayQuery, OptionalIdQuery
 from yilian.kit.responses import FastJSONResponse
@@ -41,7 +41,7 @@ from yilian.scheduling.schemas import (
     TemplateRead,
 )
 
-router = APIRouter(prefix="/api/v1/scheduling", tags=["排班与预约挂号"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1/scheduling", tags=["排班与预约挂号"])
 
 Reader = Annotated[Actor, require(Permission.SCHEDULE_READ)]
 Manager = Annotated[Actor, require(Permission.SCHEDULE_MANAGE)]

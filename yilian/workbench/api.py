@@ -3,15 +3,13 @@ review warnings, under /api/v1."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep
 from yilian.kit.bounds import IdPath
 from yilian.outpatient.record_schemas import FindingRead, LineCreate
 from yilian.workbench import service
 from yilian.workbench.schemas import PrescribedRead
 
-router = APIRouter(prefix="/api/v1", tags=["医生工作站"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1", tags=["医生工作站"])
 
 
 @router.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from yilian.insurance.audit import nhsa, service
 from yilian.insurance.audit.domain import FAMILY_LABELS, ClaimLine
@@ -25,12 +25,12 @@ from yilian.insurance.audit.schemas import (
     RunRead,
     ValidationRead,
 )
-from yilian.kit.auth.deps import CurrentActor, SessionDep, TransactionalRoute, require
+from yilian.kit.auth.deps import AreaRouter, CurrentActor, SessionDep, require
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.bounds import IdPath
 from yilian.kit.paging import Page, PagingDep
 
-router = APIRouter(prefix="/api/v1/audit", tags=["医保智能审核"], route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1/audit", tags=["医保智能审核"])
 
 Prechecker = Annotated[Actor, require(Permission.CLAIMS_PRECHECK)]
 Auditor = Annotated[Actor, require(Permission.CLAIMS_AUDIT)]

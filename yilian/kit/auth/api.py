@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 from yilian.kit.access_log import audit_row_dict, list_access, record_access
 from yilian.kit.auth import service
 from yilian.kit.auth.deps import (
     COOKIE_NAME,
+    AreaRouter,
     CurrentActor,
     SessionDep,
-    TransactionalRoute,
     bearer_or_cookie,
     client_ip,
     require,
@@ -25,8 +25,8 @@ from yilian.kit.errors import InvalidCredentials, Unauthorized
 from yilian.kit.paging import Page, PagingDep
 from yilian.kit.settings import get_settings
 
-router = APIRouter(prefix="/api/v1", tags=["账号与登录"], route_class=TransactionalRoute)
-web_router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
+router = AreaRouter(prefix="/api/v1", tags=["账号与登录"])
+web_router = AreaRouter(include_in_schema=False)
 
 
 @router.post("/auth/token", response_model=TokenRead, summary="登录并获取令牌")

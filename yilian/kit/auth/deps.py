@@ -11,10 +11,12 @@ import inspect
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match
+from starlette.types import Scope
 
 from yilian.kit.auth.domain import Actor, Permission
 from yilian.kit.auth.service import cached_actor, resolve_token
@@ -115,6 +117,33 @@ class TransactionalRoute(APIRoute):
             return response
 
         return run
+
+
+class AreaRouter(APIRouter):
+    """An area's router: its routes are ``TransactionalRoute``s, and a request whose path is not under
+    the router's prefix is turned away before its routes are tried.
+
+    FastAPI (0.137 and later) keeps each included router as a node and, for every request, tries the
+    routes of each router in turn, twice, without looking at the router's prefix: a request for a
+    route of the eighth area's router was matched against the hundred routes before it (0.1–0.5 ms of
+    CPU per request). Every route of this router sits under its prefix, so no route of it can match a
+    path that does not start with the prefix."""
+
+    def __init__(self, *, prefix: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("route_class", TransactionalRoute)
+        super().__init__(prefix=prefix, **kwargs)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if self.prefix and not _route_path(scope).startswith(self.prefix):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def _route_path(scope: Scope) -> str:
+    """The request's path as routes see it (without the ASGI ``root_path`` it is mounted under)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root + "/") else path
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
