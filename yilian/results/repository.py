@@ -8,10 +8,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
+    Engine,
     String,
     bindparam,
     case,
@@ -20,7 +22,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from yilian.kit.db import insert_rows, reserve_ids, table_of
@@ -365,28 +367,31 @@ def recognition_counts(
 # The recognition check in one round trip (PostgreSQL; issue 16). It reads the exam item, the
 # patient's scope (home institution, a live access grant of the ordering institution), the receiver's and
 # the sources' recognition profiles, the QA record of the item's discipline and the policy, inserts the
-# access-audit row when (and only when) the reader is in scope, and returns the candidates — all in one
-# statement, so no reference data is cached (nothing to invalidate). The tables of registry and kit
-# (patients, patient_access_grants, institutions, access_audit) are read or written here, past their
-# services, for that single round trip; results.service mirrors the same scope rule in Python
-# (``registry.can_read_patient``) and refuses when the statement did not audit.
+# access-audit row when (and only when) the reader is in scope and the item, the patient and the ordering
+# institution exist (so a check that then raises has written nothing, and the statement may commit
+# itself: see ``check_lookup``), and returns the candidates — all in one statement, so no reference data
+# is cached (nothing to invalidate). The tables of registry and kit (patients, patient_access_grants,
+# institutions, access_audit) are read or written here, past their services, for that single round
+# trip; results.service mirrors the same scope rule in Python (``registry.can_read_patient``) and refuses
+# when ``in_scope`` is not true.
 CHECK_SQL = """
 WITH it AS (
     SELECT code, name, kind, validity_days, price_fen, unit, specimen, discipline, modality, body_part, hr,
            loinc
     FROM results_items WHERE code = :code AND is_active
 ), pat AS (
-    SELECT p.id, p.home_institution_id,
-           EXISTS (SELECT 1 FROM patient_access_grants g
-                   WHERE g.patient_id = p.id AND g.institution_id = :scope_inst
-                     AND (g.expires_at IS NULL OR g.expires_at > :now)) AS granted
+    SELECT p.id,
+           :may_read AND (:alliance OR p.home_institution_id = :scope_inst
+                          OR EXISTS (SELECT 1 FROM patient_access_grants g
+                                     WHERE g.patient_id = p.id AND g.institution_id = :scope_inst
+                                       AND (g.expires_at IS NULL OR g.expires_at > :now))) AS in_scope
     FROM patients p WHERE p.id = :pid
 ), aud AS (
     INSERT INTO access_audit (at, user_id, username, role, institution_id, patient_id, action, resource,
                               reason, channel, ip)
     SELECT :now, :user_id, :username, :role, :actor_inst, pat.id, 'read', :resource, :reason, :channel, :ip
-    FROM pat, it
-    WHERE :may_read AND (:alliance OR pat.home_institution_id = :scope_inst OR pat.granted)
+    FROM pat, it, institutions recv
+    WHERE pat.in_scope AND recv.id = :inst
     RETURNING id
 ), cand AS (
     SELECT r.*, s.name AS s_name, s.level AS s_level, s.grade AS s_grade, s.alliance_id AS s_alliance,
@@ -407,7 +412,7 @@ SELECT it.code AS it_code, it.name AS it_name, it.kind AS it_kind, it.validity_d
        it.price_fen AS it_price_fen, it.unit AS it_unit, it.specimen AS it_specimen,
        it.discipline AS it_discipline, it.modality AS it_modality, it.body_part AS it_body_part,
        it.hr AS it_hr, it.loinc AS it_loinc,
-       pat.id AS pat_id, (SELECT count(*) FROM aud) AS audited,
+       pat.id AS pat_id, pat.in_scope,
        recv.name AS recv_name, recv.level AS recv_level, recv.grade AS recv_grade,
        recv.alliance_id AS recv_alliance, COALESCE(rq.hr_mark, false) AS recv_hr,
        (SELECT value FROM results_policy WHERE key = :policy_key) AS policy,
@@ -424,29 +429,88 @@ ORDER BY cand.result_date DESC, cand.observed_at DESC, cand.id DESC
 # CHECK_SQL in psycopg's parameter style, run on the session's own connection by ``check_lookup``
 _CHECK_PG = re.sub(r"(?<!:):(\w+)", r"%(\1)s", CHECK_SQL)
 _CHECK_UTC_FIELDS = ("observed_at", "received_at", "reported_at")
+PROMPT_COLUMNS = (
+    "patient_id",
+    "institution_id",
+    "department_id",
+    "practitioner_id",
+    "item_code",
+    "business_date",
+    "candidate_ids",
+    "created_at",
+)
+_PROMPT_PG = (
+    f"INSERT INTO {Prompt.__tablename__} ({', '.join(PROMPT_COLUMNS)}) "
+    f"VALUES ({', '.join(f'%({c})s' for c in PROMPT_COLUMNS)}) RETURNING id"
+)
 
 
-def check_lookup(session: Session, params: dict[str, Any]) -> Sequence[Any]:
-    """Run ``CHECK_SQL`` (PostgreSQL): one row without candidates, else one row per candidate.
+def check_lookup(session: Session, params: dict[str, Any], *, commit: bool = False) -> tuple[list[Any], bool]:
+    """Run ``CHECK_SQL`` (PostgreSQL): one row without candidates, else one row per candidate; and
+    whether the statement committed itself.
 
     The statement goes straight to the session's psycopg connection as a prepared statement (no
-    SQLAlchemy compile, cache-key or result-processing step); it stays in the session's transaction,
-    so the audit row it writes is committed or rolled back with the caller's work. Timestamps come
-    back in UTC as ``UTCDateTime`` gives them. (Pipelining the transaction's BEGIN with it was measured
-    slower on a local socket: entering and syncing the pipeline cost more than the BEGIN's round trip.)"""
-    driver = session.connection().connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
+    SQLAlchemy compile, cache-key or result-processing step). Timestamps come back in UTC as
+    ``UTCDateTime`` gives them. By default it runs in the session's transaction, so the audit row it
+    writes is committed or rolled back with the caller's work.
+
+    ``commit``: when the session may commit on its own (``_alone``: it owns its transaction and has sent
+    nothing in it yet), the statement runs as a transaction of its own (autocommit): the read and the
+    access-audit row that records it commit together, in the statement's one round trip, without the
+    transaction's BEGIN and COMMIT round trips. Returns True then (the caller's commit finds nothing to
+    do). (Pipelining BEGIN, or BEGIN and COMMIT, with the statement was measured slower on a local
+    socket: entering and syncing the pipeline cost more than the round trips it saves.)"""
+    driver = _driver(session)
     cursor = driver.cursor(row_factory=namedtuple_row)
-    rows: list[Any] = cursor.execute(_CHECK_PG, params, prepare=True).fetchall()
+    alone = commit and _alone(session, driver)
+    if alone:
+        driver.autocommit = True
+    try:
+        rows: list[Any] = cursor.execute(_CHECK_PG, params, prepare=True).fetchall()
+    finally:
+        if alone:
+            driver.autocommit = False
     if rows and rows[0].id is not None:
         rows = [row._replace(**{f: _utc(getattr(row, f)) for f in _CHECK_UTC_FIELDS}) for row in rows]
-    return rows
+    return rows, alone
+
+
+def _driver(session: Session) -> psycopg.Connection[Any]:
+    driver = session.connection().connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver
+
+
+def _alone(session: Session, driver: psycopg.Connection[Any]) -> bool:
+    """Whether a statement may commit by itself here: the session owns its top-level transaction on an
+    engine's connection (not a savepoint, not a transaction its caller began on a connection), holds no
+    unflushed objects, and nothing has been sent in that transaction yet (the connection is idle)."""
+    return (
+        isinstance(session.bind, Engine)
+        and not session.in_nested_transaction()
+        and not driver.autocommit
+        and driver.info.transaction_status == TransactionStatus.IDLE
+        and not (session.new or session.dirty or session.deleted)
+    )
 
 
 def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(UTC)
 
 
-def insert_prompt(session: Session, values: dict[str, Any]) -> int:
-    """Insert a prompt row without building an ORM object; return its id."""
-    return int(session.execute(insert(Prompt).values(**values).returning(Prompt.id)).scalar_one())
+def insert_prompt(session: Session, values: dict[str, Any], *, commit: bool = False) -> int:
+    """Insert a prompt row (``PROMPT_COLUMNS``) without building an ORM object; return its id.
+    ``commit`` (after a ``check_lookup`` that committed itself): the row is committed by its own
+    statement too (autocommit, prepared, one round trip)."""
+    if not commit:
+        return int(session.execute(insert(Prompt).values(**values).returning(Prompt.id)).scalar_one())
+    driver = _driver(session)
+    driver.autocommit = True
+    try:
+        row = driver.execute(_PROMPT_PG, values, prepare=True).fetchone()
+    except psycopg.Error as exc:  # as SQLAlchemy would have raised it (e.g. a department that does not exist)
+        raise DBAPIError.instance(_PROMPT_PG, values, exc, psycopg.Error) from exc
+    finally:
+        driver.autocommit = False
+    assert row is not None
+    return int(row[0])
