@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import namedtuple
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
-from psycopg.rows import namedtuple_row
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
@@ -374,10 +374,18 @@ def recognition_counts(
 # institutions, access_audit) are read or written here, past their services, for that single round
 # trip; results.service mirrors the same scope rule in Python (``registry.can_read_patient``) and refuses
 # when ``in_scope`` is not true.
+_CHECK_ITEM: tuple[str, ...] = (
+    *("code", "name", "kind", "validity_days", "price_fen", "unit", "specimen", "discipline"),
+    *("modality", "body_part", "hr", "loinc"),
+)
+_CHECK_SOURCE: tuple[str, ...] = (
+    *("s_name", "s_level", "s_grade", "s_alliance", "s_hr"),
+    *("qa_passed", "qa_passed_on", "qa_expires_on"),
+)
+_CHECK_RESULT = tuple(c.name for c in Result.__table__.c)
 CHECK_SQL = """
 WITH it AS (
-    SELECT code, name, kind, validity_days, price_fen, unit, specimen, discipline, modality, body_part, hr,
-           loinc
+    SELECT {item}
     FROM results_items WHERE code = :code AND is_active
 ), pat AS (
     SELECT p.id,
@@ -394,7 +402,7 @@ WITH it AS (
     WHERE pat.in_scope AND recv.id = :inst
     RETURNING id
 ), cand AS (
-    SELECT r.*, s.name AS s_name, s.level AS s_level, s.grade AS s_grade, s.alliance_id AS s_alliance,
+    SELECT {result}, s.name AS s_name, s.level AS s_level, s.grade AS s_grade, s.alliance_id AS s_alliance,
            COALESCE(q.hr_mark, false) AS s_hr, qa.passed AS qa_passed, qa.passed_on AS qa_passed_on,
            qa.expires_on AS qa_expires_on
     FROM it
@@ -408,15 +416,12 @@ WITH it AS (
     ORDER BY r.result_date DESC, r.observed_at DESC, r.id DESC
     LIMIT 50
 )
-SELECT it.code AS it_code, it.name AS it_name, it.kind AS it_kind, it.validity_days AS it_validity_days,
-       it.price_fen AS it_price_fen, it.unit AS it_unit, it.specimen AS it_specimen,
-       it.discipline AS it_discipline, it.modality AS it_modality, it.body_part AS it_body_part,
-       it.hr AS it_hr, it.loinc AS it_loinc,
+SELECT {it_item},
        pat.id AS pat_id, pat.in_scope,
        recv.name AS recv_name, recv.level AS recv_level, recv.grade AS recv_grade,
        recv.alliance_id AS recv_alliance, COALESCE(rq.hr_mark, false) AS recv_hr,
        (SELECT value FROM results_policy WHERE key = :policy_key) AS policy,
-       cand.*
+       {cand}
 FROM (SELECT 1) AS one
 LEFT JOIN it ON true
 LEFT JOIN pat ON true
@@ -424,7 +429,20 @@ LEFT JOIN institutions recv ON recv.id = :inst
 LEFT JOIN results_qualifications rq ON rq.institution_id = :inst
 LEFT JOIN cand ON true
 ORDER BY cand.result_date DESC, cand.observed_at DESC, cand.id DESC
-"""
+""".format(
+    item=", ".join(_CHECK_ITEM),
+    result=", ".join(f"r.{c}" for c in _CHECK_RESULT),
+    it_item=", ".join(f"it.{c} AS it_{c}" for c in _CHECK_ITEM),
+    cand=", ".join(f"cand.{c}" for c in _CHECK_RESULT + _CHECK_SOURCE),
+)
+# its columns, in order (named in the statement, not taken from the tables: no per-execution names)
+CHECK_COLUMNS = (
+    *(f"it_{c}" for c in _CHECK_ITEM),
+    *("pat_id", "in_scope", "recv_name", "recv_level", "recv_grade", "recv_alliance", "recv_hr", "policy"),
+    *_CHECK_RESULT,
+    *_CHECK_SOURCE,
+)
+CheckRow = namedtuple("CheckRow", CHECK_COLUMNS)  # type: ignore[misc]
 
 # CHECK_SQL in psycopg's parameter style, run on the session's own connection by ``check_lookup``
 _CHECK_PG = re.sub(r"(?<!:):(\w+)", r"%(\1)s", CHECK_SQL)
@@ -461,7 +479,7 @@ def check_lookup(session: Session, params: dict[str, Any], *, commit: bool = Fal
     do). (Pipelining BEGIN, or BEGIN and COMMIT, with the statement was measured slower on a local
     socket: entering and syncing the pipeline cost more than the round trips it saves.)"""
     driver = _driver(session)
-    cursor = driver.cursor(row_factory=namedtuple_row)
+    cursor = driver.cursor(row_factory=_check_rows)
     alone = commit and _alone(session, driver)
     if alone:
         driver.autocommit = True
@@ -473,6 +491,21 @@ def check_lookup(session: Session, params: dict[str, Any], *, commit: bool = Fal
     if rows and rows[0].id is not None:
         rows = [row._replace(**{f: _utc(getattr(row, f)) for f in _CHECK_UTC_FIELDS}) for row in rows]
     return rows, alone
+
+
+def _check_rows(cursor: psycopg.Cursor[Any]) -> Callable[[Sequence[Any]], Any]:
+    """psycopg's row factory of ``CHECK_SQL``: rows as ``CheckRow``, whose fields are known beforehand
+    (``namedtuple_row`` reads the 50 column names of every result); the first result of a process is
+    checked against them."""
+    if not _CHECKED_NAMES:
+        names = tuple(column.name for column in cursor.description or ())
+        if names != CHECK_COLUMNS:
+            raise RuntimeError(f"CHECK_SQL returned {names}, expected {CHECK_COLUMNS}")
+        _CHECKED_NAMES.append(names)
+    return CheckRow._make  # type: ignore[no-any-return]
+
+
+_CHECKED_NAMES: list[tuple[str, ...]] = []
 
 
 def _driver(session: Session) -> psycopg.Connection[Any]:
