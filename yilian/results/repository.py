@@ -534,10 +534,10 @@ def _utc(value: datetime | None) -> datetime | None:
 def insert_prompt(session: Session, values: dict[str, Any], *, commit: bool = False) -> int:
     """Insert a prompt row (``PROMPT_COLUMNS``) without building an ORM object; return its id.
     ``commit`` (after a ``check_lookup`` that committed itself): the row is committed by its own
-    statement too (autocommit, prepared, one round trip)."""
-    if not commit:
+    statement too (autocommit, prepared, one round trip) while the connection is idle."""
+    driver = _driver(session) if commit else None
+    if driver is None or driver.info.transaction_status != TransactionStatus.IDLE:
         return int(session.execute(insert(Prompt).values(**values).returning(Prompt.id)).scalar_one())
-    driver = _driver(session)
     driver.autocommit = True
     try:
         row = driver.execute(_PROMPT_PG, values, prepare=True).fetchone()
