@@ -4,10 +4,18 @@ Creates its own database, loads N results with COPY (10 million by default; ``--
 then measures in the same run:
 
 * the recognition check (``yilian.results.service.check_recognition``: access check, audit row,
-  candidate query, institution profiles, QA, policy, pure rules, prompt row) over random checks, p50/p99;
-  each check is committed as a request commits it (``commit_p50_ms``, timed apart);
+  candidate query, institution profiles, QA, policy, pure rules, prompt row) over random checks, p50/p99,
+  as the HTTP endpoint runs it (``commit=True``): its statement commits itself (the read with its
+  access-audit row), and so does the prompt's INSERT, so ``check_*`` **includes the check's commit**;
+  the request's commit after it (``commit_p50_ms``, timed apart) finds nothing left to send;
+  ``request_p50_ms`` is the p50 of check + commit per check; ``cpu_ms_per_request`` this process's CPU;
+* the same checks run inside the session's transaction (``commit=False``: BEGIN before the statement,
+  the audit row and the prompt committed by the request's commit), interleaved with the first case by
+  case (alternating which goes first): ``in_tx_check_*`` (without the commit), ``in_tx_commit_p50_ms``,
+  ``in_tx_request_p50_ms`` (check + commit), ``in_tx_ratio_to_raw``;
 * the same look-up as ONE hand-written indexed SQL query (candidates with the QA, level matrix and
-  alliance rule in SQL), p50/p99 — the baseline; ``ratio_to_raw`` = check p50 / raw p50;
+  alliance rule in SQL; a read, in one open transaction, never committed), p50/p99 — the baseline;
+  ``ratio_to_raw`` = check p50 / raw p50 (the endpoint's check, its commit included);
 * HL7 v2 ORU^R01 ingest over MLLP: the real listener (``yilian results mllp``, one process: one core
   for Python) against this database, ``--connections`` LIS clients each sending its messages one at a
   time and waiting for the ACK; every ACK must be AA and is only sent after the message's commit
@@ -377,16 +385,24 @@ def main() -> None:
             validity = {i.code: i.validity_days for i in SEED_EXAM_ITEMS}
             on = business_date()
             cases = [(rng.choice(patient_ids), rng.choice(lab_codes)) for _ in range(args.checks)]
-            check_ms: list[float] = []
-            commit_ms: list[float] = []
+            # two ways of running the same check, interleaved case by case (the order alternates):
+            # "endpoint" as the HTTP endpoint asks for it (commit=True: its statement, and the prompt's,
+            # commit themselves, so the check's time includes its commit) and "in_tx" inside the
+            # session's transaction (BEGIN with the statement, COMMIT in the caller's commit)
+            modes = {"endpoint": True, "in_tx": False}
+            check_ms: dict[str, list[float]] = {m: [] for m in modes}
+            commit_ms: dict[str, list[float]] = {m: [] for m in modes}
+            cpu_ms: dict[str, float] = dict.fromkeys(modes, 0.0)
+            counted: dict[str, int] = dict.fromkeys(modes, 0)
             found = 0
             statements = [0]
 
             def count(*_: object) -> None:
                 statements[0] += 1
 
-            # the one-statement check may go to psycopg directly (past SQLAlchemy's events): count it too
-            lookup = repository.check_lookup
+            # the check's statement and a self-committed prompt go to psycopg directly (past SQLAlchemy's
+            # events): count them too
+            lookup, insert_prompt = repository.check_lookup, repository.insert_prompt
 
             def counted_lookup(*args: Any, **kwargs: Any) -> Any:
                 before = statements[0]
@@ -394,35 +410,59 @@ def main() -> None:
                 statements[0] += statements[0] == before
                 return rows
 
+            def counted_prompt(*args: Any, **kwargs: Any) -> Any:
+                before = statements[0]
+                prompt = insert_prompt(*args, **kwargs)
+                statements[0] += statements[0] == before
+                return prompt
+
             repository.check_lookup = counted_lookup  # type: ignore[assignment]
+            repository.insert_prompt = counted_prompt  # type: ignore[assignment]
             event.listen(engine, "before_cursor_execute", count)
             profiler = cProfile.Profile() if args.profile else None
             with Session(engine) as session:
                 for patient, item in cases[:50]:  # warm-up
-                    service.check_recognition(
-                        session, doctor, patient_id=patient, institution_id=receiver, item_code=item, on=on
-                    )
-                    session.commit()
-                statements[0] = 0
-                if profiler:
-                    profiler.enable()
-                for patient, item in cases:
-                    t = time.perf_counter()
-                    outcome = service.check_recognition(
-                        session, doctor, patient_id=patient, institution_id=receiver, item_code=item, on=on
-                    )
-                    check_ms.append((time.perf_counter() - t) * 1000)
-                    found += bool(outcome.candidates)
-                    # the request's commit (its access-audit row, the prompt), timed apart: a rollback
-                    # here would make psycopg DEALLOCATE ALL and every next check prepare and plan again
-                    t = time.perf_counter()
-                    session.commit()
-                    commit_ms.append((time.perf_counter() - t) * 1000)
-                if profiler:
-                    profiler.disable()
+                    for commit in modes.values():
+                        service.check_recognition(
+                            session,
+                            doctor,
+                            patient_id=patient,
+                            institution_id=receiver,
+                            item_code=item,
+                            on=on,
+                            commit=commit,
+                        )
+                        session.commit()
+                for n, (patient, item) in enumerate(cases):
+                    for mode in modes if n % 2 == 0 else reversed(modes):
+                        before, cpu = statements[0], time.process_time()
+                        if profiler and mode == "endpoint":
+                            profiler.enable()
+                        t = time.perf_counter()
+                        outcome = service.check_recognition(
+                            session,
+                            doctor,
+                            patient_id=patient,
+                            institution_id=receiver,
+                            item_code=item,
+                            on=on,
+                            commit=modes[mode],
+                        )
+                        check_ms[mode].append((time.perf_counter() - t) * 1000)
+                        # the request's commit: "endpoint" finds nothing left to commit; "in_tx" commits
+                        # the audit row and the prompt (a rollback here would make psycopg DEALLOCATE ALL
+                        # and every next check prepare and plan again)
+                        t = time.perf_counter()
+                        session.commit()
+                        commit_ms[mode].append((time.perf_counter() - t) * 1000)
+                        if profiler:
+                            profiler.disable()
+                        cpu_ms[mode] += (time.process_time() - cpu) * 1000
+                        counted[mode] += statements[0] - before
+                        found += bool(outcome.candidates) and mode == "endpoint"
             event.remove(engine, "before_cursor_execute", count)
-            repository.check_lookup = lookup  # type: ignore[assignment]
-            figures["check_statements"] = round(statements[0] / len(cases), 2)
+            repository.check_lookup, repository.insert_prompt = lookup, insert_prompt  # type: ignore[assignment]
+            figures["check_statements"] = round(counted["endpoint"] / len(cases), 2)
             if profiler:
                 pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
             raw_ms: list[float] = []
@@ -448,16 +488,28 @@ def main() -> None:
                     raw_ms.append((time.perf_counter() - t) * 1000)
                     raw_found += bool(rows) and n >= 50
                 raw_ms = raw_ms[50:]
+            raw_p50, raw_p99 = _pct(raw_ms, 0.5), _pct(raw_ms, 0.99)
+            for mode, prefix in (("endpoint", ""), ("in_tx", "in_tx_")):
+                checks, commits = check_ms[mode], commit_ms[mode]
+                requests = [a + b for a, b in zip(checks, commits, strict=True)]
+                figures.update(
+                    {
+                        f"{prefix}check_p50_ms": round(_pct(checks, 0.5), 3),
+                        f"{prefix}check_p99_ms": round(_pct(checks, 0.99), 3),
+                        f"{prefix}check_mean_ms": round(statistics.fmean(checks), 3),
+                        f"{prefix}commit_p50_ms": round(_pct(commits, 0.5), 3),
+                        f"{prefix}request_p50_ms": round(_pct(requests, 0.5), 3),
+                        f"{prefix}request_p99_ms": round(_pct(requests, 0.99), 3),
+                        f"{prefix}cpu_ms_per_request": round(cpu_ms[mode] / len(cases), 3),
+                        f"{prefix}ratio_to_raw": round(_pct(checks, 0.5) / raw_p50, 2),
+                    }
+                )
             figures.update(
                 {
-                    "check_p50_ms": round(_pct(check_ms, 0.5), 3),
-                    "check_p99_ms": round(_pct(check_ms, 0.99), 3),
-                    "check_mean_ms": round(statistics.fmean(check_ms), 3),
-                    "commit_p50_ms": round(_pct(commit_ms, 0.5), 3),
-                    "raw_p50_ms": round(_pct(raw_ms, 0.5), 3),
-                    "raw_p99_ms": round(_pct(raw_ms, 0.99), 3),
-                    "ratio_to_raw": round(_pct(check_ms, 0.5) / _pct(raw_ms, 0.5), 2),
-                    "ratio_to_raw_p99": round(_pct(check_ms, 0.99) / _pct(raw_ms, 0.99), 2),
+                    "in_tx_check_statements": round(counted["in_tx"] / len(cases), 2),
+                    "raw_p50_ms": round(raw_p50, 3),
+                    "raw_p99_ms": round(raw_p99, 3),
+                    "ratio_to_raw_p99": round(_pct(check_ms["endpoint"], 0.99) / raw_p99, 2),
                     "checks_with_candidates": found,
                     "raw_with_candidates": raw_found,
                 }

@@ -197,6 +197,7 @@ def check(body: CheckRequest, session: SessionDep, actor: Recognizer) -> CheckRe
         practitioner_id=body.practitioner_id,
         item_code=body.item_code,
         on=body.business_date,
+        commit=True,  # the request is the check alone: its statement commits itself (PostgreSQL)
     )
     return _check_read(outcome)
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import namedtuple
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import namedtuple_row
+from psycopg.pq import TransactionStatus
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
+    Engine,
     String,
     bindparam,
     case,
@@ -20,7 +22,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from yilian.kit.db import insert_rows, reserve_ids, table_of
@@ -419,31 +421,42 @@ def recognition_counts(
 # The recognition check in one round trip (PostgreSQL; issue 16). It reads the exam item, the
 # patient's scope (home institution, a live access grant of the ordering institution), the receiver's and
 # the sources' recognition profiles, the QA record of the item's discipline and the policy, inserts the
-# access-audit row when (and only when) the reader is in scope, and returns the candidates — all in one
-# statement, so no reference data is cached (nothing to invalidate). The tables of registry and kit
-# (patients, patient_access_grants, institutions, access_audit) are read or written here, past their
-# services, for that single round trip; results.service mirrors the same scope rule in Python
-# (``registry.can_read_patient``) and refuses when the statement did not audit.
+# access-audit row when (and only when) the reader is in scope and the item, the patient and the ordering
+# institution exist (so a check that then raises has written nothing, and the statement may commit
+# itself: see ``check_lookup``), and returns the candidates — all in one statement, so no reference data
+# is cached (nothing to invalidate). The tables of registry and kit (patients, patient_access_grants,
+# institutions, access_audit) are read or written here, past their services, for that single round
+# trip; results.service mirrors the same scope rule in Python (``registry.can_read_patient``) and refuses
+# when ``in_scope`` is not true.
+_CHECK_ITEM: tuple[str, ...] = (
+    *("code", "name", "kind", "validity_days", "price_fen", "unit", "specimen", "discipline"),
+    *("modality", "body_part", "hr", "loinc"),
+)
+_CHECK_SOURCE: tuple[str, ...] = (
+    *("s_name", "s_level", "s_grade", "s_alliance", "s_hr"),
+    *("qa_passed", "qa_passed_on", "qa_expires_on"),
+)
+_CHECK_RESULT = tuple(c.name for c in Result.__table__.c)
 CHECK_SQL = """
 WITH it AS (
-    SELECT code, name, kind, validity_days, price_fen, unit, specimen, discipline, modality, body_part, hr,
-           loinc
+    SELECT {item}
     FROM results_items WHERE code = :code AND is_active
 ), pat AS (
-    SELECT p.id, p.home_institution_id,
-           EXISTS (SELECT 1 FROM patient_access_grants g
-                   WHERE g.patient_id = p.id AND g.institution_id = :scope_inst
-                     AND (g.expires_at IS NULL OR g.expires_at > :now)) AS granted
+    SELECT p.id,
+           :may_read AND (:alliance OR p.home_institution_id = :scope_inst
+                          OR EXISTS (SELECT 1 FROM patient_access_grants g
+                                     WHERE g.patient_id = p.id AND g.institution_id = :scope_inst
+                                       AND (g.expires_at IS NULL OR g.expires_at > :now))) AS in_scope
     FROM patients p WHERE p.id = :pid
 ), aud AS (
     INSERT INTO access_audit (at, user_id, username, role, institution_id, patient_id, action, resource,
                               reason, channel, ip)
     SELECT :now, :user_id, :username, :role, :actor_inst, pat.id, 'read', :resource, :reason, :channel, :ip
-    FROM pat, it
-    WHERE :may_read AND (:alliance OR pat.home_institution_id = :scope_inst OR pat.granted)
+    FROM pat, it, institutions recv
+    WHERE pat.in_scope AND recv.id = :inst
     RETURNING id
 ), cand AS (
-    SELECT r.*, s.name AS s_name, s.level AS s_level, s.grade AS s_grade, s.alliance_id AS s_alliance,
+    SELECT {result}, s.name AS s_name, s.level AS s_level, s.grade AS s_grade, s.alliance_id AS s_alliance,
            COALESCE(q.hr_mark, false) AS s_hr, qa.passed AS qa_passed, qa.passed_on AS qa_passed_on,
            qa.expires_on AS qa_expires_on
     FROM it
@@ -457,15 +470,12 @@ WITH it AS (
     ORDER BY r.result_date DESC, r.observed_at DESC, r.id DESC
     LIMIT 50
 )
-SELECT it.code AS it_code, it.name AS it_name, it.kind AS it_kind, it.validity_days AS it_validity_days,
-       it.price_fen AS it_price_fen, it.unit AS it_unit, it.specimen AS it_specimen,
-       it.discipline AS it_discipline, it.modality AS it_modality, it.body_part AS it_body_part,
-       it.hr AS it_hr, it.loinc AS it_loinc,
-       pat.id AS pat_id, (SELECT count(*) FROM aud) AS audited,
+SELECT {it_item},
+       pat.id AS pat_id, pat.in_scope,
        recv.name AS recv_name, recv.level AS recv_level, recv.grade AS recv_grade,
        recv.alliance_id AS recv_alliance, COALESCE(rq.hr_mark, false) AS recv_hr,
        (SELECT value FROM results_policy WHERE key = :policy_key) AS policy,
-       cand.*
+       {cand}
 FROM (SELECT 1) AS one
 LEFT JOIN it ON true
 LEFT JOIN pat ON true
@@ -473,34 +483,121 @@ LEFT JOIN institutions recv ON recv.id = :inst
 LEFT JOIN results_qualifications rq ON rq.institution_id = :inst
 LEFT JOIN cand ON true
 ORDER BY cand.result_date DESC, cand.observed_at DESC, cand.id DESC
-"""
+""".format(
+    item=", ".join(_CHECK_ITEM),
+    result=", ".join(f"r.{c}" for c in _CHECK_RESULT),
+    it_item=", ".join(f"it.{c} AS it_{c}" for c in _CHECK_ITEM),
+    cand=", ".join(f"cand.{c}" for c in _CHECK_RESULT + _CHECK_SOURCE),
+)
+# its columns, in order (named in the statement, not taken from the tables: no per-execution names)
+CHECK_COLUMNS = (
+    *(f"it_{c}" for c in _CHECK_ITEM),
+    *("pat_id", "in_scope", "recv_name", "recv_level", "recv_grade", "recv_alliance", "recv_hr", "policy"),
+    *_CHECK_RESULT,
+    *_CHECK_SOURCE,
+)
+CheckRow = namedtuple("CheckRow", CHECK_COLUMNS)  # type: ignore[misc]
 
 # CHECK_SQL in psycopg's parameter style, run on the session's own connection by ``check_lookup``
 _CHECK_PG = re.sub(r"(?<!:):(\w+)", r"%(\1)s", CHECK_SQL)
 _CHECK_UTC_FIELDS = ("observed_at", "received_at", "reported_at")
+PROMPT_COLUMNS = (
+    "patient_id",
+    "institution_id",
+    "department_id",
+    "practitioner_id",
+    "item_code",
+    "business_date",
+    "candidate_ids",
+    "created_at",
+)
+_PROMPT_PG = (
+    f"INSERT INTO {Prompt.__tablename__} ({', '.join(PROMPT_COLUMNS)}) "
+    f"VALUES ({', '.join(f'%({c})s' for c in PROMPT_COLUMNS)}) RETURNING id"
+)
 
 
-def check_lookup(session: Session, params: dict[str, Any]) -> Sequence[Any]:
-    """Run ``CHECK_SQL`` (PostgreSQL): one row without candidates, else one row per candidate.
+def check_lookup(session: Session, params: dict[str, Any], *, commit: bool = False) -> tuple[list[Any], bool]:
+    """Run ``CHECK_SQL`` (PostgreSQL): one row without candidates, else one row per candidate; and
+    whether the statement committed itself.
 
     The statement goes straight to the session's psycopg connection as a prepared statement (no
-    SQLAlchemy compile, cache-key or result-processing step); it stays in the session's transaction,
-    so the audit row it writes is committed or rolled back with the caller's work. Timestamps come
-    back in UTC as ``UTCDateTime`` gives them. (Pipelining the transaction's BEGIN with it was measured
-    slower on a local socket: entering and syncing the pipeline cost more than the BEGIN's round trip.)"""
-    driver = session.connection().connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
-    cursor = driver.cursor(row_factory=namedtuple_row)
-    rows: list[Any] = cursor.execute(_CHECK_PG, params, prepare=True).fetchall()
+    SQLAlchemy compile, cache-key or result-processing step). Timestamps come back in UTC as
+    ``UTCDateTime`` gives them. By default it runs in the session's transaction, so the audit row it
+    writes is committed or rolled back with the caller's work.
+
+    ``commit``: when the session may commit on its own (``_alone``: it owns its transaction and has sent
+    nothing in it yet), the statement runs as a transaction of its own (autocommit): the read and the
+    access-audit row that records it commit together, in the statement's one round trip, without the
+    transaction's BEGIN and COMMIT round trips. Returns True then (the caller's commit finds nothing to
+    do). (Pipelining BEGIN, or BEGIN and COMMIT, with the statement was measured slower on a local
+    socket: entering and syncing the pipeline cost more than the round trips it saves.)"""
+    driver = _driver(session)
+    cursor = driver.cursor(row_factory=_check_rows)
+    alone = commit and _alone(session, driver)
+    if alone:
+        driver.autocommit = True
+    try:
+        rows: list[Any] = cursor.execute(_CHECK_PG, params, prepare=True).fetchall()
+    finally:
+        if alone:
+            driver.autocommit = False
     if rows and rows[0].id is not None:
         rows = [row._replace(**{f: _utc(getattr(row, f)) for f in _CHECK_UTC_FIELDS}) for row in rows]
-    return rows
+    return rows, alone
+
+
+def _check_rows(cursor: psycopg.Cursor[Any]) -> Callable[[Sequence[Any]], Any]:
+    """psycopg's row factory of ``CHECK_SQL``: rows as ``CheckRow``, whose fields are known beforehand
+    (``namedtuple_row`` reads the 50 column names of every result); the first result of a process is
+    checked against them."""
+    if not _CHECKED_NAMES:
+        names = tuple(column.name for column in cursor.description or ())
+        if names != CHECK_COLUMNS:
+            raise RuntimeError(f"CHECK_SQL returned {names}, expected {CHECK_COLUMNS}")
+        _CHECKED_NAMES.append(names)
+    return CheckRow._make  # type: ignore[no-any-return]
+
+
+_CHECKED_NAMES: list[tuple[str, ...]] = []
+
+
+def _driver(session: Session) -> psycopg.Connection[Any]:
+    driver = session.connection().connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver
+
+
+def _alone(session: Session, driver: psycopg.Connection[Any]) -> bool:
+    """Whether a statement may commit by itself here: the session owns its top-level transaction on an
+    engine's connection (not a savepoint, not a transaction its caller began on a connection), holds no
+    unflushed objects, and nothing has been sent in that transaction yet (the connection is idle)."""
+    return (
+        isinstance(session.bind, Engine)
+        and not session.in_nested_transaction()
+        and not driver.autocommit
+        and driver.info.transaction_status == TransactionStatus.IDLE
+        and not (session.new or session.dirty or session.deleted)
+    )
 
 
 def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(UTC)
 
 
-def insert_prompt(session: Session, values: dict[str, Any]) -> int:
-    """Insert a prompt row without building an ORM object; return its id."""
-    return int(session.execute(insert(Prompt).values(**values).returning(Prompt.id)).scalar_one())
+def insert_prompt(session: Session, values: dict[str, Any], *, commit: bool = False) -> int:
+    """Insert a prompt row (``PROMPT_COLUMNS``) without building an ORM object; return its id.
+    ``commit`` (after a ``check_lookup`` that committed itself): the row is committed by its own
+    statement too (autocommit, prepared, one round trip) while the connection is idle."""
+    driver = _driver(session) if commit else None
+    if driver is None or driver.info.transaction_status != TransactionStatus.IDLE:
+        return int(session.execute(insert(Prompt).values(**values).returning(Prompt.id)).scalar_one())
+    driver.autocommit = True
+    try:
+        row = driver.execute(_PROMPT_PG, values, prepare=True).fetchone()
+    except psycopg.Error as exc:  # as SQLAlchemy would have raised it (e.g. a department that does not exist)
+        raise DBAPIError.instance(_PROMPT_PG, values, exc, psycopg.Error) from exc
+    finally:
+        driver.autocommit = False
+    assert row is not None
+    return int(row[0])

@@ -772,10 +772,17 @@ def check_recognition(
     department_id: int | None = None,
     practitioner_id: int | None = None,
     on: date | None = None,
+    commit: bool = False,
 ) -> CheckOutcome:
     """Return the results that can stand in for an order of ``item_code`` for the patient at the ordering
     institution on business date ``on`` (today by default), newest first with why each qualifies; a check
-    with candidates is recorded as a prompt (重复开单提醒) for the decision and the indicators."""
+    with candidates is recorded as a prompt (重复开单提醒) for the decision and the indicators.
+
+    ``commit`` (the HTTP endpoint, whose request is the check alone): on PostgreSQL, when the session owns
+    its transaction and has sent nothing in it yet, the check's statement commits itself — the read and
+    its access-audit row in one statement and one round trip, without BEGIN and COMMIT round trips — and
+    the prompt's INSERT commits itself after it. The caller still commits (nothing is left to do then;
+    otherwise its work, the check's included)."""
     require_permission(actor, Permission.RESULTS_RECOGNIZE)
     if actor.institution_id is not None and actor.institution_id != institution_id:
         raise Forbidden("只能为本机构的开单核查互认")
@@ -794,6 +801,7 @@ def check_recognition(
             department_id=department_id,
             practitioner_id=practitioner_id,
             on=on,
+            commit=commit,
         )
     item = get_item(session, item_code)
     _authorise(
@@ -856,8 +864,11 @@ def _prompt(
     item_code: str,
     on: date,
     candidates: list[CandidateView],
+    *,
+    commit: bool = False,
 ) -> int | None:
-    """Record a check with candidates as a prompt (one INSERT, no ORM object); None without candidates."""
+    """Record a check with candidates as a prompt (one INSERT, no ORM object); None without candidates.
+    ``commit``: the check's statement committed itself, and so does the prompt's INSERT."""
     if not candidates:
         return None
     return repo.insert_prompt(
@@ -872,6 +883,7 @@ def _prompt(
             "candidate_ids": ",".join(str(c.result.id) for c in candidates)[:400],
             "created_at": utcnow(),
         },
+        commit=commit,
     )
 
 
@@ -912,14 +924,16 @@ def _check_in_one_statement(
     department_id: int | None,
     practitioner_id: int | None,
     on: date,
+    commit: bool = False,
 ) -> CheckOutcome:
     """``check_recognition`` on PostgreSQL in one statement (two with a prompt): ``repo.CHECK_SQL`` reads
     the item, the patient's scope, the profiles, QA and policy, writes the access-audit row if the reader
     may read the patient's results (the rule of ``_may_read_results`` / ``registry.can_read_patient`` for
-    staff) and returns the candidates; the assessment is the same pure ``recognition_rules.assess``."""
+    staff) and returns the candidates; the assessment is the same pure ``recognition_rules.assess``.
+    ``commit``: see ``check_recognition`` (``repo.check_lookup`` tells whether the statement committed)."""
     may_read = actor.has(Permission.RESULTS_READ) and actor.has(Permission.PATIENT_READ)
     now = utcnow()
-    rows = repo.check_lookup(
+    rows, committed = repo.check_lookup(
         session,
         {
             "code": item_code,
@@ -940,13 +954,14 @@ def _check_in_one_statement(
             "ip": actor.ip,
             "policy_key": POLICY_KEY,
         },
+        commit=commit,
     )
     head = rows[0]
     if head.it_code is None:
         raise UnknownItem(f"互认项目不存在: {item_code}")
     if head.pat_id is None:
         registry.find_patient(session, patient_id)  # raises the registry's not-found error
-    if not head.audited:
+    if not head.in_scope:
         raise ResultAccessDenied("您不是该患者的接诊医生、本人或经授权的家属")
     if head.recv_name is None:
         registry.get_institution(session, institution_id)  # raises the registry's not-found error
@@ -979,7 +994,15 @@ def _check_in_one_statement(
         view = CandidateView(_ResultRow(row), source.name, assessment)  # type: ignore[arg-type]
         (candidates if assessment.qualifies else rejected).append(view)
     prompt_id = _prompt(
-        session, patient_id, institution_id, department_id, practitioner_id, item.code, on, candidates
+        session,
+        patient_id,
+        institution_id,
+        department_id,
+        practitioner_id,
+        item.code,
+        on,
+        candidates,
+        commit=committed,
     )
     return CheckOutcome(item, on, prompt_id, candidates, rejected)
 
