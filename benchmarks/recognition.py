@@ -421,17 +421,21 @@ def main() -> None:
             event.listen(engine, "before_cursor_execute", count)
             profiler = cProfile.Profile() if args.profile else None
             with Session(engine) as session:
+
+                def check(patient: int, item: str, commit: bool) -> Any:
+                    return service.check_recognition(
+                        session,
+                        doctor,
+                        patient_id=patient,
+                        institution_id=receiver,
+                        item_code=item,
+                        on=on,
+                        commit=commit,
+                    )
+
                 for patient, item in cases[:50]:  # warm-up
                     for commit in modes.values():
-                        service.check_recognition(
-                            session,
-                            doctor,
-                            patient_id=patient,
-                            institution_id=receiver,
-                            item_code=item,
-                            on=on,
-                            commit=commit,
-                        )
+                        check(patient, item, commit)
                         session.commit()
                 for n, (patient, item) in enumerate(cases):
                     for mode in modes if n % 2 == 0 else reversed(modes):
@@ -439,15 +443,7 @@ def main() -> None:
                         if profiler and mode == "endpoint":
                             profiler.enable()
                         t = time.perf_counter()
-                        outcome = service.check_recognition(
-                            session,
-                            doctor,
-                            patient_id=patient,
-                            institution_id=receiver,
-                            item_code=item,
-                            on=on,
-                            commit=modes[mode],
-                        )
+                        outcome = check(patient, item, modes[mode])
                         check_ms[mode].append((time.perf_counter() - t) * 1000)
                         # the request's commit: "endpoint" finds nothing left to commit; "in_tx" commits
                         # the audit row and the prompt (a rollback here would make psycopg DEALLOCATE ALL
