@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -177,6 +178,50 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
     """Tell whether the bound database is PostgreSQL."""
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def driver_connection(session: Session) -> psycopg.Connection[Any]:
+    """The session's psycopg connection (PostgreSQL), for a statement sent without SQLAlchemy's
+    execution around it (a prepared statement built once)."""
+    driver = session.connection().connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver
+
+
+def owns_its_transaction(session: Session) -> bool:
+    """Whether the session's transaction is its own top-level one on an engine connection (not a
+    savepoint, not joined to a transaction its caller began on a connection), so it may be committed."""
+    return (
+        isinstance(session.bind, Engine)
+        and not session.in_nested_transaction()
+        and not session.connection().in_nested_transaction()
+    )
+
+
+def may_commit_alone(session: Session) -> bool:
+    """Whether a statement may commit by itself here (PostgreSQL): the session owns its transaction,
+    holds no unflushed objects, and nothing of its transaction has reached the server yet (the
+    connection is idle), so a statement outside it is not part of a larger unit of work."""
+    if not owns_its_transaction(session) or session.new or session.dirty or session.deleted:
+        return False
+    driver = driver_connection(session)
+    return not driver.autocommit and driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+@contextmanager
+def statements_alone(driver: psycopg.Connection[Any], enabled: bool = True) -> Iterator[None]:
+    """Run the block's statements each as a transaction of its own (psycopg's autocommit) when
+    ``enabled`` (see ``may_commit_alone``): one statement is atomic by itself, and the server commits
+    it as it answers, with no BEGIN before it and no COMMIT round trip after it. The connection is
+    given back in its normal mode (the session's later statements begin a transaction as usual)."""
+    if not enabled:
+        yield
+        return
+    driver.autocommit = True
+    try:
+        yield
+    finally:
+        driver.autocommit = False
 
 
 def among(session: Session, col: Any, ids: Any) -> ColumnElement[bool]:

@@ -9,11 +9,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
-from psycopg.pq import TransactionStatus
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
-    Engine,
     String,
     bindparam,
     case,
@@ -25,7 +23,14 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from yilian.kit.db import insert_rows, reserve_ids, table_of
+from yilian.kit.db import (
+    driver_connection,
+    insert_rows,
+    may_commit_alone,
+    reserve_ids,
+    statements_alone,
+    table_of,
+)
 from yilian.results.models import (
     CodeMap,
     ExamItem,
@@ -526,22 +531,18 @@ def check_lookup(session: Session, params: dict[str, Any], *, commit: bool = Fal
     ``UTCDateTime`` gives them. By default it runs in the session's transaction, so the audit row it
     writes is committed or rolled back with the caller's work.
 
-    ``commit``: when the session may commit on its own (``_alone``: it owns its transaction and has sent
-    nothing in it yet), the statement runs as a transaction of its own (autocommit): the read and the
-    access-audit row that records it commit together, in the statement's one round trip, without the
-    transaction's BEGIN and COMMIT round trips. Returns True then (the caller's commit finds nothing to
-    do). (Pipelining BEGIN, or BEGIN and COMMIT, with the statement was measured slower on a local
-    socket: entering and syncing the pipeline cost more than the round trips it saves.)"""
-    driver = _driver(session)
+    ``commit``: when the session may commit on its own (``kit.db.may_commit_alone``: it owns its
+    transaction and has sent nothing in it yet), the statement runs as a transaction of its own
+    (autocommit): the read and the access-audit row that records it commit together, in the
+    statement's one round trip, without the transaction's BEGIN and COMMIT round trips. Returns True
+    then (the caller's commit finds nothing to do). (Pipelining BEGIN, or BEGIN and COMMIT, with the
+    statement was measured slower on a local socket: entering and syncing the pipeline cost more than
+    the round trips it saves.)"""
+    driver = driver_connection(session)
     cursor = driver.cursor(row_factory=_check_rows)
-    alone = commit and _alone(session, driver)
-    if alone:
-        driver.autocommit = True
-    try:
+    alone = commit and may_commit_alone(session)
+    with statements_alone(driver, alone):
         rows: list[Any] = cursor.execute(_CHECK_PG, params, prepare=True).fetchall()
-    finally:
-        if alone:
-            driver.autocommit = False
     if rows and rows[0].id is not None:
         rows = [row._replace(**{f: _utc(getattr(row, f)) for f in _CHECK_UTC_FIELDS}) for row in rows]
     return rows, alone
@@ -562,25 +563,6 @@ def _check_rows(cursor: psycopg.Cursor[Any]) -> Callable[[Sequence[Any]], Any]:
 _CHECKED_NAMES: list[tuple[str, ...]] = []
 
 
-def _driver(session: Session) -> psycopg.Connection[Any]:
-    driver = session.connection().connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
-    return driver
-
-
-def _alone(session: Session, driver: psycopg.Connection[Any]) -> bool:
-    """Whether a statement may commit by itself here: the session owns its top-level transaction on an
-    engine's connection (not a savepoint, not a transaction its caller began on a connection), holds no
-    unflushed objects, and nothing has been sent in that transaction yet (the connection is idle)."""
-    return (
-        isinstance(session.bind, Engine)
-        and not session.in_nested_transaction()
-        and not driver.autocommit
-        and driver.info.transaction_status == TransactionStatus.IDLE
-        and not (session.new or session.dirty or session.deleted)
-    )
-
-
 def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(UTC)
 
@@ -589,15 +571,12 @@ def insert_prompt(session: Session, values: dict[str, Any], *, commit: bool = Fa
     """Insert a prompt row (``PROMPT_COLUMNS``) without building an ORM object; return its id.
     ``commit`` (after a ``check_lookup`` that committed itself): the row is committed by its own
     statement too (autocommit, prepared, one round trip) while the connection is idle."""
-    driver = _driver(session) if commit else None
-    if driver is None or driver.info.transaction_status != TransactionStatus.IDLE:
+    if not (commit and may_commit_alone(session)):
         return int(session.execute(insert(Prompt).values(**values).returning(Prompt.id)).scalar_one())
-    driver.autocommit = True
     try:
-        row = driver.execute(_PROMPT_PG, values, prepare=True).fetchone()
+        with statements_alone(driver := driver_connection(session)):
+            row = driver.execute(_PROMPT_PG, values, prepare=True).fetchone()
     except psycopg.Error as exc:  # as SQLAlchemy would have raised it (e.g. a department that does not exist)
         raise DBAPIError.instance(_PROMPT_PG, values, exc, psycopg.Error) from exc
-    finally:
-        driver.autocommit = False
     assert row is not None
     return int(row[0])

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
@@ -27,14 +26,14 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import Compiled
 
 from yilian.kit import events
 from yilian.kit.access_log import AccessAudit
-from yilian.kit.db import table_of
+from yilian.kit.db import driver_connection, may_commit_alone, statements_alone, table_of
 from yilian.scheduling.domain import BookingStatus, QueueStatus, ScheduleStatus
 from yilian.scheduling.models import (
     Booking,
@@ -113,7 +112,7 @@ def booking_context(
     it runs on the driver as a prepared statement (no ORM execution around it).
 
     ``on_its_own`` (PostgreSQL, a session that owns its transaction and has sent nothing yet): the read
-    runs outside a transaction, so no BEGIN goes before it (see ``_statement_on_its_own``)."""
+    runs outside a transaction, so no BEGIN goes before it (see ``kit.db.statements_alone``)."""
     params = {"slot_id": slot_id, "patient_id": patient_id, "now": now}
     row = _first(session, _context_statement(patient_exists), params, on_its_own=on_its_own)
     return BookingContext._make(row) if row is not None else None
@@ -146,13 +145,13 @@ def _first(
     expanding or literal-execute parameters). On PostgreSQL it runs on the driver as a prepared
     statement, compiled once per dialect; ``on_its_own`` (a session that owns its transaction and has
     sent nothing yet): outside a transaction, so no BEGIN goes before it (see
-    ``_statement_on_its_own``)."""
+    ``kit.db.statements_alone``)."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, params).first()
     compiled = _compiled(statement, connection.dialect)
-    driver = _driver(session)
-    with _statement_on_its_own(driver, on_its_own and _idle(session, driver)):
+    driver = driver_connection(session)
+    with statements_alone(driver, on_its_own and may_commit_alone(session)):
         got: Sequence[Any] | None = driver.execute(
             compiled.string, compiled.construct_params(params)
         ).fetchone()
@@ -162,36 +161,6 @@ def _first(
 @functools.cache
 def _compiled(statement: AnySelect, dialect: Dialect) -> Compiled:
     return statement.compile(dialect=dialect)
-
-
-def _driver(session: Session) -> psycopg.Connection[Any]:
-    driver = session.connection().connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
-    return driver
-
-
-def _idle(session: Session, driver: psycopg.Connection[Any]) -> bool:
-    """Whether nothing of the session's transaction has reached the server yet (and the session owns its
-    transaction: a statement outside it cannot be part of a caller's larger unit of work)."""
-    return driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE and owns_its_transaction(
-        session
-    )
-
-
-@contextmanager
-def _statement_on_its_own(driver: psycopg.Connection[Any], enabled: bool) -> Iterator[None]:
-    """Run the block's statements each as a transaction of its own (psycopg's autocommit) when
-    ``enabled``: one statement is atomic by itself, and the server commits it as it answers, with no
-    BEGIN before it and no COMMIT round trip after it. The connection is given back in its normal mode
-    (the session's later statements begin a transaction as usual)."""
-    if not enabled:
-        yield
-        return
-    driver.autocommit = True
-    try:
-        yield
-    finally:
-        driver.autocommit = False
 
 
 @functools.cache
@@ -345,11 +314,13 @@ def claim_and_book(
     if not commit:
         row = session.execute(_claim_and_book_statement(), params).first()
         return None if row is None else int(row[0])
-    claim, notify = _compiled_for(session.connection().dialect)
-    driver = _driver(session)
+    dialect = session.connection().dialect
+    claim = _compiled(_claim_and_book_statement(notify=False), dialect)
+    notify = _compiled(_notify_if_booked(), dialect)
+    driver = driver_connection(session)
     try:
-        if _idle(session, driver):
-            with _statement_on_its_own(driver, True):
+        if may_commit_alone(session):
+            with statements_alone(driver):
                 got = driver.execute(claim.string, claim.construct_params(params)).fetchone()
                 if got is not None:
                     driver.execute(notify.string, notify.construct_params(params))
@@ -364,24 +335,6 @@ def claim_and_book(
     except psycopg.IntegrityError as exc:  # as SQLAlchemy would have raised it (a twin's idempotency key)
         raise IntegrityError(claim.string, params, exc) from exc
     return None if got is None else int(got[0])
-
-
-@functools.cache
-def _compiled_for(dialect: Dialect) -> tuple[Compiled, Compiled]:
-    return (
-        _claim_and_book_statement(notify=False).compile(dialect=dialect),
-        _notify_if_booked().compile(dialect=dialect),
-    )
-
-
-def owns_its_transaction(session: Session) -> bool:
-    """Whether the session's transaction is its own top-level one on an engine connection (not a
-    savepoint, not joined to a transaction its caller began on a connection), so it may be committed."""
-    return (
-        isinstance(session.bind, Engine)
-        and not session.in_nested_transaction()
-        and not session.connection().in_nested_transaction()
-    )
 
 
 def patient_booking_facts(

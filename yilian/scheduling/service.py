@@ -18,7 +18,7 @@ from yilian.kit import events
 from yilian.kit.access_log import access_values, record_access
 from yilian.kit.auth.domain import Actor, Permission, require_permission
 from yilian.kit.clock import age_on, business_date, local_now, utcnow
-from yilian.kit.db import is_postgres
+from yilian.kit.db import is_postgres, owns_its_transaction
 from yilian.kit.errors import Forbidden, InvalidInput, found
 from yilian.kit.masking import mask_name
 from yilian.registry import service as registry
@@ -726,7 +726,7 @@ def _claim_and_book(session: Session, actor: Actor, values: dict[str, Any], *, c
     """PostgreSQL: the place, the booking, its audit row and its outbox event in one statement (the
     slot row is locked from that statement to the commit, nothing else runs in between)."""
     audit = access_values(actor, action="book")
-    commit = commit and repo.owns_its_transaction(session)
+    commit = commit and owns_its_transaction(session)
     booking_id = repo.claim_and_book(session, values, audit, commit=commit)
     if (
         booking_id is None
